@@ -1,0 +1,125 @@
+//! Items used by code that penzai's macros generate. Not a public API.
+
+use std::any::Any;
+use std::marker::PhantomData;
+
+pub use crate::nn::Layer;
+pub use crate::tree::{
+    ChildError, HasTypedPath, Key, KeyPath, KeyRef, LayerCast, Leaf, OpaqueLeaf, Tree, TreeObject,
+    TypedPath, field_path,
+};
+pub use std::fmt::Debug;
+pub use std::marker::PhantomData as Marker;
+pub use std::option::Option::{self, None, Some};
+pub use std::result::Result::{self, Err, Ok};
+pub use std::boxed::Box;
+pub use std::string::String;
+
+/// Autoref probe that finds out, where the type is concrete, whether `T` is a layer.
+pub struct LayerProbe<T>(PhantomData<T>);
+
+impl<T> LayerProbe<T> {
+    /// A probe for `T`.
+    pub const fn new() -> Self {
+        LayerProbe(PhantomData)
+    }
+}
+
+impl<T> Default for LayerProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Chosen when `T: Layer` holds (method resolution tries it before autoref).
+pub trait ProbeLayer<T> {
+    /// `Some(value)` as a layer.
+    fn probe_as_layer<'a>(&self, value: &'a T) -> Option<&'a dyn Layer>;
+    /// `Some(value)` as a mutable layer.
+    fn probe_as_layer_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn Layer>;
+    /// The conversion from a boxed `T` to a boxed layer.
+    fn probe_layer_cast(&self) -> Option<LayerCast>;
+}
+
+impl<T: Layer> ProbeLayer<T> for LayerProbe<T> {
+    fn probe_as_layer<'a>(&self, value: &'a T) -> Option<&'a dyn Layer> {
+        Some(value)
+    }
+    fn probe_as_layer_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn Layer> {
+        Some(value)
+    }
+    fn probe_layer_cast(&self) -> Option<LayerCast> {
+        Some(cast_layer::<T>)
+    }
+}
+
+/// The fallback: `T` is not (known to be) a layer.
+pub trait ProbeTree<T> {
+    /// `None`.
+    fn probe_as_layer<'a>(&self, value: &'a T) -> Option<&'a dyn Layer>;
+    /// `None`.
+    fn probe_as_layer_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn Layer>;
+    /// `None`.
+    fn probe_layer_cast(&self) -> Option<LayerCast>;
+}
+
+impl<T> ProbeTree<T> for &LayerProbe<T> {
+    fn probe_as_layer<'a>(&self, _value: &'a T) -> Option<&'a dyn Layer> {
+        None
+    }
+    fn probe_as_layer_mut<'a>(&self, _value: &'a mut T) -> Option<&'a mut dyn Layer> {
+        None
+    }
+    fn probe_layer_cast(&self) -> Option<LayerCast> {
+        None
+    }
+}
+
+fn cast_layer<L: Layer>(value: Box<dyn Any>) -> Box<dyn Layer> {
+    match value.downcast::<L>() {
+        Ok(layer) => layer,
+        // `TreeObject::into_layer` only calls a node's own cast on that same node.
+        Err(_) => unreachable!("layer cast applied to a node of another type"),
+    }
+}
+
+/// The type mismatch error for a slot of type `T`.
+pub fn slot_mismatch<T: Tree>(value: Box<dyn Tree>) -> ChildError {
+    ChildError::TypeMismatch {
+        expected: T::slot_description(),
+        given: value.type_name(),
+        value,
+    }
+}
+
+/// The error for a key that names no child of a derived node.
+pub fn no_such_child(key: KeyRef<'_>, type_name: &'static str, value: Box<dyn Tree>) -> ChildError {
+    ChildError::NoSuchChild {
+        key: key.to_owned_key(),
+        type_name,
+        value: Some(value),
+    }
+}
+
+/// Replaces a field of type `T` with a boxed value, checking the type.
+pub fn replace_field<T: Tree>(slot: &mut T, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, ChildError>
+where
+    T: Clone,
+{
+    let new = T::from_tree(value).map_err(slot_mismatch::<T>)?;
+    Ok(Box::new(std::mem::replace(slot, new)))
+}
+
+/// Replaces a `#[tree(leaf)]` field with a boxed value, checking the type.
+pub fn replace_opaque_field<T>(slot: &mut T, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, ChildError>
+where
+    T: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static,
+{
+    let new = OpaqueLeaf::<T>::accept(value).map_err(slot_mismatch::<OpaqueLeaf<T>>)?;
+    Ok(Box::new(OpaqueLeaf(std::mem::replace(slot, new))))
+}
+
+/// Static-field equality used by derived `tree_eq`.
+pub fn static_eq<T: PartialEq>(a: &T, b: &T) -> bool {
+    a == b
+}

@@ -1,0 +1,38 @@
+//! The `Layer` trait: a node that maps one named array to another.
+
+use crate::Result;
+use crate::nn::Context;
+use crate::nx::NamedArray;
+use crate::tree::Tree;
+
+/// A model component: immutable data whose `call` maps one [`NamedArray`] to another.
+///
+/// Per-run effects (side inputs, captured values, caches, randomness) live in the
+/// [`Context`], never in the layer, so a model can be cloned, edited and shared freely.
+pub trait Layer: Tree + LayerObject {
+    /// Runs the layer on `x`.
+    fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray>;
+}
+
+/// Object helpers every `Layer + Clone` gets for free.
+pub trait LayerObject {
+    /// A copy of this layer as a trait object.
+    fn clone_layer(&self) -> Box<dyn Layer>;
+    /// This layer as a tree trait object.
+    fn as_tree_node(&self) -> &dyn Tree;
+}
+
+impl<L: Layer + Clone> LayerObject for L {
+    fn clone_layer(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+    fn as_tree_node(&self) -> &dyn Tree {
+        self
+    }
+}
+
+impl Clone for Box<dyn Layer> {
+    fn clone(&self) -> Self {
+        (**self).clone_layer()
+    }
+}

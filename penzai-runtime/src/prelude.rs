@@ -1,0 +1,9 @@
+//! Everything a model author or analyst usually needs: `use penzai::prelude::*;`.
+
+pub use crate::error::{Error, Result};
+pub use crate::nn::{AnyLayer, Context, Layer};
+pub use crate::nx::{AxisError, NamedArray};
+pub use crate::tree::{
+    HasTypedPath, Key, KeyPath, KeyRef, Tree, TreeError, TreeExt, TypedPath, Walk,
+};
+pub use penzai_macros::Tree;

@@ -1,0 +1,205 @@
+//! Errors of tree access and edits.
+
+use super::key::Key;
+use super::node::Tree;
+use super::path::KeyPath;
+
+/// Why a node refused an edit of one of its children (relative to that node).
+///
+/// Rejected values are handed back so the caller can report or retry.
+pub enum ChildError {
+    /// The slot does not accept the given type.
+    TypeMismatch {
+        /// What the slot accepts.
+        expected: String,
+        /// The type name of the rejected value.
+        given: &'static str,
+        /// The rejected value.
+        value: Box<dyn Tree>,
+    },
+    /// No child has this key.
+    NoSuchChild {
+        /// The missing key.
+        key: Key,
+        /// The type of the node that was asked.
+        type_name: &'static str,
+        /// The value that was to be placed there, if any.
+        value: Option<Box<dyn Tree>>,
+    },
+    /// Insertion or removal on a node that is not a sequence.
+    NotASequence {
+        /// The type of the node that was asked.
+        type_name: &'static str,
+        /// The value that was to be inserted, if any.
+        value: Option<Box<dyn Tree>>,
+    },
+    /// Insertion or removal past the end of a sequence.
+    OutOfRange {
+        /// The position asked for.
+        index: usize,
+        /// The sequence length.
+        len: usize,
+        /// The value that was to be inserted, if any.
+        value: Option<Box<dyn Tree>>,
+    },
+}
+
+impl ChildError {
+    /// Attaches a path, giving a user-facing [`TreeError`]: the slot's own path for a type
+    /// mismatch, the refusing node's path otherwise.
+    pub fn at(self, path: &KeyPath) -> TreeError {
+        let parent = path;
+        match self {
+            ChildError::TypeMismatch {
+                expected, given, ..
+            } => TreeError::TypeMismatch {
+                path: parent.clone(),
+                expected,
+                given,
+            },
+            ChildError::NoSuchChild { key, type_name, .. } => TreeError::NoSuchChild {
+                path: parent.clone(),
+                key,
+                type_name,
+            },
+            ChildError::NotASequence { type_name, .. } => TreeError::NotASequence {
+                path: parent.clone(),
+                type_name,
+            },
+            ChildError::OutOfRange { index, len, .. } => TreeError::OutOfRange {
+                path: parent.clone(),
+                index,
+                len,
+            },
+        }
+    }
+
+    /// The rejected value, if the failed edit carried one.
+    pub fn into_value(self) -> Option<Box<dyn Tree>> {
+        match self {
+            ChildError::TypeMismatch { value, .. } => Some(value),
+            ChildError::NoSuchChild { value, .. }
+            | ChildError::NotASequence { value, .. }
+            | ChildError::OutOfRange { value, .. } => value,
+        }
+    }
+}
+
+impl std::fmt::Debug for ChildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.clone_message())
+    }
+}
+
+impl ChildError {
+    fn clone_message(&self) -> String {
+        match self {
+            ChildError::TypeMismatch {
+                expected, given, ..
+            } => format!("slot expects {expected}, got {given}"),
+            ChildError::NoSuchChild { key, type_name, .. } => {
+                format!("{type_name} has no child {key}")
+            }
+            ChildError::NotASequence { type_name, .. } => format!("{type_name} is not a sequence"),
+            ChildError::OutOfRange { index, len, .. } => {
+                format!("position {index} is out of range for a sequence of {len}")
+            }
+        }
+    }
+}
+
+/// A failed lookup or edit in a tree, naming the path involved.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TreeError {
+    /// A replacement value of the wrong type for its slot.
+    #[error("cannot put a {given} at {}: the slot expects {expected}", show_node(.path))]
+    TypeMismatch {
+        /// Path of the slot that refused.
+        path: KeyPath,
+        /// What the slot accepts.
+        expected: String,
+        /// The rejected value's type.
+        given: &'static str,
+    },
+    /// A path step that names no child.
+    #[error("no child {key} under {} ({type_name})", show_node(.path))]
+    NoSuchChild {
+        /// Path of the node that has no such child.
+        path: KeyPath,
+        /// The missing key.
+        key: Key,
+        /// The type of that node.
+        type_name: &'static str,
+    },
+    /// Insertion or removal under a node that is not a sequence.
+    #[error("{} ({type_name}) is not a sequence: elements can only be inserted into or removed from sequences", show_node(.path))]
+    NotASequence {
+        /// Path of the node.
+        path: KeyPath,
+        /// Its type.
+        type_name: &'static str,
+    },
+    /// Insertion or removal past the end of a sequence.
+    #[error("position {index} is out of range for the sequence at {} (length {len})", show_node(.path))]
+    OutOfRange {
+        /// Path of the sequence.
+        path: KeyPath,
+        /// Position asked for.
+        index: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// A malformed path text.
+    #[error(transparent)]
+    Parse(#[from] super::path::KeyPathParseError),
+    /// A name that cannot be used as a field key.
+    #[error("{name:?} cannot be a step name: use ASCII letters, digits and '_'")]
+    InvalidName {
+        /// The offending name.
+        name: String,
+    },
+}
+
+fn show_node(path: &KeyPath) -> String {
+    if path.is_empty() {
+        "the root".to_owned()
+    } else {
+        path.to_string()
+    }
+}
+
+impl TreeError {
+    /// Prefixes the error's path with `prefix` (for errors raised inside a subtree).
+    pub fn within(self, prefix: &KeyPath) -> TreeError {
+        match self {
+            TreeError::TypeMismatch {
+                path,
+                expected,
+                given,
+            } => TreeError::TypeMismatch {
+                path: prefix.join(&path),
+                expected,
+                given,
+            },
+            TreeError::NoSuchChild {
+                path,
+                key,
+                type_name,
+            } => TreeError::NoSuchChild {
+                path: prefix.join(&path),
+                key,
+                type_name,
+            },
+            TreeError::NotASequence { path, type_name } => TreeError::NotASequence {
+                path: prefix.join(&path),
+                type_name,
+            },
+            TreeError::OutOfRange { path, index, len } => TreeError::OutOfRange {
+                path: prefix.join(&path),
+                index,
+                len,
+            },
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Models as trees: the [`Tree`] trait, keys and paths, traversal, typed paths.
+//!
+//! Every node (layer, container, parameter, number) implements [`Tree`], usually through
+//! `#[derive(Tree)]`. A [`KeyPath`] addresses a node from the root; its text form
+//! (`blocks[3].mlp.up.weights`) is what the viewer copies and selectors accept.
+
+mod containers;
+mod debug;
+mod error;
+mod key;
+mod leaves;
+mod node;
+mod path;
+mod typed_path;
+mod walk;
+
+pub use error::{ChildError, TreeError};
+pub use key::{Key, KeyRef, is_field_name};
+pub use leaves::OpaqueLeaf;
+#[allow(unused_imports)] // used by the layer library's childless layers
+pub(crate) use leaves::childless_tree_methods;
+pub use node::{Leaf, LayerCast, Tree, TreeObject, short_type_name};
+pub use path::{KeyPath, KeyPathParseError};
+pub use typed_path::{AnyPath, HasTypedPath, LeafPath, MapPath, SeqPath, TypedPath, field_path};
+pub use walk::{PathFrame, TreeExt, Walk, get, get_mut, insert, remove, replace, walk, walk_mut};
