@@ -1,5 +1,6 @@
 //! The crate-wide error type wrapping each area's own error.
 
+use crate::io::IoError;
 use crate::nx::AxisError;
 use crate::tree::{KeyPathParseError, TreeError};
 
@@ -13,6 +14,9 @@ pub enum Error {
     /// A named-axis mismatch.
     #[error(transparent)]
     Axis(#[from] AxisError),
+    /// Reading or writing a file (safetensors, checkpoint index, HF config) failed.
+    #[error(transparent)]
+    Io(#[from] IoError),
 }
 
 impl From<KeyPathParseError> for Error {
