@@ -63,7 +63,7 @@ mod tests {
     fn offsets_count_bytes_across_lines() {
         assert_eq!(offset_of("{\"a\": x}"), 6);
         assert_eq!(offset_of("{\n  \"a\": 1,\n  \"b\": ?\n}"), 19);
-        assert_eq!(offset_of("{\"a\": 1"), 7);
+        assert_eq!(offset_of("{\"a\": 1"), 6);
         assert_eq!(offset_of(""), 0);
     }
 

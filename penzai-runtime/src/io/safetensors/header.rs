@@ -109,18 +109,18 @@ pub(crate) fn parse_header(file: &str, bytes: &[u8]) -> Result<Header, IoError> 
         });
     };
     let header_len = u64::from_le_bytes(*len_bytes);
-    if header_len > rest.len() as u64 {
-        return Err(IoError::HeaderPastEnd {
-            file: file.to_owned(),
-            header_len,
-            available: rest.len() as u64,
-        });
-    }
     if header_len > MAX_HEADER_LEN {
         return Err(IoError::HeaderTooLarge {
             file: file.to_owned(),
             header_len,
             limit: MAX_HEADER_LEN,
+        });
+    }
+    if header_len > rest.len() as u64 {
+        return Err(IoError::HeaderPastEnd {
+            file: file.to_owned(),
+            header_len,
+            available: rest.len() as u64,
         });
     }
     // Both checks above bound header_len by rest.len(), a usize.

@@ -1,0 +1,493 @@
+//! safetensors reading and writing: round trips, every dtype against hand-written bytes, and
+//! every class of bad input mapped to a typed error whose message names the file, the tensor and
+//! the offset.
+
+use std::collections::BTreeMap;
+
+use penzai::io::{Dtype, HostTensor, IoError, SafetensorsFile, TensorData, serialize_tensors};
+
+const FILE: &str = "model.safetensors";
+
+/// A safetensors file from a header text and data bytes (no padding, so offsets are easy to
+/// compute: the data section starts at 8 + header.len()).
+fn raw(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend(header.as_bytes());
+    out.extend(data);
+    out
+}
+
+fn open(bytes: Vec<u8>) -> Result<SafetensorsFile, IoError> {
+    SafetensorsFile::from_bytes(FILE, bytes)
+}
+
+fn open_err(bytes: Vec<u8>) -> (IoError, String) {
+    let err = open(bytes).expect_err("the file must be rejected");
+    let msg = err.to_string();
+    assert!(msg.starts_with(FILE), "message must name the file: {msg}");
+    (err, msg)
+}
+
+fn one(dtype: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let h = format!(
+        r#"{{"t":{{"dtype":"{dtype}","shape":{shape},"data_offsets":[0,{}]}}}}"#,
+        data.len()
+    );
+    raw(&h, data)
+}
+
+fn tensor(shape: Vec<usize>, data: TensorData) -> HostTensor {
+    HostTensor::new(shape, data).unwrap()
+}
+
+// ---- round trips ----
+
+#[test]
+fn f32_i64_and_bool_round_trip_with_metadata() {
+    let tensors = vec![
+        (
+            "w".to_owned(),
+            tensor(
+                vec![2, 3],
+                TensorData::F32(vec![0.5, -1.0, 2.25, 3.0, 1e-30, f32::MAX]),
+            ),
+        ),
+        (
+            "ids".to_owned(),
+            tensor(vec![3], TensorData::I64(vec![i64::MIN, 0, i64::MAX])),
+        ),
+        (
+            "mask".to_owned(),
+            tensor(vec![2, 1], TensorData::Bool(vec![true, false])),
+        ),
+        (
+            "scalar".to_owned(),
+            tensor(vec![], TensorData::F32(vec![7.0])),
+        ),
+        (
+            "empty".to_owned(),
+            tensor(vec![0, 4], TensorData::F32(vec![])),
+        ),
+    ];
+    let metadata = BTreeMap::from([("format".to_owned(), "pt".to_owned())]);
+    let bytes = serialize_tensors(tensors.clone(), &metadata).unwrap();
+    let file = open(bytes).unwrap();
+    assert_eq!(file.metadata(), &metadata);
+    assert_eq!(file.len(), tensors.len());
+    for (name, expected) in tensors {
+        let view = file.tensor(&name).unwrap();
+        assert_eq!(view.to_host().unwrap(), expected, "{name}");
+    }
+}
+
+#[test]
+fn writing_is_deterministic_sorted_and_8_byte_aligned() {
+    let a = (
+        "a".to_owned(),
+        tensor(vec![1], TensorData::Bool(vec![true])),
+    );
+    let b = ("b".to_owned(), tensor(vec![1], TensorData::F32(vec![1.0])));
+    let ab = serialize_tensors([a.clone(), b.clone()], &BTreeMap::new()).unwrap();
+    let ba = serialize_tensors([b, a], &BTreeMap::new()).unwrap();
+    assert_eq!(ab, ba);
+    let header_len = u64::from_le_bytes(ab[..8].try_into().unwrap()) as usize;
+    assert_eq!((8 + header_len) % 8, 0);
+    let names: Vec<_> = open(ab).unwrap().names().map(str::to_owned).collect();
+    assert_eq!(names, ["a", "b"]);
+}
+
+#[test]
+fn write_tensors_and_open_round_trip_through_a_mapped_file() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("io_roundtrip.safetensors");
+    let t = tensor(vec![2, 2], TensorData::F32(vec![1.0, 2.0, 3.0, 4.0]));
+    penzai::io::write_tensors(&path, [("x".to_owned(), t.clone())], &BTreeMap::new()).unwrap();
+    let mapped = SafetensorsFile::open(&path).unwrap();
+    assert_eq!(mapped.tensor("x").unwrap().to_host().unwrap(), t);
+    let read = SafetensorsFile::read(&path).unwrap();
+    assert_eq!(read.tensor("x").unwrap().to_host().unwrap(), t);
+}
+
+#[test]
+fn writer_rejects_duplicates_reserved_names_and_wrong_lengths() {
+    let t = || tensor(vec![1], TensorData::F32(vec![1.0]));
+    let dup = serialize_tensors(
+        [("x".to_owned(), t()), ("x".to_owned(), t())],
+        &BTreeMap::new(),
+    );
+    assert!(
+        dup.unwrap_err()
+            .to_string()
+            .contains("\"x\": duplicate name")
+    );
+    let reserved = serialize_tensors([("__metadata__".to_owned(), t())], &BTreeMap::new());
+    assert!(reserved.unwrap_err().to_string().contains("reserved"));
+    let bad = HostTensor {
+        shape: vec![2, 2],
+        data: TensorData::F32(vec![1.0]),
+    };
+    let err = serialize_tensors([("x".to_owned(), bad)], &BTreeMap::new()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("shape [2, 2] does not match 1 values"),
+        "{err}"
+    );
+}
+
+// ---- every dtype from hand-written little-endian bytes ----
+
+#[test]
+fn float_dtypes_convert_to_f32() {
+    let cases: [(&str, Vec<u8>, Vec<f32>); 4] = [
+        (
+            "F32",
+            [1.5f32.to_le_bytes(), (-2.0f32).to_le_bytes()].concat(),
+            vec![1.5, -2.0],
+        ),
+        ("F16", vec![0x00, 0x3c, 0x00, 0xc0], vec![1.0, -2.0]),
+        ("BF16", vec![0x80, 0x3f, 0x40, 0xc0], vec![1.0, -3.0]),
+        (
+            "F64",
+            [0.25f64.to_le_bytes(), 1e300f64.to_le_bytes()].concat(),
+            vec![0.25, f32::INFINITY],
+        ),
+    ];
+    for (dtype, bytes, expected) in cases {
+        let file = open(one(dtype, "[2]", &bytes)).unwrap();
+        let view = file.tensor("t").unwrap();
+        assert_eq!(view.dtype().name(), dtype);
+        assert_eq!(view.to_f32_vec().unwrap(), expected, "{dtype}");
+    }
+}
+
+#[test]
+fn integer_dtypes_convert_to_i64() {
+    let cases: [(&str, Vec<u8>, Vec<i64>); 8] = [
+        ("U8", vec![0, 255], vec![0, 255]),
+        ("I8", vec![0x80, 0x7f], vec![-128, 127]),
+        ("U16", vec![0xff, 0xff, 1, 0], vec![65535, 1]),
+        ("I16", vec![0x00, 0x80, 0xff, 0xff], vec![-32768, -1]),
+        (
+            "U32",
+            [u32::MAX.to_le_bytes(), 7u32.to_le_bytes()].concat(),
+            vec![4294967295, 7],
+        ),
+        (
+            "I32",
+            [(-5i32).to_le_bytes(), i32::MAX.to_le_bytes()].concat(),
+            vec![-5, 2147483647],
+        ),
+        (
+            "I64",
+            [i64::MIN.to_le_bytes(), 3i64.to_le_bytes()].concat(),
+            vec![i64::MIN, 3],
+        ),
+        (
+            "U64",
+            [(i64::MAX as u64).to_le_bytes(), 0u64.to_le_bytes()].concat(),
+            vec![i64::MAX, 0],
+        ),
+    ];
+    for (dtype, bytes, expected) in cases {
+        let file = open(one(dtype, "[2]", &bytes)).unwrap();
+        assert_eq!(
+            file.tensor("t").unwrap().to_i64_vec().unwrap(),
+            expected,
+            "{dtype}"
+        );
+    }
+}
+
+#[test]
+fn bool_bytes_must_be_zero_or_one() {
+    let file = open(one("BOOL", "[3]", &[1, 0, 1])).unwrap();
+    assert_eq!(
+        file.tensor("t").unwrap().to_bool_vec().unwrap(),
+        [true, false, true]
+    );
+    let file = open(one("BOOL", "[3]", &[1, 0, 2])).unwrap();
+    let err = file.tensor("t").unwrap().to_bool_vec().unwrap_err();
+    let data_start = 8 + file_header_len(&one("BOOL", "[3]", &[1, 0, 2]));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{FILE}: tensor \"t\": invalid BOOL value 2 at byte offset {}",
+            data_start + 2
+        )
+    );
+}
+
+fn file_header_len(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes[..8].try_into().unwrap())
+}
+
+#[test]
+fn u64_above_i64_max_is_an_error_naming_the_offset() {
+    let file = open(one("U64", "[1]", &u64::MAX.to_le_bytes())).unwrap();
+    let err = file.tensor("t").unwrap().to_i64_vec().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("invalid U64 value 18446744073709551615 at byte offset"),
+        "{err}"
+    );
+}
+
+#[test]
+fn misaligned_data_is_read_bytewise() {
+    // One U8 first puts the F32 and I64 data at odd offsets.
+    let mut data = vec![9u8];
+    data.extend(3.5f32.to_le_bytes());
+    data.extend((-7i64).to_le_bytes());
+    let h = r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"f":{"dtype":"F32","shape":[1],"data_offsets":[1,5]},"i":{"dtype":"I64","shape":[1],"data_offsets":[5,13]}}"#;
+    let file = open(raw(h, &data)).unwrap();
+    assert_eq!(file.tensor("f").unwrap().to_f32_vec().unwrap(), [3.5]);
+    assert_eq!(file.tensor("i").unwrap().to_i64_vec().unwrap(), [-7]);
+}
+
+#[test]
+fn conversions_to_the_wrong_kind_name_the_dtype() {
+    let file = open(one("I64", "[1]", &[0; 8])).unwrap();
+    let err = file.tensor("t").unwrap().to_f32_vec().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{FILE}: tensor \"t\" has dtype I64, expected a float dtype (F16, BF16, F32, F64)")
+    );
+    assert!(file.tensor("t").unwrap().to_bool_vec().is_err());
+    let file = open(one("F32", "[1]", &[0; 4])).unwrap();
+    assert!(file.tensor("t").unwrap().to_i64_vec().is_err());
+}
+
+#[test]
+fn named_array_conversion_checks_the_rank() {
+    let file = open(one("F32", "[1,2]", &[0; 8])).unwrap();
+    let err = file
+        .tensor("t")
+        .unwrap()
+        .to_named_array(&["embedding"])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{FILE}: tensor \"t\" has shape [1, 2] (rank 2), but 1 axis names were given: [\"embedding\"]"
+        )
+    );
+    assert!(
+        file.tensor("t")
+            .unwrap()
+            .to_named_array(&["a", "b"])
+            .is_ok()
+    );
+}
+
+#[test]
+fn missing_tensor_names_file_and_tensor() {
+    let file = open(one("U8", "[1]", &[0])).unwrap();
+    assert_eq!(
+        file.tensor("nope").unwrap_err().to_string(),
+        format!("{FILE}: no tensor named \"nope\"")
+    );
+    assert!(file.get("nope").is_none());
+}
+
+// ---- bad inputs ----
+
+#[test]
+fn truncated_file() {
+    let (err, msg) = open_err(vec![1, 2, 3]);
+    assert!(matches!(err, IoError::Truncated { len: 3, .. }));
+    assert!(msg.contains("3 bytes"), "{msg}");
+}
+
+#[test]
+fn header_length_past_end_of_file() {
+    let mut bytes = raw("{}", &[]);
+    bytes[..8].copy_from_slice(&100u64.to_le_bytes());
+    let (_, msg) = open_err(bytes);
+    assert_eq!(
+        msg,
+        format!(
+            "{FILE}: header length 100 (bytes 0..8) runs past the end of the file: only 2 bytes follow offset 8"
+        )
+    );
+}
+
+#[test]
+fn header_length_above_the_cap_is_rejected_before_anything_else() {
+    let mut bytes = raw("{}", &[]);
+    bytes[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+    let (err, msg) = open_err(bytes);
+    assert!(matches!(err, IoError::HeaderTooLarge { .. }), "{msg}");
+    assert!(
+        msg.contains("exceeds the limit of 104857600 bytes"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn header_claiming_2_pow_60_elements_is_an_error_not_an_allocation() {
+    let h = r#"{"big":{"dtype":"F32","shape":[1152921504606846976],"data_offsets":[0,4]}}"#;
+    let (err, msg) = open_err(raw(h, &[0; 4]));
+    assert!(matches!(err, IoError::ByteLengthMismatch { .. }), "{msg}");
+    assert!(
+        msg.contains("tensor \"big\"") && msg.contains("needs 4611686018427387904 bytes"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn shape_whose_product_overflows() {
+    let h = r#"{"big":{"dtype":"BF16","shape":[4294967296,4294967296,2],"data_offsets":[0,2]}}"#;
+    let (err, msg) = open_err(raw(h, &[0; 2]));
+    assert!(matches!(err, IoError::ShapeOverflow { .. }), "{msg}");
+    assert_eq!(
+        msg,
+        format!(
+            "{FILE}: tensor \"big\": shape [4294967296, 4294967296, 2] of BF16 overflows the address space (header entry at byte offset 15)"
+        )
+    );
+}
+
+#[test]
+fn overlapping_offsets() {
+    let h = r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[3,5]}}"#;
+    let (_, msg) = open_err(raw(h, &[0; 5]));
+    let data_start = 8 + h.len();
+    assert_eq!(
+        msg,
+        format!(
+            "{FILE}: tensors \"a\" and \"b\" overlap at byte offset {}",
+            data_start + 3
+        )
+    );
+}
+
+#[test]
+fn offsets_past_the_end_and_reversed_offsets() {
+    let h = r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#;
+    let (_, msg) = open_err(raw(h, &[0; 3]));
+    assert_eq!(
+        msg,
+        format!(
+            "{FILE}: tensor \"a\": data_offsets [0, 4] do not fit the data section of 3 bytes starting at byte offset {}",
+            8 + h.len()
+        )
+    );
+    let h = r#"{"a":{"dtype":"U8","shape":[0],"data_offsets":[3,1]}}"#;
+    let (err, _) = open_err(raw(h, &[0; 3]));
+    assert!(matches!(
+        err,
+        IoError::OffsetsOutOfBounds {
+            begin: 3,
+            end: 1,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn byte_length_not_matching_shape_and_dtype() {
+    let h = r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#;
+    let (_, msg) = open_err(raw(h, &[0; 12]));
+    assert_eq!(
+        msg,
+        format!(
+            "{FILE}: tensor \"w\": shape [2, 2] of F32 needs 16 bytes, but data_offsets span 12 bytes (at byte offset {})",
+            8 + h.len()
+        )
+    );
+}
+
+#[test]
+fn unknown_dtype_names_tensor_and_dtype() {
+    let (err, msg) = open_err(one("F8_E4M3", "[1]", &[0]));
+    assert!(matches!(err, IoError::UnknownDtype { ref dtype, .. } if dtype == "F8_E4M3"));
+    assert_eq!(
+        msg,
+        format!("{FILE}: tensor \"t\": unknown dtype \"F8_E4M3\" (header entry at byte offset 13)")
+    );
+}
+
+#[test]
+fn invalid_json_names_the_byte_offset() {
+    let (err, msg) = open_err(raw(r#"{"a": ?}"#, &[]));
+    assert!(
+        matches!(err, IoError::InvalidJson { offset: 14, .. }),
+        "{msg}"
+    );
+    assert_eq!(
+        msg,
+        format!("{FILE}: invalid JSON at byte offset 14: expected value")
+    );
+}
+
+#[test]
+fn non_utf8_header_names_the_byte_offset() {
+    let mut bytes = raw("{\"ab\": 1}", &[]);
+    bytes[10] = 0xff;
+    let (_, msg) = open_err(bytes);
+    assert_eq!(msg, format!("{FILE}: invalid UTF-8 at byte offset 10"));
+}
+
+#[test]
+fn non_object_header() {
+    for header in ["[1, 2]", "\"x\"", "null", "7"] {
+        let (err, msg) = open_err(raw(header, &[]));
+        assert!(matches!(err, IoError::InvalidJson { .. }), "{msg}");
+        assert!(
+            msg.contains("expected a JSON object mapping tensor names to entries"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn malformed_entry_names_the_tensor_and_offset() {
+    let h = r#"{"w":{"dtype":"F32","shape":"big","data_offsets":[0,4]}}"#;
+    let (_, msg) = open_err(raw(h, &[0; 4]));
+    // serde_json reports the position of the offending token's last byte.
+    let offset = 8 + h.find("\"big\"").unwrap() + 4;
+    assert!(
+        msg.starts_with(&format!(
+            "{FILE}: tensor \"w\": invalid header entry at byte offset {offset}: invalid type"
+        )),
+        "{msg}"
+    );
+    let h = r#"{"w":{"dtype":"F32","shape":[1]}}"#;
+    let (_, msg) = open_err(raw(h, &[]));
+    assert!(msg.contains("missing field `data_offsets`"), "{msg}");
+}
+
+#[test]
+fn duplicate_tensor_names_are_rejected() {
+    let h = r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#;
+    let (_, msg) = open_err(raw(h, &[0; 2]));
+    assert!(msg.contains("duplicate entry \"a\""), "{msg}");
+}
+
+#[test]
+fn metadata_must_map_strings_to_strings() {
+    let (_, msg) = open_err(raw(r#"{"__metadata__":{"format":1}}"#, &[]));
+    assert!(
+        msg.contains("invalid type: integer `1`, expected a string"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn every_prefix_of_a_valid_file_fails_cleanly_or_parses() {
+    let t = tensor(vec![2], TensorData::F32(vec![1.0, 2.0]));
+    let bytes = serialize_tensors([("x".to_owned(), t)], &BTreeMap::new()).unwrap();
+    for n in 0..bytes.len() {
+        assert!(open(bytes[..n].to_vec()).is_err(), "prefix of {n} bytes");
+    }
+    assert!(open(bytes).is_ok());
+}
+
+#[test]
+fn every_dtype_name_is_accepted_by_the_reader() {
+    for dtype in Dtype::ALL {
+        let bytes = one(dtype.name(), "[1]", &vec![0; dtype.size_bytes()]);
+        let file = open(bytes).unwrap();
+        assert_eq!(file.tensor("t").unwrap().dtype(), dtype);
+        assert!(file.tensor("t").unwrap().to_host().is_ok());
+    }
+}
