@@ -76,7 +76,8 @@ impl Checkpoint {
     /// a missing shard ([`IoError::MissingShard`]) or a listed tensor absent from its shard
     /// ([`IoError::TensorMissingFromShard`]) is an error naming both. Shard names must be
     /// plain file names ([`IoError::UnsafeShardPath`]), so an index cannot reach outside its
-    /// folder.
+    /// folder. The index is authoritative: a tensor a shard holds but the index does not list
+    /// is not visible, as in transformers.
     pub fn open_index(index_path: impl AsRef<Path>) -> Result<Checkpoint, IoError> {
         let index_path = index_path.as_ref();
         let source = index_path.display().to_string();
