@@ -298,6 +298,29 @@ fn truncated_file() {
 }
 
 #[test]
+fn empty_and_missing_files_on_disk() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let empty = dir.join("io_empty.safetensors");
+    std::fs::write(&empty, b"").unwrap();
+    let err = SafetensorsFile::open(&empty).unwrap_err();
+    assert!(matches!(err, IoError::Truncated { len: 0, .. }), "{err}");
+    let missing = dir.join("io_missing.safetensors");
+    let err = SafetensorsFile::open(&missing).unwrap_err();
+    assert!(matches!(
+        err,
+        IoError::Os {
+            action: "open",
+            kind: std::io::ErrorKind::NotFound,
+            ..
+        }
+    ));
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}: cannot open: ", missing.display()))
+    );
+}
+
+#[test]
 fn header_length_past_end_of_file() {
     let mut bytes = raw("{}", &[]);
     bytes[..8].copy_from_slice(&100u64.to_le_bytes());

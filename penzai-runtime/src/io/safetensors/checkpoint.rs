@@ -26,13 +26,17 @@ struct RawIndex {
 ///
 /// Each shard is opened (mapped) once; lookups borrow from the shards.
 ///
-/// ```no_run
+/// ```
 /// use penzai_runtime::io::Checkpoint;
 ///
-/// // Picks model.safetensors.index.json if present, else model.safetensors.
-/// let ckpt = Checkpoint::open_dir("path/to/hf-model")?;
-/// let wte = ckpt.tensor("wte.weight")?;
-/// println!("{:?} {}", wte.shape(), wte.dtype());
+/// // Picks model.safetensors.index.json (and its shards) if present, else model.safetensors.
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/llama-sharded");
+/// let ckpt = Checkpoint::open_dir(dir)?;
+/// assert_eq!(ckpt.shards().len(), 2);
+/// let embed = ckpt.tensor("model.embed_tokens.weight")?;
+/// assert_eq!(embed.shape(), &[101, 32]);
+/// let values: Vec<f32> = embed.to_f32_vec()?;
+/// assert_eq!(values.len(), 101 * 32);
 /// # Ok::<(), penzai_runtime::io::IoError>(())
 /// ```
 #[derive(Debug)]
