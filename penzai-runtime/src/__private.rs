@@ -8,11 +8,11 @@ pub use crate::tree::{
     ChildError, HasTypedPath, Key, KeyPath, KeyRef, LayerCast, Leaf, OpaqueLeaf, Tree, TreeObject,
     TypedPath, field_path,
 };
+pub use std::boxed::Box;
 pub use std::fmt::Debug;
 pub use std::marker::PhantomData as Marker;
 pub use std::option::Option::{self, None, Some};
 pub use std::result::Result::{self, Err, Ok};
-pub use std::boxed::Box;
 pub use std::string::String;
 
 /// Autoref probe that finds out, where the type is concrete, whether `T` is a layer.
@@ -102,16 +102,19 @@ pub fn no_such_child(key: KeyRef<'_>, type_name: &'static str, value: Box<dyn Tr
 }
 
 /// Replaces a field of type `T` with a boxed value, checking the type.
-pub fn replace_field<T: Tree>(slot: &mut T, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, ChildError>
-where
-    T: Clone,
-{
+pub fn replace_field<T: Tree>(
+    slot: &mut T,
+    value: Box<dyn Tree>,
+) -> Result<Box<dyn Tree>, ChildError> {
     let new = T::from_tree(value).map_err(slot_mismatch::<T>)?;
     Ok(Box::new(std::mem::replace(slot, new)))
 }
 
 /// Replaces a `#[tree(leaf)]` field with a boxed value, checking the type.
-pub fn replace_opaque_field<T>(slot: &mut T, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, ChildError>
+pub fn replace_opaque_field<T>(
+    slot: &mut T,
+    value: Box<dyn Tree>,
+) -> Result<Box<dyn Tree>, ChildError>
 where
     T: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static,
 {

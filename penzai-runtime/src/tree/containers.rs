@@ -69,9 +69,10 @@ impl<T: Tree + Clone> Tree for Vec<T> {
     }
 
     fn tree_eq(&self, other: &dyn Tree) -> bool {
-        other.as_any().downcast_ref::<Vec<T>>().is_some_and(|o| {
-            o.len() == self.len() && self.iter().zip(o).all(|(a, b)| a.tree_eq(b))
-        })
+        other
+            .as_any()
+            .downcast_ref::<Vec<T>>()
+            .is_some_and(|o| o.len() == self.len() && self.iter().zip(o).all(|(a, b)| a.tree_eq(b)))
     }
 
     fn sequence_len(&self) -> Option<usize> {

@@ -315,7 +315,10 @@ mod tests {
 
     #[test]
     fn short_type_names_drop_module_paths() {
-        assert_eq!(short_type_name("alloc::vec::Vec<my::Linear>"), "Vec<Linear>");
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<my::Linear>"),
+            "Vec<Linear>"
+        );
         assert_eq!(
             short_type_name("core::option::Option<alloc::string::String>"),
             "Option<String>"
