@@ -122,6 +122,26 @@ where
     Ok(Box::new(OpaqueLeaf(std::mem::replace(slot, new))))
 }
 
+/// A child field as the node its parent exposes (checks `T: Tree` once, at the field).
+pub fn as_child<T: Tree>(field: &T) -> Option<&dyn Tree> {
+    field.as_child()
+}
+
+/// Mutable form of [`as_child`].
+pub fn as_child_mut<T: Tree>(field: &mut T) -> Option<&mut dyn Tree> {
+    field.as_child_mut()
+}
+
+/// Equality of two child fields of the same type.
+pub fn child_eq<T: Tree>(a: &T, b: &T) -> bool {
+    a.tree_eq(b)
+}
+
+/// A static field for `visit_static_fields` (checks `T: Debug` at the field).
+pub fn static_debug<T: std::fmt::Debug>(field: &T) -> &dyn std::fmt::Debug {
+    field
+}
+
 /// Static-field equality used by derived `tree_eq`.
 pub fn static_eq<T: PartialEq>(a: &T, b: &T) -> bool {
     a == b

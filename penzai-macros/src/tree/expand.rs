@@ -1,7 +1,7 @@
 //! Generates the `Tree` impl, the typed path builder and `Type::path()`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
@@ -28,7 +28,6 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
     let replace = replace_child(input, &p);
     let eq = tree_eq(input, &p);
     let statics = static_fields(input, &p);
-    let field_asserts = field_asserts(input, &p);
     let paths = typed_paths(input, &p);
 
     quote! {
@@ -87,7 +86,6 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
                 (&#p::LayerProbe::<Self>::new()).probe_layer_cast()
             }
         }
-        #field_asserts
         #paths
     }
 }
@@ -175,19 +173,38 @@ fn per_variant(
     }
 }
 
+/// Sets the span of every token, so that a trait error in generated code about one field
+/// is reported at that field's type rather than at `#[derive(Tree)]`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = proc_macro2::TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
 fn field_as_child(field: &Field<'_>, p: &TokenStream, mutable: bool) -> TokenStream {
     let binding = field.binding();
-    let span = field.ty.span();
-    match (field.kind, mutable) {
+    let ty = field.ty;
+    let call = match (field.kind, mutable) {
         (FieldKind::Leaf, false) => {
-            quote_spanned!(span=> #p::Some(#p::OpaqueLeaf::wrap(#binding) as &dyn #p::Tree))
+            quote!(#p::Some(#p::OpaqueLeaf::wrap(#binding) as &dyn #p::Tree))
         }
         (FieldKind::Leaf, true) => {
-            quote_spanned!(span=> #p::Some(#p::OpaqueLeaf::wrap_mut(#binding) as &mut dyn #p::Tree))
+            quote!(#p::Some(#p::OpaqueLeaf::wrap_mut(#binding) as &mut dyn #p::Tree))
         }
-        (_, false) => quote_spanned!(span=> #p::TreeObject::as_child(#binding)),
-        (_, true) => quote_spanned!(span=> #p::TreeObject::as_child_mut(#binding)),
-    }
+        (_, false) => quote!(#p::as_child::<#ty>(#binding)),
+        (_, true) => quote!(#p::as_child_mut::<#ty>(#binding)),
+    };
+    respan(call, ty.span())
 }
 
 fn visit_children(input: &Input<'_>, p: &TokenStream, mutable: bool) -> TokenStream {
@@ -226,10 +243,14 @@ fn replace_child(input: &Input<'_>, p: &TokenStream) -> TokenStream {
         let arms = v.fields.iter().filter(|f| f.is_child()).map(|f| {
             let key = &f.key;
             let binding = f.binding();
-            let replace = match f.kind {
-                FieldKind::Leaf => quote!(#p::replace_opaque_field(#binding, __value)),
-                _ => quote!(#p::replace_field(#binding, __value)),
-            };
+            let ty = f.ty;
+            let replace = respan(
+                match f.kind {
+                    FieldKind::Leaf => quote!(#p::replace_opaque_field::<#ty>(#binding, __value)),
+                    _ => quote!(#p::replace_field::<#ty>(#binding, __value)),
+                },
+                ty.span(),
+            );
             quote!(#p::KeyRef::Field(#key) => #replace,)
         });
         quote! {
@@ -248,10 +269,13 @@ fn tree_eq(input: &Input<'_>, p: &TokenStream) -> TokenStream {
         let checks = v.fields.iter().map(|f| {
             let a = f.binding();
             let b = other_binding(f);
-            match f.kind {
-                FieldKind::Child => quote!(&& #p::Tree::tree_eq(#a, #b as &dyn #p::Tree)),
-                FieldKind::Leaf | FieldKind::Skip => quote!(&& #p::static_eq(#a, #b)),
-            }
+            let ty = f.ty;
+            let check = match f.kind {
+                FieldKind::Child => quote!(#p::child_eq::<#ty>(#a, #b)),
+                FieldKind::Leaf | FieldKind::Skip => quote!(#p::static_eq::<#ty>(#a, #b)),
+            };
+            let check = respan(check, ty.span());
+            quote!(&& #check)
         });
         quote!((#left, #right) => true #(#checks)*,)
     });
@@ -316,35 +340,6 @@ fn static_fields(input: &Input<'_>, p: &TokenStream) -> TokenStream {
             });
         quote!(#(#visits)*)
     })
-}
-
-/// Per-field trait assertions spanned to the field's type, so a field whose type is not a
-/// tree node reports the error there rather than on the derive.
-fn field_asserts(input: &Input<'_>, p: &TokenStream) -> TokenStream {
-    if !input.original.generics.params.is_empty() {
-        // Generic fields are covered by the impl's where-clause instead.
-        return TokenStream::new();
-    }
-    let asserts = input.variants().iter().flat_map(|v| &v.fields).map(|f| {
-        let ty = f.ty;
-        let span = ty.span();
-        match f.kind {
-            FieldKind::Child => quote_spanned!(span=> __assert_child::<#ty>();),
-            FieldKind::Leaf => quote_spanned!(span=> __assert_leaf::<#ty>();),
-            FieldKind::Skip => quote_spanned!(span=> __assert_static::<#ty>();),
-        }
-    });
-    quote! {
-        const _: () = {
-            fn __assert_child<T: #p::Tree + ::core::clone::Clone>() {}
-            fn __assert_leaf<T: ::core::clone::Clone + #p::Debug + ::core::cmp::PartialEq + ::core::marker::Send + ::core::marker::Sync + 'static>() {}
-            fn __assert_static<T: #p::Debug + ::core::cmp::PartialEq>() {}
-            #[allow(dead_code)]
-            fn __assert_all() {
-                #(#asserts)*
-            }
-        };
-    }
 }
 
 /// The impl's where-clause: the user's own, plus `'static` for type parameters, `Self: Clone`
@@ -428,11 +423,12 @@ fn typed_paths(input: &Input<'_>, p: &TokenStream) -> TokenStream {
     let doc = format!(
         "Typed key paths into a [`{ident}`]: one method per child, checked by the compiler."
     );
+    let params = type_params.as_slice();
     let methods = input.variants().iter().flat_map(|v| {
         v.fields
             .iter()
             .filter(|f| f.is_child())
-            .map(move |f| path_method(v, f, p))
+            .map(move |f| path_method(v, f, p, params))
     });
     quote! {
         #[doc = #doc]
@@ -505,7 +501,12 @@ fn typed_paths(input: &Input<'_>, p: &TokenStream) -> TokenStream {
     }
 }
 
-fn path_method(variant: &Variant<'_>, field: &Field<'_>, p: &TokenStream) -> TokenStream {
+fn path_method(
+    variant: &Variant<'_>,
+    field: &Field<'_>,
+    p: &TokenStream,
+    type_params: &[&Ident],
+) -> TokenStream {
     let key = &field.key;
     let vis = &field.original.vis;
     let base = match &field.original.ident {
@@ -527,12 +528,16 @@ fn path_method(variant: &Variant<'_>, field: &Field<'_>, p: &TokenStream) -> Tok
         _ => quote!(#ty),
     };
     let doc = format!("The path of the `{key}` child.");
-    quote_spanned! {field.original.span()=>
+    let ret = respan(quote!(<#target as #p::HasTypedPath>::Path), ty.span());
+    // Generic fields get a where-clause; concrete ones report a missing impl at the field.
+    let bound = if mentions_any(ty, type_params) {
+        quote!(where #target: #p::HasTypedPath)
+    } else {
+        TokenStream::new()
+    };
+    quote! {
         #[doc = #doc]
-        #vis fn #method(self) -> <#target as #p::HasTypedPath>::Path
-        where
-            #target: #p::HasTypedPath,
-        {
+        #vis fn #method(self) -> #ret #bound {
             #p::field_path(self.path, #key)
         }
     }
