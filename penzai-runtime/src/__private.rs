@@ -75,7 +75,8 @@ impl<T> ProbeTree<T> for &LayerProbe<T> {
     }
 }
 
-fn cast_layer<L: Layer>(value: Box<dyn Any>) -> Box<dyn Layer> {
+/// Converts a boxed node known to be an `L` into a boxed layer (see [`LayerCast`]).
+pub fn cast_layer<L: Layer>(value: Box<dyn Any>) -> Box<dyn Layer> {
     match value.downcast::<L>() {
         Ok(layer) => layer,
         // `TreeObject::into_layer` only calls a node's own cast on that same node.

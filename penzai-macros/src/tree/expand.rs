@@ -390,10 +390,10 @@ fn mentions_any(ty: &Type, params: &[&Ident]) -> bool {
     }
     impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
         fn visit_path(&mut self, path: &'ast syn::Path) {
-            if let Some(first) = path.segments.first() {
-                if self.params.iter().any(|p| first.ident == **p) {
-                    self.found = true;
-                }
+            if let Some(first) = path.segments.first()
+                && self.params.iter().any(|p| first.ident == **p)
+            {
+                self.found = true;
             }
             syn::visit::visit_path(self, path);
         }

@@ -178,7 +178,10 @@ mod tests {
         assert_eq!(s.get("c"), None);
         assert_eq!(s.len(), 2);
         assert_eq!(s.size(), 6);
-        assert_eq!(s.names().map(|n| n.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            s.names().map(|n| n.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
     }
 
     #[test]
@@ -191,9 +194,15 @@ mod tests {
     #[test]
     fn full_shape_mentions_positional_axes_only_when_present() {
         let named = shape(&[("a", 2)]);
-        let plain = ArrayShape { positional: vec![], named: named.clone() };
+        let plain = ArrayShape {
+            positional: vec![],
+            named: named.clone(),
+        };
         assert_eq!(plain.to_string(), "{a: 2}");
-        let mixed = ArrayShape { positional: vec![3, 4], named };
+        let mixed = ArrayShape {
+            positional: vec![3, 4],
+            named,
+        };
         assert_eq!(mixed.to_string(), "{a: 2} + positional [3, 4]");
     }
 }

@@ -187,7 +187,9 @@ impl<T: Tree + Clone> TreeObject for T {
         self
     }
     fn into_layer(self: Box<Self>) -> Result<Box<dyn Layer>, Box<dyn Tree>> {
-        match self.layer_cast() {
+        // `Tree::layer_cast(&*self)`, not `self.layer_cast()`: the latter would resolve to
+        // `Box<T>`'s own (transparent) impl.
+        match Tree::layer_cast(&*self) {
             Some(cast) => Ok(cast(self)),
             None => Err(self),
         }
