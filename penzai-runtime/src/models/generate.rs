@@ -226,14 +226,14 @@ pub fn choose(logits: &[f32], sampling: Sampling, seed: u64) -> Result<usize> {
             top_p,
         } => (temperature, top_k, top_p),
     };
-    if !(temperature > 0.0) || !temperature.is_finite() {
+    if temperature.is_nan() || temperature <= 0.0 || temperature.is_infinite() {
         return Err(LayerError::Config(format!(
             "temperature must be positive and finite; got {temperature}"
         ))
         .into());
     }
     if let Some(p) = top_p
-        && !(p > 0.0 && p <= 1.0)
+        && (p.is_nan() || p <= 0.0 || p > 1.0)
     {
         return Err(LayerError::Config(format!("top_p must be in (0, 1]; got {p}")).into());
     }
