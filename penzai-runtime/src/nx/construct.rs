@@ -16,14 +16,20 @@ pub(crate) struct CheckedShape {
 }
 
 impl CheckedShape {
-    pub(crate) fn new(op: &'static str, shape: impl IntoNamedShape) -> Result<CheckedShape, AxisError> {
+    pub(crate) fn new(
+        op: &'static str,
+        shape: impl IntoNamedShape,
+    ) -> Result<CheckedShape, AxisError> {
         let pairs = shape.into_pairs();
         let mut names: Vec<AxisName> = Vec::with_capacity(pairs.len());
         let mut sizes = Vec::with_capacity(pairs.len());
         let mut len = Some(1usize);
         for (name, size) in &pairs {
             if names.contains(name) {
-                return Err(AxisError::RepeatedAxis { op, axis: name.clone() });
+                return Err(AxisError::RepeatedAxis {
+                    op,
+                    axis: name.clone(),
+                });
             }
             names.push(name.clone());
             sizes.push(*size);
@@ -34,7 +40,10 @@ impl CheckedShape {
             Some(len) => Ok(CheckedShape { names, sizes, len }),
             None => Err(AxisError::TooLarge {
                 op,
-                shape: ArrayShape { positional: vec![], named: NamedShape::new(pairs) },
+                shape: ArrayShape {
+                    positional: Box::default(),
+                    named: NamedShape::new(pairs),
+                },
             }),
         }
     }
@@ -44,10 +53,17 @@ impl CheckedShape {
     }
 
     fn filled<T: Element + Clone>(self, value: T) -> NamedArray {
-        NamedArray::from_parts(T::into_storage(ArrayD::from_elem(IxDyn(&self.sizes), value)), self.names)
+        NamedArray::from_parts(
+            T::into_storage(ArrayD::from_elem(IxDyn(&self.sizes), value)),
+            self.names,
+        )
     }
 
-    fn with_data<T: Element>(self, op: &'static str, data: Vec<T>) -> Result<NamedArray, AxisError> {
+    fn with_data<T: Element>(
+        self,
+        op: &'static str,
+        data: Vec<T>,
+    ) -> Result<NamedArray, AxisError> {
         if data.len() != self.len {
             return Err(AxisError::DataLength {
                 op,
@@ -98,12 +114,18 @@ impl NamedArray {
 
     /// An `f32` array without axes.
     pub fn scalar(value: f32) -> NamedArray {
-        NamedArray::from_parts(Storage::F32(ArrayD::from_elem(IxDyn(&[]), value).into_shared()), vec![])
+        NamedArray::from_parts(
+            Storage::F32(ArrayD::from_elem(IxDyn(&[]), value).into_shared()),
+            vec![],
+        )
     }
 
     /// An `i64` array without axes.
     pub fn scalar_i64(value: i64) -> NamedArray {
-        NamedArray::from_parts(Storage::I64(ArrayD::from_elem(IxDyn(&[]), value).into_shared()), vec![])
+        NamedArray::from_parts(
+            Storage::I64(ArrayD::from_elem(IxDyn(&[]), value).into_shared()),
+            vec![],
+        )
     }
 
     /// The `i64` values `0, 1, .., n-1` along one axis `name` (positions, token ids).
@@ -198,23 +220,38 @@ mod tests {
         let z = NamedArray::zeros(&[("batch", 2), ("seq", 3)]).unwrap();
         assert_eq!(z.named_shape().to_string(), "{batch: 2, seq: 3}");
         assert_eq!(z.to_f32_vec(), [0.0; 6]);
-        assert_eq!(NamedArray::ones(&[("a", 2)]).unwrap().to_f32_vec(), [1.0, 1.0]);
-        assert_eq!(NamedArray::full(&[("a", 2)], 7.5).unwrap().to_f32_vec(), [7.5, 7.5]);
+        assert_eq!(
+            NamedArray::ones(&[("a", 2)]).unwrap().to_f32_vec(),
+            [1.0, 1.0]
+        );
+        assert_eq!(
+            NamedArray::full(&[("a", 2)], 7.5).unwrap().to_f32_vec(),
+            [7.5, 7.5]
+        );
         let m = NamedArray::full_bool(&[("a", 1)], true).unwrap();
         assert_eq!((m.dtype(), m.to_bool_vec()), (DType::Bool, vec![true]));
-        assert_eq!(NamedArray::full_i64(&[("a", 1)], -3).unwrap().to_i64_vec(), [-3]);
+        assert_eq!(
+            NamedArray::full_i64(&[("a", 1)], -3).unwrap().to_i64_vec(),
+            [-3]
+        );
     }
 
     #[test]
     fn shapes_reject_repeated_names() {
         let err = NamedArray::zeros(&[("a", 2), ("a", 3)]).unwrap_err();
-        assert_eq!(err.to_string(), "zeros: axis \"a\" is listed more than once");
+        assert_eq!(
+            err.to_string(),
+            "zeros: axis \"a\" is listed more than once"
+        );
     }
 
     #[test]
     fn shapes_reject_impossible_sizes() {
         let err = NamedArray::zeros(&[("a", usize::MAX), ("b", 2)]).unwrap_err();
-        assert!(matches!(err, AxisError::TooLarge { op: "zeros", .. }), "{err}");
+        assert!(
+            matches!(err, AxisError::TooLarge { op: "zeros", .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -229,7 +266,10 @@ mod tests {
     #[test]
     fn scalars_have_no_axes() {
         let s = NamedArray::scalar(3.0);
-        assert_eq!((s.len(), s.named_shape().len(), s.positional_shape().len()), (1, 0, 0));
+        assert_eq!(
+            (s.len(), s.named_shape().len(), s.positional_shape().len()),
+            (1, 0, 0)
+        );
         assert_eq!(NamedArray::scalar_i64(4).to_i64_vec(), [4]);
     }
 
@@ -245,13 +285,19 @@ mod tests {
         let x = NamedArray::from_i64(&[("a", 2), ("b", 2)], vec![1, 2, 3, 4]).unwrap();
         assert_eq!(x.to_i64_vec(), [1, 2, 3, 4]);
         let err = NamedArray::from_bool(&[("a", 2), ("b", 2)], vec![true]).unwrap_err();
-        assert_eq!(err.to_string(), "from_bool: the data has 1 elements but the shape {a: 2, b: 2} needs 4");
+        assert_eq!(
+            err.to_string(),
+            "from_bool: the data has 1 elements but the shape {a: 2, b: 2} needs 4"
+        );
     }
 
     #[test]
     fn from_ndarray_names_every_axis() {
         let err = NamedArray::from_ndarray(ArrayD::zeros(vec![2, 3]), &["a"]).unwrap_err();
-        assert_eq!(err.to_string(), "from_ndarray: got 1 names for 2 positional axes in {} + positional [2, 3]");
+        assert_eq!(
+            err.to_string(),
+            "from_ndarray: got 1 names for 2 positional axes in {} + positional [2, 3]"
+        );
         let w = NamedArray::wrap(ArrayD::zeros(vec![2, 3]));
         assert_eq!(w.positional_shape(), [2, 3]);
     }

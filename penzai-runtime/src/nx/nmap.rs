@@ -38,7 +38,11 @@ impl NamedArray {
         for arg in args {
             let Storage::F32(a) = &arg.data else {
                 let got = args.iter().map(|a| a.dtype()).collect();
-                return Err(AxisError::DType { op: "nmap", got, expected: "f32" });
+                return Err(AxisError::DType {
+                    op: "nmap",
+                    got,
+                    expected: "f32",
+                });
             };
             bases.push(a.view());
         }
@@ -57,7 +61,9 @@ impl NamedArray {
         }
         let count: usize = union.sizes.iter().product();
         if count == 0 {
-            return Err(AxisError::NmapEmpty { shape: union.named_shape() });
+            return Err(AxisError::NmapEmpty {
+                shape: union.named_shape(),
+            });
         }
         let mut values: Vec<f32> = vec![];
         let mut out_shape: Option<Vec<usize>> = None;
@@ -78,7 +84,10 @@ impl NamedArray {
                     values.reserve(count.saturating_mul(out.len()));
                 }
                 Some(first) if first.as_slice() != out.shape() => {
-                    return Err(AxisError::NmapOutputShape { first: first.clone(), got: out.shape().to_vec() });
+                    return Err(AxisError::NmapOutputShape {
+                        first: first.clone(),
+                        got: out.shape().to_vec(),
+                    });
                 }
                 Some(_) => {}
             }
@@ -90,7 +99,10 @@ impl NamedArray {
         let data = ArrayD::from_shape_vec(IxDyn(&dims), values).expect("one result per slice");
         let n_named = union.names.len();
         let perm: Vec<usize> = (n_named..dims.len()).chain(0..n_named).collect();
-        Ok(NamedArray::from_parts(Storage::F32(data.permuted_axes(perm).into_shared()), union.names))
+        Ok(NamedArray::from_parts(
+            Storage::F32(data.permuted_axes(perm).into_shared()),
+            union.names,
+        ))
     }
 }
 
@@ -138,7 +150,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(cum.positional_shape(), [3]);
-        assert_eq!(cum.tag(&["b"]).unwrap().order_as(&["a"]).unwrap().to_f32_vec(), [0., 1., 3., 3., 7., 12.]);
+        assert_eq!(
+            cum.tag(&["b"])
+                .unwrap()
+                .order_as(&["a"])
+                .unwrap()
+                .to_f32_vec(),
+            [0., 1., 3., 3., 7., 12.]
+        );
     }
 
     #[test]
@@ -185,6 +204,9 @@ mod tests {
             "nmap over a zero-size named axis cannot infer the output shape: {a: 0}"
         );
         let ids = NamedArray::arange("a", 2);
-        assert!(matches!(NamedArray::nmap(&[&ids], sum).unwrap_err(), AxisError::DType { op: "nmap", .. }));
+        assert!(matches!(
+            NamedArray::nmap(&[&ids], sum).unwrap_err(),
+            AxisError::DType { op: "nmap", .. }
+        ));
     }
 }

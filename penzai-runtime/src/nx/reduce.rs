@@ -29,11 +29,18 @@ struct LanePlan {
 impl NamedArray {
     fn lane_plan(&self, op: &'static str, axes: &[&str]) -> Result<LanePlan, AxisError> {
         unique_names(op, axes)?;
-        let reduced: Vec<usize> = axes.iter().map(|a| self.require_axis(op, a)).collect::<Result<_, _>>()?;
+        let reduced: Vec<usize> = axes
+            .iter()
+            .map(|a| self.require_axis(op, a))
+            .collect::<Result<_, _>>()?;
         let shape = self.data.shape();
         let kept: Vec<usize> = (0..shape.len()).filter(|i| !reduced.contains(i)).collect();
         let n_pos = self.n_pos();
-        let kept_names = kept.iter().filter(|&&i| i >= n_pos).map(|&i| self.names[i - n_pos].clone()).collect();
+        let kept_names = kept
+            .iter()
+            .filter(|&&i| i >= n_pos)
+            .map(|&i| self.names[i - n_pos].clone())
+            .collect();
         let kept_dims: Vec<usize> = kept.iter().map(|&i| shape[i]).collect();
         let reduced_dims: Vec<usize> = reduced.iter().map(|&i| shape[i]).collect();
         Ok(LanePlan {
@@ -56,10 +63,16 @@ impl NamedArray {
 }
 
 /// Runs `f` on every lane of `view` (already in any layout) and collects one value per lane.
-fn per_lane<T: Clone, R>(view: ArrayViewD<'_, T>, plan: &LanePlan, f: impl FnMut(ArrayView1<'_, T>) -> R) -> Vec<R> {
+fn per_lane<T: Clone, R>(
+    view: ArrayViewD<'_, T>,
+    plan: &LanePlan,
+    f: impl FnMut(ArrayView1<'_, T>) -> R,
+) -> Vec<R> {
     let view = view.permuted_axes(plan.perm.clone());
     // The two sizes multiply to the element count by construction.
-    let rows = view.to_shape((plan.outer, plan.inner)).expect("same element count");
+    let rows = view
+        .to_shape((plan.outer, plan.inner))
+        .expect("same element count");
     rows.rows().into_iter().map(f).collect()
 }
 
@@ -93,12 +106,20 @@ fn sum_lane(lane: ArrayView1<'_, f32>) -> f32 {
 /// The NaN-propagating maximum of a non-empty lane.
 fn max_lane(lane: ArrayView1<'_, f32>) -> f32 {
     let m = lane.fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-    if lane.iter().any(|x| x.is_nan()) { f32::NAN } else { m }
+    if lane.iter().any(|x| x.is_nan()) {
+        f32::NAN
+    } else {
+        m
+    }
 }
 
 fn min_lane(lane: ArrayView1<'_, f32>) -> f32 {
     let m = lane.fold(f32::INFINITY, |m, &x| m.min(x));
-    if lane.iter().any(|x| x.is_nan()) { f32::NAN } else { m }
+    if lane.iter().any(|x| x.is_nan()) {
+        f32::NAN
+    } else {
+        m
+    }
 }
 
 /// Index of the first maximum; a NaN counts as the maximum, as in `jnp.argmax`.
@@ -281,7 +302,12 @@ impl NamedArray {
     }
 
     /// Applies a lane-to-lane kernel and restores the original axis order.
-    fn normalize(&self, op: &'static str, axes: &[&str], kernel: fn(ArrayView1<'_, f32>, &mut [f32])) -> Result<NamedArray, AxisError> {
+    fn normalize(
+        &self,
+        op: &'static str,
+        axes: &[&str],
+        kernel: fn(ArrayView1<'_, f32>, &mut [f32]),
+    ) -> Result<NamedArray, AxisError> {
         let plan = self.lane_plan(op, axes)?;
         let data = self.numeric_f32(op)?;
         let mut out = vec![0.0f32; plan.outer * plan.inner];
@@ -301,7 +327,10 @@ impl NamedArray {
             inverse[p] = i;
         }
         let out = out.permuted_axes(inverse);
-        Ok(NamedArray::from_parts(Storage::F32(out.into_shared()), self.names.clone()))
+        Ok(NamedArray::from_parts(
+            Storage::F32(out.into_shared()),
+            self.names.clone(),
+        ))
     }
 }
 
