@@ -54,6 +54,7 @@ mod dtype;
 mod elementwise;
 mod error;
 mod index;
+mod kernels;
 mod math;
 mod nmap;
 mod random;
