@@ -84,7 +84,7 @@ pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 0.5; // Cephes: 5.0000001201e-1, which rounds to 0.5 in f32
     let er = p * (r * r) + r + 1.0;
     // `t`'s low mantissa bits hold `n` (|n| <= 126 here), so this builds 2^n exactly.
     let biased = (t.to_bits() as i32)
