@@ -31,13 +31,14 @@ pub enum Mode {
 /// use penzai::nn::Mode;
 ///
 /// let mut cx = Context::new()
-///     .with_side_input("token_positions", NamedArray::arange("seq", 4))
+///     .with_side_input("token_positions", NamedArray::arange("seq", 4)?)
 ///     .with_seed(7)
 ///     .with_mode(Mode::Stochastic);
 /// assert!(cx.side_input("token_positions").is_some());
 /// assert!(cx.side_input("attn_mask").is_none());
 /// let a = cx.next_seed();
 /// assert_ne!(a, cx.next_seed());
+/// # Ok::<(), penzai::Error>(())
 /// ```
 #[derive(Debug, Default)]
 pub struct Context {
@@ -271,7 +272,8 @@ mod tests {
 
     #[test]
     fn side_inputs_are_listed_when_missing() {
-        let cx = Context::new().with_side_input("token_positions", NamedArray::arange("seq", 3));
+        let cx = Context::new()
+            .with_side_input("token_positions", NamedArray::arange("seq", 3).unwrap());
         let err = cx.require_side_input("attn_mask").unwrap_err();
         assert_eq!(
             err.to_string(),
