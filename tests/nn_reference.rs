@@ -1,5 +1,7 @@
 //! Layers against plain-ndarray reference computations written here, and an end-to-end
 //! Llama-style forward against a hand-written reference.
+// Index loops mirror the formulas the references implement.
+#![allow(clippy::needless_range_loop)]
 
 use std::collections::BTreeMap;
 
@@ -137,7 +139,8 @@ fn activations_match_scalar_formulas() {
     let tanh_gelu = |v: f32| {
         0.5 * v * (1.0 + ((2.0 / std::f32::consts::PI).sqrt() * (v + 0.044715 * v.powi(3))).tanh())
     };
-    let cases: Vec<(Activation, Box<dyn Fn(f32) -> f32>)> = vec![
+    type Formula = Box<dyn Fn(f32) -> f32>;
+    let cases: Vec<(Activation, Formula)> = vec![
         (Activation::Relu, Box::new(|v: f32| v.max(0.0))),
         (Activation::GeluExact, Box::new(erf_gelu)),
         (Activation::GeluTanh, Box::new(tanh_gelu)),
@@ -836,7 +839,7 @@ fn kv_cached_decoding_token_by_token_equals_the_full_forward() {
     // A prompt of 3 tokens, then one token at a time.
     let mut start = 0;
     for end in [3usize, 4, 5, 6, 7] {
-        let chunk: Vec<i64> = tokens[start..end].iter().copied().collect();
+        let chunk: Vec<i64> = tokens[start..end].to_vec();
         let n = chunk.len();
         let ids =
             NamedArray::from_i64(&[("batch", 2), ("seq", n)], [chunk.clone(), chunk].concat())
