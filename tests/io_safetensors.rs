@@ -133,6 +133,67 @@ fn writer_rejects_duplicates_reserved_names_and_wrong_lengths() {
     );
 }
 
+#[test]
+fn named_arrays_round_trip_in_their_axis_order() {
+    use penzai::nx::NamedArray;
+    let w = NamedArray::from_f32(&[("a", 2), ("b", 3)], vec![0., 1., 2., 3., 4., 5.]).unwrap();
+    let ids = NamedArray::from_i64(&[("seq", 3)], vec![5, -6, 7]).unwrap();
+    let mask = NamedArray::from_bool(&[("q", 1), ("k", 2)], vec![true, false]).unwrap();
+    let wt = w.order_as(&["b", "a"]).unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("io_named.safetensors");
+    let arrays = [("w", &w), ("wt", &wt), ("ids", &ids), ("mask", &mask)];
+    penzai::io::write_safetensors(&path, arrays, &BTreeMap::new()).unwrap();
+    let file = SafetensorsFile::open(&path).unwrap();
+    assert_eq!(
+        file.tensor("w").unwrap().to_f32_vec().unwrap(),
+        [0., 1., 2., 3., 4., 5.]
+    );
+    assert_eq!(file.tensor("wt").unwrap().shape(), &[3, 2]);
+    assert_eq!(
+        file.tensor("wt").unwrap().to_f32_vec().unwrap(),
+        [0., 3., 1., 4., 2., 5.]
+    );
+    assert_eq!(
+        file.tensor("wt")
+            .unwrap()
+            .to_named_array(&["b", "a"])
+            .unwrap(),
+        w
+    );
+    assert_eq!(file.tensor("ids").unwrap().dtype(), Dtype::I64);
+    assert_eq!(
+        file.tensor("ids")
+            .unwrap()
+            .to_named_array(&["seq"])
+            .unwrap(),
+        ids
+    );
+    assert_eq!(file.tensor("mask").unwrap().dtype(), Dtype::Bool);
+    assert_eq!(
+        file.tensor("mask")
+            .unwrap()
+            .to_named_array(&["q", "k"])
+            .unwrap(),
+        mask
+    );
+}
+
+#[test]
+fn repeated_axis_names_are_an_error_naming_the_tensor() {
+    let file = open(one("F32", "[1,1]", &[0; 4])).unwrap();
+    let err = file
+        .tensor("t")
+        .unwrap()
+        .to_named_array(&["x", "x"])
+        .unwrap_err();
+    assert!(matches!(err, IoError::Axis { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{FILE}: tensor \"t\": ")),
+        "{err}"
+    );
+}
+
 // ---- every dtype from hand-written little-endian bytes ----
 
 #[test]

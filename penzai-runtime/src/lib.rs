@@ -8,6 +8,7 @@ extern crate self as penzai;
 
 pub mod error;
 pub mod io;
+pub mod models;
 pub mod nn;
 pub mod nx;
 pub mod prelude;

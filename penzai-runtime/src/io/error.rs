@@ -223,8 +223,8 @@ pub enum IoError {
         file: String,
         /// The tensor's name.
         tensor: String,
-        /// The named-axis error.
-        source: AxisError,
+        /// The named-axis error (boxed: it carries whole shapes).
+        source: Box<AxisError>,
     },
     /// A tensor given to the writer is inconsistent (duplicate or reserved name, data length
     /// not matching its shape, size overflow).

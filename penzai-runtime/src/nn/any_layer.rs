@@ -40,6 +40,11 @@ impl AnyLayer {
         self.0
     }
 
+    /// The boxed layer as a tree node.
+    pub fn into_tree(self) -> Box<dyn Tree> {
+        self.0
+    }
+
     /// The layer as a `T`, if it is one.
     pub fn downcast_ref<T: Layer>(&self) -> Option<&T> {
         self.0.as_any().downcast_ref::<T>()
@@ -75,7 +80,11 @@ impl Tree for AnyLayer {
     fn child_mut(&mut self, key: KeyRef<'_>) -> Option<&mut dyn Tree> {
         self.0.child_mut(key)
     }
-    fn replace_child(&mut self, key: KeyRef<'_>, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, ChildError> {
+    fn replace_child(
+        &mut self,
+        key: KeyRef<'_>,
+        value: Box<dyn Tree>,
+    ) -> Result<Box<dyn Tree>, ChildError> {
         self.0.replace_child(key, value)
     }
     fn tree_eq(&self, other: &dyn Tree) -> bool {

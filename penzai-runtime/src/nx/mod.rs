@@ -1,13 +1,71 @@
-//! Named-axis arrays. PLACEHOLDER: replaced wholesale by the NamedArray work.
+//! Named-axis arrays: [`NamedArray`], Penzai's `pz.nx` in one type.
+//!
+//! An array's axes are either *named* (`batch`, `seq`, `embedding`) or *positional*. Named
+//! axes broadcast and vectorize by name: `x + y` lines up axes with the same name whatever
+//! their order, and adds the axes only one side has. Positional axes are what a local
+//! function sees: [`NamedArray::untag`] turns named axes into positional ones, and
+//! [`NamedArray::nmap`] runs a function on the positional axes of every slice.
+//!
+//! ```
+//! use penzai_runtime::nx::NamedArray;
+//!
+//! // Broadcasting by name: {batch} + {embedding} is an outer sum {batch, embedding}.
+//! let x = NamedArray::from_f32(&[("batch", 2)], vec![0., 10.])?;
+//! let bias = NamedArray::from_f32(&[("embedding", 3)], vec![1., 2., 3.])?;
+//! let y = (&x + &bias)?;
+//! assert_eq!(y.named_shape().to_string(), "{batch: 2, embedding: 3}");
+//! assert_eq!(y.to_f32_vec(), [1., 2., 3., 11., 12., 13.]);
+//!
+//! // Shared names line up whatever the order; their sizes must agree (no stretching).
+//! assert_eq!((&y - &y.order_as(&["embedding"])?)?, NamedArray::zeros(y.named_shape())?);
+//! let wrong = NamedArray::zeros(&[("batch", 3)])?;
+//! assert_eq!(
+//!     (&y + &wrong).unwrap_err().to_string(),
+//!     "cannot add: axis \"batch\" has size 2 on the left but 3 on the right: \
+//!      left is {batch: 2, embedding: 3}, right is {batch: 3}"
+//! );
+//! # Ok::<(), penzai_runtime::nx::AxisError>(())
+//! ```
+//!
+//! | Concept | Module |
+//! |---|---|
+//! | [`AxisName`] | `axis` |
+//! | [`NamedShape`], [`ArrayShape`], [`IntoNamedShape`] | `shape` |
+//! | [`DType`], [`Storage`] | `dtype` |
+//! | [`NamedArray`], introspection, conversions, equality | `array` |
+//! | `tag`, `untag`, `order_as`, `rename` | `axes` |
+//! | constructors; seeded random arrays | `construct`, `random` |
+//! | broadcasting by name | `align` |
+//! | `+ - * /`, comparisons, `where_`, logic, `cast` | `elementwise` |
+//! | `exp`, `gelu_*`, `map_f32`, ... | `math` |
+//! | `contract`, `einsum` | `contract` |
+//! | `sum`, `mean`, `max`, `var`, `softmax`, ... | `reduce` |
+//! | `take`, `index_axis`, `slice_axis`, `concat`, `stack` | `index` |
+//! | `nmap` | `nmap` |
+//! | [`AxisError`] | `error` |
 
-/// Placeholder named array (replaced by the real one).
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct NamedArray {
-    /// Placeholder data.
-    pub data: Vec<f32>,
-}
+mod align;
+mod array;
+mod axes;
+mod axis;
+mod construct;
+mod contract;
+mod dtype;
+mod elementwise;
+mod error;
+mod index;
+mod kernels;
+mod math;
+mod nmap;
+mod random;
+mod reduce;
+mod shape;
 
-/// Placeholder axis error (replaced by the real one).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct AxisError(pub String);
+#[cfg(test)]
+mod props;
+
+pub use array::NamedArray;
+pub use axis::AxisName;
+pub use dtype::{DType, Storage};
+pub use error::AxisError;
+pub use shape::{ArrayShape, IntoNamedShape, NamedShape};

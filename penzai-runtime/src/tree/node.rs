@@ -22,6 +22,11 @@ pub type LayerCast = fn(Box<dyn Any>) -> Box<dyn Layer>;
 ///
 /// Manual implementations write the required methods and inherit the rest; the object
 /// helpers (cloning, downcasting) come from the blanket [`TreeObject`] impl.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tree node",
+    label = "`{Self}` does not implement `Tree`",
+    note = "derive `Tree` for `{Self}`, or mark the field `#[tree(skip)]` (static configuration) or `#[tree(leaf)]` (an opaque value)"
+)]
 pub trait Tree: TreeObject + Send + Sync {
     /// The node's short type name, e.g. `"Linear"`.
     fn type_name(&self) -> &'static str;
@@ -85,6 +90,12 @@ pub trait Tree: TreeObject + Send + Sync {
     /// Calls `visit` with each static field (configuration that is not a child).
     fn visit_static_fields(&self, visit: &mut dyn FnMut(&'static str, &dyn fmt::Debug)) {
         let _ = visit;
+    }
+
+    /// Checks this node's own invariants (e.g. the named axes declared with `#[axes]`);
+    /// children are checked separately by [`validate_all`](crate::tree::validate_all).
+    fn validate(&self) -> crate::Result<()> {
+        Ok(())
     }
 
     /// The value of a leaf, for renderers and serializers; `None` for inner nodes.
@@ -182,7 +193,9 @@ impl<T: Tree + Clone> TreeObject for T {
         self
     }
     fn into_layer(self: Box<Self>) -> Result<Box<dyn Layer>, Box<dyn Tree>> {
-        match self.layer_cast() {
+        // `Tree::layer_cast(&*self)`, not `self.layer_cast()`: the latter would resolve to
+        // `Box<T>`'s own (transparent) impl.
+        match Tree::layer_cast(&*self) {
             Some(cast) => Ok(cast(self)),
             None => Err(self),
         }
@@ -315,7 +328,10 @@ mod tests {
 
     #[test]
     fn short_type_names_drop_module_paths() {
-        assert_eq!(short_type_name("alloc::vec::Vec<my::Linear>"), "Vec<Linear>");
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<my::Linear>"),
+            "Vec<Linear>"
+        );
         assert_eq!(
             short_type_name("core::option::Option<alloc::string::String>"),
             "Option<String>"

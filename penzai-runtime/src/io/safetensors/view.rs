@@ -175,7 +175,7 @@ impl<'a> TensorView<'a> {
         host_to_named(axis_names, self.to_host()?).map_err(|source| IoError::Axis {
             file: self.file.to_owned(),
             tensor: self.name.to_owned(),
-            source,
+            source: Box::new(source),
         })
     }
 

@@ -123,16 +123,51 @@ pub fn write_tensors(
 
 /// Writes named arrays as a safetensors file at `path`.
 ///
-/// Each array is stored row-major in its current axis order (call `order_as` first to choose
-/// another); f32 arrays as F32, integer arrays as I64, bool arrays as BOOL. Tensors are sorted
-/// by name and the header padded to 8 bytes, so equal inputs give identical files.
+/// Each array is stored row-major in the order of its named axes (`named_shape()`; call
+/// `order_as` first to choose another); f32 arrays as F32, i64 as I64, bool as BOOL. Axis
+/// names are not stored: safetensors shapes are positional, so a reader supplies them again
+/// ([`TensorView::to_named_array`](super::TensorView::to_named_array)). Tensors are sorted by
+/// name and the header padded to 8 bytes, so equal inputs give identical files. An array with
+/// positional axes is an [`IoError::InvalidTensorToWrite`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use penzai_runtime::io::{SafetensorsFile, write_safetensors};
+/// use penzai_runtime::nx::NamedArray;
+///
+/// let w = NamedArray::from_f32(&[("embedding", 2), ("neurons", 3)], vec![0., 1., 2., 3., 4., 5.])?;
+/// let path = std::env::temp_dir().join("penzai_doc_write.safetensors");
+/// write_safetensors(&path, [("mlp.up", &w)], &BTreeMap::new())?;
+///
+/// let file = SafetensorsFile::open(&path)?;
+/// let view = file.tensor("mlp.up")?;
+/// assert_eq!(view.shape(), &[2, 3]);
+/// assert_eq!(view.to_named_array(&["embedding", "neurons"])?, w);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_safetensors<'a, S: Into<String>>(
     path: impl AsRef<Path>,
     tensors: impl IntoIterator<Item = (S, &'a NamedArray)>,
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), IoError> {
+    let path = path.as_ref();
     let host = tensors
         .into_iter()
-        .map(|(name, array)| (name.into(), named_to_host(array).1));
+        .map(|(name, array)| {
+            let name = name.into();
+            match named_to_host(array) {
+                Some(tensor) => Ok((name, tensor)),
+                None => Err(IoError::InvalidTensorToWrite {
+                    file: path.display().to_string(),
+                    message: format!(
+                        "it has positional axes {:?}, which have no name to store; tag them first",
+                        array.positional_shape()
+                    ),
+                    tensor: name,
+                }),
+            }
+        })
+        .collect::<Result<Vec<_>, IoError>>()?;
     write_tensors(path, host, metadata)
 }
