@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::marker::PhantomData;
 
+pub use crate::io::save::{deserialize_steps_struct, serialize_steps_struct};
 pub use crate::nn::Layer;
 pub use crate::nn::check::{AxesCheck, AxesField, DeclaredSize};
 pub use crate::tree::{
@@ -10,6 +11,7 @@ pub use crate::tree::{
     TypedPath, field_path,
 };
 pub use crate::{Error, Result as PzResult};
+pub use serde;
 pub use std::boxed::Box;
 pub use std::fmt::Debug;
 pub use std::marker::PhantomData as Marker;

@@ -1,6 +1,7 @@
 //! The crate-wide error type wrapping each area's own error.
 
 use crate::io::IoError;
+use crate::io::SaveError;
 use crate::nn::LayerError;
 use crate::nx::AxisError;
 use crate::tree::{KeyPath, KeyPathParseError, TreeError};
@@ -20,6 +21,9 @@ pub enum Error {
     /// the same reason as `Axis`).
     #[error(transparent)]
     Io(Box<IoError>),
+    /// Saving a model, or loading a saved one, failed (boxed like `Io`).
+    #[error(transparent)]
+    Save(Box<SaveError>),
     /// A layer refused its input, configuration or context.
     #[error(transparent)]
     Layer(#[from] LayerError),
@@ -76,6 +80,12 @@ impl Error {
 impl From<IoError> for Error {
     fn from(e: IoError) -> Error {
         Error::Io(Box::new(e))
+    }
+}
+
+impl From<SaveError> for Error {
+    fn from(e: SaveError) -> Error {
+        Error::Save(Box::new(e))
     }
 }
 

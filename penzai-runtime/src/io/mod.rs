@@ -1,4 +1,5 @@
-//! Reading and writing models' files: safetensors parameters (single and sharded HuggingFace
+//! Reading and writing models' files: whole models ([`save`] and [`load`]: structure as JSON,
+//! parameters as safetensors), safetensors parameters (single and sharded HuggingFace
 //! checkpoints) and HuggingFace `config.json`.
 //!
 //! Every reader bounds what a file may claim (lengths, offsets, element counts) against the
@@ -28,6 +29,7 @@ pub mod hf_config;
 mod json_error;
 mod named;
 pub mod safetensors;
+pub mod save;
 mod tensor;
 
 pub use dtype::{Dtype, bf16_to_f32, f16_to_f32};
@@ -37,5 +39,9 @@ pub use hf_config::{
 };
 pub use safetensors::{
     Checkpoint, SafetensorsFile, TensorView, serialize_tensors, write_safetensors, write_tensors,
+};
+pub use save::{
+    MAX_LAYER_DEPTH, PARAMETERS_FILE, STRUCTURE_FILE, SaveError, SavedModel, load, load_any,
+    load_from_memory, register_layer, registered_layers, save, save_to_memory,
 };
 pub use tensor::{HostTensor, TensorData};

@@ -18,7 +18,7 @@ use crate::tree::{ChildError, HasTypedPath, Key, KeyRef, LayerCast, Tree};
 ///
 /// Multi-query and grouped-query attention need nothing special: keys with fewer head axes
 /// than queries broadcast by name (queries `{kv_heads, q_per_kv}`, keys `{kv_heads}`).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct Attention {
     /// Input to queries.
     pub query: AnyLayer,
@@ -99,7 +99,7 @@ pub struct KVCache {
 ///
 /// In the tree it shows the attention's own slots (`query`, `key`, ...), so paths and
 /// selectors written for the uncached model reach the same layers.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KVCachingAttention {
     /// The attention whose slots compute queries, keys, values, weights and outputs.
     pub attention: Attention,

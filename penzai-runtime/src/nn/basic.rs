@@ -30,7 +30,7 @@ impl PartialEq for NamedFn {
 }
 
 /// The function an [`Elementwise`] layer applies.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Activation {
     /// `max(x, 0)`.
     Relu,
@@ -46,7 +46,11 @@ pub enum Activation {
     Exp,
     /// `1 / (1 + exp(-x))`.
     Sigmoid,
-    /// Any function of one value.
+    /// Any function of one value (a closure: models holding one cannot be saved).
+    #[serde(
+        serialize_with = "crate::io::save::refuse_custom_activation",
+        skip_deserializing
+    )]
     Custom(NamedFn),
 }
 
@@ -78,7 +82,7 @@ impl Activation {
 }
 
 /// Applies an [`Activation`] to every element.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct Elementwise {
     /// The function.
     #[tree(skip)]
@@ -99,7 +103,7 @@ impl Layer for Elementwise {
 }
 
 /// Softmax over one or more named axes.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct Softmax {
     /// The axes normalized over.
     #[tree(skip)]
@@ -126,7 +130,7 @@ impl Layer for Softmax {
 }
 
 /// Multiplies by a constant (attention's `1/sqrt(d)`).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct ConstantRescale {
     /// The factor.
     pub by: f32,
@@ -139,7 +143,7 @@ impl Layer for ConstantRescale {
 }
 
 /// `tanh(x / cap) * cap`: a smooth clamp of logits (Gemma 2).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct TanhSoftCap {
     /// The cap.
     pub soft_cap: f32,
@@ -152,7 +156,7 @@ impl Layer for TanhSoftCap {
 }
 
 /// Converts the input to another dtype.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct CastToDType {
     /// The target dtype.
     #[tree(skip)]
@@ -179,7 +183,7 @@ impl Layer for CastToDType {
 /// assert_eq!(run(1)?, run(1)?);
 /// # Ok::<(), penzai::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct Dropout {
     /// Probability of dropping an element.
     pub rate: f32,

@@ -8,7 +8,7 @@ use crate::nn::LayerError;
 use crate::nx::{NamedArray, NamedShape};
 
 /// The size an axis must have in an [`AxesSpec`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SizeSpec {
     /// Any size.
     Any,
@@ -39,7 +39,7 @@ pub enum SizeSpec {
 /// );
 /// # Ok::<(), penzai::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AxesSpec {
     /// The axes, in the order written.
     pub axes: Vec<(String, SizeSpec)>,

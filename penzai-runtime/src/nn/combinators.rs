@@ -9,7 +9,16 @@ use crate::nx::NamedArray;
 use crate::tree::Key;
 
 /// Returns its input unchanged.
-#[derive(Clone, Copy, Debug, Default, PartialEq, penzai_macros::Tree)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    penzai_macros::Tree,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Identity;
 
 impl Layer for Identity {
@@ -19,7 +28,7 @@ impl Layer for Identity {
 }
 
 /// `delta(x) + x`: a skip connection. The body must end with the axes it started with.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct Residual {
     /// The residual branch.
     pub delta: AnyLayer,
@@ -74,7 +83,7 @@ fn run_branches(
 }
 
 /// Sum of every branch applied to the same input (Penzai's `BranchAndAddTogether`).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct BranchAndAdd {
     /// The branches.
     pub branches: Vec<AnyLayer>,
@@ -98,7 +107,7 @@ impl Layer for BranchAndAdd {
 
 /// Product of every branch applied to the same input (gated MLPs; Penzai's
 /// `BranchAndMultiplyTogether`).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct BranchAndMultiply {
     /// The branches.
     pub branches: Vec<AnyLayer>,
@@ -125,7 +134,7 @@ impl Layer for BranchAndMultiply {
 /// Asserts the input's named shape, then passes it through (Penzai's `CheckStructure`).
 ///
 /// Size variables are bound within one check: `[seq: S, kv_seq: S]` requires equal sizes.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct CheckAxes {
     /// The expected axes.
     #[tree(skip)]
@@ -150,7 +159,7 @@ impl Layer for CheckAxes {
 }
 
 /// Renames axes: `old[i]` becomes `new[i]`.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct RenameAxes {
     /// Names before.
     #[tree(skip)]

@@ -93,7 +93,7 @@ fn sum_unshared(x: &NamedArray, own: &[&str], other: &[&str], out: &[&str]) -> R
 /// assert_eq!(s.named_shape().to_string(), "{seq: 2, kv_seq: 4}");
 /// # Ok::<(), penzai::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct NamedEinsum {
     /// The side input holding the second operand.
     #[tree(skip)]

@@ -8,7 +8,7 @@ use crate::nx::{DType, NamedArray};
 /// An embedding table: one vector (over the embedding axes) per vocabulary entry.
 /// Not a layer itself; [`EmbeddingLookup`] and [`EmbeddingDecode`] hold copies that share
 /// its parameter label and storage, so the two stay one tied parameter.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct EmbeddingTable {
     /// The table, with the vocabulary axis and the embedding axes.
     pub embeddings: Parameter,
@@ -76,7 +76,7 @@ impl EmbeddingTable {
 }
 
 /// Looks up integer token ids in the table: `{batch, seq}` ids give `{batch, seq, embedding}`.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct EmbeddingLookup {
     /// The table.
     pub table: EmbeddingTable,
@@ -101,7 +101,7 @@ impl Layer for EmbeddingLookup {
 }
 
 /// Decodes vectors to logits over the vocabulary by contracting with the table.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct EmbeddingDecode {
     /// The table.
     pub table: EmbeddingTable,
@@ -122,7 +122,7 @@ impl Layer for EmbeddingDecode {
 /// Adds learned absolute position embeddings (GPT-2's `wpe`): row `p` of the table is
 /// added at position `p`, with positions from the side input `positions_input` (else
 /// `0..n` along `seq`).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct AddPositionalEmbedding {
     /// The table, with a `positions` axis.
     pub table: EmbeddingTable,

@@ -26,7 +26,7 @@ use crate::nx::{AxisName, NamedArray};
 /// );
 /// # Ok::<(), penzai::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct Linear {
     /// The weights: every input, output and parallel axis.
     pub weights: Parameter,
@@ -159,7 +159,7 @@ impl Layer for Linear {
 }
 
 /// Adds a learned bias, broadcast by name; the input must have every bias axis.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct AddBias {
     /// The bias.
     pub bias: Parameter,

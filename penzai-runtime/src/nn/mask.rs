@@ -39,7 +39,7 @@ fn query_and_key_positions(
 }
 
 /// Masks scores where the key comes after the query (`kv_pos > q_pos`).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct ApplyCausalMask {
     /// Side input with query positions (default `token_positions`; else `0..n`).
     #[tree(skip)]
@@ -81,7 +81,7 @@ impl Layer for ApplyCausalMask {
 }
 
 /// Causal mask that also hides keys more than `window - 1` positions back (Mistral).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct ApplyCausalSlidingWindowMask {
     /// How many positions (the query's own included) a query sees.
     #[tree(skip)]
@@ -123,7 +123,7 @@ impl Layer for ApplyCausalSlidingWindowMask {
 }
 
 /// Masks scores where a boolean side input is false (padding, custom patterns).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct ApplyExplicitMask {
     /// The side input holding the mask (its axes broadcast by name against the scores).
     #[tree(skip)]

@@ -10,7 +10,7 @@ fn axes_refs(axes: &[String]) -> Vec<&str> {
 }
 
 /// `(x - mean) / sqrt(var + epsilon)` over the `across` axes.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct Standardize {
     /// The axes statistics are taken over.
     #[tree(skip)]
@@ -35,7 +35,7 @@ impl Layer for Standardize {
 }
 
 /// `x / sqrt(mean(x^2) + epsilon)` over the `across` axes.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct RMSStandardize {
     /// The axes the mean square is taken over.
     #[tree(skip)]

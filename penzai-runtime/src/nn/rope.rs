@@ -82,7 +82,7 @@ fn rotate(
 }
 
 /// Rotary position embedding over the whole `embedding_axis` (Llama's RoPE).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct ApplyRoPE {
     /// The axis rotated (the per-head dimension, e.g. `projection`).
     #[tree(skip)]
@@ -116,7 +116,7 @@ impl Layer for ApplyRoPE {
 }
 
 /// RoPE on the first `rope_subset_size` entries of the axis only (GPT-NeoX).
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct ApplyRoPEToSubset {
     /// The axis rotated.
     #[tree(skip)]

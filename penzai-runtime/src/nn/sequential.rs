@@ -352,6 +352,24 @@ macro_rules! sequential_layer {
         }
 
         $crate::__steps_node!($name, ::core::stringify!($name), |_s, _visit| {}, |_a, _b| true);
+
+        // Saved as `{"steps": [...]}` (see `penzai::io::save`).
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                s: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::__private::serialize_steps_struct(::core::stringify!($name), &self.steps, s)
+            }
+        }
+
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::__private::deserialize_steps_struct(d).map(|steps| $name { steps })
+            }
+        }
     };
 }
 
@@ -371,7 +389,7 @@ macro_rules! sequential_layer {
 /// assert_eq!(paths, ["", "[0]", "same"]);
 /// # Ok::<(), penzai::Error>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sequential {
     /// The steps.
     pub steps: Steps,
@@ -407,7 +425,7 @@ crate::__steps_node!(Sequential, "Sequential", |_s, _visit| {}, |_a, _b| true);
 
 /// A [`Sequential`] with a name, shown in the viewer and usable by selectors; Penzai's
 /// `NamedGroup`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NamedGroup {
     /// The group's name.
     pub name: String,
