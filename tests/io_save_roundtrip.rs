@@ -474,16 +474,20 @@ fn any_layer(depth: u32) -> BoxedStrategy<AnyLayer> {
             Just(Activation::GeluTanh)
         ]
         .prop_map(|a| AnyLayer::new(Elementwise::new(a))),
-        (1usize..4, 1usize..4, any::<u64>()).prop_map(|(i, o, seed)| {
+        (1usize..4, 1usize..4, 0u64..3).prop_map(|(i, o, seed)| {
             let init = Initializer::Normal { std: 1.0 };
-            AnyLayer::new(Linear::new(seed, "lin", &[("a", i)], &[("b", o)], &[], init).unwrap())
+            // Labels name everything that shapes the values: equal labels are equal (tied).
+            let label = format!("lin{seed}_{i}_{o}");
+            AnyLayer::new(Linear::new(seed, &label, &[("a", i)], &[("b", o)], &[], init).unwrap())
         }),
-        (1usize..4, any::<u64>()).prop_map(|(n, seed)| {
+        (1usize..4, 0u64..3).prop_map(|(n, seed)| {
             let init = Initializer::Uniform {
                 low: -1.0,
                 high: 1.0,
             };
-            AnyLayer::new(AddBias::new(seed, &format!("bias{n}"), &[("a", n)], init).unwrap())
+            AnyLayer::new(
+                AddBias::new(seed, &format!("bias{seed}_{n}"), &[("a", n)], init).unwrap(),
+            )
         }),
     ];
     if depth == 0 {

@@ -141,7 +141,7 @@ pub fn save_to_memory<T: Tree + Serialize>(model: &T) -> Result<SavedModel> {
 ///
 /// let err = penzai::io::load::<Sequential>(&dir).unwrap_err();
 /// assert!(err.to_string().ends_with(
-///     "structure.json: unknown layer type \"Nope\" at byte offset 109; register it with `penzai::io::register_layer` before loading"
+///     "structure.json: unknown layer type \"Nope\" at byte offset 108; register it with `penzai::io::register_layer` before loading"
 /// ));
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -182,8 +182,35 @@ struct Envelope<'a, T> {
     root: Root<'a, T>,
 }
 
+/// The stack of the thread a save or load runs on: serde recurses a few frames per level of
+/// layer nesting (about 35 KiB per level in debug builds), and the caller's stack may be small
+/// or already deep; the memory is only reserved, and committed as used.
+const STACK_BYTES: usize = 64 << 20;
+
+/// Runs `f` on a scoped thread with a [`STACK_BYTES`] stack, so that [`MAX_LAYER_DEPTH`] levels
+/// of nesting fit whatever thread the caller is on. A panic in `f` resumes in the caller.
+fn on_own_stack<R: Send>(f: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("penzai-io-save".to_owned())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(scope, f)
+            .map_err(|e| IoError::os("<thread>", "start a thread to save or load on", &e))?;
+        handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 /// The structure JSON and the tensors of `model`.
 fn serialize_model<T: Tree + Serialize>(
+    model: &T,
+    structure_file: &str,
+) -> Result<(Vec<u8>, Vec<(String, HostTensor)>)> {
+    on_own_stack(|| serialize_on_this_thread(model, structure_file))
+}
+
+fn serialize_on_this_thread<T: Tree + Serialize>(
     model: &T,
     structure_file: &str,
 ) -> Result<(Vec<u8>, Vec<(String, HostTensor)>)> {
@@ -239,6 +266,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
 /// Parses the structure against the opened tensors, then checks what only the whole model
 /// shows: unused tensors, tied slots, and the model's own invariants.
 fn deserialize_model<T: Tree + DeserializeOwned>(
+    structure_file: String,
+    structure: &[u8],
+    tensors: SafetensorsFile,
+) -> Result<T> {
+    on_own_stack(|| deserialize_on_this_thread(structure_file, structure, tensors))
+}
+
+fn deserialize_on_this_thread<T: Tree + DeserializeOwned>(
     structure_file: String,
     structure: &[u8],
     tensors: SafetensorsFile,
