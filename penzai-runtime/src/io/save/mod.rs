@@ -139,10 +139,10 @@ pub fn save_to_memory<T: Tree + Serialize>(model: &T) -> Result<SavedModel> {
 /// penzai::io::save(&Sequential::new().then(Identity), &dir)?;
 /// std::fs::write(dir.join(penzai::io::STRUCTURE_FILE), r#"{"format": "penzai-rs model", "version": 1, "root": {"type": "Sequential", "steps": [{"layer": {"type": "Nope"}}]}}"#)?;
 ///
-/// let err = penzai::io::load::<Sequential>(&dir).unwrap_err();
-/// assert!(err.to_string().ends_with(
-///     "structure.json: unknown layer type \"Nope\" at byte offset 108; register it with `penzai::io::register_layer` before loading"
-/// ));
+/// let message = penzai::io::load::<Sequential>(&dir).unwrap_err().to_string();
+/// assert!(message.ends_with(
+///     "structure.json: unknown layer type \"Nope\" at byte offset 110; register it with `penzai::io::register_layer` before loading"
+/// ), "{message}");
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
