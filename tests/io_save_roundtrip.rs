@@ -467,7 +467,10 @@ fn any_layer(depth: u32) -> BoxedStrategy<AnyLayer> {
     let leaf = prop_oneof![
         Just(AnyLayer::new(Identity)),
         "[a-c]".prop_map(|axis| AnyLayer::new(Softmax::over(&axis))),
-        (-4.0f32..4.0).prop_map(|by| AnyLayer::new(ConstantRescale { by })),
+        // Any finite f32 comes back bit for bit (the JSON text is the shortest exact form).
+        any::<f32>()
+            .prop_filter("JSON numbers are finite", |by| by.is_finite())
+            .prop_map(|by| AnyLayer::new(ConstantRescale { by })),
         prop_oneof![
             Just(Activation::Relu),
             Just(Activation::Silu),

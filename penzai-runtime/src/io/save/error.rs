@@ -4,7 +4,8 @@
 //! the reader's own [`IoError`](crate::io::IoError)s, passed through unchanged; this enum covers
 //! what only a saved *model* can get wrong: its structure, and how the structure and the
 //! tensors fit together. Load errors name the structure file and the byte offset where the
-//! parser stood when the problem was found (just past the offending value).
+//! parser stood when the problem was reported: the last byte of the offending value, or of the
+//! JSON object holding it when the parser had already reached that object's closing brace.
 
 use crate::tree::KeyPath;
 
@@ -76,7 +77,7 @@ pub enum SaveError {
         file: String,
         /// The type name found.
         type_name: String,
-        /// Where the parser stopped (just after the name).
+        /// Where the parser stopped (at the end of the name, or of the layer's object).
         offset: u64,
     },
     /// `load::<T>` found another layer type at the root.
@@ -111,7 +112,7 @@ pub enum SaveError {
         tensors_file: String,
         /// The tensor key.
         tensor: String,
-        /// Where the parser stopped (just after the reference).
+        /// Where the parser stopped (at the end of the reference, or of its object).
         offset: u64,
     },
     /// The parameters file holds a tensor the structure never names.
@@ -133,7 +134,7 @@ pub enum SaveError {
         tensors_file: String,
         /// The tensor key.
         tensor: String,
-        /// Where the parser stopped (just after the reference).
+        /// Where the parser stopped (at the end of the reference, or of its object).
         offset: u64,
         /// The declared and the stored values.
         problem: String,

@@ -104,20 +104,20 @@ pub fn save<T: Tree + Serialize>(model: &T, dir: impl AsRef<Path>) -> Result<()>
     let dir = dir.as_ref();
     let structure_path = dir.join(STRUCTURE_FILE);
     let tensors_path = dir.join(PARAMETERS_FILE);
-    let (structure, tensors) = serialize_model(model, &structure_path.display().to_string())?;
+    let serialized = serialize_model(model, &structure_path.display().to_string())?;
     std::fs::create_dir_all(dir)
         .map_err(|e| IoError::os(&dir.display().to_string(), "create the folder", &e))?;
-    write_tensors(&tensors_path, tensors, &tensors_metadata())?;
-    write_atomically(&structure_path, &structure)?;
+    write_tensors(&tensors_path, serialized.tensors, &tensors_metadata())?;
+    write_atomically(&structure_path, &serialized.structure)?;
     Ok(())
 }
 
 /// Saves `model` in memory: the same two files [`save`] writes.
 pub fn save_to_memory<T: Tree + Serialize>(model: &T) -> Result<SavedModel> {
-    let (structure, tensors) = serialize_model(model, STRUCTURE_FILE)?;
-    let parameters = serialize_tensors(tensors, &tensors_metadata())?;
+    let serialized = serialize_model(model, STRUCTURE_FILE)?;
+    let parameters = serialize_tensors(serialized.tensors, &tensors_metadata())?;
     Ok(SavedModel {
-        structure,
+        structure: serialized.structure,
         parameters,
     })
 }
@@ -202,18 +202,21 @@ fn on_own_stack<R: Send>(f: impl FnOnce() -> Result<R> + Send) -> Result<R> {
     })
 }
 
+/// A model serialized, before its tensors are written.
+struct Serialized {
+    structure: Vec<u8>,
+    tensors: Vec<(String, HostTensor)>,
+}
+
 /// The structure JSON and the tensors of `model`.
-fn serialize_model<T: Tree + Serialize>(
-    model: &T,
-    structure_file: &str,
-) -> Result<(Vec<u8>, Vec<(String, HostTensor)>)> {
+fn serialize_model<T: Tree + Serialize>(model: &T, structure_file: &str) -> Result<Serialized> {
     on_own_stack(|| serialize_on_this_thread(model, structure_file))
 }
 
 fn serialize_on_this_thread<T: Tree + Serialize>(
     model: &T,
     structure_file: &str,
-) -> Result<(Vec<u8>, Vec<(String, HostTensor)>)> {
+) -> Result<Serialized> {
     let plan = plan::plan(model, structure_file)?;
     let scope = install_save(plan.state);
     let mut json = Vec::new();
@@ -246,7 +249,10 @@ fn serialize_on_this_thread<T: Tree + Serialize>(
         };
         tensors.push((key, tensor));
     }
-    Ok((json, tensors))
+    Ok(Serialized {
+        structure: json,
+        tensors,
+    })
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IoError> {

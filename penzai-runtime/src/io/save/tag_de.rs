@@ -110,10 +110,8 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for RestOfMap<'de, A> {
         match self.buffered.pop_front() {
             Some((key, value)) => {
                 self.pending = Some(value);
-                let key = seed
-                    .deserialize(de::value::StringDeserializer::<A::Error>::new(key))
-                    .map(Some);
-                key
+                seed.deserialize(de::value::StringDeserializer::<A::Error>::new(key))
+                    .map(Some)
             }
             None => self.map.next_key_seed(seed),
         }
