@@ -147,3 +147,10 @@ pub fn static_debug<T: std::fmt::Debug>(field: &T) -> &dyn std::fmt::Debug {
 pub fn static_eq<T: PartialEq>(a: &T, b: &T) -> bool {
     a == b
 }
+
+// Used by `model!` and `#[layer]`.
+pub use crate::nn::signature::{Message, StaticFlow};
+pub use crate::nn::{
+    AnyLayer, HasSignature, Initializer, Sequential, Signature, SignatureAxis, StaticSignature,
+    Steps,
+};
