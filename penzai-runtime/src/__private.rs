@@ -154,3 +154,24 @@ pub use crate::nn::{
     AnyLayer, HasSignature, Initializer, Sequential, Signature, SignatureAxis, StaticSignature,
     Steps,
 };
+
+/// Runs the body `model!` expands to (a closure, so that `?` works in it).
+pub fn build_model(build: impl FnOnce() -> crate::Result<Sequential>) -> crate::Result<Sequential> {
+    build()
+}
+
+/// A custom layer step of `model!`; the type argument pins the type the macro checked the
+/// signature of.
+pub fn custom_layer<L: Layer>(layer: L) -> AnyLayer {
+    AnyLayer::new(layer)
+}
+
+/// A `{ .. } as [axes]` step of `model!`.
+pub fn block_layer<L: Layer>(layer: L) -> AnyLayer {
+    AnyLayer::new(layer)
+}
+
+/// What `model!` leaves in place of a model after reporting compile errors.
+pub fn unbuilt_model() -> crate::Result<Sequential> {
+    Err(crate::nn::LayerError::Config("model! reported compile errors".into()).into())
+}

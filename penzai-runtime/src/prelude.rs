@@ -6,4 +6,4 @@ pub use crate::nx::{AxisError, NamedArray};
 pub use crate::tree::{
     HasTypedPath, Key, KeyPath, KeyRef, Tree, TreeError, TreeExt, TreeObject, TypedPath, Walk,
 };
-pub use penzai_macros::Tree;
+pub use penzai_macros::{Tree, layer, model};

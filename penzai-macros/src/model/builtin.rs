@@ -1,0 +1,514 @@
+//! The built-in layers `model!` knows, and how each one's arguments are written.
+
+use proc_macro2::TokenStream;
+use syn::parse::{ParseStream, Parser};
+use syn::{Expr, Ident, Token, token};
+
+use crate::axes::{AxisDecl, AxisList, parse_axes_until_option, starts_option};
+use crate::ctxt::Ctxt;
+
+/// A built-in layer step.
+pub struct Builtin {
+    pub ident: Ident,
+    pub layer: Layer,
+    /// `seed = ..`, overriding the model's seed for this step.
+    pub seed: Option<Expr>,
+    /// `init = ..`, overriding the model's initializer for this step.
+    pub init: Option<Expr>,
+}
+
+/// The built-in layers with their arguments.
+pub enum Layer {
+    /// `Linear(in -> out, parallel = [..])`; `Affine(..)` is the same with a bias.
+    Linear {
+        input: Vec<AxisDecl>,
+        output: Vec<AxisDecl>,
+        parallel: Vec<AxisDecl>,
+        bias: bool,
+    },
+    /// `AddBias(over hidden: 256)`.
+    AddBias { over: Vec<AxisDecl> },
+    /// `RMSNorm(over embedding)`, `LayerNorm`, `Standardize`, `RMSStandardize`.
+    Norm {
+        kind: NormKind,
+        over: Vec<AxisDecl>,
+        eps: Option<Expr>,
+    },
+    /// `Softmax(over kv_seq)`.
+    Softmax { over: Vec<AxisDecl> },
+    /// `Relu`, `Gelu`, ...: the `Activation` variant.
+    Activation(&'static str),
+    /// `Elementwise(activation)`.
+    Elementwise(Expr),
+    /// `Dropout(rate)`.
+    Dropout(Expr),
+    /// `ConstantRescale(by)`.
+    ConstantRescale(Expr),
+    /// `TanhSoftCap(cap)`.
+    TanhSoftCap(Expr),
+    /// `Identity`.
+    Identity,
+    /// `RenameAxes(seq -> kv_seq)`.
+    RenameAxes { from: Ident, to: Ident },
+    /// `CheckAxes(batch, seq, embedding: 64)`.
+    CheckAxes(Vec<AxisDecl>),
+    /// `ApplyRoPE(over projection, theta = 10000.0)`.
+    ApplyRoPE { over: AxisDecl, theta: Option<Expr> },
+    /// `ApplyCausalMask`, or with `window = 128` the sliding-window mask.
+    CausalMask { window: Option<Expr> },
+    /// `Attention(embedding: 64 -> heads: 4, projection: 16, mask = causal, ..)`.
+    Attention(Attention),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum NormKind {
+    RMSNorm,
+    LayerNorm,
+    Standardize,
+    RMSStandardize,
+}
+
+impl NormKind {
+    /// Whether the layer has a learned scale (and so needs the axis sizes).
+    pub fn has_parameters(self) -> bool {
+        matches!(self, NormKind::RMSNorm | NormKind::LayerNorm)
+    }
+}
+
+/// Multi-head attention: the input's feature axes project to head axes, the last of which
+/// is the per-head axis queries and keys are contracted over.
+pub struct Attention {
+    pub input: Vec<AxisDecl>,
+    pub heads: Vec<AxisDecl>,
+    /// Head axes of keys and values, when they differ from the queries' (grouped-query).
+    pub kv: Option<Vec<AxisDecl>>,
+    pub mask: Mask,
+    /// RoPE's base wavelength, when queries and keys are rotated.
+    pub rope: Option<Expr>,
+}
+
+pub enum Mask {
+    None,
+    Causal,
+    Window(Expr),
+}
+
+const ACTIVATIONS: [(&str, &str); 8] = [
+    ("Relu", "Relu"),
+    ("Gelu", "GeluExact"),
+    ("GeluExact", "GeluExact"),
+    ("GeluTanh", "GeluTanh"),
+    ("Silu", "Silu"),
+    ("Tanh", "Tanh"),
+    ("Sigmoid", "Sigmoid"),
+    ("Exp", "Exp"),
+];
+
+/// Every layer name `model!` accepts (for "did you mean" and the list in errors).
+pub const NAMES: [&str; 30] = [
+    "Linear",
+    "Affine",
+    "AddBias",
+    "RMSNorm",
+    "LayerNorm",
+    "Standardize",
+    "RMSStandardize",
+    "Softmax",
+    "Relu",
+    "Gelu",
+    "GeluExact",
+    "GeluTanh",
+    "Silu",
+    "Tanh",
+    "Sigmoid",
+    "Exp",
+    "Elementwise",
+    "Dropout",
+    "ConstantRescale",
+    "TanhSoftCap",
+    "Identity",
+    "RenameAxes",
+    "CheckAxes",
+    "ApplyRoPE",
+    "ApplyCausalMask",
+    "Attention",
+    "Sequential",
+    "NamedGroup",
+    "Residual",
+    "BranchAndAdd",
+];
+
+/// Parses a built-in layer's arguments (the tokens inside its parentheses), recording
+/// problems; `None` when the step cannot be used.
+pub fn parse(
+    cx: &Ctxt,
+    ident: &Ident,
+    args: Option<(token::Paren, TokenStream)>,
+) -> Option<Builtin> {
+    let name = ident.to_string();
+    let activation = ACTIVATIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v);
+    let no_args = activation.is_some() || name == "Identity";
+    if !NAMES.contains(&name.as_str()) && name != "BranchAndMultiply" {
+        cx.error_spanned_by(ident, unknown_layer(&name));
+        return None;
+    }
+    let (paren, tokens) = match args {
+        None if no_args || name == "ApplyCausalMask" => (None, TokenStream::new()),
+        None => {
+            cx.error_spanned_by(
+                ident,
+                format!("`{name}` needs arguments: {}", example(&name)),
+            );
+            return None;
+        }
+        Some((paren, tokens)) => (Some(paren), tokens),
+    };
+    if no_args && paren.is_some() {
+        cx.syn_error(syn::Error::new(
+            paren.map_or(ident.span(), |p| p.span.join()),
+            format!("`{name}` takes no arguments: write `{name}`"),
+        ));
+        return None;
+    }
+    let mut out = Builtin {
+        ident: ident.clone(),
+        layer: Layer::Identity,
+        seed: None,
+        init: None,
+    };
+    if let Some(variant) = activation {
+        out.layer = Layer::Activation(variant);
+        return Some(out);
+    }
+    let mut slots = OptionSlots::default();
+    let result = (|input: ParseStream| -> syn::Result<Layer> {
+        let layer = parse_layer(&name, input)?;
+        parse_options(cx, &name, input, &mut slots)?;
+        Ok(layer)
+    })
+    .parse2(tokens);
+    match result {
+        Ok(layer) => {
+            out.layer = apply_slots(layer, &mut slots);
+            out.seed = slots.seed;
+            out.init = slots.init;
+            Some(out)
+        }
+        Err(e) => {
+            cx.syn_error(e);
+            None
+        }
+    }
+}
+
+fn unknown_layer(name: &str) -> String {
+    let suggestion = NAMES
+        .iter()
+        .chain(&["BranchAndMultiply"])
+        .map(|n| (edit_distance(&name.to_lowercase(), &n.to_lowercase()), n))
+        .filter(|(d, n)| *d <= n.len().max(3) / 3)
+        .min()
+        .map(|(_, n)| format!("did you mean `{n}`? "))
+        .unwrap_or_default();
+    format!(
+        "unknown layer `{name}`: {suggestion}model! knows {}; a custom layer is built through its type (`{name}::new(..)`, `{name} {{ .. }}`, `self::{name}(..)`)",
+        NAMES.join(", ") + ", BranchAndMultiply"
+    )
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// How a layer's arguments are written, for messages.
+pub fn example(name: &str) -> &'static str {
+    match name {
+        "Linear" => "`Linear(embedding: 64 -> hidden: 256)`",
+        "Affine" => "`Affine(embedding: 64 -> hidden: 256)`",
+        "AddBias" => "`AddBias(over hidden: 256)`",
+        "RMSNorm" => "`RMSNorm(over embedding)`",
+        "LayerNorm" => "`LayerNorm(over embedding)`",
+        "Standardize" => "`Standardize(over embedding)`",
+        "RMSStandardize" => "`RMSStandardize(over embedding)`",
+        "Softmax" => "`Softmax(over kv_seq)`",
+        "Elementwise" => "`Elementwise(Activation::Relu)`",
+        "Dropout" => "`Dropout(0.1)`",
+        "ConstantRescale" => "`ConstantRescale(0.5)`",
+        "TanhSoftCap" => "`TanhSoftCap(30.0)`",
+        "RenameAxes" => "`RenameAxes(seq -> kv_seq)`",
+        "CheckAxes" => "`CheckAxes(batch, seq, embedding: 64)`",
+        "ApplyRoPE" => "`ApplyRoPE(over projection)`",
+        "ApplyCausalMask" => "`ApplyCausalMask` or `ApplyCausalMask(window = 128)`",
+        "Attention" => "`Attention(embedding: 64 -> heads: 4, projection: 16, mask = causal)`",
+        _ => "see the `model!` documentation",
+    }
+}
+
+fn expect_arrow(input: ParseStream, name: &str) -> syn::Result<()> {
+    input.parse::<Token![->]>().map(drop).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!(
+                "expected `->` between the input and output axes: {}",
+                example(name)
+            ),
+        )
+    })
+}
+
+fn expect_over(input: ParseStream, name: &str) -> syn::Result<()> {
+    let ok = input.peek(Ident) && input.fork().parse::<Ident>()? == "over";
+    if !ok {
+        return Err(input.error(format!("expected `over` and the axes: {}", example(name))));
+    }
+    input.parse::<Ident>()?;
+    Ok(())
+}
+
+fn single_expr(input: ParseStream, name: &str) -> syn::Result<Expr> {
+    if input.is_empty() || starts_option(input) {
+        return Err(input.error(format!("expected a value: {}", example(name))));
+    }
+    input.parse()
+}
+
+fn nonempty(axes: Vec<AxisDecl>, input: ParseStream, name: &str) -> syn::Result<Vec<AxisDecl>> {
+    if axes.is_empty() {
+        return Err(input.error(format!("expected at least one axis: {}", example(name))));
+    }
+    Ok(axes)
+}
+
+fn parse_layer(name: &str, input: ParseStream) -> syn::Result<Layer> {
+    Ok(match name {
+        "Linear" | "Affine" => {
+            let input_axes = nonempty(parse_axes_until_option(input)?, input, name)?;
+            expect_arrow(input, name)?;
+            let output = nonempty(parse_axes_until_option(input)?, input, name)?;
+            Layer::Linear {
+                input: input_axes,
+                output,
+                parallel: Vec::new(),
+                bias: name == "Affine",
+            }
+        }
+        "AddBias" | "Softmax" | "RMSNorm" | "LayerNorm" | "Standardize" | "RMSStandardize" => {
+            expect_over(input, name)?;
+            let over = nonempty(parse_axes_until_option(input)?, input, name)?;
+            match name {
+                "AddBias" => Layer::AddBias { over },
+                "Softmax" => Layer::Softmax { over },
+                _ => Layer::Norm {
+                    kind: match name {
+                        "RMSNorm" => NormKind::RMSNorm,
+                        "LayerNorm" => NormKind::LayerNorm,
+                        "Standardize" => NormKind::Standardize,
+                        _ => NormKind::RMSStandardize,
+                    },
+                    over,
+                    eps: None,
+                },
+            }
+        }
+        "Elementwise" => Layer::Elementwise(single_expr(input, name)?),
+        "Dropout" => Layer::Dropout(single_expr(input, name)?),
+        "ConstantRescale" => Layer::ConstantRescale(single_expr(input, name)?),
+        "TanhSoftCap" => Layer::TanhSoftCap(single_expr(input, name)?),
+        "RenameAxes" => {
+            let from: Ident = input.parse()?;
+            expect_arrow(input, name)?;
+            let to: Ident = input.parse()?;
+            Layer::RenameAxes { from, to }
+        }
+        "CheckAxes" => Layer::CheckAxes(parse_axes_until_option(input)?),
+        "ApplyRoPE" => {
+            expect_over(input, name)?;
+            Layer::ApplyRoPE {
+                over: input.parse()?,
+                theta: None,
+            }
+        }
+        "ApplyCausalMask" => Layer::CausalMask { window: None },
+        "Attention" => {
+            let input_axes = nonempty(parse_axes_until_option(input)?, input, name)?;
+            expect_arrow(input, name)?;
+            let heads = nonempty(parse_axes_until_option(input)?, input, name)?;
+            Layer::Attention(Attention {
+                input: input_axes,
+                heads,
+                kv: None,
+                mask: Mask::None,
+                rope: None,
+            })
+        }
+        _ => return Err(input.error(format!("`{name}` is not a layer"))),
+    })
+}
+
+/// Options written `key = value` after a layer's positional arguments.
+#[derive(Default)]
+struct OptionSlots {
+    seed: Option<Expr>,
+    init: Option<Expr>,
+    eps: Option<Expr>,
+    theta: Option<Expr>,
+    window: Option<Expr>,
+    rope: Option<Expr>,
+    mask: Option<(Ident, Mask)>,
+    parallel: Option<AxisList>,
+    kv: Option<AxisList>,
+}
+
+fn allowed_options(name: &str) -> &'static [&'static str] {
+    match name {
+        "Linear" => &["parallel", "init", "seed"],
+        "Affine" | "AddBias" => &["init", "seed"],
+        "RMSNorm" | "LayerNorm" => &["eps", "seed"],
+        "Standardize" | "RMSStandardize" => &["eps"],
+        "ApplyRoPE" => &["theta"],
+        "ApplyCausalMask" => &["window"],
+        "Attention" => &["mask", "rope", "kv", "init", "seed"],
+        _ => &[],
+    }
+}
+
+fn parse_options(
+    cx: &Ctxt,
+    name: &str,
+    input: ParseStream,
+    slots: &mut OptionSlots,
+) -> syn::Result<()> {
+    let allowed = allowed_options(name);
+    let mut first = true;
+    while !input.is_empty() {
+        if !first || !starts_option(input) {
+            input.parse::<Token![,]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!("unexpected tokens after the arguments: {}", example(name)),
+                )
+            })?;
+            if input.is_empty() {
+                break;
+            }
+        }
+        first = false;
+        if !starts_option(input) {
+            return Err(input.error(format!(
+                "expected an option `name = value`{}",
+                list_options(allowed)
+            )));
+        }
+        let key: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        let key_name = key.to_string();
+        if !allowed.contains(&key_name.as_str()) {
+            cx.error_spanned_by(
+                &key,
+                format!(
+                    "`{name}` has no option `{key_name}`{}",
+                    list_options(allowed)
+                ),
+            );
+            // Read the value anyway, so later options are still checked.
+            if input.peek(token::Bracket) {
+                input.parse::<AxisList>()?;
+            } else {
+                input.parse::<Expr>()?;
+            }
+            continue;
+        }
+        let duplicate = match key_name.as_str() {
+            "parallel" => slots.parallel.replace(input.parse()?).is_some(),
+            "kv" => slots.kv.replace(input.parse()?).is_some(),
+            "mask" => slots
+                .mask
+                .replace((key.clone(), parse_mask(input)?))
+                .is_some(),
+            other => {
+                let value: Expr = input.parse()?;
+                let slot = match other {
+                    "seed" => &mut slots.seed,
+                    "init" => &mut slots.init,
+                    "eps" => &mut slots.eps,
+                    "theta" => &mut slots.theta,
+                    "window" => &mut slots.window,
+                    _ => &mut slots.rope,
+                };
+                slot.replace(value).is_some()
+            }
+        };
+        if duplicate {
+            cx.error_spanned_by(&key, format!("option `{key_name}` is given twice"));
+        }
+    }
+    Ok(())
+}
+
+fn list_options(allowed: &[&str]) -> String {
+    if allowed.is_empty() {
+        "; this layer takes no options".to_owned()
+    } else {
+        format!(
+            "; its options are {}",
+            allowed
+                .iter()
+                .map(|o| format!("`{o}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+fn parse_mask(input: ParseStream) -> syn::Result<Mask> {
+    let kind: Ident = input.parse()?;
+    match kind.to_string().as_str() {
+        "none" => Ok(Mask::None),
+        "causal" => Ok(Mask::Causal),
+        "window" => {
+            let content;
+            syn::parenthesized!(content in input);
+            Ok(Mask::Window(content.parse()?))
+        }
+        other => Err(syn::Error::new_spanned(
+            &kind,
+            format!("unknown mask `{other}`: use `causal`, `window(128)` or `none`"),
+        )),
+    }
+}
+
+fn apply_slots(mut layer: Layer, slots: &mut OptionSlots) -> Layer {
+    match &mut layer {
+        Layer::Linear { parallel, .. } => {
+            if let Some(list) = slots.parallel.take() {
+                *parallel = list.axes;
+            }
+        }
+        Layer::Norm { eps, .. } => *eps = slots.eps.take(),
+        Layer::ApplyRoPE { theta, .. } => *theta = slots.theta.take(),
+        Layer::CausalMask { window } => *window = slots.window.take(),
+        Layer::Attention(attn) => {
+            attn.rope = slots.rope.take();
+            attn.kv = slots.kv.take().map(|l| l.axes);
+            if let Some((_, mask)) = slots.mask.take() {
+                attn.mask = mask;
+            }
+        }
+        _ => {}
+    }
+    layer
+}
