@@ -1,7 +1,7 @@
 //! The built-in layers `model!` knows, and how each one's arguments are written.
 
 use proc_macro2::TokenStream;
-use syn::parse::{ParseStream, Parser};
+use syn::parse::ParseStream;
 use syn::{Expr, Ident, Token, token};
 
 use crate::axes::{AxisDecl, AxisList, parse_axes_until_option, starts_option};
@@ -143,53 +143,67 @@ pub const NAMES: [&str; 30] = [
 pub fn parse(
     cx: &Ctxt,
     ident: &Ident,
-    args: Option<(token::Paren, TokenStream)>,
+    args: Option<(token::Paren, ParseStream)>,
+) -> Option<Builtin> {
+    let content = args.as_ref().map(|(_, content)| *content);
+    let parsed = parse_builtin(cx, ident, args);
+    if let Some(content) = content {
+        // Arguments left unread after a problem were not looked at; drop them so syn does
+        // not report them too.
+        let _ = content.parse::<TokenStream>();
+    }
+    parsed
+}
+
+fn parse_builtin(
+    cx: &Ctxt,
+    ident: &Ident,
+    args: Option<(token::Paren, ParseStream)>,
 ) -> Option<Builtin> {
     let name = ident.to_string();
-    let activation = ACTIVATIONS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v);
-    let no_args = activation.is_some() || name == "Identity";
     if !NAMES.contains(&name.as_str()) && name != "BranchAndMultiply" {
         cx.error_spanned_by(ident, unknown_layer(&name));
         return None;
     }
-    let (paren, tokens) = match args {
-        None if no_args || name == "ApplyCausalMask" => (None, TokenStream::new()),
-        None => {
-            cx.error_spanned_by(
-                ident,
-                format!("`{name}` needs arguments: {}", example(&name)),
-            );
-            return None;
-        }
-        Some((paren, tokens)) => (Some(paren), tokens),
-    };
-    if no_args && paren.is_some() {
-        cx.syn_error(syn::Error::new(
-            paren.map_or(ident.span(), |p| p.span.join()),
-            format!("`{name}` takes no arguments: write `{name}`"),
-        ));
-        return None;
-    }
+    let activation = ACTIVATIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v);
     let mut out = Builtin {
         ident: ident.clone(),
         layer: Layer::Identity,
         seed: None,
         init: None,
     };
-    if let Some(variant) = activation {
-        out.layer = Layer::Activation(variant);
+    if activation.is_some() || name == "Identity" {
+        if let Some((paren, _)) = args {
+            cx.syn_error(syn::Error::new(
+                paren.span.join(),
+                format!("`{name}` takes no arguments: write `{name}`"),
+            ));
+            return None;
+        }
+        if let Some(variant) = activation {
+            out.layer = Layer::Activation(variant);
+        }
         return Some(out);
     }
+    let Some((_, input)) = args else {
+        if name == "ApplyCausalMask" {
+            out.layer = Layer::CausalMask { window: None };
+            return Some(out);
+        }
+        cx.error_spanned_by(
+            ident,
+            format!("`{name}` needs arguments: {}", example(&name)),
+        );
+        return None;
+    };
     let mut slots = OptionSlots::default();
-    let result = (|input: ParseStream| -> syn::Result<Layer> {
-        let layer = parse_layer(&name, input)?;
+    let result = parse_layer(&name, input).and_then(|layer| {
         parse_options(cx, &name, input, &mut slots)?;
         Ok(layer)
-    })
-    .parse2(tokens);
+    });
     match result {
         Ok(layer) => {
             out.layer = apply_slots(layer, &mut slots);

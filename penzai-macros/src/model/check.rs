@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use proc_macro2::{Delimiter, Group as TokenGroup, Span, TokenStream};
-use quote::{ToTokens, format_ident, quote};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use super::builtin::{Builtin, Layer};
@@ -159,7 +159,7 @@ impl Checker<'_> {
         let eff = effect(self.cx, b);
         match flow {
             Flow::Unknown => Flow::Unknown,
-            Flow::Known(here) => Flow::Known(self.apply_known(step, b, &eff, here, place)),
+            Flow::Known(here) => self.apply_known(step, b, &eff, here, place),
             Flow::Const(prev) => {
                 self.infer_const(step, &eff, &prev, &layer, place);
                 let p = &self.p;
@@ -189,21 +189,26 @@ impl Checker<'_> {
         eff: &Effect,
         here: Axes,
         place: &str,
-    ) -> Axes {
+    ) -> Flow {
         let layer = b.ident.to_string();
+        let mut failed = false;
         let at = |tokens: &Option<TokenStream>| {
             tokens.clone().unwrap_or_else(|| b.ident.to_token_stream())
         };
         for need in &eff.requires {
+            let missing = match here.get(&need.axis) {
+                None => true,
+                Some(have) => need.size.differs(have),
+            };
+            if missing {
+                failed = true;
+                self.cx.error_spanned_by(
+                    at(&need.at),
+                    message::needs_axis(&layer, &need.axis, size_text(&need.size), &here, place),
+                );
+                continue;
+            }
             match here.get(&need.axis) {
-                None => self.cx.error_spanned_by(
-                    at(&need.at),
-                    message::needs_axis(&layer, &need.axis, size_text(&need.size), &here, place),
-                ),
-                Some(have) if need.size.differs(have) => self.cx.error_spanned_by(
-                    at(&need.at),
-                    message::needs_axis(&layer, &need.axis, size_text(&need.size), &here, place),
-                ),
                 Some(have) if need.infer => match have.tokens() {
                     Some(size) => {
                         self.out.sizes.insert((step.id, need.axis.clone()), size);
@@ -213,7 +218,7 @@ impl Checker<'_> {
                         message::unknown_size(&layer, &need.axis, place),
                     ),
                 },
-                Some(_) => {}
+                _ => {}
             }
         }
         let mut next = here.clone();
@@ -222,6 +227,7 @@ impl Checker<'_> {
         }
         for add in &eff.adds {
             if next.get(&add.axis).is_some() {
+                failed = true;
                 self.cx.error_spanned_by(
                     &add.at,
                     message::adds_present(&layer, &add.axis, &here, place),
@@ -230,20 +236,35 @@ impl Checker<'_> {
                 next.0.push((add.axis.clone(), add.size.clone()));
             }
         }
-        next
+        // After a mistake the axes are a guess; checking on would pile up follow-ons.
+        if failed {
+            Flow::Unknown
+        } else {
+            Flow::Known(next)
+        }
     }
 
-    /// Sizes the constructor needs, read from the compiler's flow.
+    /// Sizes the constructor needs, read from the compiler's flow. Each is an item `const`
+    /// (an inline `const { .. }` in the closure would only be evaluated when code is
+    /// generated, so `cargo check` would miss its error).
     fn infer_const(&mut self, step: &Step, eff: &Effect, prev: &Ident, layer: &str, place: &str) {
+        let p = &self.p;
+        let message = Ident::new("__penzai_message", Span::mixed_site());
         for need in eff.requires.iter().filter(|n| n.infer) {
             let axis = &need.axis;
             let at = need.at.clone().unwrap_or_else(|| step.tokens.clone());
-            let (first, last) = span_range(&at);
-            let prev = Ident::new(&prev.to_string(), first);
-            let args = parens(quote!(#axis, #layer, #place), last);
+            let fail = self.fail(&message, &at);
+            let name = format_ident!("__PENZAI_SIZE_{}", self.next_const);
+            self.next_const += 1;
+            self.out.consts.extend(quote! {
+                const #name: usize = match #prev.size(#axis, #layer, #place) {
+                    #p::Ok(size) => size,
+                    #p::Err(#message) => #fail,
+                };
+            });
             self.out
                 .sizes
-                .insert((step.id, axis.clone()), quote!(const { #prev.size #args }));
+                .insert((step.id, axis.clone()), quote!(#name));
         }
     }
 
@@ -254,10 +275,13 @@ impl Checker<'_> {
             Flow::Known(here) => {
                 let mut next = here.clone();
                 match here.get(&old) {
-                    None => self.cx.error_spanned_by(
-                        from,
-                        message::needs_axis("RenameAxes", &old, None, &here, place),
-                    ),
+                    None => {
+                        self.cx.error_spanned_by(
+                            from,
+                            message::needs_axis("RenameAxes", &old, None, &here, place),
+                        );
+                        return Flow::Unknown;
+                    }
                     Some(size) => {
                         next.remove(&old);
                         if next.get(&new).is_some() {
@@ -265,9 +289,9 @@ impl Checker<'_> {
                                 to,
                                 message::adds_present("RenameAxes", &new, &here, place),
                             );
-                        } else {
-                            next.0.push((new, size.clone()));
+                            return Flow::Unknown;
                         }
+                        next.0.push((new, size.clone()));
                     }
                 }
                 Flow::Known(next)
@@ -425,20 +449,31 @@ impl Checker<'_> {
         }
     }
 
-    /// Emits `const F: StaticFlow = init;` and its report, spanned to `at`.
+    /// Emits `const F: StaticFlow = init;` and the check of its error, spanned to `at`.
     fn emit(&mut self, init: TokenStream, at: &TokenStream) -> Flow {
         let p = &self.p;
         let name = format_ident!("__PENZAI_FLOW_{}", self.next_const);
         self.next_const += 1;
-        let (first, last) = span_range(at);
-        let receiver = Ident::new(&name.to_string(), first);
-        let args = parens(TokenStream::new(), last);
+        let message = Ident::new("__penzai_message", Span::mixed_site());
+        let fail = self.fail(&message, at);
         self.out.consts.extend(quote! {
             #[allow(dead_code)]
             const #name: #p::StaticFlow = #init;
-            const _: () = #receiver.report #args;
+            const _: () = match #name.error() {
+                #p::Some(#message) => #fail,
+                #p::None => (),
+            };
         });
         Flow::Const(name)
+    }
+
+    /// `panic!("{}", message)` written at `at`: rustc reports a panic in constant
+    /// evaluation where the `panic!` is written, so the error points at the step itself.
+    fn fail(&self, message: &Ident, at: &TokenStream) -> TokenStream {
+        let (first, last) = span_range(at);
+        let args = parens(quote!("{}", #message.as_str()), last);
+        let panic = quote_spanned!(first=> ::core::panic!);
+        quote!(#panic #args)
     }
 }
 

@@ -248,7 +248,20 @@ impl Expander<'_> {
                 let (i, o) = (self.sized(step, input), self.sized(step, output));
                 let init = self.init(b, quote!(XAVIER_UNIFORM));
                 if *bias {
-                    quote!(#nn::Affine::new(#seed, #label, #i, #o, #init)?)
+                    // Built from its steps rather than `Affine::new`, so that the labels
+                    // follow the paths (`up.linear.weights`, `up.bias.bias`).
+                    let (linear, bias) = (self.label(step, ".linear"), self.label(step, ".bias"));
+                    let steps = local("__penzai_steps");
+                    quote!(#nn::Affine { steps: {
+                        let mut #steps = #nn::Steps::new();
+                        #steps.push_named("linear", #nn::AnyLayer::new(
+                            #nn::Linear::new(#seed, #linear, #i, #o, &[], #init)?
+                        ))?;
+                        #steps.push_named("bias", #nn::AnyLayer::new(
+                            #nn::AddBias::new(#seed, #bias, #o, #nn::Initializer::Zeros)?
+                        ))?;
+                        #steps
+                    }})
                 } else {
                     let par = self.sized(step, parallel);
                     quote!(#nn::Linear::new(#seed, #label, #i, #o, #par, #init)?)
@@ -266,15 +279,32 @@ impl Expander<'_> {
             Layer::Norm { kind, over, eps } => {
                 let eps = eps.as_ref().map_or_else(|| quote!(1e-6), |e| quote!(#e));
                 match kind {
-                    NormKind::RMSNorm | NormKind::LayerNorm => {
-                        let ty = if *kind == NormKind::RMSNorm {
-                            quote!(RMSNorm)
-                        } else {
-                            quote!(LayerNorm)
-                        };
-                        let (seed, label, axes) =
-                            (self.seed(b), self.label(step, ""), self.sized(step, over));
-                        quote!(#nn::#ty::new(#seed, #label, #axes, #eps)?)
+                    NormKind::RMSNorm => {
+                        let (seed, label) = (self.seed(b), self.label(step, ""));
+                        let axes = self.sized(step, over);
+                        quote!(#nn::RMSNorm::new(#seed, #label, #axes, #eps)?)
+                    }
+                    NormKind::LayerNorm => {
+                        // Built from its steps rather than `LayerNorm::new`, so that the
+                        // labels follow the paths (`norm.scale.weights`, `norm.bias.bias`).
+                        let seed = self.seed(b);
+                        let (scale, bias) = (self.label(step, ".scale"), self.label(step, ".bias"));
+                        let axes = self.sized(step, over);
+                        let across = names(over);
+                        let steps = local("__penzai_steps");
+                        quote!(#nn::LayerNorm { steps: {
+                            let mut #steps = #nn::Steps::new();
+                            #steps.push_named("standardize", #nn::AnyLayer::new(
+                                #nn::Standardize { across: #across, epsilon: #eps }
+                            ))?;
+                            #steps.push_named("scale", #nn::AnyLayer::new(
+                                #nn::Linear::new(#seed, #scale, &[], &[], #axes, #nn::Initializer::Ones)?
+                            ))?;
+                            #steps.push_named("bias", #nn::AnyLayer::new(
+                                #nn::AddBias::new(#seed, #bias, #axes, #nn::Initializer::Zeros)?
+                            ))?;
+                            #steps
+                        }})
                     }
                     NormKind::Standardize | NormKind::RMSStandardize => {
                         let ty = &b.ident;

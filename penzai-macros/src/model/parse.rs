@@ -298,12 +298,12 @@ fn parse_body(cx: &Ctxt, input: ParseStream, ids: &mut usize) -> syn::Result<Ste
         if let Some(&(_, kind)) = GroupKind::ALL.iter().find(|(n, _)| ident == n) {
             return parse_group(cx, input, ident, kind, ids).map(StepKind::Group);
         }
-        let args = if input.peek(token::Paren) {
+        let builtin = if input.peek(token::Paren) {
             let content;
             let paren = syn::parenthesized!(content in input);
-            Some((paren, content.parse::<TokenStream>()?))
+            builtin::parse(cx, &ident, Some((paren, &content)))
         } else {
-            None
+            builtin::parse(cx, &ident, None)
         };
         if input.peek(token::Bracket) || input.peek(LitStr) {
             return Err(syn::Error::new(
@@ -313,7 +313,7 @@ fn parse_body(cx: &Ctxt, input: ParseStream, ids: &mut usize) -> syn::Result<Ste
                 ),
             ));
         }
-        return Ok(match builtin::parse(cx, &ident, args) {
+        return Ok(match builtin {
             Some(b) => StepKind::Builtin(b),
             None => StepKind::Invalid,
         });

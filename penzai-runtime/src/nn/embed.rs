@@ -186,4 +186,15 @@ impl Layer for AddPositionalEmbedding {
         }
         Ok((&x + &rows)?)
     }
+
+    fn signature(&self) -> Option<Signature> {
+        let shape = self.table.embeddings.value.named_shape();
+        Some(Signature::requiring(
+            self.table
+                .embedding_axes()
+                .iter()
+                .map(|n| (n.as_str(), shape.get(n)))
+                .collect::<Vec<_>>(),
+        ))
+    }
 }

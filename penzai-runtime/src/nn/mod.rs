@@ -42,5 +42,5 @@ pub use parameter::{Parameter, parameters, set_parameter};
 pub use rope::{ApplyRoPE, ApplyRoPEToSubset};
 pub use sequential::{NamedGroup, Sequential, Step, Steps};
 pub use signature::{
-    FlowAxes, HasSignature, Signature, SignatureAxis, StaticSignature, check_flow,
+    FlowAxes, HasSignature, Signature, SignatureAxis, StaticSignature, check_flow, check_flow_to,
 };

@@ -3,8 +3,8 @@
 
 use crate::nn::check::{AxesSpec, SizeSpec};
 use crate::nn::{
-    Attention, BranchAndAdd, BranchAndMultiply, CheckAxes, KVCachingAttention, Layer, LayerError,
-    NamedGroup, RenameAxes, Residual, Sequential, Signature, Steps,
+    AnyLayer, Attention, BranchAndAdd, BranchAndMultiply, CheckAxes, KVCachingAttention, Layer,
+    LayerError, NamedGroup, RenameAxes, Residual, Sequential, Signature, Steps,
 };
 use crate::nx::AxisName;
 use crate::tree::{Key, KeyPath, Tree};
@@ -88,7 +88,8 @@ impl std::fmt::Display for FlowAxes {
 ///
 /// Combinators are followed into their bodies (`Sequential`, `NamedGroup`, `Residual`,
 /// branches, `Attention`'s slots), `CheckAxes` and `RenameAxes` are understood, and every
-/// other layer is checked against its [`Layer::signature`]. A layer without one makes the
+/// other layer is checked against its [`Layer::signature`] (a `sequential_layer!` type
+/// whose steps do not compose into one signature is followed step by step). A layer without one makes the
 /// axes unknown until the next `CheckAxes` (or the end of the enclosing residual, which
 /// always returns its input's axes). Errors read like `model!`'s compile errors, located
 /// at the offending layer:
@@ -115,6 +116,38 @@ pub fn check_flow(layer: &dyn Layer, input: &AxesSpec) -> Result<Option<FlowAxes
     }
     let mut checker = Checker { path: Vec::new() };
     checker.layer(layer, Some(FlowAxes::from_spec(input)), "at the input")
+}
+
+/// [`check_flow`], and then that the axes at the end are `output` (when they are known):
+/// the run-time form of `model!`'s `output: [..];` declaration.
+///
+/// ```
+/// use penzai::prelude::*;
+/// use penzai::nn::{Initializer, Linear, check_flow_to};
+///
+/// let up = Linear::new(0, "up", &[("embedding", 4)], &[("heads", 2), ("logits", 3)], &[], Initializer::Zeros)?;
+/// let err = check_flow_to(&up, &"[batch, embedding: 4]".parse()?, &"[batch, logits: 3]".parse()?)
+///     .unwrap_err();
+/// assert_eq!(
+///     err.root_cause().to_string(),
+///     "the model's declared output is [batch, logits: 3], but it ends with [batch, heads: 2, logits: 3]: surplus axis 'heads'"
+/// );
+/// # Ok::<(), penzai::Error>(())
+/// ```
+pub fn check_flow_to(layer: &dyn Layer, input: &AxesSpec, output: &AxesSpec) -> Result<()> {
+    let Some(end) = check_flow(layer, input)? else {
+        return Ok(());
+    };
+    let declared = FlowAxes::from_spec(output);
+    if output.allow_others || declared.same_as(&end) {
+        return Ok(());
+    }
+    let message = Message::output_differs(&declared.views(), &end.views());
+    Err(Error::AtLayer {
+        path: KeyPath::root(),
+        layer: layer.type_name(),
+        source: Box::new(LayerError::Check(message.as_str().to_owned()).into()),
+    })
 }
 
 impl Sequential {
@@ -195,11 +228,14 @@ impl Checker {
         place: &str,
     ) -> Result<Option<FlowAxes>> {
         let node: &dyn Tree = layer.as_tree_node();
-        if let Some(seq) = node.downcast_ref::<Sequential>() {
-            return self.steps(&seq.steps, x);
+        if let Some(slot) = node.downcast_ref::<AnyLayer>() {
+            // A layer boxed twice (`AnyLayer::new(any_layer)`) is the layer inside.
+            return self.layer(slot.get(), x, place);
         }
-        if let Some(group) = node.downcast_ref::<NamedGroup>() {
-            return self.steps(&group.steps, x);
+        if node.is::<Sequential>() || node.is::<NamedGroup>() {
+            if let Some(steps) = layer.as_steps() {
+                return self.steps(steps, x);
+            }
         }
         if let Some(residual) = node.downcast_ref::<Residual>() {
             return self.residual(layer, residual, x);
@@ -216,22 +252,30 @@ impl Checker {
         if let Some(cached) = node.downcast_ref::<KVCachingAttention>() {
             return self.attention(&cached.attention, x);
         }
-        let Some(x) = x else {
-            // Unknown axes stay unknown, except where a check states them again.
-            return Ok(node
-                .downcast_ref::<CheckAxes>()
-                .filter(|c| !c.expected.allow_others)
-                .map(|c| FlowAxes::from_spec(&c.expected)));
-        };
         if let Some(check) = node.downcast_ref::<CheckAxes>() {
-            return self.check_axes(layer, check, x, place).map(Some);
+            return match x {
+                Some(x) => self.check_axes(layer, check, x, place).map(Some),
+                // Unknown axes stay unknown, except where a check states them again.
+                None => Ok(
+                    (!check.expected.allow_others).then(|| FlowAxes::from_spec(&check.expected))
+                ),
+            };
         }
         if let Some(rename) = node.downcast_ref::<RenameAxes>() {
-            return self.rename(layer, rename, x, place).map(Some);
+            return match x {
+                Some(x) => self.rename(layer, rename, x, place).map(Some),
+                None => Ok(None),
+            };
         }
-        match layer.signature() {
-            Some(sig) => self.apply(layer, &sig, x, place).map(Some),
-            None => Ok(None),
+        match (layer.signature(), layer.as_steps()) {
+            (Some(sig), _) => match x {
+                Some(x) => self.apply(layer, &sig, x, place).map(Some),
+                None => Ok(None),
+            },
+            // A sequence whose steps do not compose into one signature (an attention in
+            // a block): follow its steps one by one.
+            (None, Some(steps)) => self.steps(steps, x),
+            (None, None) => Ok(None),
         }
     }
 

@@ -14,14 +14,13 @@
 mod compose;
 mod flow;
 mod message;
-mod report;
 mod static_flow;
 
 use std::fmt;
 
 use crate::nx::AxisName;
 
-pub use flow::{FlowAxes, check_flow};
+pub use flow::{FlowAxes, check_flow, check_flow_to};
 #[doc(hidden)]
 pub use message::Message;
 #[doc(hidden)]

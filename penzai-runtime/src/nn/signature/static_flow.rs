@@ -2,7 +2,6 @@
 //! compiler knows (custom layers, and every step after one).
 
 use super::message::{Message, find, same_axes};
-use super::report::fail;
 use super::{SignatureAxis, StaticSignature};
 
 /// The most axes a flow follows; more is reported as an error rather than cut silently.
@@ -11,15 +10,19 @@ pub const MAX_AXES: usize = 32;
 /// The axes at one point of a `model!` pipeline, computed by constant evaluation, with the
 /// error (if any) of the step that produced them.
 ///
-/// Each step's flow is its own `const` item and each error is reported by a separate
-/// `const _: () = flow.report();` spanned to the step, so one mistake does not turn every
-/// later step into an error too: after a mistake the flow continues as if the step had
-/// done what it could.
+/// Each step's flow is its own `const` item; `model!` reports a step's [`error`] from a
+/// `const` of its own, spanned to the step (the `panic!` is written there, so the
+/// compiler's message points at the step and nowhere else). After a mistake the flow is
+/// *poisoned*: later steps report nothing until the axes are stated again (`CheckAxes`,
+/// the end of a residual), so one mistake is one error.
+///
+/// [`error`]: StaticFlow::error
 #[derive(Clone, Copy, Debug)]
 pub struct StaticFlow {
     axes: [SignatureAxis<'static>; MAX_AXES],
     len: usize,
     error: Option<Message>,
+    poisoned: bool,
 }
 
 const EMPTY: SignatureAxis<'static> = SignatureAxis::any("");
@@ -31,6 +34,7 @@ impl StaticFlow {
             axes: [EMPTY; MAX_AXES],
             len: 0,
             error: None,
+            poisoned: false,
         };
         let mut i = 0;
         while i < axes.len() {
@@ -70,20 +74,28 @@ impl StaticFlow {
     }
 
     const fn fail_with(&mut self, message: Message) {
-        // The first problem of a step is the one reported, as at run time.
-        if self.error.is_none() {
+        // The first problem of a step is the one reported, as at run time; a step after a
+        // mistake reports nothing.
+        if self.error.is_none() && !self.poisoned {
             self.error = Some(message);
+        }
+        self.poisoned = true;
+    }
+
+    /// This flow's axes as the start of the next step.
+    const fn next(&self) -> StaticFlow {
+        StaticFlow {
+            axes: self.axes,
+            len: self.len,
+            error: None,
+            poisoned: self.poisoned,
         }
     }
 
     /// The flow after a layer with signature `sig`, named `layer` in messages; `place`
     /// says where the input axes come from (`after step 2 'up'`).
     pub const fn then(&self, sig: &StaticSignature, layer: &str, place: &str) -> StaticFlow {
-        let mut next = StaticFlow {
-            axes: self.axes,
-            len: self.len,
-            error: None,
-        };
+        let mut next = self.next();
         let mut i = 0;
         while i < sig.requires.len() {
             next.require(sig.requires[i], self.axes(), layer, place);
@@ -136,11 +148,7 @@ impl StaticFlow {
 
     /// The flow after renaming `from` to `to` (the size goes along).
     pub const fn rename(&self, from: &str, to: &'static str, place: &str) -> StaticFlow {
-        let mut next = StaticFlow {
-            axes: self.axes,
-            len: self.len,
-            error: None,
-        };
+        let mut next = self.next();
         match find(self.axes(), from) {
             None => next.fail_with(Message::needs_axis(
                 "RenameAxes",
@@ -167,12 +175,8 @@ impl StaticFlow {
     /// The flow after a body that must end as it started (`self` is where it ended):
     /// `start`'s axes, with an error when the two differ. `what` names the body.
     pub const fn end_as_started(&self, start: &StaticFlow, what: &str) -> StaticFlow {
-        let mut next = StaticFlow {
-            axes: start.axes,
-            len: start.len,
-            error: None,
-        };
-        if !same_axes(start.axes(), self.axes()) {
+        let mut next = start.next();
+        if !self.poisoned && !same_axes(start.axes(), self.axes()) {
             next.fail_with(Message::must_end_as_started(
                 what,
                 start.axes(),
@@ -185,12 +189,8 @@ impl StaticFlow {
     /// Compares branch `index`'s end (`other`) with the first branch's (`self`): the first
     /// branch's axes, with an error when they differ.
     pub const fn branch(&self, other: &StaticFlow, index: usize, layer: &str) -> StaticFlow {
-        let mut next = StaticFlow {
-            axes: self.axes,
-            len: self.len,
-            error: None,
-        };
-        if !same_axes(self.axes(), other.axes()) {
+        let mut next = self.next();
+        if !other.poisoned && !same_axes(self.axes(), other.axes()) {
             next.fail_with(Message::branches_differ(
                 layer,
                 self.axes(),
@@ -204,7 +204,7 @@ impl StaticFlow {
     /// The flow after a `CheckAxes` of `expected`: exactly those axes from then on.
     pub const fn check_axes(&self, expected: &[SignatureAxis<'static>], place: &str) -> StaticFlow {
         let mut next = StaticFlow::new(expected);
-        if !same_axes(expected, self.axes()) {
+        if !self.poisoned && !same_axes(expected, self.axes()) {
             next.fail_with(Message::check_failed(expected, self.axes(), place));
         }
         next
@@ -213,30 +213,25 @@ impl StaticFlow {
     /// Checks the model's end against its declared output.
     pub const fn output(&self, declared: &[SignatureAxis<'static>]) -> StaticFlow {
         let mut next = StaticFlow::new(declared);
-        if !same_axes(declared, self.axes()) {
+        if !self.poisoned && !same_axes(declared, self.axes()) {
             next.fail_with(Message::output_differs(declared, self.axes()));
         }
         next
     }
 
     /// The size of `axis` here, for a built-in layer (`layer`) that needs it to build its
-    /// parameters; stops compilation when it is missing or unknown.
-    pub const fn size(&self, axis: &str, layer: &str, place: &str) -> usize {
+    /// parameters; an error when it is not known. A missing axis gives 0: the step's own
+    /// check reports it.
+    pub const fn size(&self, axis: &str, layer: &str, place: &str) -> Result<usize, Message> {
         match find(self.axes(), axis) {
-            None => fail(&Message::needs_axis(layer, axis, None, self.axes(), place)),
-            Some(SignatureAxis { size: None, .. }) => {
-                fail(&Message::unknown_size(layer, axis, place))
-            }
+            None => Ok(0),
             Some(SignatureAxis {
                 size: Some(size), ..
-            }) => size,
-        }
-    }
-
-    /// Stops compilation with this flow's error, if its step made one.
-    pub const fn report(&self) {
-        if let Some(message) = &self.error {
-            fail(message);
+            }) => Ok(size),
+            Some(SignatureAxis { size: None, .. }) if self.poisoned => Ok(0),
+            Some(SignatureAxis { size: None, .. }) => {
+                Err(Message::unknown_size(layer, axis, place))
+            }
         }
     }
 
@@ -274,7 +269,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_axis_is_reported_and_the_flow_goes_on() {
+    fn a_missing_axis_is_reported() {
         const AFTER: StaticFlow =
             INPUT
                 .then(&UP, "Up", "at the input")
@@ -297,6 +292,19 @@ mod tests {
 
     #[test]
     fn sizes_are_read_from_the_flow() {
-        assert_eq!(INPUT.size("embedding", "RMSNorm", "at the input"), 64);
+        assert_eq!(
+            INPUT.size("embedding", "RMSNorm", "at the input").ok(),
+            Some(64)
+        );
+        assert!(INPUT.size("batch", "RMSNorm", "at the input").is_err());
+    }
+
+    #[test]
+    fn a_step_after_a_mistake_reports_nothing() {
+        const AFTER: StaticFlow = INPUT
+            .then(&UP, "Up", "at the input")
+            .then(&UP, "Up", "after step 1 'up'")
+            .then(&UP, "Up", "after step 2 'up'");
+        assert!(AFTER.error().is_none());
     }
 }
