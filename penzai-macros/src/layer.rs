@@ -175,7 +175,7 @@ fn validate_signature(cx: &Ctxt, sig: &Signature) {
     for axis in &sig.removes {
         if let Some(size) = &axis.size {
             cx.error_spanned_by(
-                size,
+                axis,
                 format!(
                     "`removes` lists names only; to require a size, list `{}: {}` in `requires`",
                     axis.name,

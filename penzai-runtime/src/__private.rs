@@ -162,8 +162,7 @@ pub fn build_model(build: impl FnOnce() -> crate::Result<Sequential>) -> crate::
     build()
 }
 
-/// A custom layer step of `model!`; the type argument pins the type the macro checked the
-/// signature of.
+/// A custom layer step of `model!`.
 pub fn custom_layer<L: Layer>(layer: L) -> AnyLayer {
     AnyLayer::new(layer)
 }

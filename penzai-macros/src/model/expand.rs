@@ -123,12 +123,19 @@ impl Expander<'_> {
             StepKind::Group(g) => self.group(g),
             StepKind::Repeat(r) => self.repeat(step, r),
             StepKind::Custom(c) => {
+                // The annotation pins the type whose signature the check used.
                 let (ty, expr) = (&c.ty, &c.expr);
-                quote!(#p::custom_layer::<#ty>(#expr))
+                let layer = local("__penzai_layer");
+                quote!({
+                    let #layer: #ty = #expr;
+                    #p::custom_layer(#layer)
+                })
             }
             StepKind::Block(b) => {
-                let block = &b.block;
-                quote!(#p::block_layer(#block))
+                // The user's statements in braces of our own: the user's braces as a
+                // call argument would trip the `unused_braces` lint in their crate.
+                let stmts = &b.block.block.stmts;
+                quote!(#p::block_layer({ #(#stmts)* }))
             }
             // Only expanded when there were no errors, so no step is invalid here.
             StepKind::Invalid => quote!(#nn::AnyLayer::new(#nn::Identity)),

@@ -35,7 +35,7 @@ pub struct Step {
 /// What a step is.
 pub enum StepKind {
     /// A built-in layer: `Linear(embedding: 64 -> hidden: 256)`.
-    Builtin(Builtin),
+    Builtin(Box<Builtin>),
     /// `Sequential [..]`, `NamedGroup "mlp" [..]`, `Residual [..]`, `BranchAndAdd [..]`...
     Group(Group),
     /// `repeat 12 as blocks { .. }`.
@@ -314,7 +314,7 @@ fn parse_body(cx: &Ctxt, input: ParseStream, ids: &mut usize) -> syn::Result<Ste
             ));
         }
         return Ok(match builtin {
-            Some(b) => StepKind::Builtin(b),
+            Some(b) => StepKind::Builtin(Box::new(b)),
             None => StepKind::Invalid,
         });
     }

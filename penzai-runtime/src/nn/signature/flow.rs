@@ -232,10 +232,10 @@ impl Checker {
             // A layer boxed twice (`AnyLayer::new(any_layer)`) is the layer inside.
             return self.layer(slot.get(), x, place);
         }
-        if node.is::<Sequential>() || node.is::<NamedGroup>() {
-            if let Some(steps) = layer.as_steps() {
-                return self.steps(steps, x);
-            }
+        if (node.is::<Sequential>() || node.is::<NamedGroup>())
+            && let Some(steps) = layer.as_steps()
+        {
+            return self.steps(steps, x);
         }
         if let Some(residual) = node.downcast_ref::<Residual>() {
             return self.residual(layer, residual, x);

@@ -222,6 +222,8 @@ impl StaticFlow {
     /// The size of `axis` here, for a built-in layer (`layer`) that needs it to build its
     /// parameters; an error when it is not known. A missing axis gives 0: the step's own
     /// check reports it.
+    // The message is returned by value: constant evaluation cannot box it.
+    #[allow(clippy::result_large_err)]
     pub const fn size(&self, axis: &str, layer: &str, place: &str) -> Result<usize, Message> {
         match find(self.axes(), axis) {
             None => Ok(0),
