@@ -8,7 +8,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, ImplItem, Item, ItemImpl, LitStr, Token};
 
-use crate::axes::{AxisDecl, AxisList, check_unique};
+use crate::axis_list::{AxisDecl, AxisList, check_unique};
 use crate::crate_path::penzai_path;
 use crate::ctxt::Ctxt;
 

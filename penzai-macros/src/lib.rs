@@ -5,7 +5,7 @@
 
 use proc_macro::TokenStream;
 
-mod axes;
+mod axis_list;
 mod crate_path;
 mod ctxt;
 mod layer;

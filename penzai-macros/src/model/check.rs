@@ -19,7 +19,7 @@ use super::effect::{Effect, effect};
 use super::flow::{Axes, Sz, message};
 use super::parse::{Custom, Group, GroupKind, Model, Repeat, Step, StepKind};
 use super::path::{StepPath, start_place, step_key, step_place};
-use crate::axes::{AxisDecl, check_unique};
+use crate::axis_list::{AxisDecl, check_unique};
 use crate::ctxt::Ctxt;
 
 /// What the check learned, for the expansion.
@@ -387,7 +387,7 @@ impl Checker<'_> {
 
     fn repeat(&mut self, step: &Step, r: &Repeat, flow: Flow, path: &StepPath) -> Flow {
         let end = self.steps(&r.steps, flow.clone(), &path.repeat());
-        let once = matches!(r.count, crate::axes::Size::Literal(_, n) if n <= 1);
+        let once = matches!(r.count, crate::axis_list::Size::Literal(_, n) if n <= 1);
         if !once {
             let what = match &r.name {
                 Some(name) => format!("the body of repeat '{name}'"),

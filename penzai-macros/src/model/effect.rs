@@ -6,7 +6,7 @@ use quote::ToTokens;
 
 use super::builtin::{Builtin, Layer};
 use super::flow::Sz;
-use crate::axes::AxisDecl;
+use crate::axis_list::AxisDecl;
 use crate::ctxt::Ctxt;
 
 /// An axis the layer needs.
@@ -71,7 +71,7 @@ pub fn effect(cx: &Ctxt, b: &Builtin) -> Effect {
                 .chain(parallel)
                 .cloned()
                 .collect();
-            crate::axes::check_unique(cx, &all, &format!("`{name}`'s axes"));
+            crate::axis_list::check_unique(cx, &all, &format!("`{name}`'s axes"));
             out.requires = input
                 .iter()
                 .chain(parallel)
@@ -93,7 +93,7 @@ pub fn effect(cx: &Ctxt, b: &Builtin) -> Effect {
         Layer::Attention(attn) => {
             let mut all: Vec<AxisDecl> = attn.input.clone();
             all.extend(attn.heads.iter().cloned());
-            crate::axes::check_unique(cx, &all, "`Attention`'s axes");
+            crate::axis_list::check_unique(cx, &all, "`Attention`'s axes");
             for head in attn.heads.iter().chain(attn.kv.iter().flatten()) {
                 if head.size.is_none() {
                     cx.error_spanned_by(

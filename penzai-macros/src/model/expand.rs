@@ -10,7 +10,7 @@ use super::builtin::{Attention, Builtin, Layer, Mask, NormKind};
 use super::check::Checked;
 use super::parse::{Group, GroupKind, Model, Repeat, Step, StepKind};
 use super::path::{StepPath, step_key};
-use crate::axes::{AxisDecl, Size};
+use crate::axis_list::{AxisDecl, Size};
 
 struct Expander<'a> {
     /// `::penzai::nn`.

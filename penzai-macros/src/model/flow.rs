@@ -7,7 +7,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::axes::{AxisDecl, Size};
+use crate::axis_list::{AxisDecl, Size};
 
 /// What is known of an axis size.
 #[derive(Clone)]

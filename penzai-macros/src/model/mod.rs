@@ -1,4 +1,4 @@
-//! `model!`: parse (`parse`, `builtin`) -> check the axis flow (`check`, `effect`, `flow`,
+//! `model!`: parse (`parse`, `builtin`, `options`) -> check the axis flow (`check`, `effect`, `flow`,
 //! `path`) -> expand (`expand`).
 
 mod builtin;
@@ -6,6 +6,7 @@ mod check;
 mod effect;
 mod expand;
 mod flow;
+mod options;
 mod parse;
 mod path;
 

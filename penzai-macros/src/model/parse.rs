@@ -10,7 +10,7 @@ use syn::parse::ParseStream;
 use syn::{Expr, Ident, LitStr, Token, token};
 
 use super::builtin::{self, Builtin};
-use crate::axes::{AxisList, Size};
+use crate::axis_list::{AxisList, Size};
 use crate::ctxt::Ctxt;
 
 /// The whole invocation.
@@ -130,7 +130,7 @@ fn is_declaration(input: ParseStream) -> bool {
         fork.parse::<Ident>().is_ok()
             && fork.parse::<Token![:]>().is_ok()
             && fork.peek(token::Bracket)
-    }) || crate::axes::starts_option(input)
+    }) || crate::axis_list::starts_option(input)
 }
 
 fn parse_declaration(cx: &Ctxt, input: ParseStream, model: &mut Model) -> syn::Result<()> {

@@ -2,13 +2,14 @@
 //!
 //! A signature lists the axes a layer **requires** (optionally with sizes), the axes it
 //! **removes** and the axes it **adds** (optionally with sizes); every other axis passes
-//! through unchanged. Built-in layers report theirs through [`Layer::signature`]; a custom
+//! through unchanged. Built-in layers report theirs through
+//! [`Layer::signature`](crate::nn::Layer::signature); a custom
 //! layer states its own with `#[layer(...)]` on its `impl Layer` block, which also gives it
 //! the compile-time constant [`HasSignature::SIGNATURE`] that `model!` checks against.
 //!
 //! The same rules, and the same messages, run in three places: inside `model!` (for
 //! built-in steps), in constant evaluation (for custom layers in `model!`, see
-//! [`StaticFlow`](crate::__private::StaticFlow)) and at run time ([`check_flow`],
+//! `StaticFlow`) and at run time ([`check_flow`],
 //! [`Sequential::checked`](crate::nn::Sequential::checked)).
 
 mod compose;
