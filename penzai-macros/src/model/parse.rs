@@ -14,6 +14,7 @@ use crate::axis_list::{AxisList, Size};
 use crate::ctxt::Ctxt;
 
 /// The whole invocation.
+#[derive(Default)]
 pub struct Model {
     pub input: Option<AxisList>,
     pub output: Option<AxisList>,
@@ -108,13 +109,7 @@ pub fn parse(cx: &Ctxt, tokens: TokenStream) -> Option<Model> {
 }
 
 fn parse_model(cx: &Ctxt, input: ParseStream, ids: &mut usize) -> syn::Result<Model> {
-    let mut model = Model {
-        input: None,
-        output: None,
-        seed: None,
-        init: None,
-        steps: Vec::new(),
-    };
+    let mut model = Model::default();
     while is_declaration(input) {
         parse_declaration(cx, input, &mut model)?;
     }
@@ -196,6 +191,13 @@ pub fn parse_steps(cx: &Ctxt, input: ParseStream, ids: &mut usize) -> Vec<Step> 
                 key.map(|k| k.into_token_stream()).unwrap_or_default(),
                 "declarations (`input`, `output`, `seed`, `init`) come before the first step, each ending with `;`",
             );
+            // Read it anyway, so that it is not reported again as a malformed step.
+            let mut ignored = Model::default();
+            if let Err(e) = parse_declaration(cx, input, &mut ignored) {
+                cx.syn_error(e);
+                skip_to_comma(input);
+            }
+            continue;
         }
         match parse_step(cx, input, ids) {
             Ok(step) => steps.push(step),
@@ -240,6 +242,9 @@ fn tokens_between(begin: Cursor<'_>, end: Cursor<'_>) -> TokenStream {
 }
 
 fn parse_step(cx: &Ctxt, input: ParseStream, ids: &mut usize) -> syn::Result<Step> {
+    if input.peek(Token![,]) || input.peek(Token![;]) {
+        return Err(input.error("expected a step here; steps are separated by a single `,`"));
+    }
     let name = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
