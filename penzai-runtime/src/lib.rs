@@ -11,6 +11,7 @@ pub mod nn;
 pub mod nx;
 pub mod prelude;
 pub mod tree;
+pub mod treescope;
 
 #[doc(hidden)]
 pub mod __private;
