@@ -1,10 +1,25 @@
 //! Macros of penzai. Entry points only; each delegates to its module.
+//!
+//! Generated code names items through `::penzai::__private` (or the name the user gave the
+//! dependency), so it needs nothing in scope.
 
 use proc_macro::TokenStream;
 
-/// Derives `penzai::Tree`: children, keys, type-checked replacement, typed paths.
+mod crate_path;
+mod ctxt;
+mod tree;
+
+/// Derives `penzai::Tree`: children with keys, type-checked replacement, equality,
+/// layer detection and a typed path builder (`Type::path()`).
+///
+/// Field attributes: `#[tree(skip)]` (static configuration, not a child),
+/// `#[tree(leaf)]` (an opaque leaf: shown and replaceable, not traversed),
+/// `#[tree(rename = "key")]`. Container attributes: `#[tree(bound = "T: Layer")]`
+/// (replace the inferred where-clauses), `#[tree(crate = "pz")]` (path of the penzai crate).
 #[proc_macro_derive(Tree, attributes(tree))]
 pub fn derive_tree(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    tree::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

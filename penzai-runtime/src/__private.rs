@@ -8,11 +8,11 @@ pub use crate::tree::{
     ChildError, HasTypedPath, Key, KeyPath, KeyRef, LayerCast, Leaf, OpaqueLeaf, Tree, TreeObject,
     TypedPath, field_path,
 };
+pub use std::boxed::Box;
 pub use std::fmt::Debug;
 pub use std::marker::PhantomData as Marker;
 pub use std::option::Option::{self, None, Some};
 pub use std::result::Result::{self, Err, Ok};
-pub use std::boxed::Box;
 pub use std::string::String;
 
 /// Autoref probe that finds out, where the type is concrete, whether `T` is a layer.
@@ -102,21 +102,44 @@ pub fn no_such_child(key: KeyRef<'_>, type_name: &'static str, value: Box<dyn Tr
 }
 
 /// Replaces a field of type `T` with a boxed value, checking the type.
-pub fn replace_field<T: Tree>(slot: &mut T, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, ChildError>
-where
-    T: Clone,
-{
+pub fn replace_field<T: Tree>(
+    slot: &mut T,
+    value: Box<dyn Tree>,
+) -> Result<Box<dyn Tree>, ChildError> {
     let new = T::from_tree(value).map_err(slot_mismatch::<T>)?;
     Ok(Box::new(std::mem::replace(slot, new)))
 }
 
 /// Replaces a `#[tree(leaf)]` field with a boxed value, checking the type.
-pub fn replace_opaque_field<T>(slot: &mut T, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, ChildError>
+pub fn replace_opaque_field<T>(
+    slot: &mut T,
+    value: Box<dyn Tree>,
+) -> Result<Box<dyn Tree>, ChildError>
 where
     T: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static,
 {
     let new = OpaqueLeaf::<T>::accept(value).map_err(slot_mismatch::<OpaqueLeaf<T>>)?;
     Ok(Box::new(OpaqueLeaf(std::mem::replace(slot, new))))
+}
+
+/// A child field as the node its parent exposes (checks `T: Tree` once, at the field).
+pub fn as_child<T: Tree>(field: &T) -> Option<&dyn Tree> {
+    field.as_child()
+}
+
+/// Mutable form of [`as_child`].
+pub fn as_child_mut<T: Tree>(field: &mut T) -> Option<&mut dyn Tree> {
+    field.as_child_mut()
+}
+
+/// Equality of two child fields of the same type.
+pub fn child_eq<T: Tree>(a: &T, b: &T) -> bool {
+    a.tree_eq(b)
+}
+
+/// A static field for `visit_static_fields` (checks `T: Debug` at the field).
+pub fn static_debug<T: std::fmt::Debug>(field: &T) -> &dyn std::fmt::Debug {
+    field
 }
 
 /// Static-field equality used by derived `tree_eq`.

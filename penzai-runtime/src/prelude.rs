@@ -4,6 +4,6 @@ pub use crate::error::{Error, Result};
 pub use crate::nn::{AnyLayer, Context, Layer};
 pub use crate::nx::{AxisError, NamedArray};
 pub use crate::tree::{
-    HasTypedPath, Key, KeyPath, KeyRef, Tree, TreeError, TreeExt, TypedPath, Walk,
+    HasTypedPath, Key, KeyPath, KeyRef, Tree, TreeError, TreeExt, TreeObject, TypedPath, Walk,
 };
 pub use penzai_macros::Tree;

@@ -75,7 +75,11 @@ impl Tree for AnyLayer {
     fn child_mut(&mut self, key: KeyRef<'_>) -> Option<&mut dyn Tree> {
         self.0.child_mut(key)
     }
-    fn replace_child(&mut self, key: KeyRef<'_>, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, ChildError> {
+    fn replace_child(
+        &mut self,
+        key: KeyRef<'_>,
+        value: Box<dyn Tree>,
+    ) -> Result<Box<dyn Tree>, ChildError> {
         self.0.replace_child(key, value)
     }
     fn tree_eq(&self, other: &dyn Tree) -> bool {

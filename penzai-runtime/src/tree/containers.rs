@@ -69,9 +69,10 @@ impl<T: Tree + Clone> Tree for Vec<T> {
     }
 
     fn tree_eq(&self, other: &dyn Tree) -> bool {
-        other.as_any().downcast_ref::<Vec<T>>().is_some_and(|o| {
-            o.len() == self.len() && self.iter().zip(o).all(|(a, b)| a.tree_eq(b))
-        })
+        other
+            .as_any()
+            .downcast_ref::<Vec<T>>()
+            .is_some_and(|o| o.len() == self.len() && self.iter().zip(o).all(|(a, b)| a.tree_eq(b)))
     }
 
     fn sequence_len(&self) -> Option<usize> {
@@ -255,5 +256,71 @@ impl<T: Tree + Clone> Tree for Option<T> {
 
     fn as_layer(&self) -> Option<&dyn crate::nn::Layer> {
         self.as_ref()?.as_layer()
+    }
+}
+
+/// `Box<T>` is transparent, like `Option<T>`: parents show the `T` in its place, so
+/// recursive node types read naturally. A `Box<T>` slot accepts a `T` or a `Box<T>`.
+impl<T: Tree + Clone> Tree for Box<T> {
+    fn type_name(&self) -> &'static str {
+        (**self).type_name()
+    }
+
+    fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(KeyRef<'a>, &'a dyn Tree)) {
+        (**self).visit_children(visit)
+    }
+
+    fn visit_children_mut(&mut self, visit: &mut dyn FnMut(KeyRef<'_>, &mut dyn Tree)) {
+        (**self).visit_children_mut(visit)
+    }
+
+    fn child(&self, key: KeyRef<'_>) -> Option<&dyn Tree> {
+        (**self).child(key)
+    }
+
+    fn child_mut(&mut self, key: KeyRef<'_>) -> Option<&mut dyn Tree> {
+        (**self).child_mut(key)
+    }
+
+    fn replace_child(
+        &mut self,
+        key: KeyRef<'_>,
+        value: Box<dyn Tree>,
+    ) -> Result<Box<dyn Tree>, ChildError> {
+        (**self).replace_child(key, value)
+    }
+
+    fn tree_eq(&self, other: &dyn Tree) -> bool {
+        match other.as_any().downcast_ref::<Box<T>>() {
+            Some(o) => (**self).tree_eq(&**o),
+            None => (**self).tree_eq(other),
+        }
+    }
+
+    fn transparent_child(&self) -> Option<Option<&dyn Tree>> {
+        Some((**self).as_child())
+    }
+
+    fn transparent_child_mut(&mut self) -> Option<Option<&mut dyn Tree>> {
+        Some((**self).as_child_mut())
+    }
+
+    fn from_tree(value: Box<dyn Tree>) -> Result<Self, Box<dyn Tree>> {
+        if value.is::<Box<T>>() {
+            return value.downcast::<Box<T>>().map(|b| *b);
+        }
+        T::from_tree(value).map(Box::new)
+    }
+
+    fn slot_description() -> String {
+        T::slot_description()
+    }
+
+    fn leaf(&self) -> Option<super::node::Leaf<'_>> {
+        (**self).leaf()
+    }
+
+    fn as_layer(&self) -> Option<&dyn crate::nn::Layer> {
+        (**self).as_layer()
     }
 }

@@ -19,7 +19,7 @@ pub use key::{Key, KeyRef, is_field_name};
 pub use leaves::OpaqueLeaf;
 #[allow(unused_imports)] // used by the layer library's childless layers
 pub(crate) use leaves::childless_tree_methods;
-pub use node::{Leaf, LayerCast, Tree, TreeObject, short_type_name};
+pub use node::{LayerCast, Leaf, Tree, TreeObject, short_type_name};
 pub use path::{KeyPath, KeyPathParseError};
 pub use typed_path::{AnyPath, HasTypedPath, LeafPath, MapPath, SeqPath, TypedPath, field_path};
 pub use walk::{PathFrame, TreeExt, Walk, get, get_mut, insert, remove, replace, walk, walk_mut};

@@ -22,6 +22,11 @@ pub type LayerCast = fn(Box<dyn Any>) -> Box<dyn Layer>;
 ///
 /// Manual implementations write the required methods and inherit the rest; the object
 /// helpers (cloning, downcasting) come from the blanket [`TreeObject`] impl.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tree node",
+    label = "`{Self}` does not implement `Tree`",
+    note = "derive `Tree` for `{Self}`, or mark the field `#[tree(skip)]` (static configuration) or `#[tree(leaf)]` (an opaque value)"
+)]
 pub trait Tree: TreeObject + Send + Sync {
     /// The node's short type name, e.g. `"Linear"`.
     fn type_name(&self) -> &'static str;
@@ -315,7 +320,10 @@ mod tests {
 
     #[test]
     fn short_type_names_drop_module_paths() {
-        assert_eq!(short_type_name("alloc::vec::Vec<my::Linear>"), "Vec<Linear>");
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<my::Linear>"),
+            "Vec<Linear>"
+        );
         assert_eq!(
             short_type_name("core::option::Option<alloc::string::String>"),
             "Option<String>"

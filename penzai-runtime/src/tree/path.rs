@@ -124,9 +124,11 @@ impl KeyPath {
 
     /// The part of this path after `prefix`, if `prefix` is a prefix of it.
     pub fn strip_prefix(&self, prefix: &KeyPath) -> Option<KeyPath> {
-        self.keys.strip_prefix(prefix.keys.as_slice()).map(|rest| KeyPath {
-            keys: rest.to_vec(),
-        })
+        self.keys
+            .strip_prefix(prefix.keys.as_slice())
+            .map(|rest| KeyPath {
+                keys: rest.to_vec(),
+            })
     }
 
     /// Parses the text form; see the type's documentation for the grammar.
@@ -219,7 +221,9 @@ impl Parser<'_> {
             match c {
                 '.' => {
                     if first {
-                        return Err(self.err(self.pos, "a path starts with a field name or '[', not '.'"));
+                        return Err(
+                            self.err(self.pos, "a path starts with a field name or '[', not '.'")
+                        );
                     }
                     self.pos += 1;
                     keys.push(self.field()?);
@@ -249,8 +253,14 @@ impl Parser<'_> {
             .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
             .count();
         if len == 0 {
-            let found = rest.chars().next().map_or("the end".to_owned(), |c| format!("{c:?}"));
-            return Err(self.err(start, format!("expected a field name (letters, digits, '_'), found {found}")));
+            let found = rest
+                .chars()
+                .next()
+                .map_or("the end".to_owned(), |c| format!("{c:?}"));
+            return Err(self.err(
+                start,
+                format!("expected a field name (letters, digits, '_'), found {found}"),
+            ));
         }
         self.pos += len;
         let name = &rest[..len];
@@ -266,16 +276,24 @@ impl Parser<'_> {
                 let rest = &self.text[start..];
                 let len = rest.bytes().take_while(u8::is_ascii_digit).count();
                 let digits = &rest[..len];
-                let index = digits
-                    .parse::<usize>()
-                    .map_err(|_| self.err(start, format!("index {digits} does not fit in usize")))?;
+                let index = digits.parse::<usize>().map_err(|_| {
+                    self.err(start, format!("index {digits} does not fit in usize"))
+                })?;
                 self.pos += len;
                 Key::Index(index)
             }
             Some(c) => {
-                return Err(self.err(start, format!("expected an index or a quoted name after '[', found {c:?}")));
+                return Err(self.err(
+                    start,
+                    format!("expected an index or a quoted name after '[', found {c:?}"),
+                ));
             }
-            None => return Err(self.err(start, "expected an index or a quoted name after '[', found the end")),
+            None => {
+                return Err(self.err(
+                    start,
+                    "expected an index or a quoted name after '[', found the end",
+                ));
+            }
         };
         match self.peek() {
             Some(']') => {
@@ -381,7 +399,10 @@ mod tests {
         let e = KeyPath::parse_str("a..b").unwrap_err();
         assert_eq!(e.offset, 2);
         let e = KeyPath::parse_str(r#"a["x"#).unwrap_err();
-        assert_eq!((e.offset, e.message.as_str()), (2, "unterminated quoted name"));
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (2, "unterminated quoted name")
+        );
         let e = KeyPath::parse_str("a[x]").unwrap_err();
         assert_eq!(e.offset, 2);
         let e = KeyPath::parse_str("a b").unwrap_err();

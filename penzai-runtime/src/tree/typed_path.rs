@@ -17,6 +17,11 @@ pub trait TypedPath: Sized {
 }
 
 /// Types that have a typed path builder.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no typed path builder",
+    label = "`{Self}` does not implement `HasTypedPath`",
+    note = "`#[derive(Tree)]` implements it; for a hand-written `Tree`, implement `HasTypedPath` with `type Path = AnyPath`"
+)]
 pub trait HasTypedPath {
     /// The builder for paths that reach a node of this type.
     type Path: TypedPath;
@@ -154,4 +159,8 @@ impl<T: HasTypedPath> HasTypedPath for Option<T> {
 #[doc(hidden)]
 pub fn field_path<P: TypedPath>(parent: KeyPath, key: &'static str) -> P {
     P::from_key_path(parent.child(Key::field(key)))
+}
+
+impl<T: HasTypedPath> HasTypedPath for Box<T> {
+    type Path = T::Path;
 }

@@ -121,11 +121,13 @@ fn walk_node_mut(
 pub fn get<'a>(root: &'a dyn Tree, path: &KeyPath) -> Result<&'a dyn Tree, TreeError> {
     let mut node = root;
     for (depth, key) in path.keys().iter().enumerate() {
-        node = node.child(key.as_ref()).ok_or_else(|| TreeError::NoSuchChild {
-            path: KeyPath::from_keys(path.keys()[..depth].iter().cloned()),
-            key: key.clone(),
-            type_name: node.type_name(),
-        })?;
+        node = node
+            .child(key.as_ref())
+            .ok_or_else(|| TreeError::NoSuchChild {
+                path: KeyPath::from_keys(path.keys()[..depth].iter().cloned()),
+                key: key.clone(),
+                type_name: node.type_name(),
+            })?;
     }
     Ok(node)
 }
@@ -135,11 +137,13 @@ pub fn get_mut<'a>(root: &'a mut dyn Tree, path: &KeyPath) -> Result<&'a mut dyn
     let mut node = root;
     for (depth, key) in path.keys().iter().enumerate() {
         let type_name = node.type_name();
-        node = node.child_mut(key.as_ref()).ok_or_else(|| TreeError::NoSuchChild {
-            path: KeyPath::from_keys(path.keys()[..depth].iter().cloned()),
-            key: key.clone(),
-            type_name,
-        })?;
+        node = node
+            .child_mut(key.as_ref())
+            .ok_or_else(|| TreeError::NoSuchChild {
+                path: KeyPath::from_keys(path.keys()[..depth].iter().cloned()),
+                key: key.clone(),
+                type_name,
+            })?;
     }
     Ok(node)
 }
@@ -158,7 +162,11 @@ fn split_last(path: &KeyPath) -> Result<(KeyPath, &Key), TreeError> {
 /// Replaces the node at `path` (not the root) with `value`, returning the old node.
 ///
 /// The slot checks the type: a mismatch is a [`TreeError::TypeMismatch`] naming `path`.
-pub fn replace(root: &mut dyn Tree, path: &KeyPath, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, TreeError> {
+pub fn replace(
+    root: &mut dyn Tree,
+    path: &KeyPath,
+    value: Box<dyn Tree>,
+) -> Result<Box<dyn Tree>, TreeError> {
     let (parent_path, key) = split_last(path)?;
     let parent = get_mut(root, &parent_path)?;
     parent
@@ -167,7 +175,12 @@ pub fn replace(root: &mut dyn Tree, path: &KeyPath, value: Box<dyn Tree>) -> Res
 }
 
 /// Inserts `value` into the sequence at `seq_path`, at position `index`.
-pub fn insert(root: &mut dyn Tree, seq_path: &KeyPath, index: usize, value: Box<dyn Tree>) -> Result<(), TreeError> {
+pub fn insert(
+    root: &mut dyn Tree,
+    seq_path: &KeyPath,
+    index: usize,
+    value: Box<dyn Tree>,
+) -> Result<(), TreeError> {
     let seq = get_mut(root, seq_path)?;
     seq.insert_child(index, value)
         .map_err(|e| child_error_at(e, seq_path, &seq_path.clone().index(index)))
@@ -237,11 +250,20 @@ pub trait TreeExt {
         get_mut(self.as_dyn_mut(), path)
     }
     /// Replaces the node at `path`, returning the old one.
-    fn replace_at(&mut self, path: &KeyPath, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, TreeError> {
+    fn replace_at(
+        &mut self,
+        path: &KeyPath,
+        value: Box<dyn Tree>,
+    ) -> Result<Box<dyn Tree>, TreeError> {
         replace(self.as_dyn_mut(), path, value)
     }
     /// Inserts into the sequence at `seq_path`.
-    fn insert_at(&mut self, seq_path: &KeyPath, index: usize, value: Box<dyn Tree>) -> Result<(), TreeError> {
+    fn insert_at(
+        &mut self,
+        seq_path: &KeyPath,
+        index: usize,
+        value: Box<dyn Tree>,
+    ) -> Result<(), TreeError> {
         insert(self.as_dyn_mut(), seq_path, index, value)
     }
     /// Removes the sequence element at `path`.

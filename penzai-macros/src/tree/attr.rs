@@ -1,0 +1,187 @@
+//! `#[tree(...)]` attributes: parsed leniently, every problem recorded in the context.
+
+use syn::spanned::Spanned;
+use syn::{Attribute, LitStr, Meta, WherePredicate, punctuated::Punctuated};
+
+use crate::ctxt::Ctxt;
+
+/// How a field takes part in the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A child node (the default): its type implements `Tree`.
+    Child,
+    /// An opaque leaf: any `Clone + Debug + PartialEq` value, not traversed.
+    Leaf,
+    /// Static configuration: not a child; shown and compared, never replaced.
+    Skip,
+}
+
+/// Attributes of one field.
+pub struct FieldAttrs {
+    pub kind: FieldKind,
+    pub rename: Option<LitStr>,
+}
+
+/// Attributes of the struct or enum.
+#[derive(Default)]
+pub struct ContainerAttrs {
+    pub bound: Option<Vec<WherePredicate>>,
+    pub crate_path: Option<syn::Path>,
+}
+
+const FIELD_KEYS: &str = "`skip`, `leaf` or `rename = \"...\"`";
+const CONTAINER_KEYS: &str = "`bound = \"...\"` or `crate = \"...\"`";
+
+fn tree_metas(cx: &Ctxt, attrs: &[Attribute]) -> Vec<Meta> {
+    let mut out = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("tree")) {
+        match &attr.meta {
+            Meta::List(_) => {
+                match attr.parse_args_with(Punctuated::<Meta, syn::Token![,]>::parse_terminated) {
+                    Ok(metas) => out.extend(metas),
+                    Err(e) => cx.syn_error(e),
+                }
+            }
+            other => cx.error_spanned_by(
+                other,
+                "expected `#[tree(...)]` with arguments in parentheses",
+            ),
+        }
+    }
+    out
+}
+
+fn string_value(cx: &Ctxt, meta: &Meta) -> Option<LitStr> {
+    match meta {
+        Meta::NameValue(nv) => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.clone()),
+            other => {
+                cx.error_spanned_by(other, "expected a string literal");
+                None
+            }
+        },
+        other => {
+            cx.error_spanned_by(
+                other,
+                format!("expected `{} = \"...\"`", path_name(other.path())),
+            );
+            None
+        }
+    }
+}
+
+fn path_name(path: &syn::Path) -> String {
+    path.get_ident()
+        .map_or_else(|| quote::quote!(#path).to_string(), |i| i.to_string())
+}
+
+fn flag(cx: &Ctxt, meta: &Meta) {
+    if !matches!(meta, Meta::Path(_)) {
+        cx.error_spanned_by(meta, format!("`{}` takes no value", path_name(meta.path())));
+    }
+}
+
+/// Parses the attributes of a field.
+pub fn field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
+    let mut kind: Option<(FieldKind, Meta)> = None;
+    let mut rename: Option<LitStr> = None;
+    for meta in tree_metas(cx, &field.attrs) {
+        let name = path_name(meta.path());
+        match name.as_str() {
+            "skip" | "leaf" => {
+                flag(cx, &meta);
+                let this = if name == "skip" {
+                    FieldKind::Skip
+                } else {
+                    FieldKind::Leaf
+                };
+                match &kind {
+                    Some((prev, _)) if *prev == this => {
+                        cx.error_spanned_by(&meta, format!("duplicate `{name}` attribute"));
+                    }
+                    Some(_) => {
+                        cx.error_spanned_by(&meta, "a field cannot be both `skip` and `leaf`")
+                    }
+                    None => kind = Some((this, meta.clone())),
+                }
+            }
+            "rename" => {
+                if rename.is_some() {
+                    cx.error_spanned_by(&meta, "duplicate `rename` attribute");
+                } else {
+                    rename = string_value(cx, &meta);
+                }
+            }
+            "bound" | "crate" => cx.error_spanned_by(
+                meta.path(),
+                format!("`{name}` belongs on the struct or enum, not on a field"),
+            ),
+            _ => cx.error_spanned_by(
+                meta.path(),
+                format!("unknown tree attribute `{name}`: a field accepts {FIELD_KEYS}"),
+            ),
+        }
+    }
+    if let (Some((FieldKind::Skip, _)), Some(lit)) = (&kind, &rename) {
+        cx.error_spanned_by(
+            lit,
+            "a `skip` field is not a child and has no key to rename",
+        );
+    }
+    FieldAttrs {
+        kind: kind.map_or(FieldKind::Child, |(k, _)| k),
+        rename,
+    }
+}
+
+/// Parses the attributes of the struct or enum.
+pub fn container_attrs(cx: &Ctxt, attrs: &[Attribute]) -> ContainerAttrs {
+    let mut out = ContainerAttrs::default();
+    for meta in tree_metas(cx, attrs) {
+        let name = path_name(meta.path());
+        match name.as_str() {
+            "bound" => {
+                if let Some(lit) = string_value(cx, &meta) {
+                    match lit
+                        .parse_with(Punctuated::<WherePredicate, syn::Token![,]>::parse_terminated)
+                    {
+                        Ok(preds) => out.bound = Some(preds.into_iter().collect()),
+                        Err(e) => cx.error_spanned_by(&lit, format!("invalid where-clause: {e}")),
+                    }
+                }
+            }
+            "crate" => {
+                if let Some(lit) = string_value(cx, &meta) {
+                    match lit.parse::<syn::Path>() {
+                        Ok(path) => out.crate_path = Some(path),
+                        Err(e) => cx.error_spanned_by(&lit, format!("invalid crate path: {e}")),
+                    }
+                }
+            }
+            "skip" | "leaf" | "rename" => cx.error_spanned_by(
+                meta.path(),
+                format!("`{name}` belongs on a field, not on the struct or enum"),
+            ),
+            _ => cx.error_spanned_by(
+                meta.path(),
+                format!(
+                    "unknown tree attribute `{name}`: a struct or enum accepts {CONTAINER_KEYS}"
+                ),
+            ),
+        }
+    }
+    out
+}
+
+/// Reports `#[tree(...)]` where it has no meaning (on enum variants).
+pub fn reject_on_variant(cx: &Ctxt, variant: &syn::Variant) {
+    for attr in variant.attrs.iter().filter(|a| a.path().is_ident("tree")) {
+        cx.syn_error(syn::Error::new(
+            attr.span(),
+            "`#[tree(...)]` is not supported on enum variants; put it on the variant's fields",
+        ));
+    }
+}

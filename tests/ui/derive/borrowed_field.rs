@@ -1,0 +1,8 @@
+use penzai::prelude::*;
+
+#[derive(Clone, Tree)]
+struct Block<'a> {
+    name: &'a str,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use penzai::prelude::*;
+
+#[derive(Clone, Tree)]
+struct Block {
+    attn: f32,
+    #[tree(rename = "attn")]
+    attention: f32,
+}
+
+fn main() {}

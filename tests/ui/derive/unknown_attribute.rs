@@ -1,0 +1,9 @@
+use penzai::prelude::*;
+
+#[derive(Clone, Tree)]
+struct Block {
+    #[tree(skp)]
+    scale: f32,
+}
+
+fn main() {}
