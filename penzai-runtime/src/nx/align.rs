@@ -1,0 +1,207 @@
+//! Broadcasting by name: lines several arrays up on the union of their axes.
+//!
+//! Penzai's rule: the result has the union of the named axes, in first-seen order; an axis
+//! shared by several arrays must have one size (named axes never stretch from size 1); an
+//! array without an axis is repeated along it. Positional axes broadcast as in numpy,
+//! right-aligned, size 1 stretching.
+
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
+
+use super::array::NamedArray;
+use super::axis::AxisName;
+use super::error::AxisError;
+use super::shape::NamedShape;
+
+/// The union of several arrays' named axes, and the names whose sizes disagree.
+pub(crate) struct NamedUnion {
+    pub names: Vec<AxisName>,
+    pub sizes: Vec<usize>,
+    pub conflicts: Vec<AxisName>,
+}
+
+impl NamedUnion {
+    pub(crate) fn of(arrays: &[&NamedArray]) -> NamedUnion {
+        let mut union = NamedUnion { names: vec![], sizes: vec![], conflicts: vec![] };
+        for array in arrays {
+            let n_pos = array.n_pos();
+            for (j, name) in array.names.iter().enumerate() {
+                let size = array.data.shape()[n_pos + j];
+                match union.names.iter().position(|n| n == name) {
+                    None => {
+                        union.names.push(name.clone());
+                        union.sizes.push(size);
+                    }
+                    Some(k) if union.sizes[k] != size && !union.conflicts.contains(name) => {
+                        union.conflicts.push(name.clone());
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        union
+    }
+
+    pub(crate) fn named_shape(&self) -> NamedShape {
+        NamedShape::new(self.names.iter().cloned().zip(self.sizes.iter().copied()))
+    }
+
+    /// An error listing every conflicting axis and every argument's shape.
+    pub(crate) fn inconsistent(&self, op: &'static str, arrays: &[&NamedArray]) -> AxisError {
+        AxisError::Inconsistent {
+            op,
+            axes: self.conflicts.clone(),
+            args: arrays.iter().map(|a| a.full_shape()).collect(),
+        }
+    }
+}
+
+/// Numpy's broadcast of two positional shapes, if they are compatible.
+fn broadcast_positional(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let at = |s: &[usize], i: usize| if i + s.len() >= n { s[i + s.len() - n] } else { 1 };
+    (0..n)
+        .map(|i| match (at(a, i), at(b, i)) {
+            (x, y) if x == y => Some(x),
+            (1, y) => Some(y),
+            (x, 1) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The common shape several arrays broadcast to: positional axes, then the named union.
+pub(crate) struct Alignment {
+    pub pos: Vec<usize>,
+    pub names: Vec<AxisName>,
+    pub sizes: Vec<usize>,
+}
+
+impl Alignment {
+    /// Aligns the two operands of a binary operation `op`.
+    pub(crate) fn pair(op: &'static str, a: &NamedArray, b: &NamedArray) -> Result<Alignment, AxisError> {
+        let union = NamedUnion::of(&[a, b]);
+        if !union.conflicts.is_empty() {
+            let sizes = union
+                .conflicts
+                .iter()
+                .map(|n| (n.clone(), a.axis_size(n).unwrap_or(0), b.axis_size(n).unwrap_or(0)))
+                .collect();
+            return Err(AxisError::SizeMismatch { op, sizes, left: a.full_shape(), right: b.full_shape() });
+        }
+        let pos = broadcast_positional(&a.positional_shape(), &b.positional_shape()).ok_or_else(|| {
+            AxisError::PositionalBroadcast { op, left: a.full_shape(), right: b.full_shape() }
+        })?;
+        Ok(Alignment { pos, names: union.names, sizes: union.sizes })
+    }
+
+    /// Aligns any number of arrays (as for `where_`).
+    pub(crate) fn many(op: &'static str, arrays: &[&NamedArray]) -> Result<Alignment, AxisError> {
+        let union = NamedUnion::of(arrays);
+        if !union.conflicts.is_empty() {
+            return Err(union.inconsistent(op, arrays));
+        }
+        let mut pos: Vec<usize> = vec![];
+        for (i, array) in arrays.iter().enumerate() {
+            let shape = array.positional_shape();
+            pos = match broadcast_positional(&pos, &shape) {
+                Some(p) => p,
+                None => {
+                    // Name the first earlier array this one cannot broadcast with.
+                    let j = (0..i)
+                        .find(|&j| broadcast_positional(&arrays[j].positional_shape(), &shape).is_none())
+                        .unwrap_or(0);
+                    return Err(AxisError::PositionalBroadcast {
+                        op,
+                        left: arrays[j].full_shape(),
+                        right: array.full_shape(),
+                    });
+                }
+            };
+        }
+        Ok(Alignment { pos, names: union.names, sizes: union.sizes })
+    }
+
+    /// The full result shape: positional axes, then named axes.
+    pub(crate) fn shape(&self) -> IxDyn {
+        IxDyn(&[self.pos.as_slice(), self.sizes.as_slice()].concat())
+    }
+
+    /// A view of `array`'s data (`view`) with its axes permuted into the result order and
+    /// size-1 axes inserted where it lacks one, ready to be broadcast to `shape()`.
+    pub(crate) fn prepare<'a, T>(&self, array: &NamedArray, view: ArrayViewD<'a, T>) -> ArrayViewD<'a, T> {
+        let n_pos = array.n_pos();
+        let mut named: Vec<(usize, usize)> = array
+            .names
+            .iter()
+            .enumerate()
+            .filter_map(|(j, name)| self.names.iter().position(|n| n == name).map(|k| (k, n_pos + j)))
+            .collect();
+        named.sort_unstable();
+        let perm: Vec<usize> = (0..n_pos).chain(named.iter().map(|&(_, axis)| axis)).collect();
+        let mut view = view.permuted_axes(perm);
+        for _ in n_pos..self.pos.len() {
+            view = view.insert_axis(Axis(0));
+        }
+        for (k, name) in self.names.iter().enumerate() {
+            if !array.has_axis(name) {
+                view = view.insert_axis(Axis(self.pos.len() + k));
+            }
+        }
+        view
+    }
+
+    /// Wraps a result computed in this alignment's shape.
+    pub(crate) fn finish(self, data: super::dtype::Storage) -> NamedArray {
+        NamedArray::from_parts(data, self.names)
+    }
+}
+
+/// Broadcasts a prepared view to `shape`; alignment guarantees it fits.
+fn broadcast<'a, T>(view: &'a ArrayViewD<'_, T>, shape: &IxDyn) -> ArrayViewD<'a, T> {
+    // `Alignment` checked every size: each axis equals the result's or is 1.
+    view.broadcast(shape.clone()).expect("aligned views broadcast to the result shape")
+}
+
+/// Applies `f` elementwise to two prepared views, broadcasting both to `shape`.
+pub(crate) fn zip2<A: Copy, B: Copy, C>(
+    shape: &IxDyn,
+    a: &ArrayViewD<'_, A>,
+    b: &ArrayViewD<'_, B>,
+    f: impl Fn(A, B) -> C,
+) -> ArrayD<C> {
+    let (a, b) = (broadcast(a, shape), broadcast(b, shape));
+    Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y))
+}
+
+/// Applies `f` elementwise to three prepared views, broadcasting them to `shape`.
+pub(crate) fn zip3<A: Copy, B: Copy, C: Copy, R>(
+    shape: &IxDyn,
+    a: &ArrayViewD<'_, A>,
+    b: &ArrayViewD<'_, B>,
+    c: &ArrayViewD<'_, C>,
+    f: impl Fn(A, B, C) -> R,
+) -> ArrayD<R> {
+    let (a, b, c) = (broadcast(a, shape), broadcast(b, shape), broadcast(c, shape));
+    Zip::from(&a).and(&b).and(&c).map_collect(|&x, &y, &z| f(x, y, z))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positional_shapes_broadcast_like_numpy() {
+        assert_eq!(broadcast_positional(&[3], &[2, 1]), Some(vec![2, 3]));
+        assert_eq!(broadcast_positional(&[], &[4]), Some(vec![4]));
+        assert_eq!(broadcast_positional(&[3], &[4]), None);
+    }
+
+    #[test]
+    fn union_keeps_first_seen_order_and_reports_conflicts() {
+        let a = NamedArray::zeros(&[("a", 2), ("b", 3)]).unwrap();
+        let b = NamedArray::zeros(&[("c", 4), ("a", 5), ("b", 3)]).unwrap();
+        let u = NamedUnion::of(&[&a, &b]);
+        assert_eq!(u.names, ["a", "b", "c"]);
+        assert_eq!(u.conflicts, ["a"]);
+    }
+}

@@ -1,0 +1,268 @@
+//! Naming and ordering axes: `tag`, `untag`, `order_as`, `rename`, `insert_axis`.
+//!
+//! None of these copy data: they permute strides or relabel axes of the shared storage.
+
+use super::array::NamedArray;
+use super::axis::AxisName;
+use super::dtype::map_storage;
+use super::error::AxisError;
+
+/// Checks that `names` has no repeats, returning them as `AxisName`s.
+pub(crate) fn unique_names(op: &'static str, names: &[&str]) -> Result<Vec<AxisName>, AxisError> {
+    let mut out: Vec<AxisName> = Vec::with_capacity(names.len());
+    for &name in names {
+        if out.iter().any(|n| n == name) {
+            return Err(AxisError::RepeatedAxis { op, axis: name.into() });
+        }
+        out.push(name.into());
+    }
+    Ok(out)
+}
+
+impl NamedArray {
+    /// Permutes the data axes (no copy) and sets the names of the trailing named axes.
+    fn permuted(&self, perm: &[usize], names: Vec<AxisName>) -> NamedArray {
+        let data = map_storage!(&self.data, a => a.clone().permuted_axes(perm));
+        NamedArray::from_parts(data, names)
+    }
+
+    /// Names all positional axes, in order. There must be exactly one name per positional
+    /// axis, and the names must be new.
+    ///
+    /// ```
+    /// use penzai_runtime::nx::NamedArray;
+    /// use ndarray::ArrayD;
+    ///
+    /// let x = NamedArray::wrap(ArrayD::zeros(vec![2, 3])).tag(&["batch", "seq"])?;
+    /// assert_eq!(x.named_shape().to_string(), "{batch: 2, seq: 3}");
+    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// ```
+    pub fn tag(&self, names: &[&str]) -> Result<NamedArray, AxisError> {
+        if names.len() != self.n_pos() {
+            return Err(AxisError::PositionalCount {
+                op: "tag",
+                expected: self.n_pos(),
+                got: names.len(),
+                shape: self.full_shape(),
+            });
+        }
+        self.tag_prefix_checked("tag", names)
+    }
+
+    /// Names the first `names.len()` positional axes, leaving the rest positional.
+    pub fn tag_prefix(&self, names: &[&str]) -> Result<NamedArray, AxisError> {
+        if names.len() > self.n_pos() {
+            return Err(AxisError::PositionalCount {
+                op: "tag_prefix",
+                expected: self.n_pos(),
+                got: names.len(),
+                shape: self.full_shape(),
+            });
+        }
+        self.tag_prefix_checked("tag_prefix", names)
+    }
+
+    fn tag_prefix_checked(&self, op: &'static str, names: &[&str]) -> Result<NamedArray, AxisError> {
+        let mut new_names = unique_names(op, names)?;
+        if let Some(clash) = new_names.iter().find(|n| self.has_axis(n)) {
+            return Err(AxisError::AxisExists { op, axis: clash.clone(), shape: self.full_shape() });
+        }
+        // The tagged axes move behind the remaining positional ones, ahead of the old names.
+        let (k, n_pos, ndim) = (names.len(), self.n_pos(), self.data.ndim());
+        let perm: Vec<usize> = (k..n_pos).chain(0..k).chain(n_pos..ndim).collect();
+        new_names.extend(self.names.iter().cloned());
+        Ok(self.permuted(&perm, new_names))
+    }
+
+    /// Makes the named axes `names` positional, in that order. As in Penzai, only an array
+    /// without positional axes can be untagged (use [`untag_prefix`](NamedArray::untag_prefix)
+    /// to add more).
+    pub fn untag(&self, names: &[&str]) -> Result<NamedArray, AxisError> {
+        if self.n_pos() != 0 {
+            return Err(AxisError::HasPositional { op: "untag", shape: self.full_shape() });
+        }
+        self.untag_prefix_checked("untag", names)
+    }
+
+    /// Makes the named axes `names` positional, in front of the existing positional axes.
+    pub fn untag_prefix(&self, names: &[&str]) -> Result<NamedArray, AxisError> {
+        self.untag_prefix_checked("untag_prefix", names)
+    }
+
+    fn untag_prefix_checked(&self, op: &'static str, names: &[&str]) -> Result<NamedArray, AxisError> {
+        unique_names(op, names)?;
+        let mut perm = Vec::with_capacity(self.data.ndim());
+        for name in names {
+            perm.push(self.require_axis(op, name)?);
+        }
+        perm.extend(0..self.n_pos());
+        let mut rest = Vec::with_capacity(self.names.len() - names.len());
+        for (i, name) in self.names.iter().enumerate() {
+            if !names.contains(&name.as_str()) {
+                perm.push(self.n_pos() + i);
+                rest.push(name.clone());
+            }
+        }
+        Ok(self.permuted(&perm, rest))
+    }
+
+    /// Puts the named axes `names` first in the logical order, the others after them in
+    /// their current order. Only strides change; the result equals `self`.
+    pub fn order_as(&self, names: &[&str]) -> Result<NamedArray, AxisError> {
+        unique_names("order_as", names)?;
+        let n_pos = self.n_pos();
+        let mut perm: Vec<usize> = (0..n_pos).collect();
+        let mut order = Vec::with_capacity(self.names.len());
+        for name in names {
+            let i = self.require_axis("order_as", name)?;
+            perm.push(i);
+            order.push(self.names[i - n_pos].clone());
+        }
+        for (i, name) in self.names.iter().enumerate() {
+            if !names.contains(&name.as_str()) {
+                perm.push(n_pos + i);
+                order.push(name.clone());
+            }
+        }
+        Ok(self.permuted(&perm, order))
+    }
+
+    /// Renames the axis `old` to `new`; `new` must not already name another axis.
+    pub fn rename(&self, old: &str, new: &str) -> Result<NamedArray, AxisError> {
+        let i = self.require_axis("rename", old)? - self.n_pos();
+        if old != new && self.has_axis(new) {
+            return Err(AxisError::AxisExists {
+                op: "rename",
+                axis: new.into(),
+                shape: self.full_shape(),
+            });
+        }
+        let mut names = self.names.clone();
+        names[i] = new.into();
+        Ok(NamedArray::from_parts(self.data.clone(), names))
+    }
+
+    /// Adds a named axis of size 1 (Penzai's `x[{"new": None}]`), without copying.
+    pub fn insert_axis(&self, name: &str) -> Result<NamedArray, AxisError> {
+        if self.has_axis(name) {
+            return Err(AxisError::AxisExists {
+                op: "insert_axis",
+                axis: name.into(),
+                shape: self.full_shape(),
+            });
+        }
+        let end = ndarray::Axis(self.data.ndim());
+        let data = map_storage!(&self.data, a => a.clone().insert_axis(end));
+        let mut names = self.names.clone();
+        names.push(name.into());
+        Ok(NamedArray::from_parts(data, names))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::ArrayD;
+
+    fn positional(shape: &[usize]) -> NamedArray {
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        NamedArray::wrap(ArrayD::from_shape_vec(shape.to_vec(), data).unwrap())
+    }
+
+    fn names(x: &NamedArray) -> Vec<&str> {
+        x.axis_names().iter().map(|n| n.as_str()).collect()
+    }
+
+    #[test]
+    fn tag_names_every_positional_axis() {
+        let x = positional(&[2, 3]).tag(&["a", "b"]).unwrap();
+        assert_eq!(x.named_shape().to_string(), "{a: 2, b: 3}");
+        assert!(x.positional_shape().is_empty());
+        assert_eq!(x.to_f32_vec(), [0., 1., 2., 3., 4., 5.]);
+    }
+
+    #[test]
+    fn tag_rejects_a_wrong_count_repeats_and_existing_names() {
+        let x = positional(&[2, 3]);
+        assert_eq!(
+            x.tag(&["a"]).unwrap_err().to_string(),
+            "tag: got 1 names for 2 positional axes in {} + positional [2, 3]"
+        );
+        assert_eq!(
+            x.tag(&["a", "a"]).unwrap_err().to_string(),
+            "tag: axis \"a\" is listed more than once"
+        );
+        let partly = x.tag_prefix(&["a"]).unwrap();
+        assert_eq!(
+            partly.tag(&["a"]).unwrap_err().to_string(),
+            "tag: axis \"a\" already exists in {a: 2} + positional [3]"
+        );
+    }
+
+    #[test]
+    fn tag_prefix_names_leading_axes() {
+        let x = positional(&[2, 3]).tag_prefix(&["a"]).unwrap();
+        assert_eq!(x.positional_shape(), [3]);
+        assert_eq!(x.named_shape().to_string(), "{a: 2}");
+        // Positional axes first, then named: element (b=1, a=0) is 1.
+        assert_eq!(x.to_f32_vec(), [0., 3., 1., 4., 2., 5.]);
+    }
+
+    #[test]
+    fn untag_makes_axes_positional_in_the_given_order() {
+        let x = positional(&[2, 3]).tag(&["a", "b"]).unwrap();
+        let v = x.untag(&["b"]).unwrap();
+        assert_eq!(v.positional_shape(), [3]);
+        assert_eq!(v.named_shape().to_string(), "{a: 2}");
+        let both = x.untag(&["b", "a"]).unwrap();
+        assert_eq!(both.positional_shape(), [3, 2]);
+    }
+
+    #[test]
+    fn untag_refuses_when_positional_axes_exist() {
+        let v = positional(&[2, 3]).tag(&["a", "b"]).unwrap().untag(&["b"]).unwrap();
+        assert_eq!(
+            v.untag(&["a"]).unwrap_err().to_string(),
+            "untag needs an array without positional axes, got {a: 2} + positional [3]"
+        );
+        assert_eq!(v.untag_prefix(&["a"]).unwrap().positional_shape(), [2, 3]);
+    }
+
+    #[test]
+    fn untag_then_tag_round_trips() {
+        let x = positional(&[2, 3, 4]).tag(&["a", "b", "c"]).unwrap();
+        assert_eq!(x.untag(&["c", "a"]).unwrap().tag(&["c", "a"]).unwrap(), x);
+    }
+
+    #[test]
+    fn order_as_moves_listed_axes_first() {
+        let x = positional(&[2, 3, 4]).tag(&["a", "b", "c"]).unwrap();
+        assert_eq!(names(&x.order_as(&["c"]).unwrap()), ["c", "a", "b"]);
+        assert_eq!(names(&x.order_as(&["b", "a", "c"]).unwrap()), ["b", "a", "c"]);
+        assert_eq!(
+            x.order_as(&["z"]).unwrap_err().to_string(),
+            "order_as: no axis \"z\" in {a: 2, b: 3, c: 4}"
+        );
+    }
+
+    #[test]
+    fn rename_changes_one_name() {
+        let x = positional(&[2, 3]).tag(&["a", "b"]).unwrap();
+        assert_eq!(names(&x.rename("a", "z").unwrap()), ["z", "b"]);
+        assert_eq!(
+            x.rename("a", "b").unwrap_err().to_string(),
+            "rename: axis \"b\" already exists in {a: 2, b: 3}"
+        );
+        assert_eq!(
+            x.rename("q", "r").unwrap_err().to_string(),
+            "rename: no axis \"q\" in {a: 2, b: 3}"
+        );
+    }
+
+    #[test]
+    fn insert_axis_adds_a_unit_axis() {
+        let x = positional(&[2]).tag(&["a"]).unwrap().insert_axis("new").unwrap();
+        assert_eq!(x.named_shape().to_string(), "{a: 2, new: 1}");
+    }
+}

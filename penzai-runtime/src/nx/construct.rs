@@ -1,0 +1,258 @@
+//! Constructors: filled arrays, ranges, arrays from flat data and from ndarrays.
+
+use ndarray::{ArrayD, IxDyn};
+
+use super::array::NamedArray;
+use super::axis::AxisName;
+use super::dtype::{Element, Storage};
+use super::error::AxisError;
+use super::shape::{ArrayShape, IntoNamedShape, NamedShape};
+
+/// A checked shape: unique names and an element count that fits in memory addresses.
+pub(crate) struct CheckedShape {
+    pub names: Vec<AxisName>,
+    pub sizes: Vec<usize>,
+    pub len: usize,
+}
+
+impl CheckedShape {
+    pub(crate) fn new(op: &'static str, shape: impl IntoNamedShape) -> Result<CheckedShape, AxisError> {
+        let pairs = shape.into_pairs();
+        let mut names: Vec<AxisName> = Vec::with_capacity(pairs.len());
+        let mut sizes = Vec::with_capacity(pairs.len());
+        let mut len = Some(1usize);
+        for (name, size) in &pairs {
+            if names.contains(name) {
+                return Err(AxisError::RepeatedAxis { op, axis: name.clone() });
+            }
+            names.push(name.clone());
+            sizes.push(*size);
+            len = len.and_then(|l| l.checked_mul(*size));
+        }
+        // ndarray requires the element count to fit in isize.
+        match len.filter(|&l| l <= isize::MAX as usize) {
+            Some(len) => Ok(CheckedShape { names, sizes, len }),
+            None => Err(AxisError::TooLarge {
+                op,
+                shape: ArrayShape { positional: vec![], named: NamedShape::new(pairs) },
+            }),
+        }
+    }
+
+    fn named_shape(&self) -> NamedShape {
+        NamedShape::new(self.names.iter().cloned().zip(self.sizes.iter().copied()))
+    }
+
+    fn filled<T: Element + Clone>(self, value: T) -> NamedArray {
+        NamedArray::from_parts(T::into_storage(ArrayD::from_elem(IxDyn(&self.sizes), value)), self.names)
+    }
+
+    fn with_data<T: Element>(self, op: &'static str, data: Vec<T>) -> Result<NamedArray, AxisError> {
+        if data.len() != self.len {
+            return Err(AxisError::DataLength {
+                op,
+                expected: self.len,
+                actual: data.len(),
+                shape: self.named_shape(),
+            });
+        }
+        // The length was checked just above, so the shape matches.
+        let array = ArrayD::from_shape_vec(IxDyn(&self.sizes), data).expect("length checked");
+        Ok(NamedArray::from_parts(T::into_storage(array), self.names))
+    }
+}
+
+impl NamedArray {
+    /// An `f32` array of zeros.
+    ///
+    /// ```
+    /// use penzai_runtime::nx::NamedArray;
+    ///
+    /// let x = NamedArray::zeros(&[("batch", 2), ("seq", 3)])?;
+    /// assert_eq!(x.named_shape().to_string(), "{batch: 2, seq: 3}");
+    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// ```
+    pub fn zeros(shape: impl IntoNamedShape) -> Result<NamedArray, AxisError> {
+        Ok(CheckedShape::new("zeros", shape)?.filled(0.0f32))
+    }
+
+    /// An `f32` array of ones.
+    pub fn ones(shape: impl IntoNamedShape) -> Result<NamedArray, AxisError> {
+        Ok(CheckedShape::new("ones", shape)?.filled(1.0f32))
+    }
+
+    /// An `f32` array with every element `value`.
+    pub fn full(shape: impl IntoNamedShape, value: f32) -> Result<NamedArray, AxisError> {
+        Ok(CheckedShape::new("full", shape)?.filled(value))
+    }
+
+    /// An `i64` array with every element `value`.
+    pub fn full_i64(shape: impl IntoNamedShape, value: i64) -> Result<NamedArray, AxisError> {
+        Ok(CheckedShape::new("full_i64", shape)?.filled(value))
+    }
+
+    /// A `bool` array with every element `value` (a mask).
+    pub fn full_bool(shape: impl IntoNamedShape, value: bool) -> Result<NamedArray, AxisError> {
+        Ok(CheckedShape::new("full_bool", shape)?.filled(value))
+    }
+
+    /// An `f32` array without axes.
+    pub fn scalar(value: f32) -> NamedArray {
+        NamedArray::from_parts(Storage::F32(ArrayD::from_elem(IxDyn(&[]), value).into_shared()), vec![])
+    }
+
+    /// An `i64` array without axes.
+    pub fn scalar_i64(value: i64) -> NamedArray {
+        NamedArray::from_parts(Storage::I64(ArrayD::from_elem(IxDyn(&[]), value).into_shared()), vec![])
+    }
+
+    /// The `i64` values `0, 1, .., n-1` along one axis `name` (positions, token ids).
+    ///
+    /// ```
+    /// use penzai_runtime::nx::NamedArray;
+    ///
+    /// assert_eq!(NamedArray::arange("seq", 4).to_i64_vec(), [0, 1, 2, 3]);
+    /// ```
+    pub fn arange(name: &str, n: usize) -> NamedArray {
+        let data: ArrayD<i64> = ArrayD::from_shape_fn(IxDyn(&[n]), |i| i[0] as i64);
+        NamedArray::from_parts(Storage::I64(data.into_shared()), vec![name.into()])
+    }
+
+    /// The `f32` values `0, 1, .., n-1` along one axis `name`.
+    pub fn arange_f32(name: &str, n: usize) -> NamedArray {
+        let data: ArrayD<f32> = ArrayD::from_shape_fn(IxDyn(&[n]), |i| i[0] as f32);
+        NamedArray::from_parts(Storage::F32(data.into_shared()), vec![name.into()])
+    }
+
+    /// An `f32` array from row-major data in the order of `shape`.
+    ///
+    /// ```
+    /// use penzai_runtime::nx::NamedArray;
+    ///
+    /// let x = NamedArray::from_f32(&[("a", 2), ("b", 2)], vec![1., 2., 3., 4.])?;
+    /// assert_eq!(x.to_f32_vec(), [1., 2., 3., 4.]);
+    /// let err = NamedArray::from_f32(&[("a", 2)], vec![1.]).unwrap_err();
+    /// assert_eq!(err.to_string(), "from_f32: the data has 1 elements but the shape {a: 2} needs 2");
+    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// ```
+    pub fn from_f32(shape: impl IntoNamedShape, data: Vec<f32>) -> Result<NamedArray, AxisError> {
+        CheckedShape::new("from_f32", shape)?.with_data("from_f32", data)
+    }
+
+    /// An `i64` array from row-major data in the order of `shape`.
+    pub fn from_i64(shape: impl IntoNamedShape, data: Vec<i64>) -> Result<NamedArray, AxisError> {
+        CheckedShape::new("from_i64", shape)?.with_data("from_i64", data)
+    }
+
+    /// A `bool` array from row-major data in the order of `shape`.
+    pub fn from_bool(shape: impl IntoNamedShape, data: Vec<bool>) -> Result<NamedArray, AxisError> {
+        CheckedShape::new("from_bool", shape)?.with_data("from_bool", data)
+    }
+
+    /// An `f32` array from an ndarray, naming every axis in order; the data is not copied.
+    ///
+    /// ```
+    /// use penzai_runtime::nx::NamedArray;
+    ///
+    /// let x = NamedArray::from_ndarray(ndarray::ArrayD::zeros(vec![2, 3]), &["a", "b"])?;
+    /// assert_eq!(x.named_shape().to_string(), "{a: 2, b: 3}");
+    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// ```
+    pub fn from_ndarray(array: ArrayD<f32>, names: &[&str]) -> Result<NamedArray, AxisError> {
+        let wrapped = NamedArray::wrap(array);
+        if names.len() != wrapped.n_pos() {
+            return Err(AxisError::PositionalCount {
+                op: "from_ndarray",
+                expected: wrapped.n_pos(),
+                got: names.len(),
+                shape: wrapped.full_shape(),
+            });
+        }
+        wrapped.tag(names)
+    }
+
+    /// An `f32` array whose axes are all positional (Penzai's `wrap`); name them with
+    /// [`tag`](NamedArray::tag).
+    pub fn wrap(array: ArrayD<f32>) -> NamedArray {
+        NamedArray::from_parts(Storage::F32(array.into_shared()), vec![])
+    }
+
+    /// An `i64` array whose axes are all positional.
+    pub fn wrap_i64(array: ArrayD<i64>) -> NamedArray {
+        NamedArray::from_parts(Storage::I64(array.into_shared()), vec![])
+    }
+
+    /// A `bool` array whose axes are all positional.
+    pub fn wrap_bool(array: ArrayD<bool>) -> NamedArray {
+        NamedArray::from_parts(Storage::Bool(array.into_shared()), vec![])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nx::DType;
+
+    #[test]
+    fn filled_constructors_have_the_shape_and_value() {
+        let z = NamedArray::zeros(&[("batch", 2), ("seq", 3)]).unwrap();
+        assert_eq!(z.named_shape().to_string(), "{batch: 2, seq: 3}");
+        assert_eq!(z.to_f32_vec(), [0.0; 6]);
+        assert_eq!(NamedArray::ones(&[("a", 2)]).unwrap().to_f32_vec(), [1.0, 1.0]);
+        assert_eq!(NamedArray::full(&[("a", 2)], 7.5).unwrap().to_f32_vec(), [7.5, 7.5]);
+        let m = NamedArray::full_bool(&[("a", 1)], true).unwrap();
+        assert_eq!((m.dtype(), m.to_bool_vec()), (DType::Bool, vec![true]));
+        assert_eq!(NamedArray::full_i64(&[("a", 1)], -3).unwrap().to_i64_vec(), [-3]);
+    }
+
+    #[test]
+    fn shapes_reject_repeated_names() {
+        let err = NamedArray::zeros(&[("a", 2), ("a", 3)]).unwrap_err();
+        assert_eq!(err.to_string(), "zeros: axis \"a\" is listed more than once");
+    }
+
+    #[test]
+    fn shapes_reject_impossible_sizes() {
+        let err = NamedArray::zeros(&[("a", usize::MAX), ("b", 2)]).unwrap_err();
+        assert!(matches!(err, AxisError::TooLarge { op: "zeros", .. }), "{err}");
+    }
+
+    #[test]
+    fn shapes_accept_named_shapes_of_other_arrays() {
+        let x = NamedArray::zeros(&[("a", 2), ("b", 3)]).unwrap();
+        let y = NamedArray::ones(x.named_shape()).unwrap();
+        assert_eq!(y.named_shape(), x.named_shape());
+        let z = NamedArray::ones(x.named_shape().as_pairs()).unwrap();
+        assert_eq!(z.named_shape(), x.named_shape());
+    }
+
+    #[test]
+    fn scalars_have_no_axes() {
+        let s = NamedArray::scalar(3.0);
+        assert_eq!((s.len(), s.named_shape().len(), s.positional_shape().len()), (1, 0, 0));
+        assert_eq!(NamedArray::scalar_i64(4).to_i64_vec(), [4]);
+    }
+
+    #[test]
+    fn aranges_count_from_zero() {
+        let r = NamedArray::arange("seq", 3);
+        assert_eq!((r.dtype(), r.to_i64_vec()), (DType::I64, vec![0, 1, 2]));
+        assert_eq!(NamedArray::arange_f32("x", 3).to_f32_vec(), [0.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn flat_data_must_match_the_shape() {
+        let x = NamedArray::from_i64(&[("a", 2), ("b", 2)], vec![1, 2, 3, 4]).unwrap();
+        assert_eq!(x.to_i64_vec(), [1, 2, 3, 4]);
+        let err = NamedArray::from_bool(&[("a", 2), ("b", 2)], vec![true]).unwrap_err();
+        assert_eq!(err.to_string(), "from_bool: the data has 1 elements but the shape {a: 2, b: 2} needs 4");
+    }
+
+    #[test]
+    fn from_ndarray_names_every_axis() {
+        let err = NamedArray::from_ndarray(ArrayD::zeros(vec![2, 3]), &["a"]).unwrap_err();
+        assert_eq!(err.to_string(), "from_ndarray: got 1 names for 2 positional axes in {} + positional [2, 3]");
+        let w = NamedArray::wrap(ArrayD::zeros(vec![2, 3]));
+        assert_eq!(w.positional_shape(), [2, 3]);
+    }
+}

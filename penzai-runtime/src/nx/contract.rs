@@ -1,0 +1,201 @@
+//! Tensor contraction by axis name, lowered to packed matrix multiplication.
+//!
+//! Both operands are permuted (a stride change) to `(batch.., M.., K..)` and
+//! `(batch.., K.., N..)`, reshaped to three axes (a copy only when the axes cannot be merged
+//! in place), and each batch slice is one `general_mat_mul` call, which packs its operands
+//! and runs the blocked, multithreaded `matrixmultiply` kernel.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array3, ArrayViewD, IxDyn};
+
+use super::array::NamedArray;
+use super::axes::unique_names;
+use super::axis::AxisName;
+use super::dtype::{DType, Storage};
+use super::error::AxisError;
+use super::shape::ArrayShape;
+
+/// How the axes of one contraction are split.
+struct Plan {
+    batch: Vec<AxisName>,
+    left_free: Vec<AxisName>,
+    right_free: Vec<AxisName>,
+}
+
+impl NamedArray {
+    /// Sums the product of `self` and `other` over the named axes `names` (Penzai's
+    /// `contract`). Both arrays must have every axis in `names`, with equal sizes. Axes on
+    /// both sides but not contracted are batch axes (matched, not summed); the others are
+    /// free. The result's logical order is: batch axes, then `self`'s free axes, then
+    /// `other`'s. Both arrays must be `f32` without positional axes.
+    ///
+    /// ```
+    /// use penzai_runtime::nx::NamedArray;
+    ///
+    /// let x = NamedArray::ones(&[("batch", 2), ("seq", 8), ("embedding", 64)])?;
+    /// let w = NamedArray::ones(&[("embedding", 64), ("hidden", 256)])?;
+    /// let h = x.contract(&w, &["embedding"])?;
+    /// assert_eq!(h.named_shape().to_string(), "{batch: 2, seq: 8, hidden: 256}");
+    /// assert_eq!(h.to_f32_vec()[0], 64.0);
+    ///
+    /// let typo = NamedArray::ones(&[("hidden", 256), ("embed", 64)])?;
+    /// assert_eq!(
+    ///     x.contract(&typo, &["embedding"]).unwrap_err().to_string(),
+    ///     "cannot contract over \"embedding\": left is {batch: 2, seq: 8, embedding: 64}, \
+    ///      right is {hidden: 256, embed: 64}"
+    /// );
+    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// ```
+    pub fn contract(&self, other: &NamedArray, names: &[&str]) -> Result<NamedArray, AxisError> {
+        const OP: &str = "contract";
+        let (Storage::F32(a), Storage::F32(b)) = (&self.data, &other.data) else {
+            return Err(AxisError::DType { op: OP, got: vec![self.dtype(), other.dtype()], expected: "f32" });
+        };
+        for array in [self, other] {
+            if array.n_pos() != 0 {
+                return Err(AxisError::HasPositional { op: OP, shape: array.full_shape() });
+            }
+        }
+        let plan = self.plan_contraction(other, names)?;
+        let idx = |array: &NamedArray, names: &[AxisName]| -> Vec<usize> {
+            // Every planned name was found on this side while planning.
+            names.iter().map(|n| array.named_axis(n).expect("planned axis")).collect()
+        };
+        let summed: Vec<AxisName> = names.iter().map(|&n| AxisName::from(n)).collect();
+        let left_perm = [idx(self, &plan.batch), idx(self, &plan.left_free), idx(self, &summed)].concat();
+        let right_perm = [idx(other, &plan.batch), idx(other, &summed), idx(other, &plan.right_free)].concat();
+        let size = |array: &NamedArray, names: &[AxisName]| -> usize {
+            names.iter().filter_map(|n| array.axis_size(n)).product()
+        };
+        let (nb, m, k, n) = (size(self, &plan.batch), size(self, &plan.left_free), size(self, &summed), size(other, &plan.right_free));
+        let out_dims: Vec<usize> = plan
+            .batch
+            .iter()
+            .chain(&plan.left_free)
+            .map(|x| self.axis_size(x))
+            .chain(plan.right_free.iter().map(|x| other.axis_size(x)))
+            .map(|s| s.unwrap_or(0))
+            .collect();
+        let fits = nb.checked_mul(m).and_then(|x| x.checked_mul(n)).is_some_and(|x| x <= isize::MAX as usize);
+        if !fits {
+            let named = out_dims.iter().zip(plan.batch.iter().chain(&plan.left_free).chain(&plan.right_free));
+            let named = super::shape::NamedShape::new(named.map(|(&s, name)| (name.clone(), s)));
+            return Err(AxisError::TooLarge { op: OP, shape: ArrayShape { positional: vec![], named } });
+        }
+        let out = batched_matmul(a.view().permuted_axes(left_perm), b.view().permuted_axes(right_perm), (nb, m, k, n));
+        // `out` is in standard layout with `nb * m * n` elements, as `out_dims` describes.
+        let out = out.into_shape_with_order(IxDyn(&out_dims)).expect("standard layout, same size");
+        let names = plan.batch.into_iter().chain(plan.left_free).chain(plan.right_free).collect();
+        Ok(NamedArray::from_parts(Storage::F32(out.into_shared()), names))
+    }
+
+    /// Checks the contraction axes and splits the other axes into batch and free ones.
+    fn plan_contraction(&self, other: &NamedArray, names: &[&str]) -> Result<Plan, AxisError> {
+        unique_names("contract", names)?;
+        for &name in names {
+            match (self.axis_size(name), other.axis_size(name)) {
+                (Some(l), Some(r)) if l != r => {
+                    return Err(AxisError::ContractSize {
+                        axis: name.into(),
+                        left_size: l,
+                        right_size: r,
+                        left: self.full_shape(),
+                        right: other.full_shape(),
+                    });
+                }
+                (Some(_), Some(_)) => {}
+                _ => {
+                    return Err(AxisError::ContractMissing {
+                        axis: name.into(),
+                        left: self.full_shape(),
+                        right: other.full_shape(),
+                    });
+                }
+            }
+        }
+        let kept = |array: &NamedArray| -> Vec<AxisName> {
+            array.names.iter().filter(|n| !names.contains(&n.as_str())).cloned().collect()
+        };
+        let (left, right) = (kept(self), kept(other));
+        let batch: Vec<AxisName> = left.iter().filter(|n| right.contains(n)).cloned().collect();
+        let mismatched: Vec<(AxisName, usize, usize)> = batch
+            .iter()
+            .filter_map(|n| match (self.axis_size(n), other.axis_size(n)) {
+                (Some(l), Some(r)) if l != r => Some((n.clone(), l, r)),
+                _ => None,
+            })
+            .collect();
+        if !mismatched.is_empty() {
+            return Err(AxisError::SizeMismatch {
+                op: "contract",
+                sizes: mismatched,
+                left: self.full_shape(),
+                right: other.full_shape(),
+            });
+        }
+        let left_free = left.into_iter().filter(|n| !batch.contains(n)).collect();
+        let right_free = right.into_iter().filter(|n| !batch.contains(n)).collect();
+        Ok(Plan { batch, left_free, right_free })
+    }
+
+    /// A two-operand einsum by axis name: the result has exactly the axes `output`, in that
+    /// order; every other axis is summed (by GEMM when both sides have it, by a reduction
+    /// when only one does). Rename axes first when the two sides use different names for
+    /// one axis, or one name for two axes.
+    ///
+    /// ```
+    /// use penzai_runtime::nx::NamedArray;
+    ///
+    /// // Attention scores: {seq, heads, head_dim} x {kv_seq, heads, head_dim} -> {seq, kv_seq, heads}
+    /// let q = NamedArray::ones(&[("seq", 4), ("heads", 2), ("head_dim", 8)])?;
+    /// let k = NamedArray::ones(&[("seq", 4), ("heads", 2), ("head_dim", 8)])?.rename("seq", "kv_seq")?;
+    /// let scores = q.einsum(&k, &["seq", "kv_seq", "heads"])?;
+    /// assert_eq!(scores.named_shape().to_string(), "{seq: 4, kv_seq: 4, heads: 2}");
+    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// ```
+    pub fn einsum(&self, other: &NamedArray, output: &[&str]) -> Result<NamedArray, AxisError> {
+        if self.dtype() != DType::F32 || other.dtype() != DType::F32 {
+            return Err(AxisError::DType { op: "einsum", got: vec![self.dtype(), other.dtype()], expected: "f32" });
+        }
+        unique_names("einsum", output)?;
+        if let Some(&missing) = output.iter().find(|n| !self.has_axis(n) && !other.has_axis(n)) {
+            return Err(AxisError::EinsumOutput {
+                axis: missing.into(),
+                left: self.full_shape(),
+                right: other.full_shape(),
+            });
+        }
+        let sum_alone = |array: &NamedArray, peer: &NamedArray| -> Result<NamedArray, AxisError> {
+            let alone: Vec<&str> = array
+                .names
+                .iter()
+                .map(|n| n.as_str())
+                .filter(|n| !output.contains(n) && !peer.has_axis(n))
+                .collect();
+            if alone.is_empty() { Ok(array.clone()) } else { array.sum(&alone) }
+        };
+        let (left, right) = (sum_alone(self, other)?, sum_alone(other, self)?);
+        let shared: Vec<&str> = left.names.iter().map(|n| n.as_str()).filter(|n| !output.contains(n)).collect();
+        left.contract(&right, &shared)?.order_as(output)
+    }
+}
+
+/// `out[b] = a[b] @ b[b]` for `a: (batch.., M.., K..)` and `b: (batch.., K.., N..)` views.
+fn batched_matmul(a: ArrayViewD<'_, f32>, b: ArrayViewD<'_, f32>, (nb, m, k, n): (usize, usize, usize, usize)) -> Array3<f32> {
+    let mut out = Array3::<f32>::zeros((nb, m, n));
+    if nb * m * n == 0 || k == 0 {
+        return out;
+    }
+    // Merging axes is free when their strides allow it; otherwise `to_shape` copies.
+    // Element counts match by construction (products of the same axis sizes).
+    let a3 = a.to_shape((nb, m, k)).expect("same element count");
+    let b3 = b.to_shape((nb, k, n)).expect("same element count");
+    for ((a2, b2), mut c2) in a3.outer_iter().zip(b3.outer_iter()).zip(out.outer_iter_mut()) {
+        general_mat_mul(1.0, &a2, &b2, 0.0, &mut c2);
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "contract_tests.rs"]
+mod tests;

@@ -1,0 +1,402 @@
+//! Elementwise arithmetic, comparisons, selection and logic, broadcasting by name.
+//!
+//! Dtype rules (jax's, restricted to our three dtypes): `f32` with `f32` gives `f32`;
+//! `i64` with `i64` gives `i64` for `+ - *`, `maximum` and `minimum` (wrapping on overflow)
+//! and `f32` for `/` (true division); `i64` mixed with `f32`, or with an `f32` scalar,
+//! is converted to `f32` first. Arithmetic on `bool` is a dtype error.
+//!
+//! Every operator returns `Result<NamedArray, AxisError>`, including the scalar forms:
+//! a shape can only mismatch between two arrays, but a dtype can mismatch anywhere, and one
+//! return type for all forms keeps `?` chains uniform.
+
+use std::ops::{Add, Div, Mul, Neg, Not, Sub};
+
+use ndarray::{ArrayD, ArrayViewD};
+
+use super::align::{Alignment, zip2, zip3};
+use super::array::NamedArray;
+use super::dtype::{DType, Element, Storage};
+use super::error::AxisError;
+
+/// A binary kernel on two arrays of one element type, producing `R`.
+fn binary<A: Copy, B: Copy, R: Element>(
+    al: Alignment,
+    (a, av): (&NamedArray, ArrayViewD<'_, A>),
+    (b, bv): (&NamedArray, ArrayViewD<'_, B>),
+    f: impl Fn(A, B) -> R,
+) -> NamedArray {
+    let shape = al.shape();
+    let (av, bv) = (al.prepare(a, av), al.prepare(b, bv));
+    let out: ArrayD<R> = zip2(&shape, &av, &bv, f);
+    al.finish(R::into_storage(out))
+}
+
+fn pair_dtype_error(op: &'static str, a: &NamedArray, b: &NamedArray, expected: &'static str) -> AxisError {
+    AxisError::DType { op, got: vec![a.dtype(), b.dtype()], expected }
+}
+
+/// `f` on `f32` values, converting `i64` operands; `bool` is an error.
+fn float_binary(op: &'static str, a: &NamedArray, b: &NamedArray, f: impl Fn(f32, f32) -> f32) -> Result<NamedArray, AxisError> {
+    if a.dtype() == DType::Bool || b.dtype() == DType::Bool {
+        return Err(pair_dtype_error(op, a, b, "f32 or i64"));
+    }
+    let al = Alignment::pair(op, a, b)?;
+    let (av, bv) = (a.numeric_f32(op)?, b.numeric_f32(op)?);
+    Ok(binary(al, (a, av.view()), (b, bv.view()), f))
+}
+
+/// `g` when both operands are `i64`, else `f` as in [`float_binary`].
+fn arith_binary(
+    op: &'static str,
+    a: &NamedArray,
+    b: &NamedArray,
+    f: impl Fn(f32, f32) -> f32,
+    g: impl Fn(i64, i64) -> i64,
+) -> Result<NamedArray, AxisError> {
+    match (&a.data, &b.data) {
+        (Storage::I64(x), Storage::I64(y)) => {
+            let al = Alignment::pair(op, a, b)?;
+            Ok(binary(al, (a, x.view()), (b, y.view()), g))
+        }
+        _ => float_binary(op, a, b, f),
+    }
+}
+
+/// A comparison producing a `bool` array; `i64` mixed with `f32` compares as `f32`.
+fn compare(
+    op: &'static str,
+    a: &NamedArray,
+    b: &NamedArray,
+    f: impl Fn(f32, f32) -> bool,
+    g: impl Fn(i64, i64) -> bool,
+) -> Result<NamedArray, AxisError> {
+    match (&a.data, &b.data) {
+        (Storage::I64(x), Storage::I64(y)) => {
+            let al = Alignment::pair(op, a, b)?;
+            Ok(binary(al, (a, x.view()), (b, y.view()), g))
+        }
+        (Storage::Bool(_), _) | (_, Storage::Bool(_)) => Err(pair_dtype_error(op, a, b, "f32 or i64")),
+        _ => {
+            let al = Alignment::pair(op, a, b)?;
+            let (av, bv) = (a.numeric_f32(op)?, b.numeric_f32(op)?);
+            Ok(binary(al, (a, av.view()), (b, bv.view()), f))
+        }
+    }
+}
+
+/// A logical operation on two `bool` arrays.
+fn logical(op: &'static str, a: &NamedArray, b: &NamedArray, f: impl Fn(bool, bool) -> bool) -> Result<NamedArray, AxisError> {
+    match (&a.data, &b.data) {
+        (Storage::Bool(x), Storage::Bool(y)) => {
+            let al = Alignment::pair(op, a, b)?;
+            Ok(binary(al, (a, x.view()), (b, y.view()), f))
+        }
+        _ => Err(pair_dtype_error(op, a, b, "bool")),
+    }
+}
+
+/// NaN-propagating maximum, as `jnp.maximum`.
+fn max_nan(x: f32, y: f32) -> f32 {
+    if x.is_nan() || y.is_nan() { f32::NAN } else { x.max(y) }
+}
+
+/// NaN-propagating minimum, as `jnp.minimum`.
+fn min_nan(x: f32, y: f32) -> f32 {
+    if x.is_nan() || y.is_nan() { f32::NAN } else { x.min(y) }
+}
+
+impl NamedArray {
+    /// `f` applied to every element with a scalar, keeping the axes. `i64` is converted to
+    /// `f32`; `bool` is a dtype error.
+    pub(crate) fn scalar_op(&self, op: &'static str, f: impl Fn(f32) -> f32) -> Result<NamedArray, AxisError> {
+        let out = match &self.data {
+            Storage::F32(a) => a.mapv(f),
+            Storage::I64(a) => a.mapv(|x| f(x as f32)),
+            Storage::Bool(_) => return Err(self.dtype_error(op, "f32 or i64")),
+        };
+        Ok(NamedArray::from_parts(Storage::F32(out.into_shared()), self.names.clone()))
+    }
+
+    /// `f` on `f32` elements and `g` on `i64` elements, keeping the dtype; `bool` is an error.
+    fn numeric_unary(&self, op: &'static str, f: impl Fn(f32) -> f32, g: impl Fn(i64) -> i64) -> Result<NamedArray, AxisError> {
+        let data = match &self.data {
+            Storage::F32(a) => Storage::F32(a.mapv(f).into_shared()),
+            Storage::I64(a) => Storage::I64(a.mapv(g).into_shared()),
+            Storage::Bool(_) => return Err(self.dtype_error(op, "f32 or i64")),
+        };
+        Ok(NamedArray::from_parts(data, self.names.clone()))
+    }
+
+    /// The absolute value of every element.
+    pub fn abs(&self) -> Result<NamedArray, AxisError> {
+        self.numeric_unary("abs", f32::abs, i64::wrapping_abs)
+    }
+
+    /// Every element squared.
+    pub fn square(&self) -> Result<NamedArray, AxisError> {
+        self.numeric_unary("square", |x| x * x, |x| x.wrapping_mul(x))
+    }
+
+    /// Elementwise maximum (NaN-propagating), broadcasting by name.
+    pub fn maximum(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
+        arith_binary("maximum", self, other, max_nan, i64::max)
+    }
+
+    /// Elementwise minimum (NaN-propagating), broadcasting by name.
+    pub fn minimum(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
+        arith_binary("minimum", self, other, min_nan, i64::min)
+    }
+
+    /// `self < other` elementwise, as a `bool` array.
+    pub fn lt(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
+        compare("lt", self, other, |x, y| x < y, |x, y| x < y)
+    }
+
+    /// `self <= other` elementwise, as a `bool` array.
+    pub fn le(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
+        compare("le", self, other, |x, y| x <= y, |x, y| x <= y)
+    }
+
+    /// `self > other` elementwise, as a `bool` array.
+    pub fn gt(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
+        compare("gt", self, other, |x, y| x > y, |x, y| x > y)
+    }
+
+    /// `self >= other` elementwise, as a `bool` array.
+    pub fn ge(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
+        compare("ge", self, other, |x, y| x >= y, |x, y| x >= y)
+    }
+
+    /// `self == other` elementwise, as a `bool` array (IEEE: NaN is unequal to itself here,
+    /// unlike `PartialEq` on whole arrays). Booleans compare with booleans.
+    pub fn eq_elem(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
+        if self.dtype() == DType::Bool && other.dtype() == DType::Bool {
+            return logical("eq_elem", self, other, |x, y| x == y);
+        }
+        compare("eq_elem", self, other, |x, y| x == y, |x, y| x == y)
+    }
+
+    /// `self != other` elementwise, as a `bool` array.
+    pub fn ne_elem(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
+        if self.dtype() == DType::Bool && other.dtype() == DType::Bool {
+            return logical("ne_elem", self, other, |x, y| x != y);
+        }
+        compare("ne_elem", self, other, |x, y| x != y, |x, y| x != y)
+    }
+
+    /// Logical and of two `bool` arrays.
+    pub fn logical_and(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
+        logical("logical_and", self, other, |x, y| x && y)
+    }
+
+    /// Logical or of two `bool` arrays.
+    pub fn logical_or(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
+        logical("logical_or", self, other, |x, y| x || y)
+    }
+
+    /// Logical negation of a `bool` array (also available as `!&mask`).
+    pub fn logical_not(&self) -> Result<NamedArray, AxisError> {
+        match &self.data {
+            Storage::Bool(a) => Ok(NamedArray::from_parts(Storage::Bool(a.mapv(|x| !x).into_shared()), self.names.clone())),
+            _ => Err(self.dtype_error("logical_not", "bool")),
+        }
+    }
+
+    /// Picks `on_true` where `mask` is true and `on_false` elsewhere, broadcasting all three
+    /// by name. `mask` must be `bool`; the two branches share a dtype (`i64` mixed with
+    /// `f32` gives `f32`).
+    pub fn where_(mask: &NamedArray, on_true: &NamedArray, on_false: &NamedArray) -> Result<NamedArray, AxisError> {
+        const OP: &str = "where_";
+        let Storage::Bool(m) = &mask.data else {
+            return Err(mask.dtype_error(OP, "a bool mask"));
+        };
+        let al = Alignment::many(OP, &[mask, on_true, on_false])?;
+        let shape = al.shape();
+        let mv = al.prepare(mask, m.view());
+        fn pick<T: Element>(
+            al: &Alignment,
+            shape: &ndarray::IxDyn,
+            mv: &ArrayViewD<'_, bool>,
+            (a, av): (&NamedArray, ArrayViewD<'_, T>),
+            (b, bv): (&NamedArray, ArrayViewD<'_, T>),
+        ) -> Storage {
+            let (av, bv) = (al.prepare(a, av), al.prepare(b, bv));
+            T::into_storage(zip3(shape, mv, &av, &bv, |m, x, y| if m { x } else { y }))
+        }
+        let data = match (&on_true.data, &on_false.data) {
+            (Storage::F32(x), Storage::F32(y)) => pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view())),
+            (Storage::I64(x), Storage::I64(y)) => pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view())),
+            (Storage::Bool(x), Storage::Bool(y)) => pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view())),
+            (Storage::Bool(_), _) | (_, Storage::Bool(_)) => {
+                return Err(AxisError::DType {
+                    op: OP,
+                    got: vec![on_true.dtype(), on_false.dtype()],
+                    expected: "branches of one dtype",
+                });
+            }
+            _ => {
+                let (x, y) = (on_true.numeric_f32(OP)?, on_false.numeric_f32(OP)?);
+                pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view()))
+            }
+        };
+        Ok(al.finish(data))
+    }
+
+    /// The array converted to `dtype`: `bool` to 0/1, `i64` to the nearest `f32`, `f32` to
+    /// `i64` by truncation toward zero (saturating; NaN becomes 0), numbers to `bool` as
+    /// "nonzero". Converting to the same dtype does not copy.
+    pub fn cast(&self, dtype: DType) -> NamedArray {
+        NamedArray::from_parts(self.data.cast(dtype), self.names.clone())
+    }
+}
+
+/// Implements a binary operator for all owned/borrowed combinations of arrays and `f32`.
+macro_rules! binary_operator {
+    ($trait:ident, $method:ident, $op:literal, $float:expr, $int:expr, $scalar:expr, $rscalar:expr) => {
+        impl $trait<&NamedArray> for &NamedArray {
+            type Output = Result<NamedArray, AxisError>;
+            fn $method(self, rhs: &NamedArray) -> Self::Output {
+                arith_binary($op, self, rhs, $float, $int)
+            }
+        }
+        impl $trait<NamedArray> for NamedArray {
+            type Output = Result<NamedArray, AxisError>;
+            fn $method(self, rhs: NamedArray) -> Self::Output {
+                (&self).$method(&rhs)
+            }
+        }
+        impl $trait<&NamedArray> for NamedArray {
+            type Output = Result<NamedArray, AxisError>;
+            fn $method(self, rhs: &NamedArray) -> Self::Output {
+                (&self).$method(rhs)
+            }
+        }
+        impl $trait<NamedArray> for &NamedArray {
+            type Output = Result<NamedArray, AxisError>;
+            fn $method(self, rhs: NamedArray) -> Self::Output {
+                self.$method(&rhs)
+            }
+        }
+        impl $trait<f32> for &NamedArray {
+            type Output = Result<NamedArray, AxisError>;
+            fn $method(self, rhs: f32) -> Self::Output {
+                let f = $scalar;
+                self.scalar_op($op, |x| f(x, rhs))
+            }
+        }
+        impl $trait<f32> for NamedArray {
+            type Output = Result<NamedArray, AxisError>;
+            fn $method(self, rhs: f32) -> Self::Output {
+                (&self).$method(rhs)
+            }
+        }
+        impl $trait<&NamedArray> for f32 {
+            type Output = Result<NamedArray, AxisError>;
+            fn $method(self, rhs: &NamedArray) -> Self::Output {
+                let f = $rscalar;
+                rhs.scalar_op($op, |x| f(self, x))
+            }
+        }
+        impl $trait<NamedArray> for f32 {
+            type Output = Result<NamedArray, AxisError>;
+            fn $method(self, rhs: NamedArray) -> Self::Output {
+                self.$method(&rhs)
+            }
+        }
+    };
+}
+
+binary_operator!(Add, add, "add", |x: f32, y: f32| x + y, i64::wrapping_add, |x: f32, s: f32| x + s, |s: f32, x: f32| s + x);
+binary_operator!(Sub, sub, "sub", |x: f32, y: f32| x - y, i64::wrapping_sub, |x: f32, s: f32| x - s, |s: f32, x: f32| s - x);
+binary_operator!(Mul, mul, "mul", |x: f32, y: f32| x * y, i64::wrapping_mul, |x: f32, s: f32| x * s, |s: f32, x: f32| s * x);
+
+/// `/` between two `i64` arrays is true division into `f32`, so it has no integer kernel.
+impl Div<&NamedArray> for &NamedArray {
+    type Output = Result<NamedArray, AxisError>;
+    fn div(self, rhs: &NamedArray) -> Self::Output {
+        float_binary("div", self, rhs, |x, y| x / y)
+    }
+}
+
+impl Div<NamedArray> for NamedArray {
+    type Output = Result<NamedArray, AxisError>;
+    fn div(self, rhs: NamedArray) -> Self::Output {
+        &self / &rhs
+    }
+}
+
+impl Div<&NamedArray> for NamedArray {
+    type Output = Result<NamedArray, AxisError>;
+    fn div(self, rhs: &NamedArray) -> Self::Output {
+        &self / rhs
+    }
+}
+
+impl Div<NamedArray> for &NamedArray {
+    type Output = Result<NamedArray, AxisError>;
+    fn div(self, rhs: NamedArray) -> Self::Output {
+        self / &rhs
+    }
+}
+
+impl Div<f32> for &NamedArray {
+    type Output = Result<NamedArray, AxisError>;
+    fn div(self, rhs: f32) -> Self::Output {
+        self.scalar_op("div", |x| x / rhs)
+    }
+}
+
+impl Div<f32> for NamedArray {
+    type Output = Result<NamedArray, AxisError>;
+    fn div(self, rhs: f32) -> Self::Output {
+        &self / rhs
+    }
+}
+
+impl Div<&NamedArray> for f32 {
+    type Output = Result<NamedArray, AxisError>;
+    fn div(self, rhs: &NamedArray) -> Self::Output {
+        rhs.scalar_op("div", |x| self / x)
+    }
+}
+
+impl Div<NamedArray> for f32 {
+    type Output = Result<NamedArray, AxisError>;
+    fn div(self, rhs: NamedArray) -> Self::Output {
+        self / &rhs
+    }
+}
+
+/// Negation keeps the dtype (`i64` wraps); `bool` is a dtype error.
+impl Neg for &NamedArray {
+    type Output = Result<NamedArray, AxisError>;
+    fn neg(self) -> Self::Output {
+        self.numeric_unary("neg", |x| -x, i64::wrapping_neg)
+    }
+}
+
+impl Neg for NamedArray {
+    type Output = Result<NamedArray, AxisError>;
+    fn neg(self) -> Self::Output {
+        -&self
+    }
+}
+
+/// Logical negation of a `bool` array.
+impl Not for &NamedArray {
+    type Output = Result<NamedArray, AxisError>;
+    fn not(self) -> Self::Output {
+        self.logical_not()
+    }
+}
+
+impl Not for NamedArray {
+    type Output = Result<NamedArray, AxisError>;
+    fn not(self) -> Self::Output {
+        self.logical_not()
+    }
+}
+
+#[cfg(test)]
+#[path = "elementwise_tests.rs"]
+mod tests;

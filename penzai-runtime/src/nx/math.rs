@@ -1,0 +1,142 @@
+//! Unary math on `f32` elements: exponentials, activations and custom maps.
+//!
+//! Transcendental functions come from the pure-Rust `libm` crate, so a model gives the same
+//! bits on every platform. `i64` inputs are converted to `f32` first (as `jnp.exp` does);
+//! `bool` inputs are a dtype error.
+
+use super::array::NamedArray;
+use super::error::AxisError;
+
+/// `sqrt(2 / pi)`, the constant of the tanh approximation of GELU.
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + libm::expf(-x))
+}
+
+impl NamedArray {
+    /// Applies `f` to every element, as `f32`, keeping the axes: the escape hatch for
+    /// elementwise functions not provided here.
+    ///
+    /// ```
+    /// use penzai_runtime::nx::NamedArray;
+    ///
+    /// let x = NamedArray::from_f32(&[("a", 2)], vec![1.0, 2.0])?;
+    /// assert_eq!(x.map_f32(|v| v * v + 1.0)?.to_f32_vec(), [2.0, 5.0]);
+    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// ```
+    pub fn map_f32(&self, f: impl Fn(f32) -> f32) -> Result<NamedArray, AxisError> {
+        self.scalar_op("map_f32", f)
+    }
+
+    /// `e^x`.
+    pub fn exp(&self) -> Result<NamedArray, AxisError> {
+        self.scalar_op("exp", libm::expf)
+    }
+
+    /// The natural logarithm (NaN below 0, -inf at 0).
+    pub fn log(&self) -> Result<NamedArray, AxisError> {
+        self.scalar_op("log", libm::logf)
+    }
+
+    /// The hyperbolic tangent.
+    pub fn tanh(&self) -> Result<NamedArray, AxisError> {
+        self.scalar_op("tanh", libm::tanhf)
+    }
+
+    /// The square root (NaN below 0).
+    pub fn sqrt(&self) -> Result<NamedArray, AxisError> {
+        self.scalar_op("sqrt", f32::sqrt)
+    }
+
+    /// `1 / sqrt(x)`.
+    pub fn rsqrt(&self) -> Result<NamedArray, AxisError> {
+        self.scalar_op("rsqrt", |x| 1.0 / x.sqrt())
+    }
+
+    /// `x^p` for every element.
+    pub fn powf(&self, p: f32) -> Result<NamedArray, AxisError> {
+        self.scalar_op("powf", |x| libm::powf(x, p))
+    }
+
+    /// The exact GELU, `0.5 x (1 + erf(x / sqrt 2))` (`jax.nn.gelu(approximate=False)`).
+    pub fn gelu_erf(&self) -> Result<NamedArray, AxisError> {
+        self.scalar_op("gelu_erf", |x| 0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2)))
+    }
+
+    /// The tanh approximation of GELU used by GPT-2,
+    /// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+    pub fn gelu_tanh(&self) -> Result<NamedArray, AxisError> {
+        self.scalar_op("gelu_tanh", |x| {
+            0.5 * x * (1.0 + libm::tanhf(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)))
+        })
+    }
+
+    /// `x * sigmoid(x)` (also called swish).
+    pub fn silu(&self) -> Result<NamedArray, AxisError> {
+        self.scalar_op("silu", |x| x * sigmoid(x))
+    }
+
+    /// `max(x, 0)`; NaN stays NaN.
+    pub fn relu(&self) -> Result<NamedArray, AxisError> {
+        self.scalar_op("relu", |x| if x < 0.0 { 0.0 } else { x })
+    }
+
+    /// `1 / (1 + e^-x)`.
+    pub fn sigmoid(&self) -> Result<NamedArray, AxisError> {
+        self.scalar_op("sigmoid", sigmoid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nx::DType;
+
+    fn x() -> NamedArray {
+        NamedArray::from_f32(&[("a", 4)], vec![-2.0, -0.5, 0.0, 1.5]).unwrap()
+    }
+
+    fn close(got: &NamedArray, want: &[f32]) {
+        let got = got.to_f32_vec();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!(g == w || (g - w).abs() <= 1e-6 * w.abs().max(1.0), "got {got:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn exponentials_match_reference_values() {
+        close(&x().exp().unwrap(), &[0.135_335_28, 0.606_530_66, 1.0, 4.481_689]);
+        close(&x().abs().unwrap().log().unwrap(), &[std::f32::consts::LN_2, -std::f32::consts::LN_2, f32::NEG_INFINITY, 0.405_465_1]);
+        close(&x().tanh().unwrap(), &[-0.964_027_6, -0.462_117_16, 0.0, 0.905_148_3]);
+    }
+
+    #[test]
+    fn roots_and_powers() {
+        let p = NamedArray::from_f32(&[("a", 3)], vec![1.0, 4.0, 0.25]).unwrap();
+        close(&p.sqrt().unwrap(), &[1.0, 2.0, 0.5]);
+        close(&p.rsqrt().unwrap(), &[1.0, 0.5, 2.0]);
+        close(&p.powf(1.5).unwrap(), &[1.0, 8.0, 0.125]);
+    }
+
+    #[test]
+    fn activations_match_reference_values() {
+        // Reference values: the same formulas in float64 (Python's math module), rounded.
+        close(&x().gelu_erf().unwrap(), &[-0.045_500_26, -0.154_268_5, 0.0, 1.399_789_5]);
+        close(&x().gelu_tanh().unwrap(), &[-0.045_402_31, -0.154_286, 0.0, 1.399_572]);
+        close(&x().sigmoid().unwrap(), &[0.119_202_92, 0.377_540_67, 0.5, 0.817_574_5]);
+        close(&x().silu().unwrap(), &[-0.238_405_84, -0.188_770_33, 0.0, 1.226_361_7]);
+        close(&x().relu().unwrap(), &[0.0, 0.0, 0.0, 1.5]);
+        assert!(NamedArray::scalar(f32::NAN).relu().unwrap().scalar_f32().unwrap().is_nan());
+    }
+
+    #[test]
+    fn integers_are_converted_and_booleans_rejected() {
+        let ids = NamedArray::arange("a", 2).exp().unwrap();
+        assert_eq!(ids.dtype(), DType::F32);
+        close(&ids, &[1.0, std::f32::consts::E]);
+        let m = NamedArray::full_bool(&[("a", 1)], true).unwrap();
+        assert_eq!(m.exp().unwrap_err().to_string(), "exp does not accept bool arrays (it needs f32 or i64)");
+    }
+}

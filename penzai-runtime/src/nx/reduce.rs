@@ -1,0 +1,310 @@
+//! Reductions and normalizations over named axes: sums, means, extrema, variance, softmax.
+//!
+//! Each operation permutes the reduced axes to the end (a stride change) and views the data
+//! as `(kept, reduced)` lanes — a copy only when the reduced axes cannot be merged in place —
+//! then runs a small kernel per lane, over a contiguous slice when the memory allows.
+//!
+//! Reducing over an empty list of axes follows `jnp`'s `axis=()`: every lane has one
+//! element, so `sum`/`mean`/`max` return the values, `var` zeros and `softmax` ones.
+
+use ndarray::{ArrayD, ArrayView1, ArrayViewD, IxDyn};
+
+use super::array::NamedArray;
+use super::axes::unique_names;
+use super::axis::AxisName;
+use super::dtype::{Element, Storage};
+use super::error::AxisError;
+
+/// How an array splits into lanes for a reduction.
+struct LanePlan {
+    /// Data axes in lane order: kept axes, then reduced axes.
+    perm: Vec<usize>,
+    kept_dims: Vec<usize>,
+    kept_names: Vec<AxisName>,
+    reduced_dims: Vec<usize>,
+    outer: usize,
+    inner: usize,
+}
+
+impl NamedArray {
+    fn lane_plan(&self, op: &'static str, axes: &[&str]) -> Result<LanePlan, AxisError> {
+        unique_names(op, axes)?;
+        let reduced: Vec<usize> = axes.iter().map(|a| self.require_axis(op, a)).collect::<Result<_, _>>()?;
+        let shape = self.data.shape();
+        let kept: Vec<usize> = (0..shape.len()).filter(|i| !reduced.contains(i)).collect();
+        let n_pos = self.n_pos();
+        let kept_names = kept.iter().filter(|&&i| i >= n_pos).map(|&i| self.names[i - n_pos].clone()).collect();
+        let kept_dims: Vec<usize> = kept.iter().map(|&i| shape[i]).collect();
+        let reduced_dims: Vec<usize> = reduced.iter().map(|&i| shape[i]).collect();
+        Ok(LanePlan {
+            outer: kept_dims.iter().product(),
+            inner: reduced_dims.iter().product(),
+            perm: [kept, reduced].concat(),
+            kept_dims,
+            kept_names,
+            reduced_dims,
+        })
+    }
+
+    fn empty_reduction_error(&self, op: &'static str, axes: &[&str]) -> AxisError {
+        AxisError::EmptyReduction {
+            op,
+            axes: axes.iter().map(|&a| a.into()).collect(),
+            shape: self.full_shape(),
+        }
+    }
+}
+
+/// Runs `f` on every lane of `view` (already in any layout) and collects one value per lane.
+fn per_lane<T: Clone, R>(view: ArrayViewD<'_, T>, plan: &LanePlan, f: impl FnMut(ArrayView1<'_, T>) -> R) -> Vec<R> {
+    let view = view.permuted_axes(plan.perm.clone());
+    // The two sizes multiply to the element count by construction.
+    let rows = view.to_shape((plan.outer, plan.inner)).expect("same element count");
+    rows.rows().into_iter().map(f).collect()
+}
+
+/// A reduced array from one value per lane.
+fn reduced<R: Element>(plan: LanePlan, values: Vec<R>) -> NamedArray {
+    // One value per kept position, by construction.
+    let data = ArrayD::from_shape_vec(IxDyn(&plan.kept_dims), values).expect("one value per lane");
+    NamedArray::from_parts(R::into_storage(data), plan.kept_names)
+}
+
+/// A sum in eight independent accumulators, which the compiler turns into SIMD adds.
+fn sum_slice(xs: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (a, &x) in acc.iter_mut().zip(chunk) {
+            *a += x;
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+fn sum_lane(lane: ArrayView1<'_, f32>) -> f32 {
+    match lane.as_slice() {
+        Some(s) => sum_slice(s),
+        None => lane.iter().sum(),
+    }
+}
+
+/// The NaN-propagating maximum of a non-empty lane.
+fn max_lane(lane: ArrayView1<'_, f32>) -> f32 {
+    let m = lane.fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+    if lane.iter().any(|x| x.is_nan()) { f32::NAN } else { m }
+}
+
+fn min_lane(lane: ArrayView1<'_, f32>) -> f32 {
+    let m = lane.fold(f32::INFINITY, |m, &x| m.min(x));
+    if lane.iter().any(|x| x.is_nan()) { f32::NAN } else { m }
+}
+
+/// Index of the first maximum; a NaN counts as the maximum, as in `jnp.argmax`.
+fn argmax_lane<T: Copy + PartialOrd>(lane: ArrayView1<'_, T>, is_nan: impl Fn(T) -> bool) -> i64 {
+    let mut best = 0usize;
+    for (i, &x) in lane.iter().enumerate() {
+        if is_nan(x) {
+            return i as i64;
+        }
+        if x > lane[best] {
+            best = i;
+        }
+    }
+    best as i64
+}
+
+/// Writes the softmax of `lane` to `out` (same length): exp(x - max) / sum.
+fn softmax_lane(lane: ArrayView1<'_, f32>, out: &mut [f32]) {
+    let m = max_lane(lane);
+    for (o, &x) in out.iter_mut().zip(lane.iter()) {
+        *o = libm::expf(x - m);
+    }
+    let inv = 1.0 / sum_slice(out);
+    out.iter_mut().for_each(|o| *o *= inv);
+}
+
+/// Writes the log-softmax of `lane` to `out`: x - max - log(sum(exp(x - max))).
+fn log_softmax_lane(lane: ArrayView1<'_, f32>, out: &mut [f32]) {
+    let m = max_lane(lane);
+    for (o, &x) in out.iter_mut().zip(lane.iter()) {
+        *o = libm::expf(x - m);
+    }
+    let shift = m + libm::logf(sum_slice(out));
+    for (o, &x) in out.iter_mut().zip(lane.iter()) {
+        *o = x - shift;
+    }
+}
+
+impl NamedArray {
+    /// Sums over the named axes `axes`. `f32` stays `f32`, `i64` stays `i64` (wrapping),
+    /// `bool` counts into `i64`. An empty list sums over nothing (see the module docs).
+    ///
+    /// ```
+    /// use penzai_runtime::nx::NamedArray;
+    ///
+    /// let x = NamedArray::from_f32(&[("a", 2), ("b", 3)], vec![1., 2., 3., 4., 5., 6.])?;
+    /// assert_eq!(x.sum(&["b"])?.to_f32_vec(), [6., 15.]);
+    /// assert_eq!(x.sum(&["a", "b"])?.scalar_f32()?, 21.);
+    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// ```
+    pub fn sum(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
+        let plan = self.lane_plan("sum", axes)?;
+        Ok(match &self.data {
+            Storage::F32(a) => {
+                let v = per_lane(a.view(), &plan, sum_lane);
+                reduced(plan, v)
+            }
+            Storage::I64(a) => {
+                let v = per_lane(a.view(), &plan, |l| l.fold(0i64, |s, &x| s.wrapping_add(x)));
+                reduced(plan, v)
+            }
+            Storage::Bool(a) => {
+                let v = per_lane(a.view(), &plan, |l| l.iter().filter(|&&x| x).count() as i64);
+                reduced(plan, v)
+            }
+        })
+    }
+
+    /// Sums over every named axis (positional axes are kept).
+    pub fn sum_all(&self) -> Result<NamedArray, AxisError> {
+        let names: Vec<&str> = self.names.iter().map(|n| n.as_str()).collect();
+        self.sum(&names)
+    }
+
+    /// The mean over the named axes `axes`, as `f32` (NaN over zero-size axes).
+    pub fn mean(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
+        let plan = self.lane_plan("mean", axes)?;
+        let data = self.data.to_f32();
+        let n = plan.inner as f32;
+        let v = per_lane(data.view(), &plan, |l| sum_lane(l) / n);
+        Ok(reduced(plan, v))
+    }
+
+    /// The mean over every named axis (positional axes are kept).
+    pub fn mean_all(&self) -> Result<NamedArray, AxisError> {
+        let names: Vec<&str> = self.names.iter().map(|n| n.as_str()).collect();
+        self.mean(&names)
+    }
+
+    /// The maximum over the named axes `axes` (NaN if any element is NaN, as in `jnp.max`);
+    /// `f32` or `i64`. Zero-size axes are an error: the maximum of nothing is undefined.
+    pub fn max(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
+        self.extremum("max", axes, max_lane, |l| l.iter().copied().max())
+    }
+
+    /// The minimum over the named axes `axes`; see [`max`](NamedArray::max).
+    pub fn min(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
+        self.extremum("min", axes, min_lane, |l| l.iter().copied().min())
+    }
+
+    fn extremum(
+        &self,
+        op: &'static str,
+        axes: &[&str],
+        float: fn(ArrayView1<'_, f32>) -> f32,
+        int: fn(ArrayView1<'_, i64>) -> Option<i64>,
+    ) -> Result<NamedArray, AxisError> {
+        let plan = self.lane_plan(op, axes)?;
+        if plan.inner == 0 {
+            return Err(self.empty_reduction_error(op, axes));
+        }
+        match &self.data {
+            Storage::F32(a) => {
+                let v = per_lane(a.view(), &plan, float);
+                Ok(reduced(plan, v))
+            }
+            Storage::I64(a) => {
+                // Lanes are non-empty (checked above), so every lane has an extremum.
+                let v = per_lane(a.view(), &plan, |l| int(l).unwrap_or(0));
+                Ok(reduced(plan, v))
+            }
+            Storage::Bool(_) => Err(self.dtype_error(op, "f32 or i64")),
+        }
+    }
+
+    /// The index of the first maximum along the named axis `axis`, as `i64` (a NaN counts
+    /// as the maximum, as in `jnp.argmax`). The axis is removed.
+    pub fn argmax(&self, axis: &str) -> Result<NamedArray, AxisError> {
+        let plan = self.lane_plan("argmax", &[axis])?;
+        if plan.inner == 0 {
+            return Err(self.empty_reduction_error("argmax", &[axis]));
+        }
+        let v = match &self.data {
+            Storage::F32(a) => per_lane(a.view(), &plan, |l| argmax_lane(l, f32::is_nan)),
+            Storage::I64(a) => per_lane(a.view(), &plan, |l| argmax_lane(l, |_| false)),
+            Storage::Bool(_) => return Err(self.dtype_error("argmax", "f32 or i64")),
+        };
+        Ok(reduced(plan, v))
+    }
+
+    /// The population variance over the named axes `axes` (`jnp.var`, `ddof = 0`), as `f32`.
+    pub fn var(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
+        let plan = self.lane_plan("var", axes)?;
+        let data = self.numeric_f32("var")?;
+        let n = plan.inner as f32;
+        let v = per_lane(data.view(), &plan, |l| {
+            let mean = sum_lane(l) / n;
+            l.fold(0.0f32, |s, &x| s + (x - mean) * (x - mean)) / n
+        });
+        Ok(reduced(plan, v))
+    }
+
+    /// The softmax over the named axes `axes` jointly, keeping the shape. Stable: the lane
+    /// maximum is subtracted first. As in `jax.nn.softmax`, a lane that is all `-inf` (fully
+    /// masked) or contains NaN gives NaN everywhere in the lane; `-inf` entries next to
+    /// finite ones give 0.
+    pub fn softmax(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
+        self.normalize("softmax", axes, softmax_lane)
+    }
+
+    /// The log-softmax over the named axes `axes`: `x - logsumexp(x)`, computed stably; the
+    /// same NaN rules as [`softmax`](NamedArray::softmax).
+    pub fn log_softmax(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
+        self.normalize("log_softmax", axes, log_softmax_lane)
+    }
+
+    /// `log(sum(exp(x)))` over the named axes `axes`, computed stably (`-inf` for an all
+    /// `-inf` lane).
+    pub fn logsumexp(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
+        let plan = self.lane_plan("logsumexp", axes)?;
+        let data = self.numeric_f32("logsumexp")?;
+        let v = per_lane(data.view(), &plan, |l| {
+            let m = max_lane(l);
+            if m == f32::NEG_INFINITY {
+                return m;
+            }
+            m + libm::logf(l.fold(0.0f32, |s, &x| s + libm::expf(x - m)))
+        });
+        Ok(reduced(plan, v))
+    }
+
+    /// Applies a lane-to-lane kernel and restores the original axis order.
+    fn normalize(&self, op: &'static str, axes: &[&str], kernel: fn(ArrayView1<'_, f32>, &mut [f32])) -> Result<NamedArray, AxisError> {
+        let plan = self.lane_plan(op, axes)?;
+        let data = self.numeric_f32(op)?;
+        let mut out = vec![0.0f32; plan.outer * plan.inner];
+        if plan.inner > 0 {
+            let mut chunks = out.chunks_exact_mut(plan.inner);
+            per_lane(data.view(), &plan, |lane| {
+                if let Some(chunk) = chunks.next() {
+                    kernel(lane, chunk);
+                }
+            });
+        }
+        let dims = [plan.kept_dims.as_slice(), plan.reduced_dims.as_slice()].concat();
+        // `out` has one value per element, in (kept, reduced) order.
+        let out = ArrayD::from_shape_vec(IxDyn(&dims), out).expect("one value per element");
+        let mut inverse = vec![0; plan.perm.len()];
+        for (i, &p) in plan.perm.iter().enumerate() {
+            inverse[p] = i;
+        }
+        let out = out.permuted_axes(inverse);
+        Ok(NamedArray::from_parts(Storage::F32(out.into_shared()), self.names.clone()))
+    }
+}
+
+#[cfg(test)]
+#[path = "reduce_tests.rs"]
+mod tests;
