@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::nx::NamedArray;
+use crate::nx::{NamedArray, Storage};
 
 /// The element kind of an array, as far as drawing it is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -147,16 +147,27 @@ impl<'a> ArrayData<'a> {
         ArrayData::new("bool", named_axes(axes), Values::Bool(Cow::Owned(values)))
     }
 
-    /// The view of a [`NamedArray`].
+    /// The view of a [`NamedArray`]: borrowed when its memory is already row-major in
+    /// logical axis order, copied otherwise.
     pub fn from_named(array: &'a NamedArray) -> ArrayData<'a> {
-        // The placeholder array is a flat f32 vector: one positional axis.
+        let mut axes: Vec<Axis> = array
+            .positional_shape()
+            .into_iter()
+            .map(|size| Axis { name: None, size })
+            .collect();
+        axes.extend(array.named_shape().iter().map(|(name, size)| Axis {
+            name: Some(name.as_str().to_owned()),
+            size,
+        }));
+        let values = match array.storage() {
+            Storage::F32(a) => Values::F32(a.as_slice().map_or_else(|| Cow::Owned(array.to_f32_vec()), Cow::Borrowed)),
+            Storage::I64(a) => Values::I64(a.as_slice().map_or_else(|| Cow::Owned(array.to_i64_vec()), Cow::Borrowed)),
+            Storage::Bool(a) => Values::Bool(a.as_slice().map_or_else(|| Cow::Owned(array.to_bool_vec()), Cow::Borrowed)),
+        };
         ArrayData {
-            dtype: "f32".to_owned(),
-            axes: vec![Axis {
-                name: None,
-                size: array.data.len(),
-            }],
-            values: Values::F32(Cow::Borrowed(&array.data)),
+            dtype: array.dtype().name().to_owned(),
+            axes,
+            values,
         }
     }
 

@@ -12,16 +12,16 @@ pub struct ArrayStats {
     /// Number of elements.
     pub count: u64,
     /// Mean of the finite values (`None` when there are none).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "short_opt")]
     pub mean: Option<f64>,
     /// Population standard deviation of the finite values.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "short_opt")]
     pub std: Option<f64>,
     /// Smallest finite value.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "short_opt")]
     pub min: Option<f64>,
     /// Largest finite value.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "short_opt")]
     pub max: Option<f64>,
     /// Number of zeros (for booleans: number of `false`).
     pub zeros: u64,
@@ -31,6 +31,18 @@ pub struct ArrayStats {
     pub pos_inf: u64,
     /// Number of -infinities.
     pub neg_inf: u64,
+}
+
+/// Serializes at `f32` precision: the page shows four digits, and shorter JSON reads better.
+pub(crate) fn short_f64<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f32(*x as f32)
+}
+
+fn short_opt<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(v) => short_f64(v, s),
+        None => s.serialize_none(),
+    }
 }
 
 impl ArrayStats {
@@ -206,7 +218,10 @@ pub fn summary_line(dtype: &str, shape: &str, stats: &ArrayStats) -> String {
         let _ = write!(s, " ≈{} ±{}", format_number(mean), format_number(std));
     }
     if let (Some(lo), Some(hi)) = (stats.min, stats.max) {
-        let _ = write!(s, " [≥{}, ≤{}]", format_number(lo), format_number(hi));
+        // Integer extremes are exact: token ids must not round to `1.2e7`.
+        let integer = dtype.starts_with('i') || dtype.starts_with('u');
+        let show = |x: f64| if integer { format_int(x as i64) } else { format_number(x) };
+        let _ = write!(s, " [≥{}, ≤{}]", show(lo), show(hi));
     }
     for (name, n) in [
         ("zero", stats.zeros),
@@ -254,6 +269,12 @@ fn trim_zeros(s: &str) -> &str {
     } else {
         s
     }
+}
+
+/// A signed integer with thousands separators: `-12_000`.
+fn format_int(x: i64) -> String {
+    let sign = if x < 0 { "-" } else { "" };
+    format!("{sign}{}", format_count(x.unsigned_abs()))
 }
 
 /// A count with thousands separators: `1_048_576`.

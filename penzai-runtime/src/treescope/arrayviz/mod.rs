@@ -106,8 +106,10 @@ pub struct ArraySpec {
     /// `diverging`, `sequential` or `categorical`.
     pub cmap: &'static str,
     /// Value at the low end of the colormap.
+    #[serde(serialize_with = "crate::treescope::stats::short_f64")]
     pub vmin: f64,
     /// Value at the high end of the colormap.
+    #[serde(serialize_with = "crate::treescope::stats::short_f64")]
     pub vmax: f64,
     /// Initial on-screen pixels per cell.
     pub zoom: u32,
