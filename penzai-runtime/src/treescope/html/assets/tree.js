@@ -135,12 +135,14 @@
     var n = this.nodes[i];
     if (!n.el || !this.hasKids(n)) return;
     n.el.classList.toggle('pzt-open', n.open);
-    if (!n.open) return;
-    if (!n.box) {
-      n.box = el('div', 'pzt-c');
-      n.el.appendChild(n.box);
+    if (n.open) {
+      if (!n.box) {
+        n.box = el('div', 'pzt-c');
+        n.el.appendChild(n.box);
+      }
+      if (n.rendered < Math.min(n.limit, n.kids.length)) this.renderKids(i);
     }
-    if (n.rendered < Math.min(n.limit, n.kids.length)) this.renderKids(i);
+    // Hidden descendants that already have DOM are kept in step too.
     for (var k = 0; k < n.rendered; k++) this.applyOpen(n.kids[k]);
   };
 
