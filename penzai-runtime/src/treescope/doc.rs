@@ -104,7 +104,8 @@ pub struct DocNode {
 pub struct ArrayDoc {
     /// Element type name (`f32`, `i64`, `bool`).
     pub dtype: String,
-    /// The shape as text (`{batch: 2, seq: 8}`).
+    /// The shape as text (`{batch: 2, seq: 8}`); not serialized, the summary starts with it.
+    #[serde(skip)]
     pub shape: String,
     /// Parameter label, when the leaf is a parameter.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -24,13 +24,21 @@ pub struct ArrayStats {
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "short_opt")]
     pub max: Option<f64>,
     /// Number of zeros (for booleans: number of `false`).
+    #[serde(skip_serializing_if = "is_zero")]
     pub zeros: u64,
     /// Number of NaNs.
+    #[serde(skip_serializing_if = "is_zero")]
     pub nan: u64,
     /// Number of +infinities.
+    #[serde(skip_serializing_if = "is_zero")]
     pub pos_inf: u64,
     /// Number of -infinities.
+    #[serde(skip_serializing_if = "is_zero")]
     pub neg_inf: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Serializes at `f32` precision: the page shows four digits, and shorter JSON reads better.
@@ -118,90 +126,106 @@ impl Moments {
     }
 }
 
-/// Lanes of independent accumulators, so the compiler can keep the hot loop in vector
-/// registers; parameters of a whole model pass through here on every render.
+/// Lanes of independent accumulators, so the compiler can keep the hot loops in vector
+/// registers: a whole model's parameters pass through here on every render.
 const LANES: usize = 8;
 
-fn f32_stats(v: &[f32]) -> ArrayStats {
-    let mut sum = [0f32; LANES];
-    let mut sum_sq = [0f32; LANES];
-    let mut min = [f32::INFINITY; LANES];
-    let mut max = [f32::NEG_INFINITY; LANES];
-    let mut zeros = [0u32; LANES];
-    let mut total_sum = 0f64;
-    let mut total_sq = 0f64;
-    let mut total_zeros = 0u64;
-    let mut nonfinite = 0u64;
-    // f32 partial sums stay accurate over short blocks; blocks are folded into f64.
-    for block in v.chunks(4096) {
-        let mut chunks = block.chunks_exact(LANES);
-        for c in &mut chunks {
-            for l in 0..LANES {
-                let x = c[l];
-                // Non-finite values are counted apart and kept out of the moments.
-                let finite = x.is_finite();
-                let y = if finite { x } else { 0.0 };
-                sum[l] += y;
-                sum_sq[l] += y * y;
-                min[l] = if finite { min[l].min(x) } else { min[l] };
-                max[l] = if finite { max[l].max(x) } else { max[l] };
-                zeros[l] += (x == 0.0) as u32;
-                nonfinite += (!finite) as u64;
-            }
-        }
-        for &x in chunks.remainder() {
-            let finite = x.is_finite();
-            let y = if finite { x } else { 0.0 };
-            sum[0] += y;
-            sum_sq[0] += y * y;
-            if finite {
-                min[0] = min[0].min(x);
-                max[0] = max[0].max(x);
-            }
-            zeros[0] += (x == 0.0) as u32;
-            nonfinite += (!finite) as u64;
-        }
+/// f32 partial sums stay accurate over blocks this long; blocks are folded into f64.
+const BLOCK: usize = 4096;
+
+/// Folds one block lane-wise with `step`, then the lanes with `finish`. Each statistic
+/// gets its own pass over the (cache-resident) block: fused into one loop, the compiler
+/// mixes lanes of different sums into one register and stops vectorizing cleanly.
+#[inline(always)]
+fn lanes<T: Copy>(block: &[f32], init: T, step: impl Fn(T, f32) -> T) -> [T; LANES] {
+    let mut acc = [init; LANES];
+    let mut chunks = block.chunks_exact(LANES);
+    for c in &mut chunks {
+        // A fixed-size array lets the compiler drop the bounds checks.
+        let Ok(c) = <&[f32; LANES]>::try_from(c) else { continue };
         for l in 0..LANES {
-            total_sum += sum[l] as f64;
-            total_sq += sum_sq[l] as f64;
-            total_zeros += zeros[l] as u64;
-            sum[l] = 0.0;
-            sum_sq[l] = 0.0;
-            zeros[l] = 0;
+            acc[l] = step(acc[l], c[l]);
         }
     }
-    let (mut nan, mut pos_inf, mut neg_inf) = (0, 0, 0);
-    if nonfinite > 0 {
-        for &x in v {
-            if x.is_nan() {
-                nan += 1;
-            } else if x == f32::INFINITY {
-                pos_inf += 1;
-            } else if x == f32::NEG_INFINITY {
-                neg_inf += 1;
-            }
-        }
+    for &x in chunks.remainder() {
+        acc[0] = step(acc[0], x);
     }
-    let finite = v.len() as u64 - nonfinite;
-    let lo = min.iter().copied().fold(f32::INFINITY, f32::min);
-    let hi = max.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let (mean, std) = if finite > 0 {
-        let n = finite as f64;
-        let mean = total_sum / n;
-        (Some(mean), Some((total_sq / n - mean * mean).max(0.0).sqrt()))
-    } else {
-        (None, None)
+    acc
+}
+
+#[inline(never)]
+fn block_sum(block: &[f32]) -> f64 {
+    lanes(block, 0f32, |a, x| a + x).iter().map(|&a| a as f64).sum()
+}
+
+#[inline(never)]
+fn block_sum_sq(block: &[f32]) -> f64 {
+    lanes(block, 0f32, |a, x| a + x * x).iter().map(|&a| a as f64).sum()
+}
+
+#[inline(never)]
+fn block_zeros(block: &[f32]) -> u64 {
+    lanes(block, 0u32, |a, x| a + u32::from(x == 0.0)).iter().map(|&a| a as u64).sum()
+}
+
+/// Smallest and largest value (NaN never wins a comparison, so it is skipped).
+#[inline(never)]
+fn block_extremes(block: &[f32]) -> (f32, f32) {
+    let lo = lanes(block, f32::INFINITY, |a, x| if x < a { x } else { a });
+    let hi = lanes(block, f32::NEG_INFINITY, |a, x| if x > a { x } else { a });
+    (lo.iter().copied().fold(f32::INFINITY, f32::min), hi.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+}
+
+fn f32_stats(v: &[f32]) -> ArrayStats {
+    // Fast path: assume every value is finite; a NaN or infinity (or an overflowing
+    // square) makes the sums non-finite, and then the exact path below runs instead.
+    let (mut sum, mut sq, mut zeros) = (0f64, 0f64, 0u64);
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for block in v.chunks(BLOCK) {
+        sum += block_sum(block);
+        sq += block_sum_sq(block);
+        zeros += block_zeros(block);
+        let (l, h) = block_extremes(block);
+        lo = lo.min(l);
+        hi = hi.max(h);
+    }
+    if !(sum.is_finite() && sq.is_finite()) {
+        return f32_stats_exact(v);
+    }
+    let mut m = Moments {
+        n: v.len() as u64,
+        sum,
+        sum_sq: sq,
+        min: lo as f64,
+        max: hi as f64,
     };
+    if v.is_empty() {
+        m.n = 0;
+    }
+    m.finish(v.len() as u64, zeros)
+}
+
+/// One value at a time in f64, counting NaN and infinities apart.
+fn f32_stats_exact(v: &[f32]) -> ArrayStats {
+    let mut m = Moments::default();
+    let (mut zeros, mut nan, mut pos_inf, mut neg_inf) = (0, 0, 0, 0);
+    for &x in v {
+        if x.is_nan() {
+            nan += 1;
+        } else if x == f32::INFINITY {
+            pos_inf += 1;
+        } else if x == f32::NEG_INFINITY {
+            neg_inf += 1;
+        } else {
+            zeros += u64::from(x == 0.0);
+            m.add(x as f64);
+        }
+    }
     ArrayStats {
-        count: v.len() as u64,
-        mean,
-        std,
-        min: (finite > 0).then_some(lo as f64),
-        max: (finite > 0).then_some(hi as f64),
-        zeros: total_zeros,
         nan,
         pos_inf,
         neg_inf,
+        ..m.finish(v.len() as u64, zeros)
     }
 }
 
@@ -322,6 +346,18 @@ mod tests {
         assert_eq!(s.min, Some(-50.0));
         assert_eq!(s.max, Some(50.0));
         assert_eq!(s.zeros, v.iter().filter(|&&x| x == 0.0).count() as u64);
+    }
+
+    #[test]
+    fn the_fast_path_and_the_exact_path_agree() {
+        let v: Vec<f32> = (0..9_001).map(|i| ((i * 7919) % 2003) as f32 / 1000.0 - 1.0).collect();
+        let fast = f32_stats(&v);
+        let exact = f32_stats_exact(&v);
+        assert_eq!((fast.min, fast.max, fast.zeros, fast.count), (exact.min, exact.max, exact.zeros, exact.count));
+        assert!((fast.mean.unwrap() - exact.mean.unwrap()).abs() < 1e-6);
+        assert!((fast.std.unwrap() - exact.std.unwrap()).abs() < 1e-6);
+        let huge = vec![3.0e20f32, -3.0e20];
+        assert_eq!(f32_stats(&huge).max, Some(3.0e20f32 as f64), "overflowing squares use the exact path");
     }
 
     #[test]

@@ -88,7 +88,8 @@ pub fn render_array(array: &NamedArray) -> ArrayFigure<'_> {
 pub struct ArraySpec {
     /// Element kind.
     pub kind: ValueKind,
-    /// Element type name.
+    /// Element type name (not serialized: the page needs only `kind`).
+    #[serde(skip)]
     pub dtype: String,
     /// Axes in storage order.
     pub axes: Vec<AxisSpec>,
@@ -97,6 +98,7 @@ pub struct ArraySpec {
     /// Axes on columns, outermost first.
     pub cols: Vec<usize>,
     /// Axes on sliders.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub sliders: Vec<usize>,
     /// The kept values, row-major over the kept entries of every axis.
     pub data: Payload,
@@ -116,7 +118,7 @@ pub struct ArraySpec {
     /// Caption above the figure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Notes shown under the figure (truncation, ignored options).
+    /// Notes shown under the figure (ignored options; the page adds truncation notes).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -240,24 +242,18 @@ impl<'a> ArrayFigure<'a> {
             .collect();
         let truncated = kept_counts != sizes;
         let mut notes = Vec::new();
+        // Truncation notes are written by the page from `head`/`tail`: previews in a tree
+        // would otherwise repeat the same sentence hundreds of times.
         let axis_specs: Vec<AxisSpec> = axes
             .iter()
             .enumerate()
             .map(|(i, a)| {
                 let head = kept_counts[i].div_ceil(2).min(a.size);
-                let tail = kept_counts[i].min(a.size) - head;
-                if kept_counts[i] < a.size {
-                    notes.push(format!(
-                        "{}: showing the first {head} and last {tail} of {} entries",
-                        a.label(i),
-                        a.size
-                    ));
-                }
                 AxisSpec {
                     label: a.label(i),
                     size: a.size,
                     head,
-                    tail,
+                    tail: kept_counts[i].min(a.size) - head,
                 }
             })
             .collect();
@@ -474,8 +470,7 @@ mod tests {
         let data = ArrayData::from_f32(&[("a", 100), ("b", 100)], vec![0.5; 10_000]).unwrap();
         let spec = ArrayFigure::new(data).max_cells(1000).spec();
         assert_eq!((spec.axes[0].head, spec.axes[0].tail), (13, 12));
-        assert_eq!(spec.notes.len(), 2);
-        assert!(spec.notes[0].contains("showing the first 13 and last 12 of 100"), "{:?}", spec.notes);
+        assert_eq!((spec.axes[1].head, spec.axes[1].tail), (13, 12));
     }
 
     #[test]

@@ -4,8 +4,6 @@
 //! Hashes rather than `'unsafe-inline'`: even if escaping ever failed and a `<script>`
 //! from user data reached the page, the browser would refuse to run it.
 
-use std::sync::OnceLock;
-
 use crate::treescope::arrayviz::base64_of;
 
 /// `'sha256-…'` source expression for an inline script or style body.
@@ -24,11 +22,6 @@ pub(crate) fn policy(scripts: &[&str], styles: &[&str]) -> String {
         script_src.join(" "),
         style_src.join(" ")
     )
-}
-
-/// The policy for the fixed asset set, computed once.
-pub(crate) fn cached_policy(cell: &'static OnceLock<String>, scripts: &[&str], styles: &[&str]) -> &'static str {
-    cell.get_or_init(|| policy(scripts, styles))
 }
 
 const K: [u32; 64] = [

@@ -136,6 +136,7 @@
 
   // ---- figure ------------------------------------------------------------------------
   function Figure(box, spec, values, mask) {
+    spec.sliders = spec.sliders || [];
     this.box = box; this.spec = spec; this.values = values; this.mask = mask;
     this.rows = sideLines(spec, spec.rows);
     this.cols = sideLines(spec, spec.cols);
@@ -207,6 +208,11 @@
     info.appendChild(zoomLabel);
     info.appendChild(el('span', null, 'hover for values'));
     box.appendChild(info);
+    spec.axes.forEach(function (ax) {
+      if (ax.head + ax.tail < ax.size) {
+        box.appendChild(el('div', 'pza-note', ax.label + ': showing the first ' + ax.head + ' and last ' + ax.tail + ' of ' + ax.size + ' entries'));
+      }
+    });
     (spec.notes || []).forEach(function (n) { box.appendChild(el('div', 'pza-note', n)); });
     this.canvas.addEventListener('mousemove', function (ev) { self.onMove(ev); });
     this.canvas.addEventListener('mouseleave', function () { self.tip.style.display = 'none'; });
