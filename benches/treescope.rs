@@ -14,7 +14,10 @@ mod support;
 fn count_arrays(tree: &dyn Tree) -> usize {
     let mut n = 0;
     penzai::tree::walk(tree, &mut |_, node| {
-        n += usize::from(matches!(node.leaf(), Some(penzai::tree::Leaf::Array { .. })));
+        n += usize::from(matches!(
+            node.leaf(),
+            Some(penzai::tree::Leaf::Array { .. })
+        ));
         Walk::Continue
     });
     n
@@ -34,11 +37,15 @@ fn bench(c: &mut Criterion) {
         treescope::to_text_plain(&model).len(),
     );
 
-    c.bench_function("treescope/to_html transformer 12x256", |b| b.iter(|| treescope::to_html(&model)));
+    c.bench_function("treescope/to_html transformer 12x256", |b| {
+        b.iter(|| treescope::to_html(&model))
+    });
     c.bench_function("treescope/render_array 512x512 to_html", |b| {
         b.iter(|| treescope::render_array(&array).to_html())
     });
-    c.bench_function("treescope/to_text transformer 12x256", |b| b.iter(|| treescope::to_text_plain(&model)));
+    c.bench_function("treescope/to_text transformer 12x256", |b| {
+        b.iter(|| treescope::to_text_plain(&model))
+    });
 }
 
 criterion_group! {

@@ -29,7 +29,12 @@ struct Model {
     d_model: usize,
 }
 
-fn linear(seed: u64, input: (&str, usize), output: (&str, usize), activation: &'static str) -> anyhow::Result<Linear> {
+fn linear(
+    seed: u64,
+    input: (&str, usize),
+    output: (&str, usize),
+    activation: &'static str,
+) -> anyhow::Result<Linear> {
     Ok(Linear {
         weights: NamedArray::normal(seed, &[input, output], 0.0, 0.02)?,
         activation,
@@ -37,7 +42,9 @@ fn linear(seed: u64, input: (&str, usize), output: (&str, usize), activation: &'
 }
 
 fn main() -> anyhow::Result<()> {
-    let out = std::env::args().nth(1).map_or_else(std::env::temp_dir, PathBuf::from);
+    let out = std::env::args()
+        .nth(1)
+        .map_or_else(std::env::temp_dir, PathBuf::from);
     let d = 64;
     let model = Model {
         embed: NamedArray::normal(1, &[("vocab", 256), ("embedding", d)], 0.0, 1.0)?,
@@ -56,22 +63,29 @@ fn main() -> anyhow::Result<()> {
     print!("{}", treescope::to_text(&model));
 
     let page = out.join("treescope_model.html");
-    HtmlOptions::new().title("a small model").save_html(&model, &page)?;
+    HtmlOptions::new()
+        .title("a small model")
+        .save_html(&model, &page)?;
 
     let selected = treescope::to_html_with_selection(&model, &["blocks[2].mlp".parse()?]);
     std::fs::write(out.join("treescope_selection.html"), selected)?;
 
     let mut edited = model.clone();
-    edited.blocks[1].mlp.weights = NamedArray::normal(99, &[("embedding", d), ("hidden", 4 * d)], 0.0, 0.02)?;
+    edited.blocks[1].mlp.weights =
+        NamedArray::normal(99, &[("embedding", d), ("hidden", 4 * d)], 0.0, 0.02)?;
     edited.blocks.pop();
     treescope::diff(&model, &edited).save_html(out.join("treescope_diff.html"))?;
 
-    let activations = NamedArray::normal(7, &[("batch", 4), ("seq", 32), ("embedding", d)], 0.0, 1.0)?;
+    let activations =
+        NamedArray::normal(7, &[("batch", 4), ("seq", 32), ("embedding", d)], 0.0, 1.0)?;
     treescope::render_array(&activations)
         .sliders(&["batch"])
         .title("activations")
         .save_html(out.join("treescope_array.html"))?;
 
-    println!("\nsaved treescope_{{model,selection,diff,array}}.html in {}", out.display());
+    println!(
+        "\nsaved treescope_{{model,selection,diff,array}}.html in {}",
+        out.display()
+    );
     Ok(())
 }

@@ -12,7 +12,11 @@ fn main() -> anyhow::Result<()> {
     let array = NamedArray::normal(0, &[("rows", 512), ("cols", 512)], 0.0, 1.0)?;
     let page = treescope::to_html(&model);
     let figure = treescope::render_array(&array).to_html();
-    let island = page.split("class=\"pzt-data\">").nth(1).and_then(|s| s.split("</script>").next()).unwrap_or("");
+    let island = page
+        .split("class=\"pzt-data\">")
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .unwrap_or("");
     println!(
         "{{\"model_page_bytes\": {}, \"model_json_bytes\": {}, \"array_page_bytes\": {}}}",
         page.len(),

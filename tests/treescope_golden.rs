@@ -13,14 +13,20 @@ use penzai::treescope::{self, Doc, DocOptions, TextOptions};
 use treescope_support::{hostile, transformer};
 
 fn check_golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/treescope").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/treescope")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("missing golden {}: {e}; run with UPDATE_GOLDEN=1", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "missing golden {}: {e}; run with UPDATE_GOLDEN=1",
+            path.display()
+        )
+    });
     if expected != actual {
         let first = expected
             .lines()
@@ -47,18 +53,28 @@ fn text_of_a_small_transformer() {
 #[test]
 fn text_folded_at_depth_two() {
     let model = transformer(3, 4, 6);
-    check_golden("transformer_depth2.txt", &TextOptions::plain().fold_depth(2).render(&model));
+    check_golden(
+        "transformer_depth2.txt",
+        &TextOptions::plain().fold_depth(2).render(&model),
+    );
 }
 
 #[test]
 fn text_of_long_sequences_ends_with_n_more() {
     let long: Vec<u32> = (0..20).collect();
-    check_golden("long_sequence.txt", &TextOptions::plain().max_items(5).render(&long));
+    check_golden(
+        "long_sequence.txt",
+        &TextOptions::plain().max_items(5).render(&long),
+    );
 }
 
 #[test]
 fn text_of_special_values_and_hostile_names() {
-    let arr = NamedArray::from_f32(&[("x", 6)], vec![1.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -2.5]).unwrap();
+    let arr = NamedArray::from_f32(
+        &[("x", 6)],
+        vec![1.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -2.5],
+    )
+    .unwrap();
     let ids = NamedArray::from_i64(&[("seq", 4)], vec![3, 0, 12_000_000, 7]).unwrap();
     let mask = NamedArray::from_bool(&[("seq", 4)], vec![true, true, false, true]).unwrap();
     let mut arrays = BTreeMap::new();
@@ -73,7 +89,10 @@ fn text_of_special_values_and_hostile_names() {
 #[test]
 fn text_width_cuts_long_lines() {
     let model = transformer(1, 4, 6);
-    check_golden("transformer_width60.txt", &TextOptions::plain().width(60).fold_depth(2).render(&model));
+    check_golden(
+        "transformer_width60.txt",
+        &TextOptions::plain().width(60).fold_depth(2).render(&model),
+    );
 }
 
 #[test]
@@ -92,7 +111,10 @@ fn doc_json_of_a_small_transformer() {
 #[test]
 fn doc_json_escapes_nothing_yet_keeps_hostile_text_verbatim() {
     // The Doc holds user text as-is; escaping is the renderers' job (tested elsewhere).
-    check_golden("hostile_doc.json", &treescope::to_doc(&hostile()).to_json_pretty());
+    check_golden(
+        "hostile_doc.json",
+        &treescope::to_doc(&hostile()).to_json_pretty(),
+    );
 }
 
 #[test]
@@ -115,7 +137,8 @@ fn text_of_a_diff() {
     let before = transformer(2, 3, 4);
     let mut after = before.clone();
     after.blocks[1].mlp.activation = "relu";
-    after.blocks[0].attn.query.weights = treescope_support::array(&[("embedding", 3), ("q", 3)], 77);
+    after.blocks[0].attn.query.weights =
+        treescope_support::array(&[("embedding", 3), ("q", 3)], 77);
     after.blocks.push(after.blocks[0].clone());
     after.final_norm.scale = NamedArray::from_f32(&[("embedding", 2)], vec![1.0, 1.0]).unwrap();
     let d = treescope::diff(&before, &after);

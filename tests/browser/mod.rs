@@ -36,7 +36,12 @@ fn free_port() -> u16 {
 }
 
 /// One HTTP request to the local driver; returns the status code and the JSON body.
-fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Value)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
@@ -56,12 +61,18 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::R
         }
         let n = stream.read(&mut buf)?;
         if n == 0 {
-            return Err(std::io::Error::other("connection closed before the headers ended"));
+            return Err(std::io::Error::other(
+                "connection closed before the headers ended",
+            ));
         }
         raw.extend_from_slice(&buf[..n]);
     };
     let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let length = head
         .lines()
         .find_map(|l| l.strip_prefix("content-length:"))
@@ -113,10 +124,14 @@ impl Browser {
             .expect("chromedriver starts");
         let deadline = Instant::now() + Duration::from_secs(30);
         while http(port, "GET", "/status", None).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not answer on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not answer on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile = std::env::temp_dir().join(format!("pz-chromium-{}-{port}", std::process::id()));
+        let profile =
+            std::env::temp_dir().join(format!("pz-chromium-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(&profile).expect("profile dir");
         let caps = json!({"capabilities": {"alwaysMatch": {
@@ -133,7 +148,10 @@ impl Browser {
             "goog:loggingPrefs": {"browser": "ALL"},
         }}});
         let (status, v) = http(port, "POST", "/session", Some(&caps)).expect("new session request");
-        let session = v["value"]["sessionId"].as_str().unwrap_or_default().to_owned();
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let mut browser = Browser {
             driver,
             port,
@@ -156,12 +174,20 @@ impl Browser {
 
     /// Opens a local file.
     pub fn open(&self, file: &Path) {
-        self.call("POST", "/url", Some(json!({"url": format!("file://{}", file.display())})));
+        self.call(
+            "POST",
+            "/url",
+            Some(json!({"url": format!("file://{}", file.display())})),
+        );
     }
 
     /// Runs a synchronous script and returns its result.
     pub fn script(&self, source: &str, args: Value) -> Value {
-        self.call("POST", "/execute/sync", Some(json!({"script": source, "args": args})))
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": source, "args": args})),
+        )
     }
 
     /// Waits until `condition` (a script returning a boolean) holds.
@@ -178,14 +204,24 @@ impl Browser {
 
     /// The element matching a CSS selector (panics if none).
     pub fn find(&self, css: &str) -> Element {
-        let v = self.call("POST", "/element", Some(json!({"using": "css selector", "value": css})));
+        let v = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
         Element(element_id(&v))
     }
 
     /// All elements matching a CSS selector.
     pub fn find_all(&self, css: &str) -> Vec<Element> {
-        let v = self.call("POST", "/elements", Some(json!({"using": "css selector", "value": css})));
-        v.as_array().map(|a| a.iter().map(|e| Element(element_id(e))).collect()).unwrap_or_default()
+        let v = self.call(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v.as_array()
+            .map(|a| a.iter().map(|e| Element(element_id(e))).collect())
+            .unwrap_or_default()
     }
 
     /// Clicks an element (a real pointer click at its centre).
@@ -196,7 +232,9 @@ impl Browser {
     /// Moves the pointer over an element, `dx`/`dy` pixels from its centre, then clicks
     /// if asked. Works on elements that only show on hover.
     pub fn pointer(&self, e: &Element, dx: i64, dy: i64, click: bool) {
-        let mut actions = vec![json!({"type": "pointerMove", "duration": 0, "origin": e.reference(), "x": dx, "y": dy})];
+        let mut actions = vec![
+            json!({"type": "pointerMove", "duration": 0, "origin": e.reference(), "x": dx, "y": dy}),
+        ];
         if click {
             actions.push(json!({"type": "pointerDown", "button": 0}));
             actions.push(json!({"type": "pointerUp", "button": 0}));
@@ -211,17 +249,26 @@ impl Browser {
 
     /// Types text into an element.
     pub fn type_text(&self, e: &Element, text: &str) {
-        self.call("POST", &format!("/element/{}/value", e.0), Some(json!({"text": text})));
+        self.call(
+            "POST",
+            &format!("/element/{}/value", e.0),
+            Some(json!({"text": text})),
+        );
     }
 
     /// Visible text of an element.
     pub fn text(&self, e: &Element) -> String {
-        self.call("GET", &format!("/element/{}/text", e.0), None).as_str().unwrap_or_default().to_owned()
+        self.call("GET", &format!("/element/{}/text", e.0), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// An attribute of an element.
     pub fn attr(&self, e: &Element, name: &str) -> Option<String> {
-        self.call("GET", &format!("/element/{}/attribute/{name}", e.0), None).as_str().map(str::to_owned)
+        self.call("GET", &format!("/element/{}/attribute/{name}", e.0), None)
+            .as_str()
+            .map(str::to_owned)
     }
 
     /// Browser console entries logged since the last call (chromedriver's log endpoint).
@@ -251,7 +298,12 @@ impl Element {
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
-            let _ = http(self.port, "DELETE", &format!("/session/{}", self.session), None);
+            let _ = http(
+                self.port,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                None,
+            );
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();

@@ -11,7 +11,9 @@ use penzai::tree::{ChildError, KeyRef};
 pub fn values(n: usize, seed: u32) -> Vec<f32> {
     (0..n)
         .map(|i| {
-            let x = (i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed.wrapping_mul(40_503));
+            let x = (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .wrapping_add(seed.wrapping_mul(40_503));
             ((x >> 8) % 2001) as f32 / 1000.0 - 1.0
         })
         .collect()
@@ -136,7 +138,11 @@ impl Tree for EvilName {
     fn child_mut(&mut self, _: KeyRef<'_>) -> Option<&mut dyn Tree> {
         None
     }
-    fn replace_child(&mut self, key: KeyRef<'_>, value: Box<dyn Tree>) -> Result<Box<dyn Tree>, ChildError> {
+    fn replace_child(
+        &mut self,
+        key: KeyRef<'_>,
+        value: Box<dyn Tree>,
+    ) -> Result<Box<dyn Tree>, ChildError> {
         Err(ChildError::NoSuchChild {
             key: key.to_owned_key(),
             type_name: EVIL_TYPE,
@@ -147,7 +153,10 @@ impl Tree for EvilName {
         other.is::<EvilName>()
     }
     fn visit_static_fields(&self, visit: &mut dyn FnMut(&'static str, &dyn std::fmt::Debug)) {
-        visit("note", &"</script><img src=x onerror=\"window.__pwned='field'\">");
+        visit(
+            "note",
+            &"</script><img src=x onerror=\"window.__pwned='field'\">",
+        );
     }
 }
 

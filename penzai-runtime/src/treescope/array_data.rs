@@ -133,17 +133,26 @@ impl<'a> ArrayData<'a> {
     }
 
     /// `f32` data with named axes, e.g. `&[("batch", 2), ("seq", 3)]`.
-    pub fn from_f32(axes: &[(&str, usize)], values: Vec<f32>) -> Result<ArrayData<'static>, ShapeMismatch> {
+    pub fn from_f32(
+        axes: &[(&str, usize)],
+        values: Vec<f32>,
+    ) -> Result<ArrayData<'static>, ShapeMismatch> {
         ArrayData::new("f32", named_axes(axes), Values::F32(Cow::Owned(values)))
     }
 
     /// `i64` data with named axes.
-    pub fn from_i64(axes: &[(&str, usize)], values: Vec<i64>) -> Result<ArrayData<'static>, ShapeMismatch> {
+    pub fn from_i64(
+        axes: &[(&str, usize)],
+        values: Vec<i64>,
+    ) -> Result<ArrayData<'static>, ShapeMismatch> {
         ArrayData::new("i64", named_axes(axes), Values::I64(Cow::Owned(values)))
     }
 
     /// Boolean data with named axes.
-    pub fn from_bool(axes: &[(&str, usize)], values: Vec<bool>) -> Result<ArrayData<'static>, ShapeMismatch> {
+    pub fn from_bool(
+        axes: &[(&str, usize)],
+        values: Vec<bool>,
+    ) -> Result<ArrayData<'static>, ShapeMismatch> {
         ArrayData::new("bool", named_axes(axes), Values::Bool(Cow::Owned(values)))
     }
 
@@ -160,9 +169,18 @@ impl<'a> ArrayData<'a> {
             size,
         }));
         let values = match array.storage() {
-            Storage::F32(a) => Values::F32(a.as_slice().map_or_else(|| Cow::Owned(array.to_f32_vec()), Cow::Borrowed)),
-            Storage::I64(a) => Values::I64(a.as_slice().map_or_else(|| Cow::Owned(array.to_i64_vec()), Cow::Borrowed)),
-            Storage::Bool(a) => Values::Bool(a.as_slice().map_or_else(|| Cow::Owned(array.to_bool_vec()), Cow::Borrowed)),
+            Storage::F32(a) => Values::F32(
+                a.as_slice()
+                    .map_or_else(|| Cow::Owned(array.to_f32_vec()), Cow::Borrowed),
+            ),
+            Storage::I64(a) => Values::I64(
+                a.as_slice()
+                    .map_or_else(|| Cow::Owned(array.to_i64_vec()), Cow::Borrowed),
+            ),
+            Storage::Bool(a) => Values::Bool(
+                a.as_slice()
+                    .map_or_else(|| Cow::Owned(array.to_bool_vec()), Cow::Borrowed),
+            ),
         };
         ArrayData {
             dtype: array.dtype().name().to_owned(),
@@ -217,7 +235,12 @@ pub(crate) struct ShapeText<'a>(pub &'a [Axis]);
 
 impl fmt::Display for ShapeText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let positional: Vec<usize> = self.0.iter().filter(|a| a.name.is_none()).map(|a| a.size).collect();
+        let positional: Vec<usize> = self
+            .0
+            .iter()
+            .filter(|a| a.name.is_none())
+            .map(|a| a.size)
+            .collect();
         let named: Vec<(&str, usize)> = self
             .0
             .iter()
@@ -256,7 +279,10 @@ mod tests {
         let a = ArrayData::from_f32(&[("batch", 2), ("seq", 3)], vec![0.0; 6]).unwrap();
         assert_eq!(a.shape_text(), "{batch: 2, seq: 3}");
         let axes = vec![
-            Axis { name: None, size: 4 },
+            Axis {
+                name: None,
+                size: 4,
+            },
             Axis {
                 name: Some("b".into()),
                 size: 2,
@@ -269,6 +295,9 @@ mod tests {
     #[test]
     fn mismatched_sizes_are_an_error_not_a_panic() {
         let e = ArrayData::from_f32(&[("batch", 2)], vec![0.0; 3]).unwrap_err();
-        assert_eq!(e.to_string(), "array data has 3 values but its shape {batch: 2} holds 2");
+        assert_eq!(
+            e.to_string(),
+            "array data has 3 values but its shape {batch: 2} holds 2"
+        );
     }
 }

@@ -33,7 +33,10 @@ mod tests {
     fn hues_are_stable_and_spread() {
         assert_eq!(type_hue("Linear"), type_hue("Linear"));
         let hues: std::collections::BTreeSet<u16> =
-            ["Block1", "Block2", "Block3", "Linear", "Attention", "Mlp"].iter().map(|n| type_hue(n)).collect();
+            ["Block1", "Block2", "Block3", "Linear", "Attention", "Mlp"]
+                .iter()
+                .map(|n| type_hue(n))
+                .collect();
         assert_eq!(hues.len(), 6);
         assert!(hues.iter().all(|h| *h < 360));
     }

@@ -136,7 +136,10 @@ fn diff_node(
         counts.removed += 1;
         counts.inserted += 1;
         return vec![
-            marked(doc::build_node(a, key, path.clone(), options, 0), Mark::Removed),
+            marked(
+                doc::build_node(a, key, path.clone(), options, 0),
+                Mark::Removed,
+            ),
             marked(doc::build_node(b, key, path, options, 0), Mark::Inserted),
         ];
     }
@@ -172,12 +175,23 @@ fn diff_node(
 
 fn static_fields(t: &dyn Tree, options: &DocOptions) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    t.visit_static_fields(&mut |name, value| out.push((name.to_owned(), doc::clip(format!("{value:?}"), options.max_text_len))));
+    t.visit_static_fields(&mut |name, value| {
+        out.push((
+            name.to_owned(),
+            doc::clip(format!("{value:?}"), options.max_text_len),
+        ))
+    });
     out
 }
 
 /// Children of both nodes in `after`'s order, with removed ones placed where `before` had them.
-fn diff_children(a: &dyn Tree, b: &dyn Tree, path: &KeyPath, options: &DocOptions, counts: &mut DiffCounts) -> Vec<DocNode> {
+fn diff_children(
+    a: &dyn Tree,
+    b: &dyn Tree,
+    path: &KeyPath,
+    options: &DocOptions,
+    counts: &mut DiffCounts,
+) -> Vec<DocNode> {
     let mut a_kids: Vec<(KeyRef<'_>, &dyn Tree)> = Vec::new();
     a.visit_children(&mut |k, c| a_kids.push((k, c)));
     let mut b_kids: Vec<(KeyRef<'_>, &dyn Tree)> = Vec::new();
@@ -192,22 +206,50 @@ fn diff_children(a: &dyn Tree, b: &dyn Tree, path: &KeyPath, options: &DocOption
                 for &(ka, ca) in a_kids.iter().take(pos).skip(next_a) {
                     if !b_kids.iter().any(|(k, _)| *k == ka) {
                         counts.removed += 1;
-                        out.push(marked(doc::build_node(ca, Some(ka), path.clone().child(ka.to_owned_key()), options, 0), Mark::Removed));
+                        out.push(marked(
+                            doc::build_node(
+                                ca,
+                                Some(ka),
+                                path.clone().child(ka.to_owned_key()),
+                                options,
+                                0,
+                            ),
+                            Mark::Removed,
+                        ));
                     }
                 }
                 next_a = next_a.max(pos + 1);
-                out.extend(diff_node(a_kids[pos].1, cb, Some(kb), child_path, options, counts));
+                out.extend(diff_node(
+                    a_kids[pos].1,
+                    cb,
+                    Some(kb),
+                    child_path,
+                    options,
+                    counts,
+                ));
             }
             None => {
                 counts.inserted += 1;
-                out.push(marked(doc::build_node(cb, Some(kb), child_path, options, 0), Mark::Inserted));
+                out.push(marked(
+                    doc::build_node(cb, Some(kb), child_path, options, 0),
+                    Mark::Inserted,
+                ));
             }
         }
     }
     for &(ka, ca) in a_kids.iter().skip(next_a) {
         if !b_kids.iter().any(|(k, _)| *k == ka) {
             counts.removed += 1;
-            out.push(marked(doc::build_node(ca, Some(ka), path.clone().child(ka.to_owned_key()), options, 0), Mark::Removed));
+            out.push(marked(
+                doc::build_node(
+                    ca,
+                    Some(ka),
+                    path.clone().child(ka.to_owned_key()),
+                    options,
+                    0,
+                ),
+                Mark::Removed,
+            ));
         }
     }
     out
@@ -215,10 +257,16 @@ fn diff_children(a: &dyn Tree, b: &dyn Tree, path: &KeyPath, options: &DocOption
 
 /// A changed leaf: `old → new` for values; for arrays of one shape, the difference.
 fn changed_leaf(mut node: DocNode, a: &dyn Tree, b: &dyn Tree, options: &DocOptions) -> DocNode {
-    let (Some(Leaf::Array { array: xa, .. }), Some(Leaf::Array { array: xb, .. })) = (a.leaf(), b.leaf()) else {
+    let (Some(Leaf::Array { array: xa, .. }), Some(Leaf::Array { array: xb, .. })) =
+        (a.leaf(), b.leaf())
+    else {
         let old = doc::build_node(a, None, KeyPath::root(), options, 0);
         let before = old.value.or(old.summary).unwrap_or_default();
-        let after = node.value.take().or_else(|| node.summary.take()).unwrap_or_default();
+        let after = node
+            .value
+            .take()
+            .or_else(|| node.summary.take())
+            .unwrap_or_default();
         node.value = Some(format!("{before} → {after}"));
         return node;
     };
@@ -235,7 +283,10 @@ fn changed_leaf(mut node: DocNode, a: &dyn Tree, b: &dyn Tree, options: &DocOpti
     };
     let stats = ArrayStats::of(&d);
     let after = node.summary.take().unwrap_or_default();
-    node.summary = Some(format!("{after}   Δ(after − before){}", summary_line("", "", &stats)));
+    node.summary = Some(format!(
+        "{after}   Δ(after − before){}",
+        summary_line("", "", &stats)
+    ));
     let preview = (options.preview_cells > 0 && d.len() > 1).then(|| {
         ArrayFigure::new(d)
             .max_cells(options.preview_cells)

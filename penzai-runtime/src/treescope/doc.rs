@@ -214,7 +214,11 @@ fn mark_path(node: &mut DocNode, keys: &[Key], mark: Mark) -> bool {
         node.open = Some(true);
         return true;
     };
-    let Some(child) = node.children.iter_mut().find(|c| c.key.as_ref() == Some(first)) else {
+    let Some(child) = node
+        .children
+        .iter_mut()
+        .find(|c| c.key.as_ref() == Some(first))
+    else {
         return false;
     };
     let found = mark_path(child, rest, mark);
@@ -225,7 +229,11 @@ fn mark_path(node: &mut DocNode, keys: &[Key], mark: Mark) -> bool {
 }
 
 /// A node without its children: type, kind, layer flag, static fields, hue.
-pub(crate) fn shallow_node(tree: &dyn Tree, key: Option<KeyRef<'_>>, options: &DocOptions) -> DocNode {
+pub(crate) fn shallow_node(
+    tree: &dyn Tree,
+    key: Option<KeyRef<'_>>,
+    options: &DocOptions,
+) -> DocNode {
     let mut node = DocNode {
         key: key.map(KeyRef::to_owned_key),
         type_name: tree.type_name().to_owned(),
@@ -238,7 +246,10 @@ pub(crate) fn shallow_node(tree: &dyn Tree, key: Option<KeyRef<'_>>, options: &D
         ..DocNode::default()
     };
     tree.visit_static_fields(&mut |name, value| {
-        node.fields.push((name.to_owned(), clip(format!("{value:?}"), options.max_text_len)));
+        node.fields.push((
+            name.to_owned(),
+            clip(format!("{value:?}"), options.max_text_len),
+        ));
     });
     if node.kind == NodeKind::Struct && tree.leaf().is_none() {
         node.hue = Some(type_hue(&node.type_name));
@@ -268,7 +279,13 @@ pub(crate) fn build_node(
                 return;
             }
             let child_path = path.clone().child(child_key.to_owned_key());
-            node.children.push(build_node(child, Some(child_key), child_path, options, depth + 1));
+            node.children.push(build_node(
+                child,
+                Some(child_key),
+                child_path,
+                options,
+                depth + 1,
+            ));
         });
         if first_key_is_name == Some(true) && node.kind == NodeKind::Struct {
             node.kind = NodeKind::Map;
@@ -300,7 +317,12 @@ fn fill_leaf(node: &mut DocNode, leaf: Leaf<'_>, options: &DocOptions) {
 }
 
 /// Fills `node` as an array leaf showing `data`.
-pub(crate) fn array_node(mut node: DocNode, data: &ArrayData<'_>, label: Option<&str>, options: &DocOptions) -> DocNode {
+pub(crate) fn array_node(
+    mut node: DocNode,
+    data: &ArrayData<'_>,
+    label: Option<&str>,
+    options: &DocOptions,
+) -> DocNode {
     let stats = ArrayStats::of(data);
     let shape = data.shape_text();
     node.kind = NodeKind::Array;

@@ -113,8 +113,16 @@ mod tests {
         );
         assert_eq!(root.open, Some(true));
         assert_eq!(root.children[0].open, Some(true));
-        assert_eq!(root.children[1].open, Some(false), "50 children do not fit 12 lines");
-        assert_eq!(root.children[2].open, Some(true), "a later small sibling still opens");
+        assert_eq!(
+            root.children[1].open,
+            Some(false),
+            "50 children do not fit 12 lines"
+        );
+        assert_eq!(
+            root.children[2].open,
+            Some(true),
+            "a later small sibling still opens"
+        );
     }
 
     #[test]

@@ -68,7 +68,9 @@ static ANY_REGISTERED: AtomicBool = AtomicBool::new(false);
 ///
 /// Registering the same type again is harmless.
 pub fn register_render<T: Render>() {
-    let mut map = registry().write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut map = registry()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     map.insert(TypeId::of::<T>(), apply::<T>);
     ANY_REGISTERED.store(true, Ordering::Release);
 }
@@ -85,7 +87,9 @@ pub(crate) fn apply_custom(node: &dyn Tree, doc: &mut DocNode) {
         return;
     }
     let found = {
-        let map = registry().read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let map = registry()
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.get(&node.as_any().type_id()).copied()
     };
     if let Some(render) = found {

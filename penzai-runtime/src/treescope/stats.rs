@@ -110,7 +110,10 @@ impl Moments {
         let (mean, std) = if self.n > 0 {
             let n = self.n as f64;
             let mean = self.sum / n;
-            (Some(mean), Some((self.sum_sq / n - mean * mean).max(0.0).sqrt()))
+            (
+                Some(mean),
+                Some((self.sum_sq / n - mean * mean).max(0.0).sqrt()),
+            )
         } else {
             (None, None)
         };
@@ -142,7 +145,9 @@ fn lanes<T: Copy>(block: &[f32], init: T, step: impl Fn(T, f32) -> T) -> [T; LAN
     let mut chunks = block.chunks_exact(LANES);
     for c in &mut chunks {
         // A fixed-size array lets the compiler drop the bounds checks.
-        let Ok(c) = <&[f32; LANES]>::try_from(c) else { continue };
+        let Ok(c) = <&[f32; LANES]>::try_from(c) else {
+            continue;
+        };
         for l in 0..LANES {
             acc[l] = step(acc[l], c[l]);
         }
@@ -155,17 +160,26 @@ fn lanes<T: Copy>(block: &[f32], init: T, step: impl Fn(T, f32) -> T) -> [T; LAN
 
 #[inline(never)]
 fn block_sum(block: &[f32]) -> f64 {
-    lanes(block, 0f32, |a, x| a + x).iter().map(|&a| a as f64).sum()
+    lanes(block, 0f32, |a, x| a + x)
+        .iter()
+        .map(|&a| a as f64)
+        .sum()
 }
 
 #[inline(never)]
 fn block_sum_sq(block: &[f32]) -> f64 {
-    lanes(block, 0f32, |a, x| a + x * x).iter().map(|&a| a as f64).sum()
+    lanes(block, 0f32, |a, x| a + x * x)
+        .iter()
+        .map(|&a| a as f64)
+        .sum()
 }
 
 #[inline(never)]
 fn block_zeros(block: &[f32]) -> u64 {
-    lanes(block, 0u32, |a, x| a + u32::from(x == 0.0)).iter().map(|&a| a as u64).sum()
+    lanes(block, 0u32, |a, x| a + u32::from(x == 0.0))
+        .iter()
+        .map(|&a| a as u64)
+        .sum()
 }
 
 /// Smallest and largest value (NaN never wins a comparison, so it is skipped).
@@ -173,7 +187,10 @@ fn block_zeros(block: &[f32]) -> u64 {
 fn block_extremes(block: &[f32]) -> (f32, f32) {
     let lo = lanes(block, f32::INFINITY, |a, x| if x < a { x } else { a });
     let hi = lanes(block, f32::NEG_INFINITY, |a, x| if x > a { x } else { a });
-    (lo.iter().copied().fold(f32::INFINITY, f32::min), hi.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+    (
+        lo.iter().copied().fold(f32::INFINITY, f32::min),
+        hi.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+    )
 }
 
 fn f32_stats(v: &[f32]) -> ArrayStats {
@@ -244,7 +261,13 @@ pub fn summary_line(dtype: &str, shape: &str, stats: &ArrayStats) -> String {
     if let (Some(lo), Some(hi)) = (stats.min, stats.max) {
         // Integer extremes are exact: token ids must not round to `1.2e7`.
         let integer = dtype.starts_with('i') || dtype.starts_with('u');
-        let show = |x: f64| if integer { format_int(x as i64) } else { format_number(x) };
+        let show = |x: f64| {
+            if integer {
+                format_int(x as i64)
+            } else {
+                format_number(x)
+            }
+        };
         let _ = write!(s, " [≥{}, ≤{}]", show(lo), show(hi));
     }
     for (name, n) in [
@@ -306,7 +329,7 @@ pub fn format_count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('_');
         }
         out.push(c);
@@ -338,7 +361,9 @@ mod tests {
 
     #[test]
     fn long_float_arrays_agree_with_a_naive_pass() {
-        let v: Vec<f32> = (0..10_007).map(|i| ((i * 37) % 101) as f32 - 50.0).collect();
+        let v: Vec<f32> = (0..10_007)
+            .map(|i| ((i * 37) % 101) as f32 - 50.0)
+            .collect();
         let a = ArrayData::from_f32(&[("x", v.len())], v.clone()).unwrap();
         let s = ArrayStats::of(&a);
         let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
@@ -350,20 +375,32 @@ mod tests {
 
     #[test]
     fn the_fast_path_and_the_exact_path_agree() {
-        let v: Vec<f32> = (0..9_001).map(|i| ((i * 7919) % 2003) as f32 / 1000.0 - 1.0).collect();
+        let v: Vec<f32> = (0..9_001)
+            .map(|i| ((i * 7919) % 2003) as f32 / 1000.0 - 1.0)
+            .collect();
         let fast = f32_stats(&v);
         let exact = f32_stats_exact(&v);
-        assert_eq!((fast.min, fast.max, fast.zeros, fast.count), (exact.min, exact.max, exact.zeros, exact.count));
+        assert_eq!(
+            (fast.min, fast.max, fast.zeros, fast.count),
+            (exact.min, exact.max, exact.zeros, exact.count)
+        );
         assert!((fast.mean.unwrap() - exact.mean.unwrap()).abs() < 1e-6);
         assert!((fast.std.unwrap() - exact.std.unwrap()).abs() < 1e-6);
         let huge = vec![3.0e20f32, -3.0e20];
-        assert_eq!(f32_stats(&huge).max, Some(3.0e20f32 as f64), "overflowing squares use the exact path");
+        assert_eq!(
+            f32_stats(&huge).max,
+            Some(3.0e20f32 as f64),
+            "overflowing squares use the exact path"
+        );
     }
 
     #[test]
     fn bool_summaries_count_true_and_false() {
         let a = ArrayData::from_bool(&[("m", 3)], vec![true, false, true]).unwrap();
-        assert_eq!(summary_line("bool", &a.shape_text(), &ArrayStats::of(&a)), "bool{m: 3} true:2 false:1");
+        assert_eq!(
+            summary_line("bool", &a.shape_text(), &ArrayStats::of(&a)),
+            "bool{m: 3} true:2 false:1"
+        );
     }
 
     #[test]

@@ -19,7 +19,12 @@ const AUTO_AXES_PER_SIDE: usize = 2;
 /// remaining axes go on sliders.
 const AUTO_GRID_CELLS: usize = 1 << 16;
 
-fn resolve(axes: &[Axis], names: &[String], taken: &mut [bool], unknown: &mut Vec<String>) -> Vec<usize> {
+fn resolve(
+    axes: &[Axis],
+    names: &[String],
+    taken: &mut [bool],
+    unknown: &mut Vec<String>,
+) -> Vec<usize> {
     let mut out = Vec::new();
     for name in names {
         let found = axes
@@ -41,7 +46,12 @@ fn resolve(axes: &[Axis], names: &[String], taken: &mut [bool], unknown: &mut Ve
 /// Places the axes: requested ones where asked, the two largest others as the inner row
 /// and column axes (the later one in storage order on columns, as in a matrix), further
 /// axes as outer facets while the grid stays small, and the rest on sliders.
-pub(crate) fn place(axes: &[Axis], rows: &[String], cols: &[String], sliders: &[String]) -> Placement {
+pub(crate) fn place(
+    axes: &[Axis],
+    rows: &[String],
+    cols: &[String],
+    sliders: &[String],
+) -> Placement {
     let mut taken = vec![false; axes.len()];
     let mut unknown = Vec::new();
     let mut p = Placement {
@@ -108,7 +118,10 @@ pub(crate) fn truncate(sizes: &[usize], max_cells: usize, min_edge: usize) -> Ve
     let mut kept = sizes.to_vec();
     let floor = (2 * min_edge).max(1);
     loop {
-        let total = kept.iter().try_fold(1usize, |n, &k| n.checked_mul(k)).unwrap_or(usize::MAX);
+        let total = kept
+            .iter()
+            .try_fold(1usize, |n, &k| n.checked_mul(k))
+            .unwrap_or(usize::MAX);
         if total <= max_cells.max(1) {
             return kept;
         }
@@ -159,9 +172,19 @@ mod tests {
 
     #[test]
     fn small_extra_axes_become_facets_and_large_ones_sliders() {
-        let p = place(&axes(&[("heads", 4), ("seq", 16), ("dim", 32)]), &[], &[], &[]);
+        let p = place(
+            &axes(&[("heads", 4), ("seq", 16), ("dim", 32)]),
+            &[],
+            &[],
+            &[],
+        );
         assert_eq!((p.rows.clone(), p.cols.clone()), (vec![0, 1], vec![2]));
-        let p = place(&axes(&[("batch", 64), ("seq", 512), ("dim", 512)]), &[], &[], &[]);
+        let p = place(
+            &axes(&[("batch", 64), ("seq", 512), ("dim", 512)]),
+            &[],
+            &[],
+            &[],
+        );
         assert_eq!(p.sliders, vec![0]);
     }
 
@@ -181,7 +204,11 @@ mod tests {
     fn truncation_halves_the_largest_axis_until_it_fits() {
         assert_eq!(truncate(&[1024, 1024], 1 << 18, 3), vec![512, 512]);
         assert_eq!(truncate(&[10, 10_000], 1000, 3), vec![10, 78]);
-        assert_eq!(truncate(&[4, 4], 1, 3), vec![4, 4], "never below the edge floor");
+        assert_eq!(
+            truncate(&[4, 4], 1, 3),
+            vec![4, 4],
+            "never below the edge floor"
+        );
         assert_eq!(kept_indices(10, 4), vec![0, 1, 8, 9]);
         assert_eq!(kept_indices(10, 5), vec![0, 1, 2, 8, 9]);
     }

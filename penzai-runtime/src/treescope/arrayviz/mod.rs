@@ -16,8 +16,8 @@ use super::html;
 use super::stats::format_number;
 use crate::nx::NamedArray;
 
-pub use payload::{JsonValue, Payload};
 pub(crate) use payload::base64 as base64_of;
+pub use payload::{JsonValue, Payload};
 
 /// How float values are shipped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -265,7 +265,11 @@ impl<'a> ArrayFigure<'a> {
         let kind = self.data.values().kind();
         let (payload, finite_range) = match self.data.values() {
             Values::F32(v) => {
-                let kept_v = if gather_all(v.len()) { v.to_vec() } else { gather(v, &sizes, &kept) };
+                let kept_v = if gather_all(v.len()) {
+                    v.to_vec()
+                } else {
+                    gather(v, &sizes, &kept)
+                };
                 let range = finite_range(&kept_v);
                 let exact = match self.precision {
                     Precision::Exact => true,
@@ -280,15 +284,25 @@ impl<'a> ArrayFigure<'a> {
                 (p, range)
             }
             Values::I64(v) => {
-                let kept_v = if gather_all(v.len()) { v.to_vec() } else { gather(v, &sizes, &kept) };
+                let kept_v = if gather_all(v.len()) {
+                    v.to_vec()
+                } else {
+                    gather(v, &sizes, &kept)
+                };
                 let range = kept_v.iter().fold(None, |r: Option<(f64, f64, f64)>, &x| {
                     let x = x as f64;
-                    Some(r.map_or((x, x, f64::INFINITY), |(lo, hi, t)| (lo.min(x), hi.max(x), t)))
+                    Some(r.map_or((x, x, f64::INFINITY), |(lo, hi, t)| {
+                        (lo.min(x), hi.max(x), t)
+                    }))
                 });
                 (Payload::ints(&kept_v), range)
             }
             Values::Bool(v) => {
-                let kept_v = if gather_all(v.len()) { v.to_vec() } else { gather(v, &sizes, &kept) };
+                let kept_v = if gather_all(v.len()) {
+                    v.to_vec()
+                } else {
+                    gather(v, &sizes, &kept)
+                };
                 (Payload::bools(&kept_v), Some((0.0, 1.0, f64::INFINITY)))
             }
         };
@@ -301,13 +315,24 @@ impl<'a> ArrayFigure<'a> {
                 ));
                 return None;
             }
-            let kept_m = if truncated { gather(m, &sizes, &kept) } else { m.clone() };
+            let kept_m = if truncated {
+                gather(m, &sizes, &kept)
+            } else {
+                m.clone()
+            };
             Some(Payload::bools(&kept_m))
         });
         let (cmap, vmin, vmax) = self.color_range(kind, finite_range);
-        let lines = |side: &[usize]| -> usize { side.iter().map(|&i| kept_counts[i] + usize::from(kept_counts[i] < sizes[i])).product::<usize>().max(1) };
+        let lines = |side: &[usize]| -> usize {
+            side.iter()
+                .map(|&i| kept_counts[i] + usize::from(kept_counts[i] < sizes[i]))
+                .product::<usize>()
+                .max(1)
+        };
         let longest = lines(&placement.rows).max(lines(&placement.cols));
-        let zoom = self.pixels_per_cell.unwrap_or_else(|| (640 / longest.max(1)).clamp(1, 16) as u32);
+        let zoom = self
+            .pixels_per_cell
+            .unwrap_or_else(|| (640 / longest.max(1)).clamp(1, 16) as u32);
         ArraySpec {
             kind,
             dtype: self.data.dtype().to_owned(),
@@ -327,7 +352,11 @@ impl<'a> ArrayFigure<'a> {
     }
 
     /// Picks the colormap and its range; explicit `vmin`/`vmax` win.
-    fn color_range(&self, kind: ValueKind, range: Option<(f64, f64, f64)>) -> (&'static str, f64, f64) {
+    fn color_range(
+        &self,
+        kind: ValueKind,
+        range: Option<(f64, f64, f64)>,
+    ) -> (&'static str, f64, f64) {
         let (lo, hi, trim) = range.unwrap_or((0.0, 1.0, f64::INFINITY));
         let cmap = match (self.colormap, kind) {
             (Colormap::Diverging, _) => "diverging",
@@ -365,12 +394,17 @@ impl<'a> ArrayFigure<'a> {
     /// (used by the tree page and by notebooks).
     pub fn to_fragment(&self) -> String {
         let spec = html::json_island(&self.spec());
-        format!("<div class=\"pza\"><script type=\"application/json\" class=\"pza-spec\">{spec}</script></div>")
+        format!(
+            "<div class=\"pza\"><script type=\"application/json\" class=\"pza-spec\">{spec}</script></div>"
+        )
     }
 
     /// A complete, self-contained HTML page showing the figure.
     pub fn to_html(&self) -> String {
-        let title = self.title.clone().unwrap_or_else(|| format!("{}{}", self.data.dtype(), self.data.shape_text()));
+        let title = self
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("{}{}", self.data.dtype(), self.data.shape_text()));
         html::page::array_page(&title, &self.to_fragment())
     }
 

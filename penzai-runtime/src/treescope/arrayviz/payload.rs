@@ -117,7 +117,11 @@ impl Payload {
         if lo > hi {
             (lo, hi) = (0.0, 0.0);
         }
-        let scale = if hi > lo { QUANT_MAX as f32 / (hi - lo) } else { 0.0 };
+        let scale = if hi > lo {
+            QUANT_MAX as f32 / (hi - lo)
+        } else {
+            0.0
+        };
         let bytes: Vec<u8> = values
             .iter()
             .map(|&x| {
@@ -185,7 +189,12 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
     match *chunks.remainder() {
         [a] => {
             let n = (a as u32) << 16;
-            out.extend_from_slice(&[ALPHABET[(n >> 18) as usize & 63], ALPHABET[(n >> 12) as usize & 63], b'=', b'=']);
+            out.extend_from_slice(&[
+                ALPHABET[(n >> 18) as usize & 63],
+                ALPHABET[(n >> 12) as usize & 63],
+                b'=',
+                b'=',
+            ]);
         }
         [a, b] => {
             let n = (a as u32) << 16 | (b as u32) << 8;
@@ -232,13 +241,18 @@ mod tests {
         v[1] = 3.0;
         v[2] = f32::NAN;
         let p = Payload::quantized_f32(&v);
-        assert_eq!((p.enc, p.lo, p.hi, p.z), ("q8", Some(-1.0), Some(3.0), true));
+        assert_eq!(
+            (p.enc, p.lo, p.hi, p.z),
+            ("q8", Some(-1.0), Some(3.0), true)
+        );
     }
 
     #[test]
     fn compressible_bytes_are_deflated_and_random_ones_are_not() {
         assert!(Payload::bools(&vec![false; 5000]).z);
-        let noise: Vec<f32> = (0..5000u32).map(|i| f32::from_bits(i.wrapping_mul(2_654_435_761) >> 2)).collect();
+        let noise: Vec<f32> = (0..5000u32)
+            .map(|i| f32::from_bits(i.wrapping_mul(2_654_435_761) >> 2))
+            .collect();
         assert!(!Payload::exact_f32(&noise).z);
     }
 }

@@ -109,7 +109,10 @@ impl HtmlOptions {
 
     /// The page for an already built doc.
     pub fn render_doc(&self, doc: &Doc) -> String {
-        let title = self.title.clone().unwrap_or_else(|| doc.root.type_name.clone());
+        let title = self
+            .title
+            .clone()
+            .unwrap_or_else(|| doc.root.type_name.clone());
         page::tree_page(&title, &tree_markup(doc, &self.doc.expand, None))
     }
 
@@ -207,6 +210,9 @@ mod tests {
 
     #[test]
     fn text_escaping_covers_markup_and_quotes() {
-        assert_eq!(escape_text("<a href=\"x\">'&'"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;");
+        assert_eq!(
+            escape_text("<a href=\"x\">'&'"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;"
+        );
     }
 }

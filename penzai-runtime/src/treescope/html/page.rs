@@ -38,7 +38,11 @@ fn assets() -> &'static Assets {
         let styles = [compact(VIEWER_CSS), compact(ARRAYVIZ_CSS)];
         let scripts = [compact(ARRAYVIZ_JS), compact(TREE_JS)];
         let policy = csp::policy(&[&scripts[0], &scripts[1]], &[&styles[0], &styles[1]]);
-        Assets { styles, scripts, policy }
+        Assets {
+            styles,
+            scripts,
+            policy,
+        }
     })
 }
 
@@ -48,7 +52,9 @@ fn head(title: &str) -> String {
     out.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"");
     out.push_str(&a.policy);
-    out.push_str("\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+    out.push_str(
+        "\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+    );
     out.push_str(&escape_text(title));
     out.push_str("</title>\n");
     for css in &a.styles {

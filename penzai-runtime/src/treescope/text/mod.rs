@@ -127,13 +127,26 @@ impl TextOptions {
         let hidden = n.children.len() - shown + n.omitted;
         for (i, child) in n.children.iter().take(shown).enumerate() {
             let last = i + 1 == shown && hidden == 0;
-            let (branch, cont) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
-            self.node(child, depth + 1, &format!("{child_lead}{branch}"), &format!("{child_lead}{cont}"), out);
+            let (branch, cont) = if last {
+                ("└─ ", "   ")
+            } else {
+                ("├─ ", "│  ")
+            };
+            self.node(
+                child,
+                depth + 1,
+                &format!("{child_lead}{branch}"),
+                &format!("{child_lead}{cont}"),
+                out,
+            );
         }
         if hidden > 0 {
             let mut more = Line::default();
             more.push(Role::Guide, format!("{child_lead}└─ "));
-            more.push(Role::Muted, format!("… {} more", format_count(hidden as u64)));
+            more.push(
+                Role::Muted,
+                format!("… {} more", format_count(hidden as u64)),
+            );
             more.write(out, self.color, self.width);
         }
     }
@@ -143,7 +156,10 @@ impl TextOptions {
 fn header(line: &mut Line, n: &DocNode, open: bool, has_kids: bool) {
     if let Some(key) = &n.key {
         let text = key.to_string();
-        line.push(Role::Key, text.strip_prefix('.').unwrap_or(&text).to_owned());
+        line.push(
+            Role::Key,
+            text.strip_prefix('.').unwrap_or(&text).to_owned(),
+        );
         line.push(Role::Plain, ": ");
     }
     line.push(Role::Type(n.hue), n.type_name.clone());
@@ -152,7 +168,11 @@ fn header(line: &mut Line, n: &DocNode, open: bool, has_kids: bool) {
         line.push(Role::Field, format!("({})", parts.join(", ")));
     }
     if let Some(v) = &n.value {
-        let role = if v.starts_with('"') { Role::Str } else { Role::Number };
+        let role = if v.starts_with('"') {
+            Role::Str
+        } else {
+            Role::Number
+        };
         line.push(Role::Plain, " = ");
         line.push(role, v.clone());
     }
