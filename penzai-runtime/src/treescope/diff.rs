@@ -42,7 +42,7 @@ pub struct Diff {
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use penzai::treescope;
+/// use penzai_runtime::treescope;
 /// let before = BTreeMap::from([("a".to_string(), 1.0f32), ("b".to_string(), 2.0)]);
 /// let after = BTreeMap::from([("a".to_string(), 1.0f32), ("c".to_string(), 3.0)]);
 /// let d = treescope::diff(&before, &after);

@@ -55,11 +55,11 @@ pub enum Colormap {
 /// A heatmap of one array, built with options and rendered to HTML.
 ///
 /// ```
-/// use penzai::treescope::{ArrayData, ArrayFigure};
+/// use penzai_runtime::treescope::{ArrayData, ArrayFigure};
 /// let data = ArrayData::from_f32(&[("seq", 4), ("embedding", 8)], (0..32).map(|i| i as f32 - 16.0).collect())?;
 /// let html = ArrayFigure::new(data).rows(&["embedding"]).columns(&["seq"]).vmax(10.0).to_html();
 /// assert!(html.contains("Content-Security-Policy"));
-/// # Ok::<(), penzai::treescope::ShapeMismatch>(())
+/// # Ok::<(), penzai_runtime::treescope::ShapeMismatch>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct ArrayFigure<'a> {

@@ -15,7 +15,7 @@ use crate::tree::{KeyPath, Tree};
 /// Options of the HTML page, as a builder.
 ///
 /// ```
-/// use penzai::treescope::HtmlOptions;
+/// use penzai_runtime::treescope::HtmlOptions;
 /// let tree = vec![1.0f32, 2.0, 3.0];
 /// let html = HtmlOptions::new().title("three numbers").expand_depth(1).to_html(&tree);
 /// assert!(html.contains("<title>three numbers</title>"));

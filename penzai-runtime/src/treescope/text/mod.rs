@@ -16,7 +16,7 @@ use crate::tree::Tree;
 /// Options of the text renderer, as a builder.
 ///
 /// ```
-/// use penzai::treescope::TextOptions;
+/// use penzai_runtime::treescope::TextOptions;
 /// let text = TextOptions::plain().render(&vec![1u32, 2]);
 /// assert_eq!(text, "Vec\n├─ [0]: u32 = 1\n└─ [1]: u32 = 2\n");
 /// ```
@@ -228,7 +228,7 @@ fn short_count(n: u64) -> String {
 ///
 /// ```
 /// use std::fmt;
-/// use penzai::treescope;
+/// use penzai_runtime::treescope;
 /// struct Scores(Vec<f32>);
 /// impl fmt::Display for Scores {
 ///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
