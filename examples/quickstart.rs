@@ -39,7 +39,11 @@ fn main() -> anyhow::Result<()> {
     println!("The model as a tree:\n{:?}\n", model.as_dyn());
     println!("Every node's path:");
     for path in model.all_paths() {
-        println!("  {:<24} {}", path.to_string(), model.get_at(&path)?.type_name());
+        println!(
+            "  {:<24} {}",
+            path.to_string(),
+            model.get_at(&path)?.type_name()
+        );
     }
 
     // A typed path is checked by the compiler; its text form parses back.

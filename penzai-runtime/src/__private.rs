@@ -4,10 +4,12 @@ use std::any::Any;
 use std::marker::PhantomData;
 
 pub use crate::nn::Layer;
+pub use crate::nn::check::{AxesCheck, AxesField, DeclaredSize};
 pub use crate::tree::{
     ChildError, HasTypedPath, Key, KeyPath, KeyRef, LayerCast, Leaf, OpaqueLeaf, Tree, TreeObject,
     TypedPath, field_path,
 };
+pub use crate::{Error, Result as PzResult};
 pub use std::boxed::Box;
 pub use std::fmt::Debug;
 pub use std::marker::PhantomData as Marker;
@@ -75,7 +77,8 @@ impl<T> ProbeTree<T> for &LayerProbe<T> {
     }
 }
 
-fn cast_layer<L: Layer>(value: Box<dyn Any>) -> Box<dyn Layer> {
+/// Converts a boxed node known to be an `L` into a boxed layer (see [`LayerCast`]).
+pub fn cast_layer<L: Layer>(value: Box<dyn Any>) -> Box<dyn Layer> {
     match value.downcast::<L>() {
         Ok(layer) => layer,
         // `TreeObject::into_layer` only calls a node's own cast on that same node.

@@ -1,7 +1,8 @@
 //! The crate-wide error type wrapping each area's own error.
 
+use crate::nn::LayerError;
 use crate::nx::AxisError;
-use crate::tree::{KeyPathParseError, TreeError};
+use crate::tree::{KeyPath, KeyPathParseError, TreeError};
 
 /// Any error penzai returns; each variant wraps one area's typed error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -10,9 +11,67 @@ pub enum Error {
     /// A lookup or edit in a tree failed.
     #[error(transparent)]
     Tree(#[from] TreeError),
-    /// A named-axis mismatch.
+    /// A named-axis mismatch in an array operation (boxed: it carries two shapes, and
+    /// every `Result` on the forward path would otherwise pay for its size).
     #[error(transparent)]
-    Axis(#[from] AxisError),
+    Axis(Box<AxisError>),
+    /// A layer refused its input, configuration or context.
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+    /// An error raised while running the layer at `path`.
+    #[error("at {} ({layer}): {source}", show_path(.path))]
+    AtLayer {
+        /// Where the failing layer sits in the model.
+        path: KeyPath,
+        /// Its type name.
+        layer: &'static str,
+        /// What went wrong.
+        source: Box<Error>,
+    },
+}
+
+fn show_path(path: &KeyPath) -> String {
+    if path.is_empty() {
+        "the root".to_owned()
+    } else {
+        path.to_string()
+    }
+}
+
+impl Error {
+    /// The innermost error, without layer locations.
+    pub fn root_cause(&self) -> &Error {
+        match self {
+            Error::AtLayer { source, .. } => source.root_cause(),
+            other => other,
+        }
+    }
+
+    /// Where the error happened, if it was raised inside a model run.
+    pub fn layer_path(&self) -> Option<&KeyPath> {
+        match self {
+            Error::AtLayer { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Attaches a layer location unless one is already there (the deepest one wins).
+    pub fn at_layer(self, path: impl FnOnce() -> KeyPath, layer: &'static str) -> Error {
+        match self {
+            located @ Error::AtLayer { .. } => located,
+            other => Error::AtLayer {
+                path: path(),
+                layer,
+                source: Box::new(other),
+            },
+        }
+    }
+}
+
+impl From<AxisError> for Error {
+    fn from(e: AxisError) -> Error {
+        Error::Axis(Box::new(e))
+    }
 }
 
 impl From<KeyPathParseError> for Error {

@@ -40,6 +40,11 @@ impl AnyLayer {
         self.0
     }
 
+    /// The boxed layer as a tree node.
+    pub fn into_tree(self) -> Box<dyn Tree> {
+        self.0
+    }
+
     /// The layer as a `T`, if it is one.
     pub fn downcast_ref<T: Layer>(&self) -> Option<&T> {
         self.0.as_any().downcast_ref::<T>()

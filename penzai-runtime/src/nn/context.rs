@@ -1,12 +1,345 @@
 //! `Context`: the effects of one forward run.
 
-/// The effect handler of one run: side inputs, captures, state, randomness, mode.
+use std::any::Any;
+use std::collections::BTreeMap;
+
+use crate::nn::{Layer, LayerError};
+use crate::nx::NamedArray;
+use crate::tree::{Key, KeyPath};
+use crate::{Error, Result};
+
+/// Whether stochastic layers (dropout) draw random numbers or act as the identity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Inference: dropout is the identity.
+    #[default]
+    Deterministic,
+    /// Training-style: dropout draws masks from the context's RNG.
+    Stochastic,
+}
+
+/// The effect handler of one run: named side inputs, captured values, per-layer state, a
+/// seeded random stream and the mode.
+///
+/// A model is immutable data; everything a run reads besides its main input, or leaves
+/// behind, lives here. Combinators call their children through
+/// [`call_child`](Context::call_child), which keeps track of the current layer's path so
+/// that errors name it and state (KV caches) is keyed by it.
+///
+/// ```
+/// use penzai::prelude::*;
+/// use penzai::nn::Mode;
+///
+/// let mut cx = Context::new()
+///     .with_side_input("token_positions", NamedArray::arange("seq", 4)?)
+///     .with_seed(7)
+///     .with_mode(Mode::Stochastic);
+/// assert!(cx.side_input("token_positions").is_some());
+/// assert!(cx.side_input("attn_mask").is_none());
+/// let a = cx.next_seed();
+/// assert_ne!(a, cx.next_seed());
+/// # Ok::<(), penzai::Error>(())
+/// ```
 #[derive(Debug, Default)]
-pub struct Context {}
+pub struct Context {
+    side_inputs: BTreeMap<String, NamedArray>,
+    captures: BTreeMap<KeyPath, NamedArray>,
+    state: BTreeMap<KeyPath, Box<dyn AnyState>>,
+    seed: u64,
+    draws: u64,
+    mode: Mode,
+    path: Vec<Key>,
+}
+
+/// Per-layer state stored in a [`Context`] (a KV cache, a counter).
+pub trait AnyState: Any + Send + std::fmt::Debug {
+    /// This state as `Any`, for downcasting.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// This state as `Any`, for downcasting.
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Any + Send + std::fmt::Debug> AnyState for T {
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 impl Context {
-    /// A fresh context.
+    /// A deterministic context with seed 0 and nothing in it.
     pub fn new() -> Context {
         Context::default()
+    }
+
+    /// Adds a side input (builder form).
+    pub fn with_side_input(mut self, name: impl Into<String>, value: NamedArray) -> Context {
+        self.side_inputs.insert(name.into(), value);
+        self
+    }
+
+    /// Sets the seed of the random stream (builder form).
+    pub fn with_seed(mut self, seed: u64) -> Context {
+        self.seed = seed;
+        self.draws = 0;
+        self
+    }
+
+    /// Sets the mode (builder form).
+    pub fn with_mode(mut self, mode: Mode) -> Context {
+        self.mode = mode;
+        self
+    }
+
+    /// Adds or replaces a side input.
+    pub fn set_side_input(&mut self, name: impl Into<String>, value: NamedArray) {
+        self.side_inputs.insert(name.into(), value);
+    }
+
+    /// Removes a side input, returning it.
+    pub fn remove_side_input(&mut self, name: &str) -> Option<NamedArray> {
+        self.side_inputs.remove(name)
+    }
+
+    /// The side input `name`, if given.
+    pub fn side_input(&self, name: &str) -> Option<&NamedArray> {
+        self.side_inputs.get(name)
+    }
+
+    /// The side input `name`, or an error listing the side inputs that are there.
+    pub fn require_side_input(&self, name: &str) -> Result<&NamedArray> {
+        self.side_inputs.get(name).ok_or_else(|| {
+            Error::Layer(LayerError::MissingSideInput {
+                name: name.to_owned(),
+                available: self.side_inputs.keys().cloned().collect(),
+            })
+        })
+    }
+
+    /// The names of the side inputs given.
+    pub fn side_input_names(&self) -> impl Iterator<Item = &str> {
+        self.side_inputs.keys().map(String::as_str)
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Sets the mode.
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+    }
+
+    /// A fresh seed from the run's random stream: the `n`-th draw of a context seeded
+    /// with `s` is the same on every platform.
+    pub fn next_seed(&mut self) -> u64 {
+        self.draws += 1;
+        split_seed(self.seed, self.draws)
+    }
+
+    /// Records `value` under the current layer's path (replacing an earlier capture there).
+    pub fn capture(&mut self, value: NamedArray) {
+        self.captures.insert(self.path(), value);
+    }
+
+    /// Records `value` under an explicit path.
+    pub fn capture_at(&mut self, path: KeyPath, value: NamedArray) {
+        self.captures.insert(path, value);
+    }
+
+    /// Everything captured so far, by path.
+    pub fn captures(&self) -> &BTreeMap<KeyPath, NamedArray> {
+        &self.captures
+    }
+
+    /// Takes the captures out of the context.
+    pub fn take_captures(&mut self) -> BTreeMap<KeyPath, NamedArray> {
+        std::mem::take(&mut self.captures)
+    }
+
+    /// The state stored for the current layer, if it has the type `T`.
+    pub fn state<T: AnyState>(&self) -> Option<&T> {
+        self.state
+            .get(&self.path())
+            .and_then(|s| (**s).as_any().downcast_ref::<T>())
+    }
+
+    /// Stores state for the current layer.
+    pub fn set_state<T: AnyState>(&mut self, value: T) {
+        self.state.insert(self.path(), Box::new(value));
+    }
+
+    /// Removes the state of the current layer.
+    pub fn take_state<T: AnyState>(&mut self) -> Option<T> {
+        let path = self.path();
+        let boxed = self.state.remove(&path)?;
+        if (*boxed).as_any().is::<T>() {
+            let any: Box<dyn Any> = boxed;
+            any.downcast::<T>().ok().map(|b| *b)
+        } else {
+            // Not ours to take: put it back.
+            self.state.insert(path, boxed);
+            None
+        }
+    }
+
+    /// Paths that hold state (e.g. the attention layers with a KV cache).
+    pub fn state_paths(&self) -> impl Iterator<Item = &KeyPath> {
+        self.state.keys()
+    }
+
+    /// Drops every layer's state (start a new generation).
+    pub fn clear_state(&mut self) {
+        self.state.clear();
+    }
+
+    /// The path of the layer being run (the root while no combinator has descended).
+    pub fn path(&self) -> KeyPath {
+        KeyPath::from_keys(self.path.iter().cloned())
+    }
+
+    /// Descends one key without calling a layer (for layers that run their grandchildren
+    /// directly); pair with [`leave`](Context::leave).
+    pub fn enter(&mut self, key: Key) {
+        self.path.push(key);
+    }
+
+    /// Undoes one [`enter`](Context::enter).
+    pub fn leave(&mut self) {
+        self.path.pop();
+    }
+
+    /// Runs `layer`, a child of the current layer reached by `key`: the path grows by
+    /// `key` for the duration of the call, and an error gets the child's location.
+    pub fn call_child(&mut self, key: Key, layer: &dyn Layer, x: NamedArray) -> Result<NamedArray> {
+        self.path.push(key);
+        let result = layer.call(x, self);
+        let result = result.map_err(|e| e.at_layer(|| self.path(), layer.type_name()));
+        self.path.pop();
+        result
+    }
+
+    /// Like [`call_child`](Context::call_child) for a layer several keys below the current
+    /// one (`branches`, then `[1]`).
+    pub fn call_descendant<const N: usize>(
+        &mut self,
+        keys: [Key; N],
+        layer: &dyn Layer,
+        x: NamedArray,
+    ) -> Result<NamedArray> {
+        let depth = self.path.len();
+        self.path.extend(keys);
+        let result = layer.call(x, self);
+        let result = result.map_err(|e| e.at_layer(|| self.path(), layer.type_name()));
+        self.path.truncate(depth);
+        result
+    }
+
+    /// Runs `layer` as the root of a model: errors get the root location when nothing
+    /// deeper claimed them.
+    pub fn run(&mut self, layer: &dyn Layer, x: NamedArray) -> Result<NamedArray> {
+        layer
+            .call(x, self)
+            .map_err(|e| e.at_layer(|| self.path(), layer.type_name()))
+    }
+}
+
+/// A seed derived from `base` and a stream position or label hash (SplitMix64 finalizer).
+pub fn split_seed(base: u64, n: u64) -> u64 {
+    let mut z = base.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A stable 64-bit hash of a label (FNV-1a), used to derive per-parameter seeds.
+pub fn label_hash(label: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in label.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::Identity;
+
+    #[test]
+    fn side_inputs_are_listed_when_missing() {
+        let cx = Context::new()
+            .with_side_input("token_positions", NamedArray::arange("seq", 3).unwrap());
+        let err = cx.require_side_input("attn_mask").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "needs side input \"attn_mask\"; the context has \"token_positions\""
+        );
+        assert_eq!(
+            cx.side_input_names().collect::<Vec<_>>(),
+            ["token_positions"]
+        );
+    }
+
+    #[test]
+    fn state_and_captures_are_keyed_by_the_current_path() {
+        let mut cx = Context::new();
+        cx.enter(Key::field("blocks"));
+        cx.enter(Key::Index(2));
+        cx.set_state(7u32);
+        cx.capture(NamedArray::scalar(1.0));
+        assert_eq!(cx.state::<u32>(), Some(&7));
+        assert_eq!(cx.state::<u64>(), None);
+        assert_eq!(
+            cx.take_state::<u64>(),
+            None,
+            "a wrong type leaves the state in place"
+        );
+        cx.leave();
+        assert_eq!(cx.state::<u32>(), None);
+        cx.enter(Key::Index(2));
+        assert_eq!(cx.take_state::<u32>(), Some(7));
+        cx.leave();
+        cx.leave();
+        let path: KeyPath = "blocks[2]".parse().unwrap();
+        assert_eq!(cx.captures().keys().collect::<Vec<_>>(), [&path]);
+    }
+
+    #[test]
+    fn call_child_restores_the_path_even_on_error() {
+        let mut cx = Context::new();
+        let err = cx
+            .call_child(
+                Key::field("x"),
+                &crate::nn::Softmax::over("missing"),
+                NamedArray::scalar(1.0),
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.layer_path().map(ToString::to_string),
+            Some("x".to_owned())
+        );
+        assert!(cx.path().is_empty());
+        cx.call_child(Key::Index(0), &Identity, NamedArray::scalar(1.0))
+            .unwrap();
+        assert!(cx.path().is_empty());
+    }
+
+    #[test]
+    fn the_random_stream_depends_only_on_seed_and_draw_count() {
+        let mut a = Context::new().with_seed(9);
+        let mut b = Context::new().with_seed(9);
+        let xs: Vec<u64> = (0..4).map(|_| a.next_seed()).collect();
+        let ys: Vec<u64> = (0..4).map(|_| b.next_seed()).collect();
+        assert_eq!(xs, ys);
+        assert_eq!(
+            xs.iter().collect::<std::collections::BTreeSet<_>>().len(),
+            4
+        );
+        assert_eq!(label_hash("a"), 0xaf63_dc4c_8601_ec8c, "FNV-1a is fixed");
     }
 }

@@ -21,7 +21,11 @@ pub(crate) struct NamedUnion {
 
 impl NamedUnion {
     pub(crate) fn of(arrays: &[&NamedArray]) -> NamedUnion {
-        let mut union = NamedUnion { names: vec![], sizes: vec![], conflicts: vec![] };
+        let mut union = NamedUnion {
+            names: vec![],
+            sizes: vec![],
+            conflicts: vec![],
+        };
         for array in arrays {
             let n_pos = array.n_pos();
             for (j, name) in array.names.iter().enumerate() {
@@ -58,7 +62,13 @@ impl NamedUnion {
 /// Numpy's broadcast of two positional shapes, if they are compatible.
 fn broadcast_positional(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
-    let at = |s: &[usize], i: usize| if i + s.len() >= n { s[i + s.len() - n] } else { 1 };
+    let at = |s: &[usize], i: usize| {
+        if i + s.len() >= n {
+            s[i + s.len() - n]
+        } else {
+            1
+        }
+    };
     (0..n)
         .map(|i| match (at(a, i), at(b, i)) {
             (x, y) if x == y => Some(x),
@@ -78,20 +88,43 @@ pub(crate) struct Alignment {
 
 impl Alignment {
     /// Aligns the two operands of a binary operation `op`.
-    pub(crate) fn pair(op: &'static str, a: &NamedArray, b: &NamedArray) -> Result<Alignment, AxisError> {
+    pub(crate) fn pair(
+        op: &'static str,
+        a: &NamedArray,
+        b: &NamedArray,
+    ) -> Result<Alignment, AxisError> {
         let union = NamedUnion::of(&[a, b]);
         if !union.conflicts.is_empty() {
             let sizes = union
                 .conflicts
                 .iter()
-                .map(|n| (n.clone(), a.axis_size(n).unwrap_or(0), b.axis_size(n).unwrap_or(0)))
+                .map(|n| {
+                    (
+                        n.clone(),
+                        a.axis_size(n).unwrap_or(0),
+                        b.axis_size(n).unwrap_or(0),
+                    )
+                })
                 .collect();
-            return Err(AxisError::SizeMismatch { op, sizes, left: a.full_shape(), right: b.full_shape() });
+            return Err(AxisError::SizeMismatch {
+                op,
+                sizes,
+                left: a.full_shape(),
+                right: b.full_shape(),
+            });
         }
-        let pos = broadcast_positional(&a.positional_shape(), &b.positional_shape()).ok_or_else(|| {
-            AxisError::PositionalBroadcast { op, left: a.full_shape(), right: b.full_shape() }
-        })?;
-        Ok(Alignment { pos, names: union.names, sizes: union.sizes })
+        let pos = broadcast_positional(&a.positional_shape(), &b.positional_shape()).ok_or_else(
+            || AxisError::PositionalBroadcast {
+                op,
+                left: a.full_shape(),
+                right: b.full_shape(),
+            },
+        )?;
+        Ok(Alignment {
+            pos,
+            names: union.names,
+            sizes: union.sizes,
+        })
     }
 
     /// Aligns any number of arrays (as for `where_`).
@@ -108,7 +141,9 @@ impl Alignment {
                 None => {
                     // Name the first earlier array this one cannot broadcast with.
                     let j = (0..i)
-                        .find(|&j| broadcast_positional(&arrays[j].positional_shape(), &shape).is_none())
+                        .find(|&j| {
+                            broadcast_positional(&arrays[j].positional_shape(), &shape).is_none()
+                        })
                         .unwrap_or(0);
                     return Err(AxisError::PositionalBroadcast {
                         op,
@@ -118,7 +153,11 @@ impl Alignment {
                 }
             };
         }
-        Ok(Alignment { pos, names: union.names, sizes: union.sizes })
+        Ok(Alignment {
+            pos,
+            names: union.names,
+            sizes: union.sizes,
+        })
     }
 
     /// The full result shape: positional axes, then named axes.
@@ -128,16 +167,27 @@ impl Alignment {
 
     /// A view of `array`'s data (`view`) with its axes permuted into the result order and
     /// size-1 axes inserted where it lacks one, ready to be broadcast to `shape()`.
-    pub(crate) fn prepare<'a, T>(&self, array: &NamedArray, view: ArrayViewD<'a, T>) -> ArrayViewD<'a, T> {
+    pub(crate) fn prepare<'a, T>(
+        &self,
+        array: &NamedArray,
+        view: ArrayViewD<'a, T>,
+    ) -> ArrayViewD<'a, T> {
         let n_pos = array.n_pos();
         let mut named: Vec<(usize, usize)> = array
             .names
             .iter()
             .enumerate()
-            .filter_map(|(j, name)| self.names.iter().position(|n| n == name).map(|k| (k, n_pos + j)))
+            .filter_map(|(j, name)| {
+                self.names
+                    .iter()
+                    .position(|n| n == name)
+                    .map(|k| (k, n_pos + j))
+            })
             .collect();
         named.sort_unstable();
-        let perm: Vec<usize> = (0..n_pos).chain(named.iter().map(|&(_, axis)| axis)).collect();
+        let perm: Vec<usize> = (0..n_pos)
+            .chain(named.iter().map(|&(_, axis)| axis))
+            .collect();
         let mut view = view.permuted_axes(perm);
         for _ in n_pos..self.pos.len() {
             view = view.insert_axis(Axis(0));
@@ -159,7 +209,8 @@ impl Alignment {
 /// Broadcasts a prepared view to `shape`; alignment guarantees it fits.
 fn broadcast<'a, T>(view: &'a ArrayViewD<'_, T>, shape: &IxDyn) -> ArrayViewD<'a, T> {
     // `Alignment` checked every size: each axis equals the result's or is 1.
-    view.broadcast(shape.clone()).expect("aligned views broadcast to the result shape")
+    view.broadcast(shape.clone())
+        .expect("aligned views broadcast to the result shape")
 }
 
 /// Applies `f` elementwise to two prepared views, broadcasting both to `shape`.
@@ -181,8 +232,15 @@ pub(crate) fn zip3<A: Copy, B: Copy, C: Copy, R>(
     c: &ArrayViewD<'_, C>,
     f: impl Fn(A, B, C) -> R,
 ) -> ArrayD<R> {
-    let (a, b, c) = (broadcast(a, shape), broadcast(b, shape), broadcast(c, shape));
-    Zip::from(&a).and(&b).and(&c).map_collect(|&x, &y, &z| f(x, y, z))
+    let (a, b, c) = (
+        broadcast(a, shape),
+        broadcast(b, shape),
+        broadcast(c, shape),
+    );
+    Zip::from(&a)
+        .and(&b)
+        .and(&c)
+        .map_collect(|&x, &y, &z| f(x, y, z))
 }
 
 #[cfg(test)]

@@ -72,7 +72,10 @@ impl NamedArray {
 
     /// Positional and named shape together, as shown in error messages.
     pub fn full_shape(&self) -> ArrayShape {
-        ArrayShape { positional: self.positional_shape(), named: self.named_shape() }
+        ArrayShape {
+            positional: self.positional_shape().into(),
+            named: self.named_shape(),
+        }
     }
 
     /// The size of the named axis `name`, if there is one.
@@ -102,7 +105,10 @@ impl NamedArray {
 
     /// The data-axis index of the named axis `name`.
     pub(crate) fn named_axis(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| n == name).map(|i| i + self.n_pos())
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| i + self.n_pos())
     }
 
     /// Like `named_axis`, but an error naming `op` when the axis is missing.
@@ -116,12 +122,18 @@ impl NamedArray {
 
     /// An error saying that `op` does not accept this array's dtype.
     pub(crate) fn dtype_error(&self, op: &'static str, expected: &'static str) -> AxisError {
-        AxisError::DType { op, got: vec![self.dtype()], expected }
+        AxisError::DType {
+            op,
+            got: vec![self.dtype()],
+            expected,
+        }
     }
 
-
     /// The data as `f32`, converting integers; booleans are a dtype error naming `op`.
-    pub(crate) fn numeric_f32(&self, op: &'static str) -> Result<CowArray<'_, f32, IxDyn>, AxisError> {
+    pub(crate) fn numeric_f32(
+        &self,
+        op: &'static str,
+    ) -> Result<CowArray<'_, f32, IxDyn>, AxisError> {
         match &self.data {
             Storage::F32(a) => Ok(CowArray::from(a.view())),
             Storage::I64(a) => Ok(CowArray::from(a.mapv(|x| x as f32))),
@@ -178,7 +190,9 @@ impl NamedArray {
     /// The value of an array without axes, as `f32`.
     pub fn scalar_f32(&self) -> Result<f32, AxisError> {
         if self.data.ndim() != 0 {
-            return Err(AxisError::NotScalar { shape: self.full_shape() });
+            return Err(AxisError::NotScalar {
+                shape: self.full_shape(),
+            });
         }
         Ok(self.to_f32_vec().first().copied().unwrap_or(0.0))
     }
@@ -274,7 +288,9 @@ mod tests {
     fn cloning_shares_the_buffer() {
         let x = ab();
         let y = x.clone();
-        let (Storage::F32(a), Storage::F32(b)) = (x.storage(), y.storage()) else { panic!() };
+        let (Storage::F32(a), Storage::F32(b)) = (x.storage(), y.storage()) else {
+            panic!()
+        };
         assert_eq!(a.as_ptr(), b.as_ptr());
     }
 
@@ -291,7 +307,13 @@ mod tests {
     fn equality_ignores_named_axis_order() {
         let x = ab();
         let t = x.order_as(&["b", "a"]).unwrap();
-        assert_eq!(t.named_shape().names().map(|n| n.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(
+            t.named_shape()
+                .names()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>(),
+            ["b", "a"]
+        );
         assert_eq!(t.to_f32_vec(), [0., 3., 1., 4., 2., 5.]);
         assert_eq!(t, x);
     }
@@ -331,7 +353,10 @@ mod tests {
     #[test]
     fn scalar_f32_needs_a_scalar() {
         assert_eq!(NamedArray::scalar(2.5).scalar_f32().unwrap(), 2.5);
-        assert_eq!(ab().scalar_f32().unwrap_err().to_string(), "expected a scalar (no axes), got {a: 2, b: 3}");
+        assert_eq!(
+            ab().scalar_f32().unwrap_err().to_string(),
+            "expected a scalar (no axes), got {a: 2, b: 3}"
+        );
     }
 
     #[test]
@@ -342,7 +367,10 @@ mod tests {
             text,
             "NamedArray(f32{batch: 100, seq: 1000} [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, ... 99994 more])"
         );
-        assert_eq!(format!("{}", NamedArray::scalar(1.0)), "NamedArray(f32{} [1.0])");
+        assert_eq!(
+            format!("{}", NamedArray::scalar(1.0)),
+            "NamedArray(f32{} [1.0])"
+        );
     }
 
     #[test]

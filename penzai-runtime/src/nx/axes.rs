@@ -12,7 +12,10 @@ pub(crate) fn unique_names(op: &'static str, names: &[&str]) -> Result<Vec<AxisN
     let mut out: Vec<AxisName> = Vec::with_capacity(names.len());
     for &name in names {
         if out.iter().any(|n| n == name) {
-            return Err(AxisError::RepeatedAxis { op, axis: name.into() });
+            return Err(AxisError::RepeatedAxis {
+                op,
+                axis: name.into(),
+            });
         }
         out.push(name.into());
     }
@@ -62,10 +65,18 @@ impl NamedArray {
         self.tag_prefix_checked("tag_prefix", names)
     }
 
-    fn tag_prefix_checked(&self, op: &'static str, names: &[&str]) -> Result<NamedArray, AxisError> {
+    fn tag_prefix_checked(
+        &self,
+        op: &'static str,
+        names: &[&str],
+    ) -> Result<NamedArray, AxisError> {
         let mut new_names = unique_names(op, names)?;
         if let Some(clash) = new_names.iter().find(|n| self.has_axis(n)) {
-            return Err(AxisError::AxisExists { op, axis: clash.clone(), shape: self.full_shape() });
+            return Err(AxisError::AxisExists {
+                op,
+                axis: clash.clone(),
+                shape: self.full_shape(),
+            });
         }
         // The tagged axes move behind the remaining positional ones, ahead of the old names.
         let (k, n_pos, ndim) = (names.len(), self.n_pos(), self.data.ndim());
@@ -79,7 +90,10 @@ impl NamedArray {
     /// to add more).
     pub fn untag(&self, names: &[&str]) -> Result<NamedArray, AxisError> {
         if self.n_pos() != 0 {
-            return Err(AxisError::HasPositional { op: "untag", shape: self.full_shape() });
+            return Err(AxisError::HasPositional {
+                op: "untag",
+                shape: self.full_shape(),
+            });
         }
         self.untag_prefix_checked("untag", names)
     }
@@ -89,7 +103,11 @@ impl NamedArray {
         self.untag_prefix_checked("untag_prefix", names)
     }
 
-    fn untag_prefix_checked(&self, op: &'static str, names: &[&str]) -> Result<NamedArray, AxisError> {
+    fn untag_prefix_checked(
+        &self,
+        op: &'static str,
+        names: &[&str],
+    ) -> Result<NamedArray, AxisError> {
         unique_names(op, names)?;
         let mut perm = Vec::with_capacity(self.data.ndim());
         for name in names {
@@ -221,7 +239,11 @@ mod tests {
 
     #[test]
     fn untag_refuses_when_positional_axes_exist() {
-        let v = positional(&[2, 3]).tag(&["a", "b"]).unwrap().untag(&["b"]).unwrap();
+        let v = positional(&[2, 3])
+            .tag(&["a", "b"])
+            .unwrap()
+            .untag(&["b"])
+            .unwrap();
         assert_eq!(
             v.untag(&["a"]).unwrap_err().to_string(),
             "untag needs an array without positional axes, got {a: 2} + positional [3]"
@@ -239,7 +261,10 @@ mod tests {
     fn order_as_moves_listed_axes_first() {
         let x = positional(&[2, 3, 4]).tag(&["a", "b", "c"]).unwrap();
         assert_eq!(names(&x.order_as(&["c"]).unwrap()), ["c", "a", "b"]);
-        assert_eq!(names(&x.order_as(&["b", "a", "c"]).unwrap()), ["b", "a", "c"]);
+        assert_eq!(
+            names(&x.order_as(&["b", "a", "c"]).unwrap()),
+            ["b", "a", "c"]
+        );
         assert_eq!(
             x.order_as(&["z"]).unwrap_err().to_string(),
             "order_as: no axis \"z\" in {a: 2, b: 3, c: 4}"
@@ -262,7 +287,11 @@ mod tests {
 
     #[test]
     fn insert_axis_adds_a_unit_axis() {
-        let x = positional(&[2]).tag(&["a"]).unwrap().insert_axis("new").unwrap();
+        let x = positional(&[2])
+            .tag(&["a"])
+            .unwrap()
+            .insert_axis("new")
+            .unwrap();
         assert_eq!(x.named_shape().to_string(), "{a: 2, new: 1}");
     }
 }

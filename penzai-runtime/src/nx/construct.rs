@@ -8,6 +8,10 @@ use super::dtype::{Element, Storage};
 use super::error::AxisError;
 use super::shape::{ArrayShape, IntoNamedShape, NamedShape};
 
+/// The most elements an array may have: a buffer of any dtype (at most 8 bytes per
+/// element) must fit in `isize::MAX` bytes, or allocating it would panic instead of failing.
+pub(crate) const MAX_ELEMENTS: usize = isize::MAX as usize / 8;
+
 /// A checked shape: unique names and an element count that fits in memory addresses.
 pub(crate) struct CheckedShape {
     pub names: Vec<AxisName>,
@@ -16,25 +20,33 @@ pub(crate) struct CheckedShape {
 }
 
 impl CheckedShape {
-    pub(crate) fn new(op: &'static str, shape: impl IntoNamedShape) -> Result<CheckedShape, AxisError> {
+    pub(crate) fn new(
+        op: &'static str,
+        shape: impl IntoNamedShape,
+    ) -> Result<CheckedShape, AxisError> {
         let pairs = shape.into_pairs();
         let mut names: Vec<AxisName> = Vec::with_capacity(pairs.len());
         let mut sizes = Vec::with_capacity(pairs.len());
         let mut len = Some(1usize);
         for (name, size) in &pairs {
             if names.contains(name) {
-                return Err(AxisError::RepeatedAxis { op, axis: name.clone() });
+                return Err(AxisError::RepeatedAxis {
+                    op,
+                    axis: name.clone(),
+                });
             }
             names.push(name.clone());
             sizes.push(*size);
             len = len.and_then(|l| l.checked_mul(*size));
         }
-        // ndarray requires the element count to fit in isize.
-        match len.filter(|&l| l <= isize::MAX as usize) {
+        match len.filter(|&l| l <= MAX_ELEMENTS) {
             Some(len) => Ok(CheckedShape { names, sizes, len }),
             None => Err(AxisError::TooLarge {
                 op,
-                shape: ArrayShape { positional: vec![], named: NamedShape::new(pairs) },
+                shape: ArrayShape {
+                    positional: Box::default(),
+                    named: NamedShape::new(pairs),
+                },
             }),
         }
     }
@@ -44,10 +56,17 @@ impl CheckedShape {
     }
 
     fn filled<T: Element + Clone>(self, value: T) -> NamedArray {
-        NamedArray::from_parts(T::into_storage(ArrayD::from_elem(IxDyn(&self.sizes), value)), self.names)
+        NamedArray::from_parts(
+            T::into_storage(ArrayD::from_elem(IxDyn(&self.sizes), value)),
+            self.names,
+        )
     }
 
-    fn with_data<T: Element>(self, op: &'static str, data: Vec<T>) -> Result<NamedArray, AxisError> {
+    fn with_data<T: Element>(
+        self,
+        op: &'static str,
+        data: Vec<T>,
+    ) -> Result<NamedArray, AxisError> {
         if data.len() != self.len {
             return Err(AxisError::DataLength {
                 op,
@@ -98,12 +117,18 @@ impl NamedArray {
 
     /// An `f32` array without axes.
     pub fn scalar(value: f32) -> NamedArray {
-        NamedArray::from_parts(Storage::F32(ArrayD::from_elem(IxDyn(&[]), value).into_shared()), vec![])
+        NamedArray::from_parts(
+            Storage::F32(ArrayD::from_elem(IxDyn(&[]), value).into_shared()),
+            vec![],
+        )
     }
 
     /// An `i64` array without axes.
     pub fn scalar_i64(value: i64) -> NamedArray {
-        NamedArray::from_parts(Storage::I64(ArrayD::from_elem(IxDyn(&[]), value).into_shared()), vec![])
+        NamedArray::from_parts(
+            Storage::I64(ArrayD::from_elem(IxDyn(&[]), value).into_shared()),
+            vec![],
+        )
     }
 
     /// The `i64` values `0, 1, .., n-1` along one axis `name` (positions, token ids).
@@ -111,17 +136,20 @@ impl NamedArray {
     /// ```
     /// use penzai_runtime::nx::NamedArray;
     ///
-    /// assert_eq!(NamedArray::arange("seq", 4).to_i64_vec(), [0, 1, 2, 3]);
+    /// assert_eq!(NamedArray::arange("seq", 4)?.to_i64_vec(), [0, 1, 2, 3]);
+    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
     /// ```
-    pub fn arange(name: &str, n: usize) -> NamedArray {
-        let data: ArrayD<i64> = ArrayD::from_shape_fn(IxDyn(&[n]), |i| i[0] as i64);
-        NamedArray::from_parts(Storage::I64(data.into_shared()), vec![name.into()])
+    pub fn arange(name: &str, n: usize) -> Result<NamedArray, AxisError> {
+        let shape = CheckedShape::new("arange", &[(name, n)])?;
+        let data: Vec<i64> = (0..n as i64).collect();
+        shape.with_data("arange", data)
     }
 
     /// The `f32` values `0, 1, .., n-1` along one axis `name`.
-    pub fn arange_f32(name: &str, n: usize) -> NamedArray {
-        let data: ArrayD<f32> = ArrayD::from_shape_fn(IxDyn(&[n]), |i| i[0] as f32);
-        NamedArray::from_parts(Storage::F32(data.into_shared()), vec![name.into()])
+    pub fn arange_f32(name: &str, n: usize) -> Result<NamedArray, AxisError> {
+        let shape = CheckedShape::new("arange_f32", &[(name, n)])?;
+        let data: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        shape.with_data("arange_f32", data)
     }
 
     /// An `f32` array from row-major data in the order of `shape`.
@@ -198,23 +226,38 @@ mod tests {
         let z = NamedArray::zeros(&[("batch", 2), ("seq", 3)]).unwrap();
         assert_eq!(z.named_shape().to_string(), "{batch: 2, seq: 3}");
         assert_eq!(z.to_f32_vec(), [0.0; 6]);
-        assert_eq!(NamedArray::ones(&[("a", 2)]).unwrap().to_f32_vec(), [1.0, 1.0]);
-        assert_eq!(NamedArray::full(&[("a", 2)], 7.5).unwrap().to_f32_vec(), [7.5, 7.5]);
+        assert_eq!(
+            NamedArray::ones(&[("a", 2)]).unwrap().to_f32_vec(),
+            [1.0, 1.0]
+        );
+        assert_eq!(
+            NamedArray::full(&[("a", 2)], 7.5).unwrap().to_f32_vec(),
+            [7.5, 7.5]
+        );
         let m = NamedArray::full_bool(&[("a", 1)], true).unwrap();
         assert_eq!((m.dtype(), m.to_bool_vec()), (DType::Bool, vec![true]));
-        assert_eq!(NamedArray::full_i64(&[("a", 1)], -3).unwrap().to_i64_vec(), [-3]);
+        assert_eq!(
+            NamedArray::full_i64(&[("a", 1)], -3).unwrap().to_i64_vec(),
+            [-3]
+        );
     }
 
     #[test]
     fn shapes_reject_repeated_names() {
         let err = NamedArray::zeros(&[("a", 2), ("a", 3)]).unwrap_err();
-        assert_eq!(err.to_string(), "zeros: axis \"a\" is listed more than once");
+        assert_eq!(
+            err.to_string(),
+            "zeros: axis \"a\" is listed more than once"
+        );
     }
 
     #[test]
     fn shapes_reject_impossible_sizes() {
         let err = NamedArray::zeros(&[("a", usize::MAX), ("b", 2)]).unwrap_err();
-        assert!(matches!(err, AxisError::TooLarge { op: "zeros", .. }), "{err}");
+        assert!(
+            matches!(err, AxisError::TooLarge { op: "zeros", .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -229,15 +272,21 @@ mod tests {
     #[test]
     fn scalars_have_no_axes() {
         let s = NamedArray::scalar(3.0);
-        assert_eq!((s.len(), s.named_shape().len(), s.positional_shape().len()), (1, 0, 0));
+        assert_eq!(
+            (s.len(), s.named_shape().len(), s.positional_shape().len()),
+            (1, 0, 0)
+        );
         assert_eq!(NamedArray::scalar_i64(4).to_i64_vec(), [4]);
     }
 
     #[test]
     fn aranges_count_from_zero() {
-        let r = NamedArray::arange("seq", 3);
+        let r = NamedArray::arange("seq", 3).unwrap();
         assert_eq!((r.dtype(), r.to_i64_vec()), (DType::I64, vec![0, 1, 2]));
-        assert_eq!(NamedArray::arange_f32("x", 3).to_f32_vec(), [0.0, 1.0, 2.0]);
+        assert_eq!(
+            NamedArray::arange_f32("x", 3).unwrap().to_f32_vec(),
+            [0.0, 1.0, 2.0]
+        );
     }
 
     #[test]
@@ -245,13 +294,19 @@ mod tests {
         let x = NamedArray::from_i64(&[("a", 2), ("b", 2)], vec![1, 2, 3, 4]).unwrap();
         assert_eq!(x.to_i64_vec(), [1, 2, 3, 4]);
         let err = NamedArray::from_bool(&[("a", 2), ("b", 2)], vec![true]).unwrap_err();
-        assert_eq!(err.to_string(), "from_bool: the data has 1 elements but the shape {a: 2, b: 2} needs 4");
+        assert_eq!(
+            err.to_string(),
+            "from_bool: the data has 1 elements but the shape {a: 2, b: 2} needs 4"
+        );
     }
 
     #[test]
     fn from_ndarray_names_every_axis() {
         let err = NamedArray::from_ndarray(ArrayD::zeros(vec![2, 3]), &["a"]).unwrap_err();
-        assert_eq!(err.to_string(), "from_ndarray: got 1 names for 2 positional axes in {} + positional [2, 3]");
+        assert_eq!(
+            err.to_string(),
+            "from_ndarray: got 1 names for 2 positional axes in {} + positional [2, 3]"
+        );
         let w = NamedArray::wrap(ArrayD::zeros(vec![2, 3]));
         assert_eq!(w.positional_shape(), [2, 3]);
     }

@@ -11,6 +11,7 @@ use ndarray::{Array3, ArrayViewD, IxDyn};
 use super::array::NamedArray;
 use super::axes::unique_names;
 use super::axis::AxisName;
+use super::construct::MAX_ELEMENTS;
 use super::dtype::{DType, Storage};
 use super::error::AxisError;
 use super::shape::ArrayShape;
@@ -49,25 +50,50 @@ impl NamedArray {
     pub fn contract(&self, other: &NamedArray, names: &[&str]) -> Result<NamedArray, AxisError> {
         const OP: &str = "contract";
         let (Storage::F32(a), Storage::F32(b)) = (&self.data, &other.data) else {
-            return Err(AxisError::DType { op: OP, got: vec![self.dtype(), other.dtype()], expected: "f32" });
+            return Err(AxisError::DType {
+                op: OP,
+                got: vec![self.dtype(), other.dtype()],
+                expected: "f32",
+            });
         };
         for array in [self, other] {
             if array.n_pos() != 0 {
-                return Err(AxisError::HasPositional { op: OP, shape: array.full_shape() });
+                return Err(AxisError::HasPositional {
+                    op: OP,
+                    shape: array.full_shape(),
+                });
             }
         }
         let plan = self.plan_contraction(other, names)?;
         let idx = |array: &NamedArray, names: &[AxisName]| -> Vec<usize> {
             // Every planned name was found on this side while planning.
-            names.iter().map(|n| array.named_axis(n).expect("planned axis")).collect()
+            names
+                .iter()
+                .map(|n| array.named_axis(n).expect("planned axis"))
+                .collect()
         };
         let summed: Vec<AxisName> = names.iter().map(|&n| AxisName::from(n)).collect();
-        let left_perm = [idx(self, &plan.batch), idx(self, &plan.left_free), idx(self, &summed)].concat();
-        let right_perm = [idx(other, &plan.batch), idx(other, &summed), idx(other, &plan.right_free)].concat();
+        let left_perm = [
+            idx(self, &plan.batch),
+            idx(self, &plan.left_free),
+            idx(self, &summed),
+        ]
+        .concat();
+        let right_perm = [
+            idx(other, &plan.batch),
+            idx(other, &summed),
+            idx(other, &plan.right_free),
+        ]
+        .concat();
         let size = |array: &NamedArray, names: &[AxisName]| -> usize {
             names.iter().filter_map(|n| array.axis_size(n)).product()
         };
-        let (nb, m, k, n) = (size(self, &plan.batch), size(self, &plan.left_free), size(self, &summed), size(other, &plan.right_free));
+        let (nb, m, k, n) = (
+            size(self, &plan.batch),
+            size(self, &plan.left_free),
+            size(self, &summed),
+            size(other, &plan.right_free),
+        );
         let out_dims: Vec<usize> = plan
             .batch
             .iter()
@@ -76,17 +102,45 @@ impl NamedArray {
             .chain(plan.right_free.iter().map(|x| other.axis_size(x)))
             .map(|s| s.unwrap_or(0))
             .collect();
-        let fits = nb.checked_mul(m).and_then(|x| x.checked_mul(n)).is_some_and(|x| x <= isize::MAX as usize);
+        let fits = nb
+            .checked_mul(m)
+            .and_then(|x| x.checked_mul(n))
+            .is_some_and(|x| x <= MAX_ELEMENTS);
         if !fits {
-            let named = out_dims.iter().zip(plan.batch.iter().chain(&plan.left_free).chain(&plan.right_free));
+            let named = out_dims.iter().zip(
+                plan.batch
+                    .iter()
+                    .chain(&plan.left_free)
+                    .chain(&plan.right_free),
+            );
             let named = super::shape::NamedShape::new(named.map(|(&s, name)| (name.clone(), s)));
-            return Err(AxisError::TooLarge { op: OP, shape: ArrayShape { positional: vec![], named } });
+            return Err(AxisError::TooLarge {
+                op: OP,
+                shape: ArrayShape {
+                    positional: Box::default(),
+                    named,
+                },
+            });
         }
-        let out = batched_matmul(a.view().permuted_axes(left_perm), b.view().permuted_axes(right_perm), (nb, m, k, n));
+        let out = batched_matmul(
+            a.view().permuted_axes(left_perm),
+            b.view().permuted_axes(right_perm),
+            (nb, m, k, n),
+        );
         // `out` is in standard layout with `nb * m * n` elements, as `out_dims` describes.
-        let out = out.into_shape_with_order(IxDyn(&out_dims)).expect("standard layout, same size");
-        let names = plan.batch.into_iter().chain(plan.left_free).chain(plan.right_free).collect();
-        Ok(NamedArray::from_parts(Storage::F32(out.into_shared()), names))
+        let out = out
+            .into_shape_with_order(IxDyn(&out_dims))
+            .expect("standard layout, same size");
+        let names = plan
+            .batch
+            .into_iter()
+            .chain(plan.left_free)
+            .chain(plan.right_free)
+            .collect();
+        Ok(NamedArray::from_parts(
+            Storage::F32(out.into_shared()),
+            names,
+        ))
     }
 
     /// Checks the contraction axes and splits the other axes into batch and free ones.
@@ -114,7 +168,12 @@ impl NamedArray {
             }
         }
         let kept = |array: &NamedArray| -> Vec<AxisName> {
-            array.names.iter().filter(|n| !names.contains(&n.as_str())).cloned().collect()
+            array
+                .names
+                .iter()
+                .filter(|n| !names.contains(&n.as_str()))
+                .cloned()
+                .collect()
         };
         let (left, right) = (kept(self), kept(other));
         let batch: Vec<AxisName> = left.iter().filter(|n| right.contains(n)).cloned().collect();
@@ -135,7 +194,11 @@ impl NamedArray {
         }
         let left_free = left.into_iter().filter(|n| !batch.contains(n)).collect();
         let right_free = right.into_iter().filter(|n| !batch.contains(n)).collect();
-        Ok(Plan { batch, left_free, right_free })
+        Ok(Plan {
+            batch,
+            left_free,
+            right_free,
+        })
     }
 
     /// A two-operand einsum by axis name: the result has exactly the axes `output`, in that
@@ -155,10 +218,17 @@ impl NamedArray {
     /// ```
     pub fn einsum(&self, other: &NamedArray, output: &[&str]) -> Result<NamedArray, AxisError> {
         if self.dtype() != DType::F32 || other.dtype() != DType::F32 {
-            return Err(AxisError::DType { op: "einsum", got: vec![self.dtype(), other.dtype()], expected: "f32" });
+            return Err(AxisError::DType {
+                op: "einsum",
+                got: vec![self.dtype(), other.dtype()],
+                expected: "f32",
+            });
         }
         unique_names("einsum", output)?;
-        if let Some(&missing) = output.iter().find(|n| !self.has_axis(n) && !other.has_axis(n)) {
+        if let Some(&missing) = output
+            .iter()
+            .find(|n| !self.has_axis(n) && !other.has_axis(n))
+        {
             return Err(AxisError::EinsumOutput {
                 axis: missing.into(),
                 left: self.full_shape(),
@@ -172,16 +242,29 @@ impl NamedArray {
                 .map(|n| n.as_str())
                 .filter(|n| !output.contains(n) && !peer.has_axis(n))
                 .collect();
-            if alone.is_empty() { Ok(array.clone()) } else { array.sum(&alone) }
+            if alone.is_empty() {
+                Ok(array.clone())
+            } else {
+                array.sum(&alone)
+            }
         };
         let (left, right) = (sum_alone(self, other)?, sum_alone(other, self)?);
-        let shared: Vec<&str> = left.names.iter().map(|n| n.as_str()).filter(|n| !output.contains(n)).collect();
+        let shared: Vec<&str> = left
+            .names
+            .iter()
+            .map(|n| n.as_str())
+            .filter(|n| !output.contains(n))
+            .collect();
         left.contract(&right, &shared)?.order_as(output)
     }
 }
 
 /// `out[b] = a[b] @ b[b]` for `a: (batch.., M.., K..)` and `b: (batch.., K.., N..)` views.
-fn batched_matmul(a: ArrayViewD<'_, f32>, b: ArrayViewD<'_, f32>, (nb, m, k, n): (usize, usize, usize, usize)) -> Array3<f32> {
+fn batched_matmul(
+    a: ArrayViewD<'_, f32>,
+    b: ArrayViewD<'_, f32>,
+    (nb, m, k, n): (usize, usize, usize, usize),
+) -> Array3<f32> {
     let mut out = Array3::<f32>::zeros((nb, m, n));
     if nb * m * n == 0 || k == 0 {
         return out;
@@ -190,7 +273,11 @@ fn batched_matmul(a: ArrayViewD<'_, f32>, b: ArrayViewD<'_, f32>, (nb, m, k, n):
     // Element counts match by construction (products of the same axis sizes).
     let a3 = a.to_shape((nb, m, k)).expect("same element count");
     let b3 = b.to_shape((nb, k, n)).expect("same element count");
-    for ((a2, b2), mut c2) in a3.outer_iter().zip(b3.outer_iter()).zip(out.outer_iter_mut()) {
+    for ((a2, b2), mut c2) in a3
+        .outer_iter()
+        .zip(b3.outer_iter())
+        .zip(out.outer_iter_mut())
+    {
         general_mat_mul(1.0, &a2, &b2, 0.0, &mut c2);
     }
     out

@@ -23,9 +23,16 @@ fn axis_order_of_the_operands_does_not_matter() {
     let a = iota(&[("m", 3), ("k", 4)]);
     let b = iota(&[("n", 2), ("k", 4)]);
     let c = a.contract(&b, &["k"]).unwrap();
-    let ct = a.order_as(&["k"]).unwrap().contract(&b.order_as(&["k"]).unwrap(), &["k"]).unwrap();
+    let ct = a
+        .order_as(&["k"])
+        .unwrap()
+        .contract(&b.order_as(&["k"]).unwrap(), &["k"])
+        .unwrap();
     assert_eq!(c, ct);
-    assert_eq!(c.order_as(&["m", "n"]).unwrap().to_f32_vec(), [14., 38., 38., 126., 62., 214.]);
+    assert_eq!(
+        c.order_as(&["m", "n"]).unwrap().to_f32_vec(),
+        [14., 38., 38., 126., 62., 214.]
+    );
 }
 
 #[test]
@@ -35,13 +42,20 @@ fn shared_uncontracted_axes_are_batch_axes() {
     let k = (&iota(&[("kv_seq", 2), ("heads", 2), ("head_dim", 3)]) * 0.5).unwrap();
     let s = q.contract(&k, &["head_dim"]).unwrap();
     assert_eq!(s.named_shape().to_string(), "{heads: 2, seq: 2, kv_seq: 2}");
-    let got = s.order_as(&["seq", "kv_seq", "heads"]).unwrap().to_f32_vec();
+    let got = s
+        .order_as(&["seq", "kv_seq", "heads"])
+        .unwrap()
+        .to_f32_vec();
     let (qv, kv) = (q.to_f32_vec(), k.to_f32_vec());
     let mut want = vec![];
     for i in 0..2 {
         for j in 0..2 {
             for h in 0..2 {
-                want.push((0..3).map(|d| qv[i * 6 + h * 3 + d] * kv[j * 6 + h * 3 + d]).sum::<f32>());
+                want.push(
+                    (0..3)
+                        .map(|d| qv[i * 6 + h * 3 + d] * kv[j * 6 + h * 3 + d])
+                        .sum::<f32>(),
+                );
             }
         }
     }
@@ -52,13 +66,18 @@ fn shared_uncontracted_axes_are_batch_axes() {
 fn contracting_nothing_is_an_outer_product() {
     let a = f(&[("a", 2)], &[1., 2.]);
     let b = f(&[("b", 3)], &[1., 10., 100.]);
-    assert_eq!(a.contract(&b, &[]).unwrap().to_f32_vec(), [1., 10., 100., 2., 20., 200.]);
+    assert_eq!(
+        a.contract(&b, &[]).unwrap().to_f32_vec(),
+        [1., 10., 100., 2., 20., 200.]
+    );
 }
 
 #[test]
 fn contracting_everything_gives_a_scalar() {
     let a = iota(&[("a", 2), ("b", 3)]);
-    let dot = a.contract(&a.order_as(&["b"]).unwrap(), &["a", "b"]).unwrap();
+    let dot = a
+        .contract(&a.order_as(&["b"]).unwrap(), &["a", "b"])
+        .unwrap();
     assert_eq!(dot.scalar_f32().unwrap(), 55.0);
 }
 
@@ -66,7 +85,10 @@ fn contracting_everything_gives_a_scalar() {
 fn empty_axes_give_zeros() {
     let a = NamedArray::zeros(&[("m", 2), ("k", 0)]).unwrap();
     let b = NamedArray::ones(&[("k", 0), ("n", 3)]).unwrap();
-    assert_eq!(a.contract(&b, &["k"]).unwrap(), NamedArray::zeros(&[("m", 2), ("n", 3)]).unwrap());
+    assert_eq!(
+        a.contract(&b, &["k"]).unwrap(),
+        NamedArray::zeros(&[("m", 2), ("n", 3)]).unwrap()
+    );
 }
 
 #[test]
@@ -97,14 +119,23 @@ fn a_size_mismatch_names_both_sizes() {
 #[test]
 fn contract_rejects_other_dtypes_and_positional_axes() {
     let x = NamedArray::zeros(&[("a", 2)]).unwrap();
-    let ids = NamedArray::arange("a", 2);
-    assert_eq!(x.contract(&ids, &["a"]).unwrap_err().to_string(), "contract does not accept f32 and i64 arrays (it needs f32)");
-    let v = NamedArray::zeros(&[("a", 2), ("b", 2)]).unwrap().untag(&["b"]).unwrap();
+    let ids = NamedArray::arange("a", 2).unwrap();
+    assert_eq!(
+        x.contract(&ids, &["a"]).unwrap_err().to_string(),
+        "contract does not accept f32 and i64 arrays (it needs f32)"
+    );
+    let v = NamedArray::zeros(&[("a", 2), ("b", 2)])
+        .unwrap()
+        .untag(&["b"])
+        .unwrap();
     assert_eq!(
         v.contract(&x, &["a"]).unwrap_err().to_string(),
         "contract needs an array without positional axes, got {a: 2} + positional [2]"
     );
-    assert!(matches!(x.contract(&x, &["a", "a"]).unwrap_err(), AxisError::RepeatedAxis { .. }));
+    assert!(matches!(
+        x.contract(&x, &["a", "a"]).unwrap_err(),
+        AxisError::RepeatedAxis { .. }
+    ));
 }
 
 #[test]
@@ -116,15 +147,22 @@ fn large_contraction_matches_a_naive_sum() {
     let (av, bv) = (a.to_f32_vec(), b.to_f32_vec());
     for (idx, &got) in c.iter().enumerate() {
         let (i, j) = (idx / 90, idx % 90);
-        let want: f64 = (0..130).map(|k| av[i * 130 + k] as f64 * bv[j * 130 + k] as f64).sum();
-        assert!((got as f64 - want).abs() < 1e-4, "({i}, {j}): {got} vs {want}");
+        let want: f64 = (0..130)
+            .map(|k| av[i * 130 + k] as f64 * bv[j * 130 + k] as f64)
+            .sum();
+        assert!(
+            (got as f64 - want).abs() < 1e-4,
+            "({i}, {j}): {got} vs {want}"
+        );
     }
 }
 
 #[test]
 fn einsum_builds_attention_scores_with_renamed_keys() {
     let q = iota(&[("seq", 3), ("heads", 2), ("head_dim", 4)]);
-    let k = iota(&[("seq", 3), ("heads", 2), ("head_dim", 4)]).rename("seq", "kv_seq").unwrap();
+    let k = iota(&[("seq", 3), ("heads", 2), ("head_dim", 4)])
+        .rename("seq", "kv_seq")
+        .unwrap();
     let s = q.einsum(&k, &["seq", "kv_seq", "heads"]).unwrap();
     assert_eq!(s.named_shape().to_string(), "{seq: 3, kv_seq: 3, heads: 2}");
     assert_eq!(s, q.contract(&k, &["head_dim"]).unwrap());

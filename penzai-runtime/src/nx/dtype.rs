@@ -174,12 +174,18 @@ pub(crate) fn same_f32(a: f32, b: f32) -> bool {
 
 /// Two views of the same shape hold equal elements (NaN equal to NaN).
 pub(crate) fn views_equal(a: &Storage, b_view: &Storage, perm: &[usize]) -> bool {
-    fn eq<T: Copy>(a: ArrayViewD<'_, T>, b: ArrayViewD<'_, T>, same: impl Fn(T, T) -> bool) -> bool {
+    fn eq<T: Copy>(
+        a: ArrayViewD<'_, T>,
+        b: ArrayViewD<'_, T>,
+        same: impl Fn(T, T) -> bool,
+    ) -> bool {
         ndarray::Zip::from(&a).and(&b).all(|&x, &y| same(x, y))
     }
     match (a, b_view) {
         (Storage::F32(a), Storage::F32(b)) => eq(a.view(), b.view().permuted_axes(perm), same_f32),
-        (Storage::I64(a), Storage::I64(b)) => eq(a.view(), b.view().permuted_axes(perm), |x, y| x == y),
+        (Storage::I64(a), Storage::I64(b)) => {
+            eq(a.view(), b.view().permuted_axes(perm), |x, y| x == y)
+        }
         (Storage::Bool(a), Storage::Bool(b)) => {
             eq(a.view(), b.view().permuted_axes(perm), |x, y| x == y)
         }
@@ -195,18 +201,37 @@ mod tests {
     fn dtype_serializes_lowercase() {
         assert_eq!(serde_json::to_string(&DType::F32).unwrap(), "\"f32\"");
         assert_eq!(serde_json::to_string(&DType::Bool).unwrap(), "\"bool\"");
-        assert_eq!(serde_json::from_str::<DType>("\"i64\"").unwrap(), DType::I64);
+        assert_eq!(
+            serde_json::from_str::<DType>("\"i64\"").unwrap(),
+            DType::I64
+        );
         assert_eq!(DType::I64.to_string(), "i64");
     }
 
     #[test]
     fn casts_follow_numpy_rules() {
-        let f = Storage::F32(ndarray::arr1(&[-1.7f32, 0.0, 2.9, f32::NAN]).into_dyn().into_shared());
-        let Storage::I64(i) = f.cast(DType::I64) else { panic!("not i64") };
+        let f = Storage::F32(
+            ndarray::arr1(&[-1.7f32, 0.0, 2.9, f32::NAN])
+                .into_dyn()
+                .into_shared(),
+        );
+        let Storage::I64(i) = f.cast(DType::I64) else {
+            panic!("not i64")
+        };
         assert_eq!(i.iter().copied().collect::<Vec<_>>(), [-1, 0, 2, 0]);
-        let Storage::Bool(b) = f.cast(DType::Bool) else { panic!("not bool") };
-        assert_eq!(b.iter().copied().collect::<Vec<_>>(), [true, false, true, true]);
-        let Storage::F32(back) = Storage::Bool(b).cast(DType::F32) else { panic!("not f32") };
-        assert_eq!(back.iter().copied().collect::<Vec<_>>(), [1.0, 0.0, 1.0, 1.0]);
+        let Storage::Bool(b) = f.cast(DType::Bool) else {
+            panic!("not bool")
+        };
+        assert_eq!(
+            b.iter().copied().collect::<Vec<_>>(),
+            [true, false, true, true]
+        );
+        let Storage::F32(back) = Storage::Bool(b).cast(DType::F32) else {
+            panic!("not f32")
+        };
+        assert_eq!(
+            back.iter().copied().collect::<Vec<_>>(),
+            [1.0, 0.0, 1.0, 1.0]
+        );
     }
 }

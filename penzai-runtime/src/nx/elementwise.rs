@@ -31,12 +31,26 @@ fn binary<A: Copy, B: Copy, R: Element>(
     al.finish(R::into_storage(out))
 }
 
-fn pair_dtype_error(op: &'static str, a: &NamedArray, b: &NamedArray, expected: &'static str) -> AxisError {
-    AxisError::DType { op, got: vec![a.dtype(), b.dtype()], expected }
+fn pair_dtype_error(
+    op: &'static str,
+    a: &NamedArray,
+    b: &NamedArray,
+    expected: &'static str,
+) -> AxisError {
+    AxisError::DType {
+        op,
+        got: vec![a.dtype(), b.dtype()],
+        expected,
+    }
 }
 
 /// `f` on `f32` values, converting `i64` operands; `bool` is an error.
-fn float_binary(op: &'static str, a: &NamedArray, b: &NamedArray, f: impl Fn(f32, f32) -> f32) -> Result<NamedArray, AxisError> {
+fn float_binary(
+    op: &'static str,
+    a: &NamedArray,
+    b: &NamedArray,
+    f: impl Fn(f32, f32) -> f32,
+) -> Result<NamedArray, AxisError> {
     if a.dtype() == DType::Bool || b.dtype() == DType::Bool {
         return Err(pair_dtype_error(op, a, b, "f32 or i64"));
     }
@@ -75,7 +89,9 @@ fn compare(
             let al = Alignment::pair(op, a, b)?;
             Ok(binary(al, (a, x.view()), (b, y.view()), g))
         }
-        (Storage::Bool(_), _) | (_, Storage::Bool(_)) => Err(pair_dtype_error(op, a, b, "f32 or i64")),
+        (Storage::Bool(_), _) | (_, Storage::Bool(_)) => {
+            Err(pair_dtype_error(op, a, b, "f32 or i64"))
+        }
         _ => {
             let al = Alignment::pair(op, a, b)?;
             let (av, bv) = (a.numeric_f32(op)?, b.numeric_f32(op)?);
@@ -85,7 +101,12 @@ fn compare(
 }
 
 /// A logical operation on two `bool` arrays.
-fn logical(op: &'static str, a: &NamedArray, b: &NamedArray, f: impl Fn(bool, bool) -> bool) -> Result<NamedArray, AxisError> {
+fn logical(
+    op: &'static str,
+    a: &NamedArray,
+    b: &NamedArray,
+    f: impl Fn(bool, bool) -> bool,
+) -> Result<NamedArray, AxisError> {
     match (&a.data, &b.data) {
         (Storage::Bool(x), Storage::Bool(y)) => {
             let al = Alignment::pair(op, a, b)?;
@@ -97,28 +118,48 @@ fn logical(op: &'static str, a: &NamedArray, b: &NamedArray, f: impl Fn(bool, bo
 
 /// NaN-propagating maximum, as `jnp.maximum`.
 fn max_nan(x: f32, y: f32) -> f32 {
-    if x.is_nan() || y.is_nan() { f32::NAN } else { x.max(y) }
+    if x.is_nan() || y.is_nan() {
+        f32::NAN
+    } else {
+        x.max(y)
+    }
 }
 
 /// NaN-propagating minimum, as `jnp.minimum`.
 fn min_nan(x: f32, y: f32) -> f32 {
-    if x.is_nan() || y.is_nan() { f32::NAN } else { x.min(y) }
+    if x.is_nan() || y.is_nan() {
+        f32::NAN
+    } else {
+        x.min(y)
+    }
 }
 
 impl NamedArray {
     /// `f` applied to every element with a scalar, keeping the axes. `i64` is converted to
     /// `f32`; `bool` is a dtype error.
-    pub(crate) fn scalar_op(&self, op: &'static str, f: impl Fn(f32) -> f32) -> Result<NamedArray, AxisError> {
+    pub(crate) fn scalar_op(
+        &self,
+        op: &'static str,
+        f: impl Fn(f32) -> f32,
+    ) -> Result<NamedArray, AxisError> {
         let out = match &self.data {
             Storage::F32(a) => a.mapv(f),
             Storage::I64(a) => a.mapv(|x| f(x as f32)),
             Storage::Bool(_) => return Err(self.dtype_error(op, "f32 or i64")),
         };
-        Ok(NamedArray::from_parts(Storage::F32(out.into_shared()), self.names.clone()))
+        Ok(NamedArray::from_parts(
+            Storage::F32(out.into_shared()),
+            self.names.clone(),
+        ))
     }
 
     /// `f` on `f32` elements and `g` on `i64` elements, keeping the dtype; `bool` is an error.
-    fn numeric_unary(&self, op: &'static str, f: impl Fn(f32) -> f32, g: impl Fn(i64) -> i64) -> Result<NamedArray, AxisError> {
+    fn numeric_unary(
+        &self,
+        op: &'static str,
+        f: impl Fn(f32) -> f32,
+        g: impl Fn(i64) -> i64,
+    ) -> Result<NamedArray, AxisError> {
         let data = match &self.data {
             Storage::F32(a) => Storage::F32(a.mapv(f).into_shared()),
             Storage::I64(a) => Storage::I64(a.mapv(g).into_shared()),
@@ -197,7 +238,10 @@ impl NamedArray {
     /// Logical negation of a `bool` array (also available as `!&mask`).
     pub fn logical_not(&self) -> Result<NamedArray, AxisError> {
         match &self.data {
-            Storage::Bool(a) => Ok(NamedArray::from_parts(Storage::Bool(a.mapv(|x| !x).into_shared()), self.names.clone())),
+            Storage::Bool(a) => Ok(NamedArray::from_parts(
+                Storage::Bool(a.mapv(|x| !x).into_shared()),
+                self.names.clone(),
+            )),
             _ => Err(self.dtype_error("logical_not", "bool")),
         }
     }
@@ -205,7 +249,11 @@ impl NamedArray {
     /// Picks `on_true` where `mask` is true and `on_false` elsewhere, broadcasting all three
     /// by name. `mask` must be `bool`; the two branches share a dtype (`i64` mixed with
     /// `f32` gives `f32`).
-    pub fn where_(mask: &NamedArray, on_true: &NamedArray, on_false: &NamedArray) -> Result<NamedArray, AxisError> {
+    pub fn where_(
+        mask: &NamedArray,
+        on_true: &NamedArray,
+        on_false: &NamedArray,
+    ) -> Result<NamedArray, AxisError> {
         const OP: &str = "where_";
         let Storage::Bool(m) = &mask.data else {
             return Err(mask.dtype_error(OP, "a bool mask"));
@@ -224,9 +272,15 @@ impl NamedArray {
             T::into_storage(zip3(shape, mv, &av, &bv, |m, x, y| if m { x } else { y }))
         }
         let data = match (&on_true.data, &on_false.data) {
-            (Storage::F32(x), Storage::F32(y)) => pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view())),
-            (Storage::I64(x), Storage::I64(y)) => pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view())),
-            (Storage::Bool(x), Storage::Bool(y)) => pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view())),
+            (Storage::F32(x), Storage::F32(y)) => {
+                pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view()))
+            }
+            (Storage::I64(x), Storage::I64(y)) => {
+                pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view()))
+            }
+            (Storage::Bool(x), Storage::Bool(y)) => {
+                pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view()))
+            }
             (Storage::Bool(_), _) | (_, Storage::Bool(_)) => {
                 return Err(AxisError::DType {
                     op: OP,
@@ -306,9 +360,33 @@ macro_rules! binary_operator {
     };
 }
 
-binary_operator!(Add, add, "add", |x: f32, y: f32| x + y, i64::wrapping_add, |x: f32, s: f32| x + s, |s: f32, x: f32| s + x);
-binary_operator!(Sub, sub, "sub", |x: f32, y: f32| x - y, i64::wrapping_sub, |x: f32, s: f32| x - s, |s: f32, x: f32| s - x);
-binary_operator!(Mul, mul, "mul", |x: f32, y: f32| x * y, i64::wrapping_mul, |x: f32, s: f32| x * s, |s: f32, x: f32| s * x);
+binary_operator!(
+    Add,
+    add,
+    "add",
+    |x: f32, y: f32| x + y,
+    i64::wrapping_add,
+    |x: f32, s: f32| x + s,
+    |s: f32, x: f32| s + x
+);
+binary_operator!(
+    Sub,
+    sub,
+    "sub",
+    |x: f32, y: f32| x - y,
+    i64::wrapping_sub,
+    |x: f32, s: f32| x - s,
+    |s: f32, x: f32| s - x
+);
+binary_operator!(
+    Mul,
+    mul,
+    "mul",
+    |x: f32, y: f32| x * y,
+    i64::wrapping_mul,
+    |x: f32, s: f32| x * s,
+    |s: f32, x: f32| s * x
+);
 
 /// `/` between two `i64` arrays is true division into `f32`, so it has no integer kernel.
 impl Div<&NamedArray> for &NamedArray {

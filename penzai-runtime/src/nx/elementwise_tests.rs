@@ -27,7 +27,10 @@ fn shared_names_line_up_whatever_their_order() {
     let x = f(&[("a", 2), ("b", 3)], &[0., 1., 2., 3., 4., 5.]);
     let t = x.order_as(&["b", "a"]).unwrap();
     assert_eq!((&x + &t).unwrap(), (&x * 2.0).unwrap());
-    assert_eq!((&t - &x).unwrap(), NamedArray::zeros(&[("a", 2), ("b", 3)]).unwrap());
+    assert_eq!(
+        (&t - &x).unwrap(),
+        NamedArray::zeros(&[("a", 2), ("b", 3)]).unwrap()
+    );
 }
 
 #[test]
@@ -55,16 +58,28 @@ fn shared_axes_must_have_equal_sizes() {
 fn named_axes_of_size_one_do_not_stretch() {
     let x = NamedArray::zeros(&[("a", 1)]).unwrap();
     let y = NamedArray::zeros(&[("a", 3)]).unwrap();
-    assert!(matches!((&x * &y).unwrap_err(), AxisError::SizeMismatch { op: "mul", .. }));
+    assert!(matches!(
+        (&x * &y).unwrap_err(),
+        AxisError::SizeMismatch { op: "mul", .. }
+    ));
 }
 
 #[test]
 fn positional_axes_broadcast_like_numpy() {
-    let x = f(&[("a", 2), ("b", 3)], &[0., 1., 2., 3., 4., 5.]).untag(&["b"]).unwrap();
+    let x = f(&[("a", 2), ("b", 3)], &[0., 1., 2., 3., 4., 5.])
+        .untag(&["b"])
+        .unwrap();
     let row = NamedArray::wrap(ndarray::arr1(&[10., 20., 30.]).into_dyn());
     let s = (&x + &row).unwrap();
     assert_eq!(s.positional_shape(), [3]);
-    assert_eq!(s.tag(&["b"]).unwrap().order_as(&["a"]).unwrap().to_f32_vec(), [10., 21., 32., 13., 24., 35.]);
+    assert_eq!(
+        s.tag(&["b"])
+            .unwrap()
+            .order_as(&["a"])
+            .unwrap()
+            .to_f32_vec(),
+        [10., 21., 32., 13., 24., 35.]
+    );
     let bad = NamedArray::wrap(ArrayD::zeros(vec![4]));
     assert_eq!(
         (&x + &bad).unwrap_err().to_string(),
@@ -90,7 +105,10 @@ fn integer_arithmetic_stays_integer_except_division() {
     let s = (&x + &y).unwrap();
     assert_eq!((s.dtype(), s.to_i64_vec()), (DType::I64, vec![3, 4, 9]));
     let q = (&x / &y).unwrap();
-    assert_eq!((q.dtype(), q.to_f32_vec()), (DType::F32, vec![0.5, 1.0, 3.5]));
+    assert_eq!(
+        (q.dtype(), q.to_f32_vec()),
+        (DType::F32, vec![0.5, 1.0, 3.5])
+    );
     let z = (&x / &i(&[("a", 3)], &[0, 0, 0])).unwrap();
     assert!(z.to_f32_vec()[0].is_infinite());
 }
@@ -109,9 +127,18 @@ fn mixed_integer_and_float_promote_to_float() {
 fn arithmetic_on_booleans_is_a_dtype_error() {
     let x = f(&[("a", 2)], &[1., 2.]);
     let m = b(&[("a", 2)], &[true, false]);
-    assert_eq!((&x + &m).unwrap_err().to_string(), "add does not accept f32 and bool arrays (it needs f32 or i64)");
-    assert_eq!((&m * 2.0).unwrap_err().to_string(), "mul does not accept bool arrays (it needs f32 or i64)");
-    assert!(matches!((-&m).unwrap_err(), AxisError::DType { op: "neg", .. }));
+    assert_eq!(
+        (&x + &m).unwrap_err().to_string(),
+        "add does not accept f32 and bool arrays (it needs f32 or i64)"
+    );
+    assert_eq!(
+        (&m * 2.0).unwrap_err().to_string(),
+        "mul does not accept bool arrays (it needs f32 or i64)"
+    );
+    assert!(matches!(
+        (-&m).unwrap_err(),
+        AxisError::DType { op: "neg", .. }
+    ));
 }
 
 #[test]
@@ -134,7 +161,13 @@ fn maximum_and_minimum_propagate_nan() {
     assert!(hi[1].is_nan());
     let lo = x.minimum(&NamedArray::scalar(2.0)).unwrap().to_f32_vec();
     assert_eq!((lo[0], lo[2]), (1., 2.));
-    assert_eq!(i(&[("a", 2)], &[1, 9]).maximum(&i(&[("a", 2)], &[5, 5])).unwrap().to_i64_vec(), [5, 9]);
+    assert_eq!(
+        i(&[("a", 2)], &[1, 9])
+            .maximum(&i(&[("a", 2)], &[5, 5]))
+            .unwrap()
+            .to_i64_vec(),
+        [5, 9]
+    );
 }
 
 #[test]
@@ -142,31 +175,51 @@ fn comparisons_give_boolean_arrays() {
     let x = f(&[("a", 3)], &[1., 2., 3.]);
     let two = NamedArray::scalar(2.0);
     let gt = x.gt(&two).unwrap();
-    assert_eq!((gt.dtype(), gt.to_bool_vec()), (DType::Bool, vec![false, false, true]));
+    assert_eq!(
+        (gt.dtype(), gt.to_bool_vec()),
+        (DType::Bool, vec![false, false, true])
+    );
     assert_eq!(x.ge(&two).unwrap().to_bool_vec(), [false, true, true]);
     assert_eq!(x.lt(&two).unwrap().to_bool_vec(), [true, false, false]);
     assert_eq!(x.le(&two).unwrap().to_bool_vec(), [true, true, false]);
     assert_eq!(x.eq_elem(&two).unwrap().to_bool_vec(), [false, true, false]);
     assert_eq!(x.ne_elem(&two).unwrap().to_bool_vec(), [true, false, true]);
     let ids = i(&[("a", 3)], &[1, 2, 3]);
-    assert_eq!(ids.eq_elem(&NamedArray::scalar_i64(2)).unwrap().to_bool_vec(), [false, true, false]);
+    assert_eq!(
+        ids.eq_elem(&NamedArray::scalar_i64(2))
+            .unwrap()
+            .to_bool_vec(),
+        [false, true, false]
+    );
     let m = b(&[("a", 2)], &[true, false]);
-    assert_eq!(m.eq_elem(&b(&[("a", 2)], &[true, true])).unwrap().to_bool_vec(), [true, false]);
+    assert_eq!(
+        m.eq_elem(&b(&[("a", 2)], &[true, true]))
+            .unwrap()
+            .to_bool_vec(),
+        [true, false]
+    );
 }
 
 #[test]
 fn where_selects_and_broadcasts_by_name() {
     // A causal mask {seq, kv_seq} applied to scores {heads, seq, kv_seq}.
-    let q = NamedArray::arange("seq", 2);
-    let k = NamedArray::arange("kv_seq", 2);
+    let q = NamedArray::arange("seq", 2).unwrap();
+    let k = NamedArray::arange("kv_seq", 2).unwrap();
     let mask = q.ge(&k).unwrap();
     assert_eq!(mask.to_bool_vec(), [true, false, true, true]);
     let scores = NamedArray::ones(&[("heads", 2), ("seq", 2), ("kv_seq", 2)]).unwrap();
-    let masked = NamedArray::where_(&mask, &scores, &NamedArray::scalar(f32::NEG_INFINITY)).unwrap();
+    let masked =
+        NamedArray::where_(&mask, &scores, &NamedArray::scalar(f32::NEG_INFINITY)).unwrap();
     assert_eq!(masked.named_shape(), scores.named_shape());
     let ninf = f32::NEG_INFINITY;
     let expected = [1., ninf, 1., 1., 1., ninf, 1., 1.];
-    assert_eq!(masked.order_as(&["heads", "seq", "kv_seq"]).unwrap().to_f32_vec(), expected);
+    assert_eq!(
+        masked
+            .order_as(&["heads", "seq", "kv_seq"])
+            .unwrap()
+            .to_f32_vec(),
+        expected
+    );
 }
 
 #[test]
@@ -183,19 +236,37 @@ fn where_checks_dtypes_and_shapes() {
     );
     let m2 = b(&[("a", 2)], &[true, false]);
     let mixed = NamedArray::where_(&m2, &x, &i(&[("a", 2)], &[7, 8])).unwrap();
-    assert_eq!((mixed.dtype(), mixed.to_f32_vec()), (DType::F32, vec![1., 8.]));
+    assert_eq!(
+        (mixed.dtype(), mixed.to_f32_vec()),
+        (DType::F32, vec![1., 8.])
+    );
 }
 
 #[test]
 fn logic_works_on_masks_only() {
     let p = b(&[("a", 2)], &[true, false]);
     let q = b(&[("b", 2)], &[true, false]);
-    assert_eq!(p.logical_and(&q).unwrap().to_bool_vec(), [true, false, false, false]);
-    assert_eq!(p.logical_or(&q).unwrap().to_bool_vec(), [true, true, true, false]);
+    assert_eq!(
+        p.logical_and(&q).unwrap().to_bool_vec(),
+        [true, false, false, false]
+    );
+    assert_eq!(
+        p.logical_or(&q).unwrap().to_bool_vec(),
+        [true, true, true, false]
+    );
     assert_eq!((!&p).unwrap().to_bool_vec(), [false, true]);
     let x = f(&[("a", 2)], &[1., 0.]);
-    assert_eq!(x.logical_not().unwrap_err().to_string(), "logical_not does not accept f32 arrays (it needs bool)");
-    assert!(matches!(p.logical_and(&x).unwrap_err(), AxisError::DType { op: "logical_and", .. }));
+    assert_eq!(
+        x.logical_not().unwrap_err().to_string(),
+        "logical_not does not accept f32 arrays (it needs bool)"
+    );
+    assert!(matches!(
+        p.logical_and(&x).unwrap_err(),
+        AxisError::DType {
+            op: "logical_and",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -203,6 +274,9 @@ fn cast_converts_between_dtypes() {
     let x = f(&[("a", 3)], &[-1.9, 0.0, 2.5]);
     assert_eq!(x.cast(DType::I64).to_i64_vec(), [-1, 0, 2]);
     assert_eq!(x.cast(DType::Bool).to_bool_vec(), [true, false, true]);
-    assert_eq!(x.cast(DType::Bool).cast(DType::F32).to_f32_vec(), [1., 0., 1.]);
+    assert_eq!(
+        x.cast(DType::Bool).cast(DType::F32).to_f32_vec(),
+        [1., 0., 1.]
+    );
     assert_eq!(x.cast(DType::F32), x);
 }

@@ -14,7 +14,10 @@ use super::shape::{ArrayShape, NamedShape};
 #[non_exhaustive]
 pub enum AxisError {
     /// An operation got elements of a dtype it does not accept.
-    #[error("{op} does not accept {} arrays (it needs {expected})", list_dtypes(got))]
+    #[error(
+        "{op} does not accept {} arrays (it needs {expected})",
+        list_dtypes(got)
+    )]
     DType {
         /// The operation.
         op: &'static str,
@@ -60,7 +63,10 @@ pub enum AxisError {
         right: ArrayShape,
     },
     /// Two operands share named axes whose sizes differ (named axes never stretch).
-    #[error("cannot {op}: {}: left is {left}, right is {right}", describe_sizes(sizes))]
+    #[error(
+        "cannot {op}: {}: left is {left}, right is {right}",
+        describe_sizes(sizes)
+    )]
     SizeMismatch {
         /// The operation.
         op: &'static str,
@@ -72,7 +78,10 @@ pub enum AxisError {
         right: ArrayShape,
     },
     /// Several arguments disagree on the sizes of some named axes.
-    #[error("inconsistent named axes in {op} for {axes:?}: {}", describe_args(args))]
+    #[error(
+        "inconsistent named axes in {op} for {axes:?}: {}",
+        describe_args(args)
+    )]
     Inconsistent {
         /// The operation.
         op: &'static str,
@@ -82,7 +91,10 @@ pub enum AxisError {
         args: Vec<ArrayShape>,
     },
     /// Arrays that must have one shape (apart from the axis being joined) do not.
-    #[error("{op} needs arrays of one shape apart from axis {axis:?}: {}", describe_args(args))]
+    #[error(
+        "{op} needs arrays of one shape apart from axis {axis:?}: {}",
+        describe_args(args)
+    )]
     ShapeMismatch {
         /// The operation.
         op: &'static str,
@@ -196,7 +208,9 @@ pub enum AxisError {
         size: usize,
     },
     /// A slice outside an axis, or with a zero step.
-    #[error("slice_axis: {start}..{end} step {step} is not a valid slice of axis {axis:?} of size {size}")]
+    #[error(
+        "slice_axis: {start}..{end} step {step} is not a valid slice of axis {axis:?} of size {size}"
+    )]
     BadSlice {
         /// The axis.
         axis: AxisName,
@@ -261,7 +275,10 @@ fn describe_sizes(sizes: &[(AxisName, usize, usize)]) -> String {
             out.push_str("; ");
         }
         // Writing to a String cannot fail.
-        let _ = write!(out, "axis {axis:?} has size {l} on the left but {r} on the right");
+        let _ = write!(
+            out,
+            "axis {axis:?} has size {l} on the left but {r} on the right"
+        );
     }
     out
 }
@@ -275,4 +292,20 @@ fn describe_args(args: &[ArrayShape]) -> String {
         let _ = write!(out, "args[{i}] is {shape}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_stay_small_enough_to_return_by_value() {
+        // clippy's `result_large_err` starts at 128 bytes; every `Result` in the crate
+        // carries this type (wrapped in `penzai::Error`).
+        assert!(
+            std::mem::size_of::<AxisError>() <= 112,
+            "{}",
+            std::mem::size_of::<AxisError>()
+        );
+    }
 }

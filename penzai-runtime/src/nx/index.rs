@@ -6,6 +6,7 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice, s};
 
 use super::array::NamedArray;
 use super::axis::AxisName;
+use super::construct::MAX_ELEMENTS;
 use super::dtype::{DType, Element, Storage, map_storage};
 use super::error::AxisError;
 use super::shape::{ArrayShape, IntoNamedShape, NamedShape};
@@ -19,7 +20,11 @@ enum Slot {
 
 /// `out[i, j, :] = src[i, idx[i, j], :]` for `src: (s, v, r)` and `idx: (s, n)` views whose
 /// indices were checked to be in `0..v`.
-fn gather<T: Copy>(src: ArrayViewD<'_, T>, idx: ArrayViewD<'_, i64>, (s, v, r, n): (usize, usize, usize, usize)) -> Vec<T> {
+fn gather<T: Copy>(
+    src: ArrayViewD<'_, T>,
+    idx: ArrayViewD<'_, i64>,
+    (s, v, r, n): (usize, usize, usize, usize),
+) -> Vec<T> {
     // Both shapes multiply to the element counts of the views, by construction.
     let src = src.to_shape((s, v, r)).expect("same element count");
     let idx = idx.to_shape((s, n)).expect("same element count");
@@ -46,7 +51,7 @@ impl NamedArray {
     /// use penzai_runtime::nx::NamedArray;
     ///
     /// // Embedding lookup: {vocabulary, embedding} by ids {batch, seq}.
-    /// let table = NamedArray::arange_f32("vocabulary", 5).broadcast_to(&[("embedding", 2)])?;
+    /// let table = NamedArray::arange_f32("vocabulary", 5)?.broadcast_to(&[("embedding", 2)])?;
     /// let ids = NamedArray::from_i64(&[("batch", 1), ("seq", 3)], vec![4, 0, 2])?;
     /// let x = table.take("vocabulary", &ids)?;
     /// assert_eq!(x.named_shape().to_string(), "{batch: 1, seq: 3, embedding: 2}");
@@ -66,15 +71,24 @@ impl NamedArray {
             return Err(indices.dtype_error(OP, "i64 indices"));
         };
         if indices.n_pos() != 0 {
-            return Err(AxisError::HasPositional { op: OP, shape: indices.full_shape() });
+            return Err(AxisError::HasPositional {
+                op: OP,
+                shape: indices.full_shape(),
+            });
         }
         let v = self.data.shape()[ax];
         if let Some(&bad) = idx.iter().find(|&&i| i < 0 || i as u64 >= v as u64) {
-            return Err(AxisError::IndexOutOfRange { op: OP, axis: axis.into(), index: bad, size: v });
+            return Err(AxisError::IndexOutOfRange {
+                op: OP,
+                axis: axis.into(),
+                index: bad,
+                size: v,
+            });
         }
         // Split the axes: shared (matched), new (from the indices), rest (from self).
         let in_self = |n: &AxisName| n != axis && self.has_axis(n);
-        let (shared, new): (Vec<AxisName>, Vec<AxisName>) = indices.names.iter().cloned().partition(in_self);
+        let (shared, new): (Vec<AxisName>, Vec<AxisName>) =
+            indices.names.iter().cloned().partition(in_self);
         let mismatched: Vec<(AxisName, usize, usize)> = shared
             .iter()
             .filter_map(|n| match (self.axis_size(n), indices.axis_size(n)) {
@@ -83,10 +97,20 @@ impl NamedArray {
             })
             .collect();
         if !mismatched.is_empty() {
-            return Err(AxisError::SizeMismatch { op: OP, sizes: mismatched, left: self.full_shape(), right: indices.full_shape() });
+            return Err(AxisError::SizeMismatch {
+                op: OP,
+                sizes: mismatched,
+                left: self.full_shape(),
+                right: indices.full_shape(),
+            });
         }
         let n_pos = self.n_pos();
-        let rest: Vec<AxisName> = self.names.iter().filter(|n| *n != axis && !shared.contains(n)).cloned().collect();
+        let rest: Vec<AxisName> = self
+            .names
+            .iter()
+            .filter(|n| *n != axis && !shared.contains(n))
+            .cloned()
+            .collect();
         // Every name here was found on its side above.
         let find = |a: &NamedArray, n: &AxisName| a.named_axis(n).expect("axis found above");
         let src_perm: Vec<usize> = shared
@@ -96,11 +120,23 @@ impl NamedArray {
             .chain(0..n_pos)
             .chain(rest.iter().map(|n| find(self, n)))
             .collect();
-        let idx_perm: Vec<usize> = shared.iter().chain(&new).map(|n| find(indices, n)).collect();
-        let size_of = |a: &NamedArray, names: &[AxisName]| names.iter().filter_map(|n| a.axis_size(n)).product::<usize>();
+        let idx_perm: Vec<usize> = shared
+            .iter()
+            .chain(&new)
+            .map(|n| find(indices, n))
+            .collect();
+        let size_of = |a: &NamedArray, names: &[AxisName]| {
+            names
+                .iter()
+                .filter_map(|n| a.axis_size(n))
+                .product::<usize>()
+        };
         let (s, n) = (size_of(self, &shared), size_of(indices, &new));
         let r = self.data.shape()[..n_pos].iter().product::<usize>() * size_of(self, &rest);
-        let out_len = s.checked_mul(n).and_then(|x| x.checked_mul(r)).filter(|&x| x <= isize::MAX as usize);
+        let out_len = s
+            .checked_mul(n)
+            .and_then(|x| x.checked_mul(r))
+            .filter(|&x| x <= MAX_ELEMENTS);
         // The output, in computation order: shared, new, positional, rest.
         let slots: Vec<Slot> = shared
             .iter()
@@ -131,22 +167,73 @@ impl NamedArray {
                 let size = self.axis_size(&n).or(indices.axis_size(&n)).unwrap_or(0);
                 (n, size)
             }));
-            return Err(AxisError::TooLarge { op: OP, shape: ArrayShape { positional: self.positional_shape(), named } });
+            return Err(AxisError::TooLarge {
+                op: OP,
+                shape: ArrayShape {
+                    positional: self.positional_shape().into(),
+                    named,
+                },
+            });
         }
-        let targets = (0..n_pos).map(Slot::Positional).chain(names.iter().map(|n| Slot::Named(n.clone())));
+        let targets = (0..n_pos)
+            .map(Slot::Positional)
+            .chain(names.iter().map(|n| Slot::Named(n.clone())));
         // Each target slot occurs once in `slots`.
-        let perm: Vec<usize> = targets.map(|t| slots.iter().position(|x| *x == t).expect("every slot placed")).collect();
-        fn build<T: Element>(src: ArrayViewD<'_, T>, src_perm: Vec<usize>, idx: ArrayViewD<'_, i64>, idx_perm: Vec<usize>, sizes: (usize, usize, usize, usize), dims: &[usize], perm: &[usize]) -> Storage {
-            let values = gather(src.permuted_axes(src_perm), idx.permuted_axes(idx_perm), sizes);
+        let perm: Vec<usize> = targets
+            .map(|t| {
+                slots
+                    .iter()
+                    .position(|x| *x == t)
+                    .expect("every slot placed")
+            })
+            .collect();
+        fn build<T: Element>(
+            src: ArrayViewD<'_, T>,
+            src_perm: Vec<usize>,
+            idx: ArrayViewD<'_, i64>,
+            idx_perm: Vec<usize>,
+            sizes: (usize, usize, usize, usize),
+            dims: &[usize],
+            perm: &[usize],
+        ) -> Storage {
+            let values = gather(
+                src.permuted_axes(src_perm),
+                idx.permuted_axes(idx_perm),
+                sizes,
+            );
             // `gather` returns one value per output element.
             let out = ArrayD::from_shape_vec(IxDyn(dims), values).expect("one value per element");
             T::into_storage(out.permuted_axes(perm))
         }
         let sizes = (s, v, r, n);
         let data = match &self.data {
-            Storage::F32(a) => build(a.view(), src_perm, idx.view(), idx_perm, sizes, &dims, &perm),
-            Storage::I64(a) => build(a.view(), src_perm, idx.view(), idx_perm, sizes, &dims, &perm),
-            Storage::Bool(a) => build(a.view(), src_perm, idx.view(), idx_perm, sizes, &dims, &perm),
+            Storage::F32(a) => build(
+                a.view(),
+                src_perm,
+                idx.view(),
+                idx_perm,
+                sizes,
+                &dims,
+                &perm,
+            ),
+            Storage::I64(a) => build(
+                a.view(),
+                src_perm,
+                idx.view(),
+                idx_perm,
+                sizes,
+                &dims,
+                &perm,
+            ),
+            Storage::Bool(a) => build(
+                a.view(),
+                src_perm,
+                idx.view(),
+                idx_perm,
+                sizes,
+                &dims,
+                &perm,
+            ),
         };
         Ok(NamedArray::from_parts(data, names))
     }
@@ -156,7 +243,12 @@ impl NamedArray {
         let ax = self.require_axis("index_axis", name)?;
         let size = self.data.shape()[ax];
         if i >= size {
-            return Err(AxisError::IndexOutOfRange { op: "index_axis", axis: name.into(), index: i as i64, size });
+            return Err(AxisError::IndexOutOfRange {
+                op: "index_axis",
+                axis: name.into(),
+                index: i64::try_from(i).unwrap_or(i64::MAX),
+                size,
+            });
         }
         let data = map_storage!(&self.data, a => a.clone().index_axis_move(Axis(ax), i));
         let names = self.names.iter().filter(|n| *n != name).cloned().collect();
@@ -168,18 +260,27 @@ impl NamedArray {
     /// ```
     /// use penzai_runtime::nx::NamedArray;
     ///
-    /// let x = NamedArray::arange("seq", 10);
+    /// let x = NamedArray::arange("seq", 10)?;
     /// assert_eq!(x.slice_axis("seq", 2..5)?.to_i64_vec(), [2, 3, 4]);
     /// assert_eq!(x.slice_axis_step("seq", 1.., 3)?.to_i64_vec(), [1, 4, 7]);
     /// # Ok::<(), penzai_runtime::nx::AxisError>(())
     /// ```
-    pub fn slice_axis(&self, name: &str, range: impl RangeBounds<usize>) -> Result<NamedArray, AxisError> {
+    pub fn slice_axis(
+        &self,
+        name: &str,
+        range: impl RangeBounds<usize>,
+    ) -> Result<NamedArray, AxisError> {
         self.slice_axis_step(name, range, 1)
     }
 
     /// Every `step`-th element of `range` along the named axis `name`, starting at the
     /// range's start. No copy.
-    pub fn slice_axis_step(&self, name: &str, range: impl RangeBounds<usize>, step: usize) -> Result<NamedArray, AxisError> {
+    pub fn slice_axis_step(
+        &self,
+        name: &str,
+        range: impl RangeBounds<usize>,
+        step: usize,
+    ) -> Result<NamedArray, AxisError> {
         let ax = self.require_axis("slice_axis", name)?;
         let size = self.data.shape()[ax];
         let start = match range.start_bound() {
@@ -193,7 +294,13 @@ impl NamedArray {
             Bound::Unbounded => size,
         };
         if start > end || end > size || step == 0 || step > isize::MAX as usize {
-            return Err(AxisError::BadSlice { axis: name.into(), start, end, step, size });
+            return Err(AxisError::BadSlice {
+                axis: name.into(),
+                start,
+                end,
+                step,
+                size,
+            });
         }
         // Bounds are within the axis, so they fit in isize.
         let slice = Slice::new(start as isize, Some(end as isize), step as isize);
@@ -220,14 +327,19 @@ impl NamedArray {
     /// Splits along the named axis `axis` into its slices, which share this array's data.
     pub fn unstack(&self, axis: &str) -> Result<Vec<NamedArray>, AxisError> {
         let ax = self.require_axis("unstack", axis)?;
-        (0..self.data.shape()[ax]).map(|i| self.index_axis(axis, i)).collect()
+        (0..self.data.shape()[ax])
+            .map(|i| self.index_axis(axis, i))
+            .collect()
     }
 
     /// Adds the named axes of `shape` that are missing, repeating the data along them
     /// (nmap rules: existing axes must already have the given size; nothing stretches).
     pub fn broadcast_to(&self, shape: impl IntoNamedShape) -> Result<NamedArray, AxisError> {
         let target = NamedShape::new(shape.into_pairs());
-        let target_shape = ArrayShape { positional: vec![], named: target.clone() };
+        let target_shape = ArrayShape {
+            positional: Box::default(),
+            named: target.clone(),
+        };
         let mut names = self.names.clone();
         let mut dims = self.data.shape().to_vec();
         let mut mismatched = vec![];
@@ -235,7 +347,12 @@ impl NamedArray {
             match self.axis_size(name) {
                 Some(own) if own != size => mismatched.push((name.clone(), own, size)),
                 Some(_) => {}
-                None if names.contains(name) => return Err(AxisError::RepeatedAxis { op: "broadcast_to", axis: name.clone() }),
+                None if names.contains(name) => {
+                    return Err(AxisError::RepeatedAxis {
+                        op: "broadcast_to",
+                        axis: name.clone(),
+                    });
+                }
                 None => {
                     names.push(name.clone());
                     dims.push(size);
@@ -243,10 +360,22 @@ impl NamedArray {
             }
         }
         if !mismatched.is_empty() {
-            return Err(AxisError::SizeMismatch { op: "broadcast_to", sizes: mismatched, left: self.full_shape(), right: target_shape });
+            return Err(AxisError::SizeMismatch {
+                op: "broadcast_to",
+                sizes: mismatched,
+                left: self.full_shape(),
+                right: target_shape,
+            });
         }
-        if dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).is_none_or(|n| n > isize::MAX as usize) {
-            return Err(AxisError::TooLarge { op: "broadcast_to", shape: target_shape });
+        if dims
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .is_none_or(|n| n > MAX_ELEMENTS)
+        {
+            return Err(AxisError::TooLarge {
+                op: "broadcast_to",
+                shape: target_shape,
+            });
         }
         let added = dims.len() - self.data.ndim();
         let data = map_storage!(&self.data, a => {
@@ -263,22 +392,43 @@ impl NamedArray {
 }
 
 /// `concat` and `stack`: checks the shapes, aligns axis orders and joins the views.
-fn join(op: &'static str, arrays: &[NamedArray], axis: &str, stack: bool) -> Result<NamedArray, AxisError> {
+fn join(
+    op: &'static str,
+    arrays: &[NamedArray],
+    axis: &str,
+    stack: bool,
+) -> Result<NamedArray, AxisError> {
     let first = arrays.first().ok_or(AxisError::NoArrays { op })?;
     let dtypes: Vec<DType> = arrays.iter().map(|a| a.dtype()).collect();
     if dtypes.iter().any(|&d| d != first.dtype()) {
-        return Err(AxisError::DType { op, got: dtypes, expected: "arrays of one dtype" });
+        return Err(AxisError::DType {
+            op,
+            got: dtypes,
+            expected: "arrays of one dtype",
+        });
     }
-    let mismatch = || AxisError::ShapeMismatch { op, axis: axis.into(), args: arrays.iter().map(|a| a.full_shape()).collect() };
+    let mismatch = || AxisError::ShapeMismatch {
+        op,
+        axis: axis.into(),
+        args: arrays.iter().map(|a| a.full_shape()).collect(),
+    };
     for array in arrays {
         if stack && array.has_axis(axis) {
-            return Err(AxisError::AxisExists { op, axis: axis.into(), shape: array.full_shape() });
+            return Err(AxisError::AxisExists {
+                op,
+                axis: axis.into(),
+                shape: array.full_shape(),
+            });
         }
         if !stack {
             array.require_axis(op, axis)?;
         }
-        let same_names = array.names.len() == first.names.len() && first.names.iter().all(|n| array.has_axis(n));
-        let same_sizes = first.names.iter().all(|n| n == axis || array.axis_size(n) == first.axis_size(n));
+        let same_names =
+            array.names.len() == first.names.len() && first.names.iter().all(|n| array.has_axis(n));
+        let same_sizes = first
+            .names
+            .iter()
+            .all(|n| n == axis || array.axis_size(n) == first.axis_size(n));
         if !same_names || !same_sizes || array.positional_shape() != first.positional_shape() {
             return Err(mismatch());
         }
@@ -286,12 +436,35 @@ fn join(op: &'static str, arrays: &[NamedArray], axis: &str, stack: bool) -> Res
     let n_pos = first.n_pos();
     // Every array has every name of `first`, checked above.
     let perm = |a: &NamedArray| -> Vec<usize> {
-        (0..n_pos).chain(first.names.iter().map(|n| a.named_axis(n).expect("checked above"))).collect()
+        (0..n_pos)
+            .chain(
+                first
+                    .names
+                    .iter()
+                    .map(|n| a.named_axis(n).expect("checked above")),
+            )
+            .collect()
     };
-    let at = if stack { Axis(n_pos) } else { Axis(first.named_axis(axis).unwrap_or(n_pos)) };
-    fn joined<T: Element>(arrays: &[NamedArray], perm: &dyn Fn(&NamedArray) -> Vec<usize>, at: Axis, stack: bool) -> Option<Storage> {
-        let views: Vec<ArrayViewD<'_, T>> = arrays.iter().map(|a| T::view_of(&a.data).map(|v| v.permuted_axes(perm(a)))).collect::<Option<_>>()?;
-        let out = if stack { ndarray::stack(at, &views).ok()? } else { ndarray::concatenate(at, &views).ok()? };
+    let at = if stack {
+        Axis(n_pos)
+    } else {
+        Axis(first.named_axis(axis).unwrap_or(n_pos))
+    };
+    fn joined<T: Element>(
+        arrays: &[NamedArray],
+        perm: &dyn Fn(&NamedArray) -> Vec<usize>,
+        at: Axis,
+        stack: bool,
+    ) -> Option<Storage> {
+        let views: Vec<ArrayViewD<'_, T>> = arrays
+            .iter()
+            .map(|a| T::view_of(&a.data).map(|v| v.permuted_axes(perm(a))))
+            .collect::<Option<_>>()?;
+        let out = if stack {
+            ndarray::stack(at, &views).ok()?
+        } else {
+            ndarray::concatenate(at, &views).ok()?
+        };
         Some(T::into_storage(out))
     }
     let data = match first.dtype() {

@@ -61,7 +61,9 @@ impl NamedArray {
 
     /// The exact GELU, `0.5 x (1 + erf(x / sqrt 2))` (`jax.nn.gelu(approximate=False)`).
     pub fn gelu_erf(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("gelu_erf", |x| 0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2)))
+        self.scalar_op("gelu_erf", |x| {
+            0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+        })
     }
 
     /// The tanh approximation of GELU used by GPT-2,
@@ -101,15 +103,32 @@ mod tests {
         let got = got.to_f32_vec();
         assert_eq!(got.len(), want.len());
         for (g, w) in got.iter().zip(want) {
-            assert!(g == w || (g - w).abs() <= 1e-6 * w.abs().max(1.0), "got {got:?}, want {want:?}");
+            assert!(
+                g == w || (g - w).abs() <= 1e-6 * w.abs().max(1.0),
+                "got {got:?}, want {want:?}"
+            );
         }
     }
 
     #[test]
     fn exponentials_match_reference_values() {
-        close(&x().exp().unwrap(), &[0.135_335_28, 0.606_530_66, 1.0, 4.481_689]);
-        close(&x().abs().unwrap().log().unwrap(), &[std::f32::consts::LN_2, -std::f32::consts::LN_2, f32::NEG_INFINITY, 0.405_465_1]);
-        close(&x().tanh().unwrap(), &[-0.964_027_6, -0.462_117_16, 0.0, 0.905_148_3]);
+        close(
+            &x().exp().unwrap(),
+            &[0.135_335_28, 0.606_530_66, 1.0, 4.481_689],
+        );
+        close(
+            &x().abs().unwrap().log().unwrap(),
+            &[
+                std::f32::consts::LN_2,
+                -std::f32::consts::LN_2,
+                f32::NEG_INFINITY,
+                0.405_465_1,
+            ],
+        );
+        close(
+            &x().tanh().unwrap(),
+            &[-0.964_027_6, -0.462_117_16, 0.0, 0.905_148_3],
+        );
     }
 
     #[test]
@@ -123,20 +142,42 @@ mod tests {
     #[test]
     fn activations_match_reference_values() {
         // Reference values: the same formulas in float64 (Python's math module), rounded.
-        close(&x().gelu_erf().unwrap(), &[-0.045_500_26, -0.154_268_5, 0.0, 1.399_789_5]);
-        close(&x().gelu_tanh().unwrap(), &[-0.045_402_31, -0.154_286, 0.0, 1.399_572]);
-        close(&x().sigmoid().unwrap(), &[0.119_202_92, 0.377_540_67, 0.5, 0.817_574_5]);
-        close(&x().silu().unwrap(), &[-0.238_405_84, -0.188_770_33, 0.0, 1.226_361_7]);
+        close(
+            &x().gelu_erf().unwrap(),
+            &[-0.045_500_26, -0.154_268_5, 0.0, 1.399_789_5],
+        );
+        close(
+            &x().gelu_tanh().unwrap(),
+            &[-0.045_402_31, -0.154_286, 0.0, 1.399_572],
+        );
+        close(
+            &x().sigmoid().unwrap(),
+            &[0.119_202_92, 0.377_540_67, 0.5, 0.817_574_5],
+        );
+        close(
+            &x().silu().unwrap(),
+            &[-0.238_405_84, -0.188_770_33, 0.0, 1.226_361_7],
+        );
         close(&x().relu().unwrap(), &[0.0, 0.0, 0.0, 1.5]);
-        assert!(NamedArray::scalar(f32::NAN).relu().unwrap().scalar_f32().unwrap().is_nan());
+        assert!(
+            NamedArray::scalar(f32::NAN)
+                .relu()
+                .unwrap()
+                .scalar_f32()
+                .unwrap()
+                .is_nan()
+        );
     }
 
     #[test]
     fn integers_are_converted_and_booleans_rejected() {
-        let ids = NamedArray::arange("a", 2).exp().unwrap();
+        let ids = NamedArray::arange("a", 2).unwrap().exp().unwrap();
         assert_eq!(ids.dtype(), DType::F32);
         close(&ids, &[1.0, std::f32::consts::E]);
         let m = NamedArray::full_bool(&[("a", 1)], true).unwrap();
-        assert_eq!(m.exp().unwrap_err().to_string(), "exp does not accept bool arrays (it needs f32 or i64)");
+        assert_eq!(
+            m.exp().unwrap_err().to_string(),
+            "exp does not accept bool arrays (it needs f32 or i64)"
+        );
     }
 }

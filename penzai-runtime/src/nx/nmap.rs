@@ -4,8 +4,10 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
 use super::align::NamedUnion;
 use super::array::NamedArray;
+use super::construct::MAX_ELEMENTS;
 use super::dtype::Storage;
 use super::error::AxisError;
+use super::shape::ArrayShape;
 
 impl NamedArray {
     /// Calls `f` once per element of the union of the arguments' named axes, on views of
@@ -38,7 +40,11 @@ impl NamedArray {
         for arg in args {
             let Storage::F32(a) = &arg.data else {
                 let got = args.iter().map(|a| a.dtype()).collect();
-                return Err(AxisError::DType { op: "nmap", got, expected: "f32" });
+                return Err(AxisError::DType {
+                    op: "nmap",
+                    got,
+                    expected: "f32",
+                });
             };
             bases.push(a.view());
         }
@@ -57,7 +63,9 @@ impl NamedArray {
         }
         let count: usize = union.sizes.iter().product();
         if count == 0 {
-            return Err(AxisError::NmapEmpty { shape: union.named_shape() });
+            return Err(AxisError::NmapEmpty {
+                shape: union.named_shape(),
+            });
         }
         let mut values: Vec<f32> = vec![];
         let mut out_shape: Option<Vec<usize>> = None;
@@ -74,11 +82,23 @@ impl NamedArray {
             let out = f(&views);
             match &out_shape {
                 None => {
+                    let total = count.checked_mul(out.len()).filter(|&t| t <= MAX_ELEMENTS);
+                    let Some(total) = total else {
+                        let positional = out.shape().into();
+                        let shape = ArrayShape {
+                            positional,
+                            named: union.named_shape(),
+                        };
+                        return Err(AxisError::TooLarge { op: "nmap", shape });
+                    };
+                    values.reserve(total);
                     out_shape = Some(out.shape().to_vec());
-                    values.reserve(count.saturating_mul(out.len()));
                 }
                 Some(first) if first.as_slice() != out.shape() => {
-                    return Err(AxisError::NmapOutputShape { first: first.clone(), got: out.shape().to_vec() });
+                    return Err(AxisError::NmapOutputShape {
+                        first: first.clone(),
+                        got: out.shape().to_vec(),
+                    });
                 }
                 Some(_) => {}
             }
@@ -90,7 +110,10 @@ impl NamedArray {
         let data = ArrayD::from_shape_vec(IxDyn(&dims), values).expect("one result per slice");
         let n_named = union.names.len();
         let perm: Vec<usize> = (n_named..dims.len()).chain(0..n_named).collect();
-        Ok(NamedArray::from_parts(Storage::F32(data.permuted_axes(perm).into_shared()), union.names))
+        Ok(NamedArray::from_parts(
+            Storage::F32(data.permuted_axes(perm).into_shared()),
+            union.names,
+        ))
     }
 }
 
@@ -138,7 +161,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(cum.positional_shape(), [3]);
-        assert_eq!(cum.tag(&["b"]).unwrap().order_as(&["a"]).unwrap().to_f32_vec(), [0., 1., 3., 3., 7., 12.]);
+        assert_eq!(
+            cum.tag(&["b"])
+                .unwrap()
+                .order_as(&["a"])
+                .unwrap()
+                .to_f32_vec(),
+            [0., 1., 3., 3., 7., 12.]
+        );
     }
 
     #[test]
@@ -184,7 +214,10 @@ mod tests {
             NamedArray::nmap(&[&e], sum).unwrap_err().to_string(),
             "nmap over a zero-size named axis cannot infer the output shape: {a: 0}"
         );
-        let ids = NamedArray::arange("a", 2);
-        assert!(matches!(NamedArray::nmap(&[&ids], sum).unwrap_err(), AxisError::DType { op: "nmap", .. }));
+        let ids = NamedArray::arange("a", 2).unwrap();
+        assert!(matches!(
+            NamedArray::nmap(&[&ids], sum).unwrap_err(),
+            AxisError::DType { op: "nmap", .. }
+        ));
     }
 }

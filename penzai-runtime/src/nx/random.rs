@@ -45,7 +45,11 @@ fn uniform_value(seed: u64, i: u64, low: f32, high: f32) -> f32 {
     let u = (splitmix64(seed, i) >> 40) as f64 / (1u64 << 24) as f64;
     let x = (low as f64 + (high as f64 - low as f64) * u) as f32;
     // Rounding to f32 can land on `high`; keep the interval half-open.
-    if x >= high && high > low { high.next_down() } else { x }
+    if x >= high && high > low {
+        high.next_down()
+    } else {
+        x
+    }
 }
 
 fn normal_value(seed: u64, i: u64, mean: f32, std: f32) -> f32 {
@@ -66,17 +70,31 @@ impl NamedArray {
     /// assert_eq!(w, NamedArray::normal(0, &[("embedding", 4), ("hidden", 8)], 0.0, 0.02)?);
     /// # Ok::<(), penzai_runtime::nx::AxisError>(())
     /// ```
-    pub fn normal(seed: u64, shape: impl IntoNamedShape, mean: f32, std: f32) -> Result<NamedArray, AxisError> {
+    pub fn normal(
+        seed: u64,
+        shape: impl IntoNamedShape,
+        mean: f32,
+        std: f32,
+    ) -> Result<NamedArray, AxisError> {
         let shape = CheckedShape::new("normal", shape)?;
-        let data: Vec<f32> = (0..shape.len as u64).map(|i| normal_value(seed, i, mean, std)).collect();
+        let data: Vec<f32> = (0..shape.len as u64)
+            .map(|i| normal_value(seed, i, mean, std))
+            .collect();
         Ok(from_vec(shape, data))
     }
 
     /// An `f32` array of samples from the uniform distribution on `[low, high)`,
     /// reproducible bit for bit from `seed` on every platform (see the module docs).
-    pub fn uniform(seed: u64, shape: impl IntoNamedShape, low: f32, high: f32) -> Result<NamedArray, AxisError> {
+    pub fn uniform(
+        seed: u64,
+        shape: impl IntoNamedShape,
+        low: f32,
+        high: f32,
+    ) -> Result<NamedArray, AxisError> {
         let shape = CheckedShape::new("uniform", shape)?;
-        let data: Vec<f32> = (0..shape.len as u64).map(|i| uniform_value(seed, i, low, high)).collect();
+        let data: Vec<f32> = (0..shape.len as u64)
+            .map(|i| uniform_value(seed, i, low, high))
+            .collect();
         Ok(from_vec(shape, data))
     }
 }
@@ -127,7 +145,9 @@ mod tests {
 
     #[test]
     fn normal_has_the_requested_moments() {
-        let n = NamedArray::normal(1, &[("a", 100_000)], 3.0, 2.0).unwrap().to_f32_vec();
+        let n = NamedArray::normal(1, &[("a", 100_000)], 3.0, 2.0)
+            .unwrap()
+            .to_f32_vec();
         let mean = n.iter().map(|&x| x as f64).sum::<f64>() / n.len() as f64;
         let var = n.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n.len() as f64;
         assert!((mean - 3.0).abs() < 0.02, "mean {mean}");

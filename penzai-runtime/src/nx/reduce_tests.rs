@@ -28,7 +28,10 @@ fn sum_over_one_or_several_axes() {
 #[test]
 fn sum_over_no_axes_returns_the_values() {
     assert_eq!(ab().sum(&[]).unwrap(), ab());
-    assert_eq!(ab().var(&[]).unwrap(), NamedArray::zeros(&[("a", 2), ("b", 3)]).unwrap());
+    assert_eq!(
+        ab().var(&[]).unwrap(),
+        NamedArray::zeros(&[("a", 2), ("b", 3)]).unwrap()
+    );
 }
 
 #[test]
@@ -45,7 +48,14 @@ fn sum_keeps_integers_and_counts_booleans() {
 fn sum_of_a_long_contiguous_lane_is_accurate() {
     let x = NamedArray::ones(&[("a", 3), ("b", 1001)]).unwrap();
     assert_eq!(x.sum(&["b"]).unwrap().to_f32_vec(), [1001.; 3]);
-    assert_eq!(x.order_as(&["b"]).unwrap().sum(&["b"]).unwrap().to_f32_vec(), [1001.; 3]);
+    assert_eq!(
+        x.order_as(&["b"])
+            .unwrap()
+            .sum(&["b"])
+            .unwrap()
+            .to_f32_vec(),
+        [1001.; 3]
+    );
 }
 
 #[test]
@@ -82,10 +92,19 @@ fn max_propagates_nan_and_rejects_empty_axes() {
 
 #[test]
 fn reductions_check_axis_names() {
-    assert_eq!(ab().sum(&["c"]).unwrap_err().to_string(), "sum: no axis \"c\" in {a: 2, b: 3}");
-    assert_eq!(ab().mean(&["a", "a"]).unwrap_err().to_string(), "mean: axis \"a\" is listed more than once");
+    assert_eq!(
+        ab().sum(&["c"]).unwrap_err().to_string(),
+        "sum: no axis \"c\" in {a: 2, b: 3}"
+    );
+    assert_eq!(
+        ab().mean(&["a", "a"]).unwrap_err().to_string(),
+        "mean: axis \"a\" is listed more than once"
+    );
     let m = NamedArray::full_bool(&[("a", 2)], true).unwrap();
-    assert_eq!(m.max(&["a"]).unwrap_err().to_string(), "max does not accept bool arrays (it needs f32 or i64)");
+    assert_eq!(
+        m.max(&["a"]).unwrap_err().to_string(),
+        "max does not accept bool arrays (it needs f32 or i64)"
+    );
 }
 
 #[test]
@@ -94,12 +113,21 @@ fn argmax_returns_the_first_maximum_as_i64() {
     let am = x.argmax("b").unwrap();
     assert_eq!((am.dtype(), am.to_i64_vec()), (DType::I64, vec![1, 0]));
     assert_eq!(x.argmax("a").unwrap().to_i64_vec(), [1, 0, 0]);
-    assert_eq!(f(&[("a", 3)], &[1., f32::NAN, 5.]).argmax("a").unwrap().to_i64_vec(), [1]);
+    assert_eq!(
+        f(&[("a", 3)], &[1., f32::NAN, 5.])
+            .argmax("a")
+            .unwrap()
+            .to_i64_vec(),
+        [1]
+    );
 }
 
 #[test]
 fn var_is_the_population_variance() {
-    close(&ab().var(&["b"]).unwrap().to_f32_vec(), &[2.0 / 3.0, 2.0 / 3.0]);
+    close(
+        &ab().var(&["b"]).unwrap().to_f32_vec(),
+        &[2.0 / 3.0, 2.0 / 3.0],
+    );
     close(&ab().var(&["a", "b"]).unwrap().to_f32_vec(), &[35.0 / 12.0]);
 }
 
@@ -108,9 +136,16 @@ fn softmax_normalizes_each_lane_and_keeps_the_shape() {
     let x = f(&[("a", 2), ("b", 3)], &[0., 1., 2., 1000., 1000., 1000.]);
     let p = x.softmax(&["b"]).unwrap();
     assert_eq!(p.axis_names(), x.axis_names());
-    let e = [1.0f32, std::f32::consts::E, std::f32::consts::E * std::f32::consts::E];
+    let e = [
+        1.0f32,
+        std::f32::consts::E,
+        std::f32::consts::E * std::f32::consts::E,
+    ];
     let z: f32 = e.iter().sum();
-    close(&p.to_f32_vec(), &[e[0] / z, e[1] / z, e[2] / z, 1. / 3., 1. / 3., 1. / 3.]);
+    close(
+        &p.to_f32_vec(),
+        &[e[0] / z, e[1] / z, e[2] / z, 1. / 3., 1. / 3., 1. / 3.],
+    );
     // Over the other axis, the lanes are columns.
     let q = x.softmax(&["a"]).unwrap().to_f32_vec();
     close(&q, &[0., 0., 0., 1., 1., 1.]);
@@ -139,7 +174,13 @@ fn log_softmax_and_logsumexp_agree() {
     let lse = x.logsumexp(&["a"]).unwrap().scalar_f32().unwrap();
     let want = (1f32.exp() + 2f32.exp() + 3f32.exp()).ln();
     close(&[lse], &[want]);
-    close(&x.log_softmax(&["a"]).unwrap().to_f32_vec(), &[1. - want, 2. - want, 3. - want]);
+    close(
+        &x.log_softmax(&["a"]).unwrap().to_f32_vec(),
+        &[1. - want, 2. - want, 3. - want],
+    );
     let masked = f(&[("a", 2)], &[f32::NEG_INFINITY; 2]);
-    assert_eq!(masked.logsumexp(&["a"]).unwrap().scalar_f32().unwrap(), f32::NEG_INFINITY);
+    assert_eq!(
+        masked.logsumexp(&["a"]).unwrap().scalar_f32().unwrap(),
+        f32::NEG_INFINITY
+    );
 }

@@ -92,6 +92,12 @@ pub trait Tree: TreeObject + Send + Sync {
         let _ = visit;
     }
 
+    /// Checks this node's own invariants (e.g. the named axes declared with `#[axes]`);
+    /// children are checked separately by [`validate_all`](crate::tree::validate_all).
+    fn validate(&self) -> crate::Result<()> {
+        Ok(())
+    }
+
     /// The value of a leaf, for renderers and serializers; `None` for inner nodes.
     fn leaf(&self) -> Option<Leaf<'_>> {
         None
@@ -187,7 +193,9 @@ impl<T: Tree + Clone> TreeObject for T {
         self
     }
     fn into_layer(self: Box<Self>) -> Result<Box<dyn Layer>, Box<dyn Tree>> {
-        match self.layer_cast() {
+        // `Tree::layer_cast(&*self)`, not `self.layer_cast()`: the latter would resolve to
+        // `Box<T>`'s own (transparent) impl.
+        match Tree::layer_cast(&*self) {
             Some(cast) => Ok(cast(self)),
             None => Err(self),
         }

@@ -1,0 +1,330 @@
+//! A Llama-style decoder: RMSNorm, RoPE attention with grouped-query heads, SwiGLU.
+
+use crate::Result;
+use crate::nn::{
+    Activation, AnyLayer, ApplyCausalMask, ApplyCausalSlidingWindowMask, ApplyRoPE, Attention,
+    BranchAndMultiply, ConstantRescale, Elementwise, EmbeddingDecode, EmbeddingLookup,
+    EmbeddingTable, Initializer, Linear, RMSNorm, RenameAxes, Residual, Sequential, Softmax, Steps,
+};
+
+/// The shape of a Llama-style model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlamaConfig {
+    /// Vocabulary size.
+    pub vocab_size: usize,
+    /// Width of the residual stream (`embedding` axis).
+    pub d_model: usize,
+    /// Number of blocks.
+    pub n_layers: usize,
+    /// Number of query heads.
+    pub n_heads: usize,
+    /// Number of key/value heads (`n_heads` for multi-head, 1 for multi-query).
+    pub n_kv_heads: usize,
+    /// Per-head width (`projection` axis).
+    pub head_dim: usize,
+    /// Hidden width of the MLP (`neurons` axis).
+    pub mlp_hidden: usize,
+    /// RoPE base wavelength.
+    pub rope_theta: f32,
+    /// RMSNorm epsilon.
+    pub rms_eps: f32,
+    /// Whether the unembedding reuses the embedding table.
+    pub tie_embeddings: bool,
+    /// A sliding attention window (Mistral), if any.
+    pub sliding_window: Option<usize>,
+}
+
+impl LlamaConfig {
+    /// A tiny configuration for tests and examples.
+    pub fn tiny() -> LlamaConfig {
+        LlamaConfig {
+            vocab_size: 64,
+            d_model: 32,
+            n_layers: 2,
+            n_heads: 4,
+            n_kv_heads: 2,
+            head_dim: 8,
+            mlp_hidden: 64,
+            rope_theta: 10_000.0,
+            rms_eps: 1e-6,
+            tie_embeddings: false,
+            sliding_window: None,
+        }
+    }
+
+    /// The query head axes and sizes: `heads` for multi-head and multi-query attention,
+    /// `kv_heads` and `q_per_kv` for grouped-query attention.
+    pub fn query_head_axes(&self) -> Vec<(&'static str, usize)> {
+        if self.n_kv_heads == self.n_heads || self.n_kv_heads == 1 {
+            vec![("heads", self.n_heads)]
+        } else {
+            vec![
+                ("kv_heads", self.n_kv_heads),
+                ("q_per_kv", self.n_heads / self.n_kv_heads),
+            ]
+        }
+    }
+
+    /// The key/value head axes: `heads` (multi-head), none (multi-query) or `kv_heads`.
+    pub fn kv_head_axes(&self) -> Vec<(&'static str, usize)> {
+        if self.n_kv_heads == self.n_heads {
+            vec![("heads", self.n_heads)]
+        } else if self.n_kv_heads == 1 {
+            vec![]
+        } else {
+            vec![("kv_heads", self.n_kv_heads)]
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(crate::nn::LayerError::Config(m).into());
+        if self.n_kv_heads == 0 || !self.n_heads.is_multiple_of(self.n_kv_heads) {
+            return bad(format!(
+                "n_heads ({}) must be a multiple of n_kv_heads ({})",
+                self.n_heads, self.n_kv_heads
+            ));
+        }
+        if !self.head_dim.is_multiple_of(2) {
+            return bad(format!(
+                "head_dim ({}) must be even for RoPE",
+                self.head_dim
+            ));
+        }
+        Ok(())
+    }
+}
+
+crate::sequential_layer! {
+    /// One decoder block: steps `attn` (a residual around norm + attention) and `mlp` (a
+    /// residual around norm + feed-forward).
+    pub struct TransformerBlock;
+}
+
+crate::sequential_layer! {
+    /// The SwiGLU feed-forward: steps `gate_up` (gate and up projections multiplied) and
+    /// `down`.
+    pub struct TransformerFeedForward;
+}
+
+crate::sequential_layer! {
+    /// A decoder language model: steps `embed`, `blocks` (a `Sequential` of
+    /// [`TransformerBlock`]s, so `blocks[3]` is block 3), `final_norm`, `unembed`.
+    /// Input: i64 token ids `{batch, seq}`; output: logits `{batch, seq, vocabulary}`.
+    pub struct TransformerLm;
+}
+
+fn named(steps: &[(&str, AnyLayer)]) -> Result<Steps> {
+    let mut out = Steps::new();
+    for (name, layer) in steps {
+        out.push_named(*name, layer.clone())?;
+    }
+    Ok(out)
+}
+
+fn seq(steps: &[(&str, AnyLayer)]) -> Result<Sequential> {
+    Ok(Sequential {
+        steps: named(steps)?,
+    })
+}
+
+/// The attention of block `label` (e.g. `blocks.3.attn`).
+pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Attention> {
+    let d = [("embedding", cfg.d_model)];
+    let q_heads = cfg.query_head_axes();
+    let kv_heads = cfg.kv_head_axes();
+    let with_proj = |heads: &[(&'static str, usize)]| {
+        let mut v = heads.to_vec();
+        v.push(("projection", cfg.head_dim));
+        v
+    };
+    let init = Initializer::XAVIER_NORMAL;
+    let linear = |name: &str, out: &[(&str, usize)]| {
+        Linear::new(seed, &format!("{label}.{name}"), &d, out, &[], init)
+    };
+    let rope = || AnyLayer::new(ApplyRoPE::new("projection", cfg.rope_theta));
+    let to_kv = || AnyLayer::new(RenameAxes::new("seq", "kv_seq"));
+    let query = seq(&[
+        (
+            "proj",
+            AnyLayer::new(linear("query", &with_proj(&q_heads))?),
+        ),
+        ("rope", rope()),
+        (
+            "scale",
+            AnyLayer::new(ConstantRescale {
+                by: 1.0 / (cfg.head_dim as f32).sqrt(),
+            }),
+        ),
+    ])?;
+    let key = seq(&[
+        ("proj", AnyLayer::new(linear("key", &with_proj(&kv_heads))?)),
+        ("rope", rope()),
+        ("rename", to_kv()),
+    ])?;
+    let value = seq(&[
+        (
+            "proj",
+            AnyLayer::new(linear("value", &with_proj(&kv_heads))?),
+        ),
+        ("rename", to_kv()),
+    ])?;
+    let mask = match cfg.sliding_window {
+        Some(w) => AnyLayer::new(ApplyCausalSlidingWindowMask::new(w)),
+        None => AnyLayer::new(ApplyCausalMask::default()),
+    };
+    let scores = seq(&[
+        ("mask", mask),
+        ("softmax", AnyLayer::new(Softmax::over("kv_seq"))),
+    ])?;
+    let output = Linear::new(
+        seed,
+        &format!("{label}.output"),
+        &with_proj(&q_heads),
+        &d,
+        &[],
+        init,
+    )?;
+    Ok(Attention {
+        query: AnyLayer::new(query),
+        key: AnyLayer::new(key),
+        value: AnyLayer::new(value),
+        scores: AnyLayer::new(scores),
+        output: AnyLayer::new(output),
+        head_axis: "projection".into(),
+        kv_axis: "kv_seq".into(),
+    })
+}
+
+/// The SwiGLU feed-forward of block `label`.
+pub fn llama_feed_forward(
+    seed: u64,
+    label: &str,
+    cfg: &LlamaConfig,
+) -> Result<TransformerFeedForward> {
+    let d = [("embedding", cfg.d_model)];
+    let n = [("neurons", cfg.mlp_hidden)];
+    let init = Initializer::XAVIER_NORMAL;
+    let gate = seq(&[
+        (
+            "proj",
+            AnyLayer::new(Linear::new(
+                seed,
+                &format!("{label}.gate"),
+                &d,
+                &n,
+                &[],
+                init,
+            )?),
+        ),
+        ("act", AnyLayer::new(Elementwise::new(Activation::Silu))),
+    ])?;
+    let up = Linear::new(seed, &format!("{label}.up"), &d, &n, &[], init)?;
+    let gate_up = BranchAndMultiply::new(vec![AnyLayer::new(gate), AnyLayer::new(up)])?;
+    let down = Linear::new(seed, &format!("{label}.down"), &n, &d, &[], init)?;
+    Ok(TransformerFeedForward {
+        steps: named(&[
+            ("gate_up", AnyLayer::new(gate_up)),
+            ("down", AnyLayer::new(down)),
+        ])?,
+    })
+}
+
+/// Block `index` of a Llama-style model.
+pub fn llama_block(seed: u64, index: usize, cfg: &LlamaConfig) -> Result<TransformerBlock> {
+    cfg.check()?;
+    let label = format!("blocks.{index}");
+    let d = [("embedding", cfg.d_model)];
+    let attn = seq(&[
+        (
+            "norm",
+            AnyLayer::new(RMSNorm::new(
+                seed,
+                &format!("{label}.attn.norm"),
+                &d,
+                cfg.rms_eps,
+            )?),
+        ),
+        (
+            "attention",
+            AnyLayer::new(llama_attention(seed, &format!("{label}.attn"), cfg)?),
+        ),
+    ])?;
+    let mlp = seq(&[
+        (
+            "norm",
+            AnyLayer::new(RMSNorm::new(
+                seed,
+                &format!("{label}.mlp.norm"),
+                &d,
+                cfg.rms_eps,
+            )?),
+        ),
+        (
+            "ffn",
+            AnyLayer::new(llama_feed_forward(seed, &format!("{label}.mlp"), cfg)?),
+        ),
+    ])?;
+    Ok(TransformerBlock {
+        steps: named(&[
+            ("attn", AnyLayer::new(Residual::new(attn))),
+            ("mlp", AnyLayer::new(Residual::new(mlp))),
+        ])?,
+    })
+}
+
+impl TransformerLm {
+    /// A randomly initialized Llama-style model (seeded; the same seed gives the same model
+    /// on every platform).
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    /// use penzai::models::{LlamaConfig, TransformerLm};
+    ///
+    /// let model = TransformerLm::llama(&LlamaConfig::tiny(), 0)?;
+    /// let tokens = NamedArray::from_i64(&[("batch", 1), ("seq", 5)], vec![1, 2, 3, 4, 5])?;
+    /// let logits = model.call(tokens, &mut Context::new())?;
+    /// assert_eq!(logits.named_shape().to_string(), "{batch: 1, seq: 5, vocabulary: 64}");
+    /// # Ok::<(), penzai::Error>(())
+    /// ```
+    pub fn llama(cfg: &LlamaConfig, seed: u64) -> Result<TransformerLm> {
+        cfg.check()?;
+        let d = [("embedding", cfg.d_model)];
+        let table = EmbeddingTable::new(
+            seed,
+            "embed",
+            cfg.vocab_size,
+            &d,
+            Initializer::Normal { std: 0.02 },
+        )?;
+        let blocks = Sequential::from_layers(
+            (0..cfg.n_layers)
+                .map(|i| llama_block(seed, i, cfg).map(AnyLayer::new))
+                .collect::<Result<Vec<_>>>()?,
+        );
+        let unembed = if cfg.tie_embeddings {
+            AnyLayer::new(EmbeddingDecode {
+                table: table.clone(),
+            })
+        } else {
+            AnyLayer::new(Linear::new(
+                seed,
+                "unembed",
+                &d,
+                &[("vocabulary", cfg.vocab_size)],
+                &[],
+                Initializer::XAVIER_NORMAL,
+            )?)
+        };
+        Ok(TransformerLm {
+            steps: named(&[
+                ("embed", AnyLayer::new(EmbeddingLookup { table })),
+                ("blocks", AnyLayer::new(blocks)),
+                (
+                    "final_norm",
+                    AnyLayer::new(RMSNorm::new(seed, "final_norm", &d, cfg.rms_eps)?),
+                ),
+                ("unembed", unembed),
+            ])?,
+        })
+    }
+}

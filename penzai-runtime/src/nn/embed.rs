@@ -1,0 +1,157 @@
+//! Embeddings: a table shared (tied) by the lookup of token ids and the decode to logits.
+
+use crate::Result;
+use crate::nn::check::require_axis;
+use crate::nn::{Context, Initializer, Layer, LayerError, Parameter, WeightAxes};
+use crate::nx::{DType, NamedArray};
+
+/// An embedding table: one vector (over the embedding axes) per vocabulary entry.
+/// Not a layer itself; [`EmbeddingLookup`] and [`EmbeddingDecode`] hold copies that share
+/// its parameter label and storage, so the two stay one tied parameter.
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+pub struct EmbeddingTable {
+    /// The table, with the vocabulary axis and the embedding axes.
+    pub embeddings: Parameter,
+    /// The name of the vocabulary axis.
+    #[tree(skip)]
+    pub vocabulary_axis: String,
+}
+
+impl EmbeddingTable {
+    /// A table of `vocab` rows over `embedding` axes, initialized with `init`.
+    pub fn new(
+        seed: u64,
+        label: &str,
+        vocab: usize,
+        embedding: &[(&str, usize)],
+        init: Initializer,
+    ) -> Result<EmbeddingTable> {
+        let axes = WeightAxes {
+            input: &[("vocabulary", vocab)],
+            output: embedding,
+            parallel: &[],
+        };
+        Ok(EmbeddingTable {
+            embeddings: init.parameter(seed, &format!("{label}.embeddings"), &axes)?,
+            vocabulary_axis: "vocabulary".to_owned(),
+        })
+    }
+
+    /// A table over an existing parameter whose vocabulary axis is `vocabulary_axis`.
+    pub fn from_parameter(embeddings: Parameter, vocabulary_axis: &str) -> Result<EmbeddingTable> {
+        if !embeddings.value.has_axis(vocabulary_axis) {
+            return Err(LayerError::ParameterAxes {
+                field: crate::tree::KeyPath::root().field("embeddings"),
+                problem: format!(
+                    "the table {} has no vocabulary axis {vocabulary_axis:?}",
+                    embeddings.value.named_shape()
+                ),
+            }
+            .into());
+        }
+        Ok(EmbeddingTable {
+            embeddings,
+            vocabulary_axis: vocabulary_axis.to_owned(),
+        })
+    }
+
+    /// Number of vocabulary entries.
+    pub fn vocab_size(&self) -> usize {
+        self.embeddings
+            .value
+            .axis_size(&self.vocabulary_axis)
+            .unwrap_or(0)
+    }
+
+    /// The embedding axes (every axis but the vocabulary one).
+    pub fn embedding_axes(&self) -> Vec<String> {
+        self.embeddings
+            .value
+            .named_shape()
+            .names()
+            .filter(|n| n.as_str() != self.vocabulary_axis)
+            .map(|n| n.to_string())
+            .collect()
+    }
+}
+
+/// Looks up integer token ids in the table: `{batch, seq}` ids give `{batch, seq, embedding}`.
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+pub struct EmbeddingLookup {
+    /// The table.
+    pub table: EmbeddingTable,
+}
+
+impl Layer for EmbeddingLookup {
+    fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
+        if x.dtype() != DType::I64 {
+            return Err(LayerError::Config(format!(
+                "EmbeddingLookup needs i64 token ids; got {:?} {}",
+                x.dtype(),
+                x.named_shape()
+            ))
+            .into());
+        }
+        Ok(self
+            .table
+            .embeddings
+            .value
+            .take(&self.table.vocabulary_axis, &x)?)
+    }
+}
+
+/// Decodes vectors to logits over the vocabulary by contracting with the table.
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+pub struct EmbeddingDecode {
+    /// The table.
+    pub table: EmbeddingTable,
+}
+
+impl Layer for EmbeddingDecode {
+    fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
+        let axes = self.table.embedding_axes();
+        let shape = self.table.embeddings.value.named_shape();
+        for axis in &axes {
+            require_axis(&x, axis, shape.get(axis))?;
+        }
+        let names: Vec<&str> = axes.iter().map(String::as_str).collect();
+        Ok(x.contract(&self.table.embeddings.value, &names)?)
+    }
+}
+
+/// Adds learned absolute position embeddings (GPT-2's `wpe`): row `p` of the table is
+/// added at position `p`, with positions from the side input `positions_input` (else
+/// `0..n` along `seq`).
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+pub struct AddPositionalEmbedding {
+    /// The table, with a `positions` axis.
+    pub table: EmbeddingTable,
+    /// The side input holding token positions.
+    #[tree(skip)]
+    pub positions_input: String,
+}
+
+impl AddPositionalEmbedding {
+    /// Position embeddings from `table` (its vocabulary axis indexes positions).
+    pub fn new(table: EmbeddingTable) -> AddPositionalEmbedding {
+        AddPositionalEmbedding {
+            table,
+            positions_input: "token_positions".to_owned(),
+        }
+    }
+}
+
+impl Layer for AddPositionalEmbedding {
+    fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
+        let positions = crate::nn::rope::positions(cx, &self.positions_input, &x, "seq")?;
+        let rows = self
+            .table
+            .embeddings
+            .value
+            .take(&self.table.vocabulary_axis, &positions)?;
+        for (axis, size) in rows.named_shape().iter() {
+            require_axis(&x, axis, Some(size))?;
+        }
+        Ok((&x + &rows)?)
+    }
+}
