@@ -71,6 +71,7 @@ pub struct ArrayFigure<'a> {
     vmax: Option<f64>,
     colormap: Colormap,
     valid_mask: Option<Vec<bool>>,
+    mask_note: Option<String>,
     max_cells: usize,
     edge_items: usize,
     precision: Precision,
@@ -148,6 +149,7 @@ impl<'a> ArrayFigure<'a> {
             vmax: None,
             colormap: Colormap::Auto,
             valid_mask: None,
+            mask_note: None,
             max_cells: 1 << 18,
             edge_items: 3,
             precision: Precision::Auto,
@@ -196,6 +198,23 @@ impl<'a> ArrayFigure<'a> {
     /// A mask of the wrong length is ignored with a note.
     pub fn valid_mask(mut self, mask: Vec<bool>) -> Self {
         self.valid_mask = Some(mask);
+        self
+    }
+
+    /// Marks cells where `mask` is false (or zero) as masked; `mask` must have the
+    /// array's axes, in the same order. A mismatched mask is ignored with a note.
+    pub fn valid_mask_array(mut self, mask: &NamedArray) -> Self {
+        let m = ArrayData::from_named(mask);
+        if m.axes() != self.data.axes() {
+            self.valid_mask = Some(Vec::new());
+            self.mask_note = Some(format!(
+                "valid mask ignored: its shape {} differs from the array's {}",
+                m.shape_text(),
+                self.data.shape_text()
+            ));
+            return self;
+        }
+        self.valid_mask = Some((0..m.len()).map(|i| m.values().get_f64(i) != 0.0).collect());
         self
     }
 
@@ -307,6 +326,10 @@ impl<'a> ArrayFigure<'a> {
             }
         };
         let mask = self.valid_mask.as_ref().and_then(|m| {
+            if let Some(note) = &self.mask_note {
+                notes.push(note.clone());
+                return None;
+            }
             if m.len() != self.data.len() {
                 notes.push(format!(
                     "valid mask ignored: it has {} entries, the array {}",
