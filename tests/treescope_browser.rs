@@ -114,6 +114,15 @@ fn model_page(b: &Browser, dir: &Path) {
         "the tree viewer",
     );
     assert_clean_page(b, "model page");
+    // The console check can see errors at all (and this reading empties the log again).
+    b.script("console.error('pz-probe')", json!([]));
+    let seen = b.console();
+    assert!(
+        seen.iter()
+            .any(|e| e["level"] == "SEVERE"
+                && e["message"].as_str().unwrap_or("").contains("pz-probe")),
+        "console errors are not being collected: {seen:?}"
+    );
 
     // Expand and collapse a node with a click on its header.
     let blocks = node_index(b, "blocks");
@@ -126,6 +135,18 @@ fn model_page(b: &Browser, dir: &Path) {
         was_open,
         "a second click toggles it back"
     );
+
+    // The keyboard does the same: Enter on the focused toggle.
+    b.type_text(
+        &b.find(&format!("{} > .pzt-tog", header(blocks))),
+        "\u{E007}",
+    );
+    assert_ne!(is_open(b, blocks), was_open, "Enter toggles the node");
+    b.type_text(
+        &b.find(&format!("{} > .pzt-tog", header(blocks))),
+        "\u{E007}",
+    );
+    assert_eq!(is_open(b, blocks), was_open);
 
     // Collapsed subtrees have no DOM until opened.
     b.click(&b.find("[data-act=collapse-all]"));

@@ -50,7 +50,7 @@
       return t < 0.5 ? oklch(0.97 - 0.5 * u, 0.17 * u, 255) : oklch(0.97 - 0.45 * u, 0.19 * u, 27);
     }),
   };
-  var SPECIAL = { nan: [255, 0, 255], masked: [150, 150, 150], gap: [232, 232, 236], sep: [255, 255, 255] };
+  var SPECIAL = { nan: [255, 0, 255], masked: [150, 150, 150], gap: [232, 232, 236], sep: [255, 255, 255], gapInk: [178, 178, 186] };
 
   function categorical(v, kind) {
     if (kind === 'bool') return v ? [40, 78, 160] : [226, 228, 233];
@@ -264,7 +264,7 @@
           var base = ((r * cp + y) * W + c * cp) * 4;
           for (var x = 0; x < cp; x++) {
             var o = base + 4 * x, ink = glyph && cp >= 4 && this.glyphPixel(glyph, x, y, cp);
-            var col = ink ? (ink === 2 ? [255, 255, 255] : this.ink(rgb)) : rgb;
+            var col = !ink ? rgb : ink === 2 ? [255, 255, 255] : ink === 3 ? SPECIAL.gapInk : this.ink(rgb);
             px[o] = col[0]; px[o + 1] = col[1]; px[o + 2] = col[2]; px[o + 3] = 255;
           }
         }
@@ -279,7 +279,7 @@
     return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] > 140 ? [0, 0, 0] : [255, 255, 255];
   };
 
-  // Which pixels of a cell a glyph inks (1: contrasting ink, 2: white): x for NaN, + and -
+  // Which pixels of a cell a glyph inks (1: contrasting ink, 2: white, 3: soft grey): x for NaN, + and -
   // bars for infinities, a corner for out of range, dots for masked, stripes for gaps.
   Figure.prototype.glyphPixel = function (glyph, x, y, cp) {
     var m = cp - 1, mid = m / 2;
@@ -290,7 +290,7 @@
       case 'above': return x + (m - y) >= 2 * m - 1 ? 1 : 0;
       case 'below': return (m - x) + y >= 2 * m - 1 ? 1 : 0;
       case 'mask': return x % 2 === 1 && y % 2 === 1 ? 2 : 0;
-      case 'gap': return (x + y) % 3 === 0 ? 1 : 0;
+      case 'gap': return (x + y) % 3 === 0 ? 3 : 0;
     }
     return 0;
   };

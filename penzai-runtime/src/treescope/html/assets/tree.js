@@ -51,6 +51,13 @@
     var self = this;
     root.addEventListener('click', function (ev) { self.onClick(ev); });
     root.addEventListener('mouseover', function (ev) { self.onHover(ev); });
+    root.addEventListener('keydown', function (ev) {
+      if ((ev.key === 'Enter' || ev.key === ' ') && ev.target.classList.contains('pzt-tog')) {
+        ev.preventDefault();
+        var i = Number(ev.target.closest('.pzt-n').getAttribute('data-i'));
+        self.setOpen(i, !self.nodes[i].open);
+      }
+    });
     var timer = null;
     this.search.addEventListener('input', function () {
       clearTimeout(timer);
@@ -86,7 +93,14 @@
     node.setAttribute('data-i', String(i));
     if (d.mark) node.classList.add('pzt-m-' + d.mark);
     var h = el('div', 'pzt-h');
-    h.appendChild(el('span', this.hasKids(n) ? 'pzt-tog' : 'pzt-sp'));
+    var tog = el('span', this.hasKids(n) ? 'pzt-tog' : 'pzt-sp');
+    if (this.hasKids(n)) {
+      // Keyboard users reach the toggle with Tab and flip it with Enter or Space.
+      tog.tabIndex = 0;
+      tog.setAttribute('role', 'button');
+      tog.setAttribute('aria-label', 'expand or collapse');
+    }
+    h.appendChild(tog);
     if (d.key != null) {
       h.appendChild(el('span', 'pzt-k', keyLabel(d.key) + ':'));
     }
