@@ -7,6 +7,7 @@
 //! the elementwise difference `after - before`, drawn as a heatmap.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::array_data::{ArrayData, Values};
@@ -156,7 +157,7 @@ fn diff_node(
         return vec![marked(changed_leaf(node, a, b, options), Mark::Changed)];
     }
     let mut node = doc::shallow_node(b, key, options);
-    let fields_a = static_fields(a, options);
+    let fields_a = doc::shallow_node(a, None, options).fields;
     if fields_a != node.fields {
         counts.changed += 1;
         node.mark = Some(Mark::Changed);
@@ -173,17 +174,6 @@ fn diff_node(
     vec![node]
 }
 
-fn static_fields(t: &dyn Tree, options: &DocOptions) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    t.visit_static_fields(&mut |name, value| {
-        out.push((
-            name.to_owned(),
-            doc::clip(format!("{value:?}"), options.max_text_len),
-        ))
-    });
-    out
-}
-
 /// Children of both nodes in `after`'s order, with removed ones placed where `before` had them.
 fn diff_children(
     a: &dyn Tree,
@@ -196,26 +186,34 @@ fn diff_children(
     a.visit_children(&mut |k, c| a_kids.push((k, c)));
     let mut b_kids: Vec<(KeyRef<'_>, &dyn Tree)> = Vec::new();
     b.visit_children(&mut |k, c| b_kids.push((k, c)));
+    // Key lookups by hash keep long sequences linear.
+    let a_pos: HashMap<KeyRef<'_>, usize> = a_kids
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (*k, i))
+        .collect();
+    let b_keys: HashSet<KeyRef<'_>> = b_kids.iter().map(|(k, _)| *k).collect();
+    let removed = |(ka, ca): (KeyRef<'_>, &dyn Tree), counts: &mut DiffCounts| {
+        counts.removed += 1;
+        let node = doc::build_node(
+            ca,
+            Some(ka),
+            path.clone().child(ka.to_owned_key()),
+            options,
+            0,
+        );
+        marked(node, Mark::Removed)
+    };
     let mut out = Vec::new();
     let mut next_a = 0;
     for &(kb, cb) in &b_kids {
         let child_path = path.clone().child(kb.to_owned_key());
-        match a_kids.iter().position(|(ka, _)| *ka == kb) {
-            Some(pos) => {
+        match a_pos.get(&kb) {
+            Some(&pos) => {
                 // Keys of `before` up to this match that `after` lacks were removed here.
                 for &(ka, ca) in a_kids.iter().take(pos).skip(next_a) {
-                    if !b_kids.iter().any(|(k, _)| *k == ka) {
-                        counts.removed += 1;
-                        out.push(marked(
-                            doc::build_node(
-                                ca,
-                                Some(ka),
-                                path.clone().child(ka.to_owned_key()),
-                                options,
-                                0,
-                            ),
-                            Mark::Removed,
-                        ));
+                    if !b_keys.contains(&ka) {
+                        out.push(removed((ka, ca), counts));
                     }
                 }
                 next_a = next_a.max(pos + 1);
@@ -238,18 +236,8 @@ fn diff_children(
         }
     }
     for &(ka, ca) in a_kids.iter().skip(next_a) {
-        if !b_kids.iter().any(|(k, _)| *k == ka) {
-            counts.removed += 1;
-            out.push(marked(
-                doc::build_node(
-                    ca,
-                    Some(ka),
-                    path.clone().child(ka.to_owned_key()),
-                    options,
-                    0,
-                ),
-                Mark::Removed,
-            ));
+        if !b_keys.contains(&ka) {
+            out.push(removed((ka, ca), counts));
         }
     }
     out

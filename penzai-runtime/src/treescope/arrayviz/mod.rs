@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use super::array_data::{ArrayData, ValueKind, Values};
 use super::html;
-use super::stats::format_number;
 use crate::nx::NamedArray;
 
 pub(crate) use payload::base64 as base64_of;
@@ -434,19 +433,6 @@ impl<'a> ArrayFigure<'a> {
     /// Writes [`to_html`](ArrayFigure::to_html) to `path`.
     pub fn save_html(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
         std::fs::write(path, self.to_html())
-    }
-
-    /// A short text description (for the terminal, where no heatmap can be drawn).
-    pub fn describe(&self) -> String {
-        let spec = self.spec();
-        format!(
-            "{}{} {} colormap from {} to {}",
-            spec.dtype,
-            self.data.shape_text(),
-            spec.cmap,
-            format_number(spec.vmin),
-            format_number(spec.vmax)
-        )
     }
 }
 
