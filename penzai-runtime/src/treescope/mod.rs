@@ -44,7 +44,7 @@ pub use html::HtmlOptions;
 pub use notebook::NotebookDisplay;
 pub use render::{Render, register_render};
 pub use stats::{ArrayStats, format_count, format_number, summary_line};
-pub use text::{TextOptions, fmt_text};
+pub use text::{TextDisplay, TextOptions, display, fmt_text};
 
 use crate::tree::{KeyPath, Tree};
 

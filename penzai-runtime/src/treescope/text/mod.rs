@@ -244,3 +244,24 @@ pub fn fmt_text(tree: &dyn Tree, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     }
     f.write_str(&options.render(tree))
 }
+
+/// A tree wrapped for `{}` formatting through [`fmt_text`]; see [`display`].
+#[derive(Clone, Copy)]
+pub struct TextDisplay<'a>(pub &'a dyn Tree);
+
+impl fmt::Display for TextDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_text(self.0, f)
+    }
+}
+
+/// Formats any tree with `{}` (plain text, `{:80}` cuts lines at 80 characters).
+///
+/// ```
+/// use penzai_runtime::treescope;
+/// let scores = vec![0.5f32, 0.25];
+/// assert_eq!(format!("{}", treescope::display(&scores)), "Vec\n├─ [0]: f32 = 0.5\n└─ [1]: f32 = 0.25\n");
+/// ```
+pub fn display(tree: &dyn Tree) -> TextDisplay<'_> {
+    TextDisplay(tree)
+}
