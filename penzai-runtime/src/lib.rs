@@ -7,6 +7,7 @@
 extern crate self as penzai;
 
 pub mod error;
+pub mod io;
 pub mod models;
 pub mod nn;
 pub mod nx;
