@@ -5,6 +5,7 @@
 //! under 10 ms and 400 KB. Page sizes are printed before the timings.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use penzai::models::{Gpt2Config, TransformerLm};
 use penzai::prelude::*;
 use penzai::treescope;
 
@@ -42,6 +43,28 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("treescope/render_array 512x512 to_html", |b| {
         b.iter(|| treescope::render_array(&array).to_html())
+    });
+    // The layer library's GPT-2 at the same size: more nodes and arrays (biases, norms).
+    let cfg = Gpt2Config {
+        vocab_size: 1024,
+        n_positions: 128,
+        d_model: 256,
+        n_layers: 12,
+        n_heads: 4,
+        ..Gpt2Config::tiny()
+    };
+    let gpt2 = TransformerLm::gpt2(&cfg, 0).expect("a valid config");
+    eprintln!(
+        "treescope sizes: gpt2 page {} bytes ({} arrays), without previews {} bytes",
+        treescope::to_html(&gpt2).len(),
+        count_arrays(&gpt2),
+        treescope::HtmlOptions::new()
+            .preview_cells(0)
+            .to_html(&gpt2)
+            .len(),
+    );
+    c.bench_function("treescope/to_html gpt2 12x256", |b| {
+        b.iter(|| treescope::to_html(&gpt2))
     });
     c.bench_function("treescope/to_text transformer 12x256", |b| {
         b.iter(|| treescope::to_text_plain(&model))
