@@ -189,3 +189,18 @@ fn registered_renderers_change_both_renderers() {
     let html = treescope::to_html(&t);
     assert!(html.contains(r#""value":"3 tokens""#) && html.contains(r#""hue":120"#));
 }
+
+#[test]
+fn layers_are_coloured_even_when_they_are_sequences() {
+    let model =
+        penzai::models::TransformerLm::gpt2(&penzai::models::Gpt2Config::tiny(), 0).unwrap();
+    let doc = treescope::to_doc(&model);
+    let blocks = doc.get(&"blocks".parse().unwrap()).unwrap();
+    assert!(
+        blocks.layer && blocks.hue.is_some(),
+        "{} has no colour",
+        blocks.type_name
+    );
+    let params = treescope::to_doc(&vec![1u8]);
+    assert_eq!(params.root.hue, None, "plain containers stay neutral");
+}

@@ -251,7 +251,9 @@ pub(crate) fn shallow_node(
             clip(format!("{value:?}"), options.max_text_len),
         ));
     });
-    if node.kind == NodeKind::Struct && tree.leaf().is_none() {
+    // Layers (sequential ones too) and plain structs are coloured by type; containers
+    // such as `Vec` stay neutral so the model's own types stand out.
+    if (node.kind == NodeKind::Struct || node.layer) && tree.leaf().is_none() {
         node.hue = Some(type_hue(&node.type_name));
     }
     node
@@ -289,7 +291,9 @@ pub(crate) fn build_node(
         });
         if first_key_is_name == Some(true) && node.kind == NodeKind::Struct {
             node.kind = NodeKind::Map;
-            node.hue = None;
+            if !node.layer {
+                node.hue = None;
+            }
         }
         node.params = node.children.iter().map(|c| c.params).sum();
     }
