@@ -102,6 +102,7 @@ fn pages_work_in_headless_chromium() {
     long_sequence_page(&b, &dir);
     array_page(&b, &dir);
     diff_and_selection_pages(&b, &dir);
+    layer_library_page(&b, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -462,4 +463,25 @@ fn diff_and_selection_pages(b: &Browser, dir: &Path) {
         "the selected node is visible"
     );
     assert_clean_page(b, "selection page");
+}
+
+fn layer_library_page(b: &Browser, dir: &Path) {
+    let model =
+        penzai::models::TransformerLm::gpt2(&penzai::models::Gpt2Config::tiny(), 0).unwrap();
+    let page = write(dir, "gpt2.html", &treescope::to_html(&model));
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzt').dataset.ready === '1'",
+        "the tree viewer",
+    );
+    b.click(&b.find("[data-act=expand-all]"));
+    assert_eq!(rendered_nodes(b), model.all_paths().len() as i64);
+    for button in b.find_all(".pzt-heatbtn").iter().take(5) {
+        b.pointer(button, 0, 0, true);
+    }
+    b.wait_for(
+        "return [...document.querySelectorAll('.pzt-heat')].every(h => h.dataset.ready === '1')",
+        "five heatmaps",
+    );
+    assert_clean_page(b, "layer library page");
 }
