@@ -7,11 +7,13 @@
 extern crate self as penzai;
 
 pub mod error;
+pub mod io;
 pub mod models;
 pub mod nn;
 pub mod nx;
 pub mod prelude;
 pub mod tree;
+pub mod treescope;
 
 #[doc(hidden)]
 pub mod __private;

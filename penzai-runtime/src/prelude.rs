@@ -6,4 +6,5 @@ pub use crate::nx::{AxisError, NamedArray};
 pub use crate::tree::{
     HasTypedPath, Key, KeyPath, KeyRef, Tree, TreeError, TreeExt, TreeObject, TypedPath, Walk,
 };
+pub use crate::treescope::NotebookDisplay;
 pub use penzai_macros::{Tree, layer, model};
