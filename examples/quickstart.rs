@@ -4,6 +4,7 @@
 
 use penzai::nn::{Parameter, parameters};
 use penzai::prelude::*;
+use penzai::treescope;
 
 fn main() -> anyhow::Result<()> {
     // The axes are checked while this compiles: a step that needed an axis the steps
@@ -34,7 +35,9 @@ fn main() -> anyhow::Result<()> {
     println!("input  {}", x.named_shape());
     println!("output {}\n", logits.named_shape());
 
-    // Look inside: the model is a tree, and every parameter has a path.
+    // Look inside: the model is a tree of plain data, and every node has a path.
+    let block: KeyPath = "blocks[0].mlp".parse()?;
+    println!("{block}:\n{}", treescope::to_text(model.get_at(&block)?));
     println!("Parameters:");
     for (path, p) in parameters(&model) {
         println!("  {:<50} {}", path.to_string(), p.value.named_shape());
