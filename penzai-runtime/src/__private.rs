@@ -163,6 +163,12 @@ pub fn build_model(build: impl FnOnce() -> crate::Result<Sequential>) -> crate::
     build()
 }
 
+/// The block indices of `repeat n` (a function, so that a literal `0` is not an empty
+/// range literal in the user's code, which clippy rejects).
+pub fn block_indices(n: usize) -> std::ops::Range<usize> {
+    0..n
+}
+
 /// A custom layer step of `model!`.
 pub fn custom_layer<L: Layer>(layer: L) -> AnyLayer {
     AnyLayer::new(layer)

@@ -130,7 +130,7 @@ impl Checker<'_> {
             StepKind::Custom(c) => self.custom(step, c, flow, place),
             StepKind::Builtin(b) => self.builtin(step, b, flow, place),
             StepKind::Group(g) => self.group(step, g, flow, path),
-            StepKind::Repeat(r) => self.repeat(step, r, flow, path),
+            StepKind::Repeat(r) => self.repeat(r, flow, path),
         }
     }
 
@@ -385,7 +385,7 @@ impl Checker<'_> {
         first
     }
 
-    fn repeat(&mut self, step: &Step, r: &Repeat, flow: Flow, path: &StepPath) -> Flow {
+    fn repeat(&mut self, r: &Repeat, flow: Flow, path: &StepPath) -> Flow {
         let end = self.steps(&r.steps, flow.clone(), &path.repeat());
         let once = matches!(r.count, crate::axis_list::Size::Literal(_, n) if n <= 1);
         if !once {
@@ -399,7 +399,6 @@ impl Checker<'_> {
             };
             self.end_as_started(&flow, &end, &what, at);
         }
-        let _ = step;
         flow
     }
 

@@ -166,7 +166,7 @@ impl Expander<'_> {
     }
 
     fn repeat(&self, step: &Step, r: &Repeat) -> TokenStream {
-        let nn = &self.nn;
+        let (nn, p) = (&self.nn, &self.p);
         let depth = self.path(step).repeat_depth();
         let index = local(&format!("__penzai_block{depth}"));
         let blocks = local("__penzai_blocks");
@@ -174,8 +174,7 @@ impl Expander<'_> {
         let body = self.steps(&r.steps);
         quote!({
             let mut #blocks = #nn::Steps::new();
-            for #index in 0..#count {
-                let _ = #index;
+            for #index in #p::block_indices(#count) {
                 #blocks.push(#nn::AnyLayer::new(#nn::Sequential { steps: #body }));
             }
             #nn::AnyLayer::new(#nn::Sequential { steps: #blocks })

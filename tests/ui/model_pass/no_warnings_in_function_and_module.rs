@@ -21,6 +21,9 @@ fn scaled<T: Into<f32>>(factor: T) -> penzai::Result<penzai::nn::Sequential> {
     penzai::model! {
         input: [batch, embedding: 8];
         ConstantRescale(factor),
+        // Repeats without parameters, and with none at all, leave nothing unused.
+        repeat 2 { Identity },
+        repeat 0 as nothing { Relu },
     }
 }
 
