@@ -81,6 +81,8 @@ impl NormKind {
 pub struct Attention {
     pub input: Vec<AxisDecl>,
     pub heads: Vec<AxisDecl>,
+    /// The last head axis: the one queries and keys are contracted over.
+    pub per_head: AxisDecl,
     /// Head axes of keys and values, when they differ from the queries' (grouped-query).
     pub kv: Option<Vec<AxisDecl>>,
     pub mask: Mask,
@@ -362,9 +364,14 @@ fn parse_layer(name: &str, input: ParseStream) -> syn::Result<Layer> {
             let input_axes = nonempty(parse_axes_until_option(input)?, input, name)?;
             expect_arrow(input, name)?;
             let heads = nonempty(parse_axes_until_option(input)?, input, name)?;
+            let per_head = heads
+                .last()
+                .cloned()
+                .ok_or_else(|| input.error(example(name)))?;
             Layer::Attention(Attention {
                 input: input_axes,
                 heads,
+                per_head,
                 kv: None,
                 mask: Mask::None,
                 rope: None,

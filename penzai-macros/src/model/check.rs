@@ -364,7 +364,9 @@ impl Checker<'_> {
             let bpath = path.field("branches").index(i);
             ends.push(self.step(branch, flow.clone(), &bpath, &place));
         }
-        let first = ends[0].clone();
+        let Some(first) = ends.first().cloned() else {
+            return flow;
+        };
         for (i, (end, branch)) in ends.iter().zip(&g.steps).enumerate().skip(1) {
             match (&first, end) {
                 (Flow::Unknown, _) | (_, Flow::Unknown) => {}

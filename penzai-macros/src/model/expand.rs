@@ -374,7 +374,7 @@ impl Expander<'_> {
         let input = self.sized(step, &attn.input);
         let q_axes = self.sized(step, &attn.heads);
         let kv_axes = self.sized(step, attn.kv.as_deref().unwrap_or(&attn.heads));
-        let per_head = attn.heads.last().expect("parse requires head axes");
+        let per_head = &attn.per_head;
         let head_axis = per_head.name();
         let head_size = per_head
             .size
