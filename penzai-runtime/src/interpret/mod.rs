@@ -1,0 +1,2 @@
+//! Interpretability recipes built on selectors: capture, ablation, patching, LoRA, logit
+//! lens and linear probes.
