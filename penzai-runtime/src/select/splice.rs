@@ -18,6 +18,17 @@ enum Side {
     After,
 }
 
+/// Which parents get a sibling rather than a wrapper.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Siblings {
+    /// Every sequence (a `Vec` of branches too), as Penzai does for lists.
+    InAnySequence,
+    /// Only sequences that are layers, which run their elements in order (`Sequential`,
+    /// `NamedGroup`, `sequential_layer!` types): elsewhere the node is wrapped, so the
+    /// value always receives the node's output (or feeds its input).
+    InPipelines,
+}
+
 impl<M: Tree> Selection<M> {
     /// Inserts a copy of `value` before each selected node; returns the new tree.
     ///
@@ -32,7 +43,7 @@ impl<M: Tree> Selection<M> {
     /// # Ok::<(), penzai::select::SelectError>(())
     /// ```
     pub fn insert_before<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
-        self.insert(Side::Before, &mut |_, _| value.clone().into_node())
+        self.insert(Side::Before, Siblings::InAnySequence, &mut |_, _| value.clone().into_node())
             .map(Selection::deselect)
     }
 
@@ -66,7 +77,7 @@ impl<M: Tree> Selection<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn insert_after<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
-        self.insert(Side::After, &mut |_, _| value.clone().into_node())
+        self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| value.clone().into_node())
             .map(Selection::deselect)
     }
 
@@ -75,7 +86,7 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
     ) -> Result<M, SelectError> {
-        self.insert(Side::Before, &mut |p, n| f(p, n).into_node())
+        self.insert(Side::Before, Siblings::InAnySequence, &mut |p, n| f(p, n).into_node())
             .map(Selection::deselect)
     }
 
@@ -85,7 +96,7 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
     ) -> Result<M, SelectError> {
-        self.insert(Side::After, &mut |p, n| f(p, n).into_node())
+        self.insert(Side::After, Siblings::InAnySequence, &mut |p, n| f(p, n).into_node())
             .map(Selection::deselect)
     }
 
@@ -95,7 +106,7 @@ impl<M: Tree> Selection<M> {
         self,
         value: V,
     ) -> Result<Selection<M>, SelectError> {
-        self.insert(Side::Before, &mut |_, _| value.clone().into_node())
+        self.insert(Side::Before, Siblings::InAnySequence, &mut |_, _| value.clone().into_node())
     }
 
     /// Like [`insert_after`](Selection::insert_after), but returns a selection of the
@@ -104,7 +115,7 @@ impl<M: Tree> Selection<M> {
         self,
         value: V,
     ) -> Result<Selection<M>, SelectError> {
-        self.insert(Side::After, &mut |_, _| value.clone().into_node())
+        self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| value.clone().into_node())
     }
 
     /// Removes every selected node from its sequence; returns the new tree. A node whose
@@ -133,9 +144,54 @@ impl<M: Tree> Selection<M> {
         Ok(self.root)
     }
 
+    /// Inserts `f(path, node)` so that it receives the node's output: a sibling after the
+    /// node when its parent is a layer that runs its elements in order (a `Sequential`),
+    /// and otherwise a `Sequential[node, value]` in the node's place. Unlike
+    /// [`insert_after`](Selection::insert_after), it never adds a branch to a combinator
+    /// whose branches are a `Vec` (`BranchAndMultiply`), so a pass-through value (a probe,
+    /// a capture) leaves the model's function unchanged.
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    /// use penzai::models::{LlamaConfig, TransformerLm};
+    /// use penzai::nn::{Identity, Linear};
+    ///
+    /// let model = TransformerLm::llama(&LlamaConfig::tiny(), 0)?;
+    /// let tapped = select(model.clone())
+    ///     .at_instances_of::<Linear>()
+    ///     .chain_after_with(|_, _| Identity)?;
+    /// // The MLP's `up` projection is branch 1 of a BranchAndMultiply: it was wrapped.
+    /// let up = select(tapped.as_dyn()).at_path("blocks[0].mlp.delta.ffn.gate_up.branches[1]")?;
+    /// assert_eq!(up.get()?.type_name(), "Sequential");
+    /// let tokens = NamedArray::from_i64(&[("batch", 1), ("seq", 3)], vec![1, 2, 3])?;
+    /// assert_eq!(
+    ///     tapped.call(tokens.clone(), &mut Context::new())?,
+    ///     model.call(tokens, &mut Context::new())?
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn chain_after_with<V: IntoNode>(
+        self,
+        mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
+    ) -> Result<M, SelectError> {
+        self.insert(Side::After, Siblings::InPipelines, &mut |p, n| f(p, n).into_node())
+            .map(Selection::deselect)
+    }
+
+    /// Like [`chain_after_with`](Selection::chain_after_with), but the value feeds the
+    /// node's input: a sibling before it in a pipeline, else `Sequential[value, node]`.
+    pub fn chain_before_with<V: IntoNode>(
+        self,
+        mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
+    ) -> Result<M, SelectError> {
+        self.insert(Side::Before, Siblings::InPipelines, &mut |p, n| f(p, n).into_node())
+            .map(Selection::deselect)
+    }
+
     fn insert(
         mut self,
         side: Side,
+        siblings: Siblings,
         make: &mut dyn FnMut(&KeyPath, &dyn Tree) -> Box<dyn Tree>,
     ) -> Result<Selection<M>, SelectError> {
         // Values are made in tree order, so a closure counting sites sees them in order.
@@ -147,7 +203,7 @@ impl<M: Tree> Selection<M> {
         // inserted paths (already recorded) are shifted to match.
         let mut inserted: Vec<KeyPath> = Vec::with_capacity(values.len());
         for (path, value) in self.paths.iter().zip(values).rev() {
-            let new_path = insert_one(&mut self.root, path, value, side, &mut inserted)?;
+            let new_path = insert_one(&mut self.root, path, value, side, siblings, &mut inserted)?;
             inserted.push(new_path);
         }
         inserted.reverse();
@@ -165,6 +221,7 @@ fn insert_one<M: Tree>(
     path: &KeyPath,
     value: Box<dyn Tree>,
     side: Side,
+    siblings: Siblings,
     later: &mut [KeyPath],
 ) -> Result<KeyPath, SelectError> {
     let Some((last, parent_keys)) = path.keys().split_last() else {
@@ -172,7 +229,11 @@ fn insert_one<M: Tree>(
     };
     let parent_path = KeyPath::from_keys(parent_keys.iter().cloned());
     let parent = get_mut(root, &parent_path)?;
-    let Some(position) = parent.sequence_position(last.as_ref()) else {
+    let position = match siblings {
+        Siblings::InPipelines if parent.as_layer().is_none() => None,
+        _ => parent.sequence_position(last.as_ref()),
+    };
+    let Some(position) = position else {
         return wrap_in_slot(parent, &parent_path, path, last, value, side);
     };
     let at = match side {
