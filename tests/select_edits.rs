@@ -36,9 +36,22 @@ fn apply_replaces_each_node_with_the_closure_result() {
         .unwrap();
     assert_eq!(n.blocks[0].norm.factor, 10.0);
     assert_eq!(n.blocks[0].gate.as_ref().unwrap().factor, 5.0);
-    assert_eq!(n.blocks[1].steps.steps.iter().next().unwrap().layer.downcast_ref::<Scale>(), Some(&Scale { factor: 20.0 }));
+    assert_eq!(
+        n.blocks[1]
+            .steps
+            .steps
+            .iter()
+            .next()
+            .unwrap()
+            .layer
+            .downcast_ref::<Scale>(),
+        Some(&Scale { factor: 20.0 })
+    );
     // Everything else is untouched.
-    assert_eq!(n.blocks[1].mlp.downcast_ref::<Shift>(), Some(&Shift { by: 1.0 }));
+    assert_eq!(
+        n.blocks[1].mlp.downcast_ref::<Shift>(),
+        Some(&Shift { by: 1.0 })
+    );
 }
 
 #[test]
@@ -132,7 +145,9 @@ fn apply_with_path_and_apply_indexed_see_paths_and_positions() {
     );
     let n = select(net())
         .at_instances_of::<Shift>()
-        .apply_indexed(|i, _: Shift| Shift { by: i as f32 * 100.0 })
+        .apply_indexed(|i, _: Shift| Shift {
+            by: i as f32 * 100.0,
+        })
         .unwrap();
     let values: Vec<f32> = select(n.as_dyn())
         .at_instances_of::<Shift>()
@@ -171,7 +186,11 @@ fn map_keeps_the_same_nodes_selected() {
         })
         .unwrap();
     assert_eq!(s.count(), 6);
-    let n = s.apply(|s: Scale| Scale { factor: s.factor * 2.0 }).unwrap();
+    let n = s
+        .apply(|s: Scale| Scale {
+            factor: s.factor * 2.0,
+        })
+        .unwrap();
     assert_eq!(n.blocks[0].norm.factor, 4.0);
 }
 
@@ -191,7 +210,9 @@ fn set_puts_a_copy_everywhere_and_set_all_one_value_each() {
         .unwrap();
     assert_eq!(n.b[..2], [-1, 11]);
 
-    let n = multiples_of_4(lists()).set_all([100i64, 101, 102, 103, 104]).unwrap();
+    let n = multiples_of_4(lists())
+        .set_all([100i64, 101, 102, 103, 104])
+        .unwrap();
     assert_eq!(n.a, [100, 1, 2, 3, 101, 5, 6, 7, 102, 9]);
     assert_eq!(n.b[2], 103);
     let err = multiples_of_4(lists()).set_all([1i64, 2]).unwrap_err();
@@ -200,14 +221,18 @@ fn set_puts_a_copy_everywhere_and_set_all_one_value_each() {
 
 #[test]
 fn the_root_can_be_replaced_by_its_own_type_only() {
-    let root = select(Shift { by: 1.0 }).apply(|s: Shift| Shift { by: s.by + 1.0 }).unwrap();
+    let root = select(Shift { by: 1.0 })
+        .apply(|s: Shift| Shift { by: s.by + 1.0 })
+        .unwrap();
     assert_eq!(root, Shift { by: 2.0 });
     let err = select(Shift { by: 1.0 }).set(Identity).unwrap_err();
     assert_eq!(
         err.to_string(),
         "cannot put a Identity at the root: the slot expects Shift"
     );
-    let any = select(AnyLayer::new(Shift { by: 1.0 })).set(Identity).unwrap();
+    let any = select(AnyLayer::new(Shift { by: 1.0 }))
+        .set(Identity)
+        .unwrap();
     assert!(any.downcast_ref::<Identity>().is_some());
 }
 
@@ -223,13 +248,14 @@ fn insert_before_and_after_add_siblings_in_sequences() {
 
 #[test]
 fn insert_and_select_returns_the_inserted_nodes_in_the_new_tree() {
-    let s = multiples_of_4(lists()).insert_after_and_select(-1i64).unwrap();
-    assert_eq!(
-        strs(s.paths()),
-        ["a[1]", "a[6]", "a[11]", "b[3]", "b[8]"]
-    );
+    let s = multiples_of_4(lists())
+        .insert_after_and_select(-1i64)
+        .unwrap();
+    assert_eq!(strs(s.paths()), ["a[1]", "a[6]", "a[11]", "b[3]", "b[8]"]);
     assert!(s.get_all_as::<i64>().unwrap().iter().all(|v| **v == -1));
-    let s = multiples_of_4(lists()).insert_before_and_select(-1i64).unwrap();
+    let s = multiples_of_4(lists())
+        .insert_before_and_select(-1i64)
+        .unwrap();
     assert_eq!(strs(s.paths()), ["a[0]", "a[5]", "a[10]", "b[2]", "b[7]"]);
 }
 
@@ -256,8 +282,25 @@ fn insert_in_named_steps_adds_an_unnamed_sibling_and_keeps_names() {
             .at_children()
             .paths(),
     );
-    assert_eq!(steps, ["blocks[0].steps.first", "blocks[0].steps[1]", "blocks[0].steps[2]"]);
-    assert!(n.blocks[0].steps.steps.iter().nth(1).unwrap().layer.downcast_ref::<Identity>().is_some());
+    assert_eq!(
+        steps,
+        [
+            "blocks[0].steps.first",
+            "blocks[0].steps[1]",
+            "blocks[0].steps[2]"
+        ]
+    );
+    assert!(
+        n.blocks[0]
+            .steps
+            .steps
+            .iter()
+            .nth(1)
+            .unwrap()
+            .layer
+            .downcast_ref::<Identity>()
+            .is_some()
+    );
     let s = select(net())
         .at_instances_of::<Sequential>()
         .at_children()
@@ -429,7 +472,10 @@ fn remove_outside_a_sequence_is_refused() {
          `.set(Identity)`)"
     );
     let err = select(net()).remove().unwrap_err();
-    assert_eq!(err.to_string(), "cannot remove the root: the root has no parent");
+    assert_eq!(
+        err.to_string(),
+        "cannot remove the root: the root has no parent"
+    );
 }
 
 #[test]
@@ -437,7 +483,13 @@ fn partition_and_combine_round_trip_and_carry_edits() {
     let parts = select(net()).at_instances_of::<Shift>().partition();
     assert_eq!(parts.selected.len(), 5);
     assert_eq!(
-        strs(&parts.rest.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>()),
+        strs(
+            &parts
+                .rest
+                .iter()
+                .map(|(p, _)| p.clone())
+                .collect::<Vec<_>>()
+        ),
         [
             "blocks[0].norm",
             "blocks[0].gate",
@@ -511,15 +563,24 @@ fn insert_after_every_linear_adds_a_branch_where_chain_after_wraps() {
         .at_instances_of::<Linear>()
         .insert_after(Identity)
         .unwrap();
-    let branches = select(inserted.as_dyn()).at_path(gate_up).unwrap().at_children();
+    let branches = select(inserted.as_dyn())
+        .at_path(gate_up)
+        .unwrap()
+        .at_children();
     assert_eq!(branches.count(), 3);
     // `chain_after_with` wraps there instead, and keeps the model's function.
     let chained = select(model.clone())
         .at_instances_of::<Linear>()
         .chain_after_with(|_, _| Identity)
         .unwrap();
-    let branches = select(chained.as_dyn()).at_path(gate_up).unwrap().at_children();
-    assert_eq!(strs(branches.paths()), [format!("{gate_up}[0]"), format!("{gate_up}[1]")]);
+    let branches = select(chained.as_dyn())
+        .at_path(gate_up)
+        .unwrap()
+        .at_children();
+    assert_eq!(
+        strs(branches.paths()),
+        [format!("{gate_up}[0]"), format!("{gate_up}[1]")]
+    );
     // In a pipeline (the query's Sequential) it adds a sibling.
     let query = select(chained.as_dyn())
         .at_path("blocks[0].attn.delta.attention.query")

@@ -175,7 +175,9 @@ fn at_path_accepts_text_key_paths_and_typed_paths() {
     let by_text = select(net()).at_path("blocks[1].mlp").unwrap();
     let key: KeyPath = "blocks[1].mlp".parse().unwrap();
     let by_key = select(net()).at_path(&key).unwrap();
-    let by_typed = select(net()).at_path(Net::path().blocks().at(1).mlp()).unwrap();
+    let by_typed = select(net())
+        .at_path(Net::path().blocks().at(1).mlp())
+        .unwrap();
     for s in [&by_text, &by_key, &by_typed] {
         assert_eq!(paths(s), ["blocks[1].mlp"]);
     }
@@ -188,7 +190,10 @@ fn at_path_is_relative_to_each_selected_node() {
         .at_instances_of::<Block>()
         .at_path("steps.first")
         .unwrap();
-    assert_eq!(paths(&s), ["blocks[0].steps.first", "blocks[1].steps.first"]);
+    assert_eq!(
+        paths(&s),
+        ["blocks[0].steps.first", "blocks[1].steps.first"]
+    );
 }
 
 #[test]
@@ -219,18 +224,29 @@ fn at_path_to_a_missing_node_names_where_the_lookup_stopped() {
 #[test]
 fn at_paths_puts_results_in_tree_order_and_lets_a_shorter_prefix_win() {
     let s = select(net())
-        .at_paths(["head[1]", "blocks[0].steps.first.factor", "blocks[0].steps", "head[0]"])
+        .at_paths([
+            "head[1]",
+            "blocks[0].steps.first.factor",
+            "blocks[0].steps",
+            "head[0]",
+        ])
         .unwrap();
     assert_eq!(paths(&s), ["blocks[0].steps", "head[0]", "head[1]"]);
     let err = select(net()).at_paths(["head", "tail"]).unwrap_err();
-    assert_eq!(err.to_string(), "no node at tail: no child .tail under the root (Net)");
+    assert_eq!(
+        err.to_string(),
+        "no node at tail: no child .tail under the root (Net)"
+    );
 }
 
 #[test]
 fn at_children_selects_direct_children_and_drops_childless_nodes() {
     let s = select(net()).at_path("blocks").unwrap().at_children();
     assert_eq!(paths(&s), ["blocks[0]", "blocks[1]"]);
-    let s = select(net()).at_paths(["head[0].factor", "head[1]"]).unwrap().at_children();
+    let s = select(net())
+        .at_paths(["head[0].factor", "head[1]"])
+        .unwrap()
+        .at_children();
     assert_eq!(paths(&s), ["head[1].by"]);
 }
 
@@ -284,7 +300,10 @@ fn invert_selects_the_maximal_subtrees_without_a_selected_node() {
         ]
     );
     // Penzai's second example: every element but the selected one.
-    let mixed = select(vec![1i64, 2, 3, 4]).at_instances_of::<i64>().nth(2).invert();
+    let mixed = select(vec![1i64, 2, 3, 4])
+        .at_instances_of::<i64>()
+        .nth(2)
+        .invert();
     assert_eq!(paths(&mixed), ["[0]", "[1]", "[3]"]);
 }
 
@@ -300,7 +319,10 @@ fn refine_selects_inside_each_selected_node_with_relative_paths() {
     let s = select(net())
         .at_instances_of::<Block>()
         .refine(|block| {
-            let has_gate = block.get()?.child(penzai::tree::KeyRef::Field("gate")).is_some();
+            let has_gate = block
+                .get()?
+                .child(penzai::tree::KeyRef::Field("gate"))
+                .is_some();
             if has_gate {
                 block.at_path("gate")
             } else {
@@ -340,9 +362,17 @@ fn sizes_and_count_assertions() {
 
 #[test]
 fn get_needs_exactly_one_node() {
-    let err = select(net()).at_instances_of::<Identity>().get().unwrap_err();
+    let err = select(net())
+        .at_instances_of::<Identity>()
+        .get()
+        .unwrap_err();
     assert_eq!(err.to_string(), "expected exactly 1 selected node, found 0");
-    let err = select(net()).at_path("head").unwrap().at_children().get().unwrap_err();
+    let err = select(net())
+        .at_path("head")
+        .unwrap()
+        .at_children()
+        .get()
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "expected exactly 1 selected node, found 2: head[0], head[1]"
@@ -368,8 +398,16 @@ fn typed_getters_name_the_node_of_the_wrong_type() {
 
 #[test]
 fn get_all_and_get_by_path_return_nodes_in_tree_order() {
-    let s = select(net()).at_instances_of::<Scale>().at_path("factor").unwrap();
-    let values: Vec<f32> = s.get_all_as::<f32>().unwrap().into_iter().copied().collect();
+    let s = select(net())
+        .at_instances_of::<Scale>()
+        .at_path("factor")
+        .unwrap();
+    let values: Vec<f32> = s
+        .get_all_as::<f32>()
+        .unwrap()
+        .into_iter()
+        .copied()
+        .collect();
     assert_eq!(values, [1.0, 0.5, 2.0, 2.0, 2.0, 3.0]);
     assert_eq!(s.get_all().len(), 6);
     let by_path = s.get_by_path();
@@ -382,7 +420,10 @@ fn a_borrowed_tree_can_be_queried_without_a_copy() {
     let n = net();
     let s = select(n.as_dyn()).at_instances_of::<Shift>();
     assert_eq!(s.count(), 5);
-    assert!(std::ptr::eq(*s.tree() as *const dyn Tree as *const u8, &n as *const Net as *const u8));
+    assert!(std::ptr::eq(
+        *s.tree() as *const dyn Tree as *const u8,
+        &n as *const Net as *const u8
+    ));
 }
 
 #[test]

@@ -42,7 +42,8 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(T) -> V,
     ) -> Result<M, SelectError> {
-        self.map_with_path(|_, node| f(node)).map(Selection::deselect)
+        self.map_with_path(|_, node| f(node))
+            .map(Selection::deselect)
     }
 
     /// Like [`apply`](Selection::apply); the closure also sees the node's path.

@@ -43,8 +43,10 @@ impl<M: Tree> Selection<M> {
     /// # Ok::<(), penzai::select::SelectError>(())
     /// ```
     pub fn insert_before<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
-        self.insert(Side::Before, Siblings::InAnySequence, &mut |_, _| value.clone().into_node())
-            .map(Selection::deselect)
+        self.insert(Side::Before, Siblings::InAnySequence, &mut |_, _| {
+            value.clone().into_node()
+        })
+        .map(Selection::deselect)
     }
 
     /// Inserts a copy of `value` after each selected node; returns the new tree.
@@ -77,8 +79,10 @@ impl<M: Tree> Selection<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn insert_after<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
-        self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| value.clone().into_node())
-            .map(Selection::deselect)
+        self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| {
+            value.clone().into_node()
+        })
+        .map(Selection::deselect)
     }
 
     /// Inserts `f(path, node)` before each selected node (a fresh value per site).
@@ -86,8 +90,10 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
     ) -> Result<M, SelectError> {
-        self.insert(Side::Before, Siblings::InAnySequence, &mut |p, n| f(p, n).into_node())
-            .map(Selection::deselect)
+        self.insert(Side::Before, Siblings::InAnySequence, &mut |p, n| {
+            f(p, n).into_node()
+        })
+        .map(Selection::deselect)
     }
 
     /// Inserts `f(path, node)` after each selected node (a fresh value per site); `path`
@@ -96,8 +102,10 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
     ) -> Result<M, SelectError> {
-        self.insert(Side::After, Siblings::InAnySequence, &mut |p, n| f(p, n).into_node())
-            .map(Selection::deselect)
+        self.insert(Side::After, Siblings::InAnySequence, &mut |p, n| {
+            f(p, n).into_node()
+        })
+        .map(Selection::deselect)
     }
 
     /// Like [`insert_before`](Selection::insert_before), but returns a selection of the
@@ -106,7 +114,9 @@ impl<M: Tree> Selection<M> {
         self,
         value: V,
     ) -> Result<Selection<M>, SelectError> {
-        self.insert(Side::Before, Siblings::InAnySequence, &mut |_, _| value.clone().into_node())
+        self.insert(Side::Before, Siblings::InAnySequence, &mut |_, _| {
+            value.clone().into_node()
+        })
     }
 
     /// Like [`insert_after`](Selection::insert_after), but returns a selection of the
@@ -115,7 +125,9 @@ impl<M: Tree> Selection<M> {
         self,
         value: V,
     ) -> Result<Selection<M>, SelectError> {
-        self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| value.clone().into_node())
+        self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| {
+            value.clone().into_node()
+        })
     }
 
     /// Removes every selected node from its sequence; returns the new tree. A node whose
@@ -174,8 +186,10 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
     ) -> Result<M, SelectError> {
-        self.insert(Side::After, Siblings::InPipelines, &mut |p, n| f(p, n).into_node())
-            .map(Selection::deselect)
+        self.insert(Side::After, Siblings::InPipelines, &mut |p, n| {
+            f(p, n).into_node()
+        })
+        .map(Selection::deselect)
     }
 
     /// Like [`chain_after_with`](Selection::chain_after_with), but the value feeds the
@@ -184,8 +198,10 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
     ) -> Result<M, SelectError> {
-        self.insert(Side::Before, Siblings::InPipelines, &mut |p, n| f(p, n).into_node())
-            .map(Selection::deselect)
+        self.insert(Side::Before, Siblings::InPipelines, &mut |p, n| {
+            f(p, n).into_node()
+        })
+        .map(Selection::deselect)
     }
 
     fn insert(
@@ -308,10 +324,11 @@ fn wrap_in_slot(
             }));
         }
     };
-    let wrapped = wrap(node, value, side, Some(parent_type)).map_err(|problem| SelectError::Insert {
-        path: path.clone(),
-        problem,
-    })?;
+    let wrapped =
+        wrap(node, value, side, Some(parent_type)).map_err(|problem| SelectError::Insert {
+            path: path.clone(),
+            problem,
+        })?;
     match parent.replace_child(key.as_ref(), Box::new(wrapped)) {
         Ok(_) => Ok(path.clone().index(inserted_index(side))),
         Err(ChildError::TypeMismatch { expected, .. }) => Err(SelectError::Insert {
@@ -326,7 +343,11 @@ fn wrap_in_slot(
 }
 
 /// Wraps the root in a `Sequential` with `value`, if the root's type can be one.
-fn wrap_root<M: Tree>(root: &mut M, value: Box<dyn Tree>, side: Side) -> Result<KeyPath, SelectError> {
+fn wrap_root<M: Tree>(
+    root: &mut M,
+    value: Box<dyn Tree>,
+    side: Side,
+) -> Result<KeyPath, SelectError> {
     let as_node: &dyn Tree = root;
     let node = as_node.as_child().unwrap_or(as_node).clone_tree();
     let problem = |problem| SelectError::Insert {

@@ -33,7 +33,8 @@ impl PathTrie {
         let i = match self.search(first.as_ref()) {
             Ok(i) => i,
             Err(i) => {
-                self.children.insert(i, (first.clone(), PathTrie::default()));
+                self.children
+                    .insert(i, (first.clone(), PathTrie::default()));
                 i
             }
         };
@@ -41,7 +42,8 @@ impl PathTrie {
     }
 
     fn search(&self, key: KeyRef<'_>) -> Result<usize, usize> {
-        self.children.binary_search_by(|(k, _)| k.as_ref().cmp(&key))
+        self.children
+            .binary_search_by(|(k, _)| k.as_ref().cmp(&key))
     }
 
     fn child(&self, key: KeyRef<'_>) -> Option<&PathTrie> {
@@ -60,7 +62,12 @@ impl PathTrie {
 
     /// Pushes, in pre-order, the paths of the trie that exist below `node` (whose own path
     /// is `path`), each prefixed by `path`.
-    pub(crate) fn collect_in_order(&self, node: &dyn Tree, path: &mut KeyPath, out: &mut Vec<KeyPath>) {
+    pub(crate) fn collect_in_order(
+        &self,
+        node: &dyn Tree,
+        path: &mut KeyPath,
+        out: &mut Vec<KeyPath>,
+    ) {
         if self.selected {
             out.push(path.clone());
             return;
@@ -76,7 +83,12 @@ impl PathTrie {
 
     /// Pushes the children of the trie's spine (the strict ancestors of its paths) that are
     /// neither on the spine nor in the trie: the maximal subtrees holding no path.
-    pub(crate) fn collect_complement(&self, node: &dyn Tree, path: &mut KeyPath, out: &mut Vec<KeyPath>) {
+    pub(crate) fn collect_complement(
+        &self,
+        node: &dyn Tree,
+        path: &mut KeyPath,
+        out: &mut Vec<KeyPath>,
+    ) {
         node.visit_children(&mut |key, child| match self.child(key) {
             Some(sub) if sub.selected => {}
             Some(sub) => {
