@@ -66,7 +66,7 @@ impl Layer for PatchFromWorld {
         let source = x.index_axis(&self.worlds_axis, self.source)?;
         let delta = (&source - &x)?;
         let mask = self.mask.cast(DType::F32);
-        Ok((&x + &(&mask * &delta)?)?.broadcast_to(&x.named_shape())?)
+        Ok((&x + &(&mask * &delta)?)?.broadcast_to(x.named_shape().as_pairs())?)
     }
 }
 
@@ -148,14 +148,17 @@ pub fn patch_sweep<M: Layer>(
     let input = NamedArray::stack(&inputs, WORLDS)?;
 
     let masks = (0..n_sites)
-        .map(|site| {
+        .map(|site| -> Result<NamedArray> {
             let mut mask = vec![0.0f32; worlds * positions];
             for p in 0..positions {
                 mask[world(site, p) * positions + p] = 1.0;
             }
-            NamedArray::from_f32(&[(WORLDS, worlds), (position_axis, positions)], mask)
+            Ok(NamedArray::from_f32(
+                &[(WORLDS, worlds), (position_axis, positions)],
+                mask,
+            )?)
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>>>()?;
     // `chain_after_with` calls the closure once per site, in tree order.
     let mut masks = masks.into_iter();
     let model = sites.chain_after_with(|_, _| PatchFromWorld {

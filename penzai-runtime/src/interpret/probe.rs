@@ -65,7 +65,7 @@ impl LinearProbe {
                 labels.dtype()
             )));
         }
-        if !(ridge >= 0.0) {
+        if ridge.is_nan() || ridge < 0.0 {
             return Err(config(format!(
                 "the ridge penalty must be >= 0; got {ridge}"
             )));

@@ -138,7 +138,7 @@ impl<M: Tree> Selection<M> {
     /// shared) to `f` and puts the result in its slot, type-checked by the slot.
     pub(crate) fn replace_each(
         mut self,
-        f: &mut dyn FnMut(&KeyPath, Box<dyn Tree>) -> Result<Box<dyn Tree>, SelectError>,
+        f: &mut NodeEdit<'_>,
     ) -> Result<Selection<M>, SelectError> {
         for path in &self.paths {
             let node = self.node(path)?.clone_tree();
@@ -148,6 +148,10 @@ impl<M: Tree> Selection<M> {
         Ok(self)
     }
 }
+
+/// What `replace_each` does to one node: its path and a copy of it in, the new node out.
+pub(crate) type NodeEdit<'a> =
+    dyn FnMut(&KeyPath, Box<dyn Tree>) -> Result<Box<dyn Tree>, SelectError> + 'a;
 
 /// The node as the closure's argument type, or an error naming its path.
 fn typed<T: FromNode>(path: &KeyPath, node: Box<dyn Tree>) -> Result<T, SelectError> {
