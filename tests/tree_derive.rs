@@ -70,7 +70,7 @@ fn block(i: usize) -> Block {
             note: "attn".into(),
         },
         mlp: AnyLayer::new(Shift(i as f32)),
-        norm: if i % 2 == 0 {
+        norm: if i.is_multiple_of(2) {
             Some(Scale {
                 factor: 1.0,
                 note: "norm".into(),

@@ -14,9 +14,11 @@ mod tree;
 ///
 /// Field attributes: `#[tree(skip)]` (static configuration, not a child),
 /// `#[tree(leaf)]` (an opaque leaf: shown and replaceable, not traversed),
-/// `#[tree(rename = "key")]`. Container attributes: `#[tree(bound = "T: Layer")]`
+/// `#[tree(rename = "key")]`, and `#[axes(embedding = D, heads = H, head_dim)]` on
+/// `Parameter`/`NamedArray` fields, which generates a `validate()` checking the named axes
+/// and that size variables agree across fields. Container attributes: `#[tree(bound = "T: Layer")]`
 /// (replace the inferred where-clauses), `#[tree(crate = "pz")]` (path of the penzai crate).
-#[proc_macro_derive(Tree, attributes(tree))]
+#[proc_macro_derive(Tree, attributes(tree, axes))]
 pub fn derive_tree(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     tree::derive(&input)

@@ -4,10 +4,12 @@ use std::any::Any;
 use std::marker::PhantomData;
 
 pub use crate::nn::Layer;
+pub use crate::nn::check::{AxesCheck, AxesField, DeclaredSize};
 pub use crate::tree::{
     ChildError, HasTypedPath, Key, KeyPath, KeyRef, LayerCast, Leaf, OpaqueLeaf, Tree, TreeObject,
     TypedPath, field_path,
 };
+pub use crate::{Error, Result as PzResult};
 pub use std::boxed::Box;
 pub use std::fmt::Debug;
 pub use std::marker::PhantomData as Marker;

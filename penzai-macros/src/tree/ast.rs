@@ -47,6 +47,8 @@ pub struct Field<'a> {
     pub ty: &'a Type,
     /// Position among the fields, used to name bindings.
     pub index: usize,
+    /// The `#[axes(...)]` declaration, if any.
+    pub axes: Option<attr::AxesAttr>,
 }
 
 impl<'a> Input<'a> {
@@ -100,6 +102,7 @@ impl<'a> Variant<'a> {
             .enumerate()
             .map(|(index, field)| {
                 let attrs = attr::field_attrs(cx, field);
+                let axes = attr::axes_attr(cx, field);
                 let (member, default_key) = match &field.ident {
                     Some(name) => (Member::Named(name.clone()), name.unraw().to_string()),
                     None => (Member::Unnamed(index.into()), index.to_string()),
@@ -116,6 +119,7 @@ impl<'a> Variant<'a> {
                     kind: attrs.kind,
                     ty: &field.ty,
                     index,
+                    axes,
                 }
             })
             .collect();

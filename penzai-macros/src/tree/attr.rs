@@ -185,3 +185,95 @@ pub fn reject_on_variant(cx: &Ctxt, variant: &syn::Variant) {
         ));
     }
 }
+
+/// The size an axis must have in `#[axes(...)]`.
+pub enum AxisSize {
+    /// `name`: any size.
+    Any,
+    /// `name = 64`.
+    Fixed(syn::LitInt),
+    /// `name = D`: a size variable shared by every field of the node.
+    Var(syn::Ident),
+}
+
+/// One `#[axes(...)]` attribute: the named axes a `Parameter`/`NamedArray` field must have.
+pub struct AxesAttr {
+    pub attr: Attribute,
+    pub axes: Vec<(syn::Ident, AxisSize)>,
+    /// `..` at the end: other axes are allowed too.
+    pub allow_others: bool,
+}
+
+/// Parses `#[axes(...)]` on a field; records malformed attributes and returns `None`.
+pub fn axes_attr(cx: &Ctxt, field: &syn::Field) -> Option<AxesAttr> {
+    let mut found: Option<AxesAttr> = None;
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("axes")) {
+        if found.is_some() {
+            cx.error_spanned_by(
+                attr,
+                "duplicate `#[axes(...)]`: list every axis in one attribute",
+            );
+            continue;
+        }
+        let syn::Meta::List(list) = &attr.meta else {
+            cx.error_spanned_by(attr, "expected `#[axes(name, name = SIZE_VAR, name = 64)]`");
+            continue;
+        };
+        match syn::parse::Parser::parse2(parse_axes, list.tokens.clone()) {
+            Ok((axes, allow_others)) => {
+                found = Some(AxesAttr {
+                    attr: attr.clone(),
+                    axes,
+                    allow_others,
+                })
+            }
+            Err(e) => cx.syn_error(e),
+        }
+    }
+    found
+}
+
+fn parse_axes(
+    input: syn::parse::ParseStream<'_>,
+) -> syn::Result<(Vec<(syn::Ident, AxisSize)>, bool)> {
+    let mut axes = Vec::new();
+    let mut allow_others = false;
+    while !input.is_empty() {
+        if input.peek(syn::Token![..]) {
+            input.parse::<syn::Token![..]>()?;
+            allow_others = true;
+            if !input.is_empty() {
+                return Err(input.error("`..` (other axes allowed) must come last"));
+            }
+            break;
+        }
+        let name: syn::Ident = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected an axis name, like `embedding` or `heads = H`",
+            )
+        })?;
+        let size = if input.peek(syn::Token![=]) {
+            input.parse::<syn::Token![=]>()?;
+            if input.peek(syn::LitInt) {
+                AxisSize::Fixed(input.parse()?)
+            } else if input.peek(syn::Ident) {
+                AxisSize::Var(input.parse()?)
+            } else {
+                return Err(
+                    input.error("expected a size (`64`) or a size variable (`D`) after `=`")
+                );
+            }
+        } else if input.peek(syn::Token![:]) {
+            return Err(input.error("write `name = SIZE` (with `=`) in `#[axes(...)]`"));
+        } else {
+            AxisSize::Any
+        };
+        axes.push((name, size));
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<syn::Token![,]>()?;
+    }
+    Ok((axes, allow_others))
+}

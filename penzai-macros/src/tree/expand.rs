@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
 use super::ast::{Data, Field, Input, Style, Variant};
-use super::attr::FieldKind;
+use super::attr::{AxisSize, FieldKind};
 use crate::crate_path::penzai_path;
 
 /// The generated items for a valid input.
@@ -28,6 +28,7 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
     let replace = replace_child(input, &p);
     let eq = tree_eq(input, &p);
     let statics = static_fields(input, &p);
+    let validate = validate(input, &p);
     let paths = typed_paths(input, &p);
 
     quote! {
@@ -70,6 +71,7 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
             ) {
                 #statics
             }
+            #validate
             fn as_layer(&self) -> #p::Option<&dyn #p::Layer> {
                 #[allow(unused_imports)]
                 use #p::{ProbeLayer as _, ProbeTree as _};
@@ -170,6 +172,51 @@ fn per_variant(
     quote! {
         #[allow(unused_variables)]
         match self { #(#arms)* }
+    }
+}
+
+/// `validate()` checking the `#[axes(...)]` declarations, when there are any.
+fn validate(input: &Input<'_>, p: &TokenStream) -> TokenStream {
+    let declared = input
+        .variants()
+        .iter()
+        .flat_map(|v| &v.fields)
+        .any(|f| f.axes.is_some());
+    if !declared {
+        return TokenStream::new();
+    }
+    let body = per_variant(input, true, |v| {
+        let checks = v.fields.iter().filter_map(|f| {
+            let axes = f.axes.as_ref()?;
+            let key = &f.key;
+            let binding = f.binding();
+            let ty = f.ty;
+            let shape = respan(quote!(<#ty as #p::AxesField>::axes_of(#binding)), ty.span());
+            let declared = axes.axes.iter().map(|(name, size)| {
+                let name = name.to_string();
+                let size = match size {
+                    AxisSize::Any => quote!(#p::DeclaredSize::Any),
+                    AxisSize::Fixed(n) => quote!(#p::DeclaredSize::Fixed(#n)),
+                    AxisSize::Var(v) => {
+                        let v = v.to_string();
+                        quote!(#p::DeclaredSize::Var(#v))
+                    }
+                };
+                quote!((#name, #size))
+            });
+            let allow_others = axes.allow_others;
+            Some(quote! {
+                __check.field(#key, #shape, &[#(#declared),*], #allow_others)?;
+            })
+        });
+        quote!(#(#checks)*)
+    });
+    quote! {
+        fn validate(&self) -> #p::Result<(), #p::Error> {
+            let mut __check = #p::AxesCheck::new();
+            #body
+            #p::Ok(())
+        }
     }
 }
 

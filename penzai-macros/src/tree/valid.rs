@@ -8,6 +8,7 @@ use crate::ctxt::Ctxt;
 /// Records every reason `input` cannot derive `Tree`.
 pub fn check(cx: &Ctxt, input: &Input<'_>) {
     check_generics(cx, input);
+    check_axes(cx, input);
     for variant in input.variants() {
         let mut keys: BTreeMap<&str, ()> = BTreeMap::new();
         for field in variant.fields.iter().filter(|f| f.is_child()) {
@@ -39,6 +40,32 @@ fn check_generics(cx: &Ctxt, input: &Input<'_>) {
             lifetime,
             "Tree cannot be derived for a type that borrows: tree nodes are owned data (`'static`); store owned values or `Arc`s instead",
         );
+    }
+}
+
+fn check_axes(cx: &Ctxt, input: &Input<'_>) {
+    for field in input.variants().iter().flat_map(|v| &v.fields) {
+        let Some(axes) = &field.axes else { continue };
+        if field.kind != super::attr::FieldKind::Child {
+            cx.error_spanned_by(
+                &axes.attr,
+                "`#[axes(...)]` checks a child `Parameter` or `NamedArray`; it cannot go on a `skip` or `leaf` field",
+            );
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for (name, _) in &axes.axes {
+            let text = name.to_string();
+            if seen.contains(&text) {
+                cx.error_spanned_by(name, format!("axis `{text}` is listed twice"));
+            }
+            seen.push(text);
+        }
+        if axes.axes.is_empty() && !axes.allow_others {
+            cx.error_spanned_by(
+                &axes.attr,
+                "`#[axes()]` lists no axes: name them, or write `..` to allow any",
+            );
+        }
     }
 }
 

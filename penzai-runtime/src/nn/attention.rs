@@ -139,7 +139,7 @@ impl Layer for KVCachingAttention {
                 .axis_size(kv_axis)
                 .ok_or_else(|| LayerError::Config(format!("keys lack the kv axis {kv_axis:?}")))?;
             let previous = cx.remove_side_input("kv_token_positions");
-            cx.set_side_input("kv_token_positions", NamedArray::arange(kv_axis, total));
+            cx.set_side_input("kv_token_positions", NamedArray::arange(kv_axis, total)?);
             let out = attn.finish(q, &cache.keys, &cache.values, cx);
             match previous {
                 Some(p) => cx.set_side_input("kv_token_positions", p),

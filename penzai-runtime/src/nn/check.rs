@@ -198,3 +198,114 @@ fn needs_axis(x: &NamedArray, axis: &str, size: Option<usize>) -> crate::Error {
     }
     .into()
 }
+
+/// Fields that can carry `#[axes(...)]`: parameters and named arrays (optional or boxed).
+#[diagnostic::on_unimplemented(
+    message = "`#[axes(...)]` needs a `Parameter` or `NamedArray` field; `{Self}` has no named axes",
+    label = "this field's type has no named axes"
+)]
+pub trait AxesField {
+    /// The named shape to check, or `None` when there is nothing (an empty `Option`).
+    fn axes_of(&self) -> Option<NamedShape>;
+}
+
+impl AxesField for NamedArray {
+    fn axes_of(&self) -> Option<NamedShape> {
+        Some(self.named_shape())
+    }
+}
+
+impl AxesField for crate::nn::Parameter {
+    fn axes_of(&self) -> Option<NamedShape> {
+        Some(self.value.named_shape())
+    }
+}
+
+impl<T: AxesField> AxesField for Option<T> {
+    fn axes_of(&self) -> Option<NamedShape> {
+        self.as_ref().and_then(AxesField::axes_of)
+    }
+}
+
+impl<T: AxesField> AxesField for Box<T> {
+    fn axes_of(&self) -> Option<NamedShape> {
+        (**self).axes_of()
+    }
+}
+
+/// A size declared in `#[axes(...)]`.
+#[derive(Clone, Copy, Debug)]
+pub enum DeclaredSize {
+    /// Any size.
+    Any,
+    /// Exactly this size.
+    Fixed(usize),
+    /// A size variable shared across the node's fields.
+    Var(&'static str),
+}
+
+/// The check a derived `validate()` runs: each `#[axes]` field in turn, with size
+/// variables bound by the first field that uses them.
+#[derive(Debug, Default)]
+pub struct AxesCheck {
+    bound: Vec<(&'static str, usize, &'static str, &'static str)>,
+}
+
+impl AxesCheck {
+    /// A check with no variable bound yet.
+    pub fn new() -> AxesCheck {
+        AxesCheck::default()
+    }
+
+    /// Checks one field's axes against its declaration.
+    pub fn field(
+        &mut self,
+        field: &'static str,
+        shape: Option<NamedShape>,
+        axes: &[(&'static str, DeclaredSize)],
+        allow_others: bool,
+    ) -> Result<()> {
+        let Some(shape) = shape else { return Ok(()) };
+        let fail = |problem: String| -> crate::Error {
+            LayerError::ParameterAxes {
+                field: crate::tree::KeyPath::root().field(field),
+                problem,
+            }
+            .into()
+        };
+        for &(axis, size) in axes {
+            let Some(actual) = shape.get(axis) else {
+                return Err(fail(format!("lacks axis {axis:?} (its axes are {shape})")));
+            };
+            match size {
+                DeclaredSize::Any => {}
+                DeclaredSize::Fixed(n) if n == actual => {}
+                DeclaredSize::Fixed(n) => {
+                    return Err(fail(format!(
+                        "axis {axis:?} has size {actual}, expected {n} (its axes are {shape})"
+                    )));
+                }
+                DeclaredSize::Var(var) => match self.bound.iter().find(|(v, ..)| *v == var) {
+                    Some(&(_, n, other_field, other_axis)) if n != actual => {
+                        return Err(fail(format!(
+                            "axis {axis:?} has size {actual}, but {var} = {n} from {other_field} axis {other_axis:?}"
+                        )));
+                    }
+                    Some(_) => {}
+                    None => self.bound.push((var, actual, field, axis)),
+                },
+            }
+        }
+        if !allow_others
+            && let Some((extra, _)) = shape
+                .iter()
+                .find(|(n, _)| !axes.iter().any(|(a, _)| *a == n.as_str()))
+        {
+            return Err(fail(format!(
+                "has axis {:?}, which its #[axes(...)] does not declare (its axes are {shape})",
+                extra.as_str()
+            )));
+        }
+        Ok(())
+    }
+}

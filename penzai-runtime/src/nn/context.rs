@@ -31,13 +31,14 @@ pub enum Mode {
 /// use penzai::nn::Mode;
 ///
 /// let mut cx = Context::new()
-///     .with_side_input("token_positions", NamedArray::arange("seq", 4))
+///     .with_side_input("token_positions", NamedArray::arange("seq", 4)?)
 ///     .with_seed(7)
 ///     .with_mode(Mode::Stochastic);
 /// assert!(cx.side_input("token_positions").is_some());
 /// assert!(cx.side_input("attn_mask").is_none());
 /// let a = cx.next_seed();
 /// assert_ne!(a, cx.next_seed());
+/// # Ok::<(), penzai::Error>(())
 /// ```
 #[derive(Debug, Default)]
 pub struct Context {
@@ -262,4 +263,83 @@ pub fn label_hash(label: &str) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::Identity;
+
+    #[test]
+    fn side_inputs_are_listed_when_missing() {
+        let cx = Context::new()
+            .with_side_input("token_positions", NamedArray::arange("seq", 3).unwrap());
+        let err = cx.require_side_input("attn_mask").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "needs side input \"attn_mask\"; the context has \"token_positions\""
+        );
+        assert_eq!(
+            cx.side_input_names().collect::<Vec<_>>(),
+            ["token_positions"]
+        );
+    }
+
+    #[test]
+    fn state_and_captures_are_keyed_by_the_current_path() {
+        let mut cx = Context::new();
+        cx.enter(Key::field("blocks"));
+        cx.enter(Key::Index(2));
+        cx.set_state(7u32);
+        cx.capture(NamedArray::scalar(1.0));
+        assert_eq!(cx.state::<u32>(), Some(&7));
+        assert_eq!(cx.state::<u64>(), None);
+        assert_eq!(
+            cx.take_state::<u64>(),
+            None,
+            "a wrong type leaves the state in place"
+        );
+        cx.leave();
+        assert_eq!(cx.state::<u32>(), None);
+        cx.enter(Key::Index(2));
+        assert_eq!(cx.take_state::<u32>(), Some(7));
+        cx.leave();
+        cx.leave();
+        let path: KeyPath = "blocks[2]".parse().unwrap();
+        assert_eq!(cx.captures().keys().collect::<Vec<_>>(), [&path]);
+    }
+
+    #[test]
+    fn call_child_restores_the_path_even_on_error() {
+        let mut cx = Context::new();
+        let err = cx
+            .call_child(
+                Key::field("x"),
+                &crate::nn::Softmax::over("missing"),
+                NamedArray::scalar(1.0),
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.layer_path().map(ToString::to_string),
+            Some("x".to_owned())
+        );
+        assert!(cx.path().is_empty());
+        cx.call_child(Key::Index(0), &Identity, NamedArray::scalar(1.0))
+            .unwrap();
+        assert!(cx.path().is_empty());
+    }
+
+    #[test]
+    fn the_random_stream_depends_only_on_seed_and_draw_count() {
+        let mut a = Context::new().with_seed(9);
+        let mut b = Context::new().with_seed(9);
+        let xs: Vec<u64> = (0..4).map(|_| a.next_seed()).collect();
+        let ys: Vec<u64> = (0..4).map(|_| b.next_seed()).collect();
+        assert_eq!(xs, ys);
+        assert_eq!(
+            xs.iter().collect::<std::collections::BTreeSet<_>>().len(),
+            4
+        );
+        assert_eq!(label_hash("a"), 0xaf63_dc4c_8601_ec8c, "FNV-1a is fixed");
+    }
 }

@@ -118,3 +118,40 @@ impl Layer for EmbeddingDecode {
         Ok(x.contract(&self.table.embeddings.value, &names)?)
     }
 }
+
+/// Adds learned absolute position embeddings (GPT-2's `wpe`): row `p` of the table is
+/// added at position `p`, with positions from the side input `positions_input` (else
+/// `0..n` along `seq`).
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree)]
+pub struct AddPositionalEmbedding {
+    /// The table, with a `positions` axis.
+    pub table: EmbeddingTable,
+    /// The side input holding token positions.
+    #[tree(skip)]
+    pub positions_input: String,
+}
+
+impl AddPositionalEmbedding {
+    /// Position embeddings from `table` (its vocabulary axis indexes positions).
+    pub fn new(table: EmbeddingTable) -> AddPositionalEmbedding {
+        AddPositionalEmbedding {
+            table,
+            positions_input: "token_positions".to_owned(),
+        }
+    }
+}
+
+impl Layer for AddPositionalEmbedding {
+    fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
+        let positions = crate::nn::rope::positions(cx, &self.positions_input, &x, "seq")?;
+        let rows = self
+            .table
+            .embeddings
+            .value
+            .take(&self.table.vocabulary_axis, &positions)?;
+        for (axis, size) in rows.named_shape().iter() {
+            require_axis(&x, axis, Some(size))?;
+        }
+        Ok((&x + &rows)?)
+    }
+}

@@ -175,3 +175,123 @@ impl Initializer {
         Ok(Parameter::new(label, self.init(seed, label, axes)?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn std_of(a: &NamedArray) -> f64 {
+        let v = a.to_f32_vec();
+        let mean = v.iter().map(|x| f64::from(*x)).sum::<f64>() / v.len() as f64;
+        (v.iter()
+            .map(|x| (f64::from(*x) - mean).powi(2))
+            .sum::<f64>()
+            / v.len() as f64)
+            .sqrt()
+    }
+
+    #[test]
+    fn variance_scaling_uses_input_and_output_fans_but_not_parallel_axes() {
+        let axes = WeightAxes {
+            input: &[("embedding", 64)],
+            output: &[("hidden", 256)],
+            parallel: &[("heads", 8)],
+        };
+        let fan_in = Initializer::VarianceScaling {
+            scale: 2.0,
+            mode: FanMode::FanIn,
+            distribution: Distribution::Normal,
+        }
+        .init(1, "w", &axes)
+        .unwrap();
+        assert_eq!(
+            fan_in.named_shape().to_string(),
+            "{embedding: 64, hidden: 256, heads: 8}"
+        );
+        let expected = (2.0f64 / 64.0).sqrt();
+        assert!(
+            (std_of(&fan_in) / expected - 1.0).abs() < 0.02,
+            "{}",
+            std_of(&fan_in)
+        );
+        let fan_out = Initializer::VarianceScaling {
+            scale: 1.0,
+            mode: FanMode::FanOut,
+            distribution: Distribution::Uniform,
+        }
+        .init(1, "w", &axes)
+        .unwrap();
+        let expected = (1.0f64 / 256.0).sqrt();
+        assert!((std_of(&fan_out) / expected - 1.0).abs() < 0.02);
+        let limit = (3.0f32 / 256.0).sqrt();
+        assert!(fan_out.to_f32_vec().iter().all(|v| v.abs() <= limit));
+        let avg = Initializer::XAVIER_NORMAL.init(1, "w", &axes).unwrap();
+        let expected = (1.0f64 / 160.0).sqrt();
+        assert!((std_of(&avg) / expected - 1.0).abs() < 0.02);
+    }
+
+    #[test]
+    fn constants_and_seeds() {
+        let axes = WeightAxes {
+            input: &[("a", 3)],
+            output: &[("b", 2)],
+            parallel: &[],
+        };
+        assert_eq!(
+            Initializer::Zeros.init(0, "x", &axes).unwrap().to_f32_vec(),
+            [0.0; 6]
+        );
+        assert_eq!(
+            Initializer::Ones.init(0, "x", &axes).unwrap().to_f32_vec(),
+            [1.0; 6]
+        );
+        assert_eq!(
+            Initializer::Constant(2.5)
+                .init(0, "x", &axes)
+                .unwrap()
+                .to_f32_vec(),
+            [2.5; 6]
+        );
+        let n = Initializer::Normal { std: 1.0 };
+        // Same seed and label: same numbers; another label or seed: other numbers.
+        assert_eq!(
+            n.init(5, "x", &axes).unwrap(),
+            n.init(5, "x", &axes).unwrap()
+        );
+        assert_ne!(
+            n.init(5, "x", &axes).unwrap(),
+            n.init(5, "y", &axes).unwrap()
+        );
+        assert_ne!(
+            n.init(5, "x", &axes).unwrap(),
+            n.init(6, "x", &axes).unwrap()
+        );
+        let u = Initializer::Uniform {
+            low: -0.5,
+            high: 0.5,
+        }
+        .init(0, "u", &axes)
+        .unwrap();
+        assert!(u.to_f32_vec().iter().all(|v| (-0.5..0.5).contains(v)));
+    }
+
+    #[test]
+    fn empty_fans_count_as_one_and_zero_sized_fans_are_errors() {
+        let scale_only = WeightAxes {
+            input: &[],
+            output: &[],
+            parallel: &[("heads", 4096)],
+        };
+        let w = Initializer::LECUN_NORMAL
+            .init(0, "scale", &scale_only)
+            .unwrap();
+        assert!((std_of(&w) - 1.0).abs() < 0.05);
+        let empty = WeightAxes {
+            input: &[("embedding", 0)],
+            output: &[("hidden", 2)],
+            parallel: &[],
+        };
+        let err = Initializer::LECUN_NORMAL.init(0, "w", &empty).unwrap_err();
+        assert!(err.to_string().contains("needs a non-empty FanIn"), "{err}");
+    }
+}

@@ -29,7 +29,7 @@ pub use check::{AxesSpec, SizeSpec};
 pub use combinators::{BranchAndAdd, BranchAndMultiply, CheckAxes, Identity, RenameAxes, Residual};
 pub use context::{AnyState, Context, Mode, label_hash, split_seed};
 pub use einsum::{NamedEinsum, einsum2};
-pub use embed::{EmbeddingDecode, EmbeddingLookup, EmbeddingTable};
+pub use embed::{AddPositionalEmbedding, EmbeddingDecode, EmbeddingLookup, EmbeddingTable};
 pub use error::LayerError;
 pub use init::{Distribution, FanMode, Initializer, WeightAxes};
 pub use layer::{Layer, LayerObject};

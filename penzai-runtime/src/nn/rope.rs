@@ -12,7 +12,7 @@ pub fn positions(cx: &Context, name: &str, x: &NamedArray, seq_axis: &str) -> Re
         return Ok(p.clone());
     }
     match x.axis_size(seq_axis) {
-        Some(n) => Ok(NamedArray::arange(seq_axis, n)),
+        Some(n) => Ok(NamedArray::arange(seq_axis, n)?),
         None => cx.require_side_input(name).cloned(),
     }
 }

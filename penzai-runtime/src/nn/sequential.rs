@@ -456,3 +456,65 @@ crate::__steps_node!(
     },
     |a, b| a.name == b.name
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Identity, Softmax};
+    use crate::tree::{KeyPath, TreeExt};
+
+    fn seq() -> Sequential {
+        Sequential::new()
+            .then(Identity)
+            .then_named("soft", Softmax::over("a"))
+            .unwrap()
+            .then(Identity)
+    }
+
+    #[test]
+    fn named_steps_are_keyed_by_name_and_others_by_position() {
+        let s = seq();
+        let keys: Vec<String> = s.all_paths().iter().map(ToString::to_string).collect();
+        assert_eq!(keys, ["", "[0]", "soft", "[2]"]);
+        assert_eq!(
+            s.get_at(&"soft".parse().unwrap()).unwrap().type_name(),
+            "Softmax"
+        );
+        // A named step is also reachable by its position.
+        assert_eq!(
+            s.get_at(&"[1]".parse().unwrap()).unwrap().type_name(),
+            "Softmax"
+        );
+    }
+
+    #[test]
+    fn names_must_be_unique_field_names() {
+        let err = Sequential::new().then_named("a-b", Identity).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "\"a-b\" cannot be a step name: use ASCII letters, digits and '_'"
+        );
+        assert!(seq().then_named("soft", Identity).is_err());
+    }
+
+    #[test]
+    fn insert_remove_and_replace_steps() {
+        let mut s = seq();
+        s.insert_at(&KeyPath::root(), 1, Box::new(Softmax::over("b")))
+            .unwrap();
+        let keys: Vec<String> = s.all_paths().iter().map(ToString::to_string).collect();
+        assert_eq!(keys, ["", "[0]", "[1]", "soft", "[3]"]);
+        let removed = s.remove_at(&"soft".parse().unwrap()).unwrap();
+        assert_eq!(removed.type_name(), "Softmax");
+        let err = s
+            .replace_at(&"[0]".parse().unwrap(), Box::new(3.0f32))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot put a f32 at [0]: the slot expects any layer"
+        );
+        let group = NamedGroup::new("g").then(Identity);
+        assert!(!group.tree_eq(&NamedGroup::new("h").then(Identity)));
+        assert!(group.tree_eq(&group.clone()));
+    }
+}

@@ -73,7 +73,7 @@ impl NamedArray {
     /// Positional and named shape together, as shown in error messages.
     pub fn full_shape(&self) -> ArrayShape {
         ArrayShape {
-            positional: self.positional_shape(),
+            positional: self.positional_shape().into(),
             named: self.named_shape(),
         }
     }

@@ -8,6 +8,10 @@ use super::dtype::{Element, Storage};
 use super::error::AxisError;
 use super::shape::{ArrayShape, IntoNamedShape, NamedShape};
 
+/// The most elements an array may have: a buffer of any dtype (at most 8 bytes per
+/// element) must fit in `isize::MAX` bytes, or allocating it would panic instead of failing.
+pub(crate) const MAX_ELEMENTS: usize = isize::MAX as usize / 8;
+
 /// A checked shape: unique names and an element count that fits in memory addresses.
 pub(crate) struct CheckedShape {
     pub names: Vec<AxisName>,
@@ -35,13 +39,12 @@ impl CheckedShape {
             sizes.push(*size);
             len = len.and_then(|l| l.checked_mul(*size));
         }
-        // ndarray requires the element count to fit in isize.
-        match len.filter(|&l| l <= isize::MAX as usize) {
+        match len.filter(|&l| l <= MAX_ELEMENTS) {
             Some(len) => Ok(CheckedShape { names, sizes, len }),
             None => Err(AxisError::TooLarge {
                 op,
                 shape: ArrayShape {
-                    positional: vec![],
+                    positional: Box::default(),
                     named: NamedShape::new(pairs),
                 },
             }),
@@ -133,17 +136,20 @@ impl NamedArray {
     /// ```
     /// use penzai_runtime::nx::NamedArray;
     ///
-    /// assert_eq!(NamedArray::arange("seq", 4).to_i64_vec(), [0, 1, 2, 3]);
+    /// assert_eq!(NamedArray::arange("seq", 4)?.to_i64_vec(), [0, 1, 2, 3]);
+    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
     /// ```
-    pub fn arange(name: &str, n: usize) -> NamedArray {
-        let data: ArrayD<i64> = ArrayD::from_shape_fn(IxDyn(&[n]), |i| i[0] as i64);
-        NamedArray::from_parts(Storage::I64(data.into_shared()), vec![name.into()])
+    pub fn arange(name: &str, n: usize) -> Result<NamedArray, AxisError> {
+        let shape = CheckedShape::new("arange", &[(name, n)])?;
+        let data: Vec<i64> = (0..n as i64).collect();
+        shape.with_data("arange", data)
     }
 
     /// The `f32` values `0, 1, .., n-1` along one axis `name`.
-    pub fn arange_f32(name: &str, n: usize) -> NamedArray {
-        let data: ArrayD<f32> = ArrayD::from_shape_fn(IxDyn(&[n]), |i| i[0] as f32);
-        NamedArray::from_parts(Storage::F32(data.into_shared()), vec![name.into()])
+    pub fn arange_f32(name: &str, n: usize) -> Result<NamedArray, AxisError> {
+        let shape = CheckedShape::new("arange_f32", &[(name, n)])?;
+        let data: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        shape.with_data("arange_f32", data)
     }
 
     /// An `f32` array from row-major data in the order of `shape`.
@@ -275,9 +281,12 @@ mod tests {
 
     #[test]
     fn aranges_count_from_zero() {
-        let r = NamedArray::arange("seq", 3);
+        let r = NamedArray::arange("seq", 3).unwrap();
         assert_eq!((r.dtype(), r.to_i64_vec()), (DType::I64, vec![0, 1, 2]));
-        assert_eq!(NamedArray::arange_f32("x", 3).to_f32_vec(), [0.0, 1.0, 2.0]);
+        assert_eq!(
+            NamedArray::arange_f32("x", 3).unwrap().to_f32_vec(),
+            [0.0, 1.0, 2.0]
+        );
     }
 
     #[test]

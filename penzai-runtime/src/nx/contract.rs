@@ -11,6 +11,7 @@ use ndarray::{Array3, ArrayViewD, IxDyn};
 use super::array::NamedArray;
 use super::axes::unique_names;
 use super::axis::AxisName;
+use super::construct::MAX_ELEMENTS;
 use super::dtype::{DType, Storage};
 use super::error::AxisError;
 use super::shape::ArrayShape;
@@ -104,7 +105,7 @@ impl NamedArray {
         let fits = nb
             .checked_mul(m)
             .and_then(|x| x.checked_mul(n))
-            .is_some_and(|x| x <= isize::MAX as usize);
+            .is_some_and(|x| x <= MAX_ELEMENTS);
         if !fits {
             let named = out_dims.iter().zip(
                 plan.batch
@@ -116,7 +117,7 @@ impl NamedArray {
             return Err(AxisError::TooLarge {
                 op: OP,
                 shape: ArrayShape {
-                    positional: vec![],
+                    positional: Box::default(),
                     named,
                 },
             });

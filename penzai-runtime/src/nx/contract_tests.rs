@@ -119,7 +119,7 @@ fn a_size_mismatch_names_both_sizes() {
 #[test]
 fn contract_rejects_other_dtypes_and_positional_axes() {
     let x = NamedArray::zeros(&[("a", 2)]).unwrap();
-    let ids = NamedArray::arange("a", 2);
+    let ids = NamedArray::arange("a", 2).unwrap();
     assert_eq!(
         x.contract(&ids, &["a"]).unwrap_err().to_string(),
         "contract does not accept f32 and i64 arrays (it needs f32)"

@@ -203,8 +203,8 @@ fn comparisons_give_boolean_arrays() {
 #[test]
 fn where_selects_and_broadcasts_by_name() {
     // A causal mask {seq, kv_seq} applied to scores {heads, seq, kv_seq}.
-    let q = NamedArray::arange("seq", 2);
-    let k = NamedArray::arange("kv_seq", 2);
+    let q = NamedArray::arange("seq", 2).unwrap();
+    let k = NamedArray::arange("kv_seq", 2).unwrap();
     let mask = q.ge(&k).unwrap();
     assert_eq!(mask.to_bool_vec(), [true, false, true, true]);
     let scores = NamedArray::ones(&[("heads", 2), ("seq", 2), ("kv_seq", 2)]).unwrap();

@@ -293,3 +293,19 @@ fn describe_args(args: &[ArrayShape]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_stay_small_enough_to_return_by_value() {
+        // clippy's `result_large_err` starts at 128 bytes; every `Result` in the crate
+        // carries this type (wrapped in `penzai::Error`).
+        assert!(
+            std::mem::size_of::<AxisError>() <= 112,
+            "{}",
+            std::mem::size_of::<AxisError>()
+        );
+    }
+}

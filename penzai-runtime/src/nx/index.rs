@@ -6,6 +6,7 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice, s};
 
 use super::array::NamedArray;
 use super::axis::AxisName;
+use super::construct::MAX_ELEMENTS;
 use super::dtype::{DType, Element, Storage, map_storage};
 use super::error::AxisError;
 use super::shape::{ArrayShape, IntoNamedShape, NamedShape};
@@ -50,7 +51,7 @@ impl NamedArray {
     /// use penzai_runtime::nx::NamedArray;
     ///
     /// // Embedding lookup: {vocabulary, embedding} by ids {batch, seq}.
-    /// let table = NamedArray::arange_f32("vocabulary", 5).broadcast_to(&[("embedding", 2)])?;
+    /// let table = NamedArray::arange_f32("vocabulary", 5)?.broadcast_to(&[("embedding", 2)])?;
     /// let ids = NamedArray::from_i64(&[("batch", 1), ("seq", 3)], vec![4, 0, 2])?;
     /// let x = table.take("vocabulary", &ids)?;
     /// assert_eq!(x.named_shape().to_string(), "{batch: 1, seq: 3, embedding: 2}");
@@ -135,7 +136,7 @@ impl NamedArray {
         let out_len = s
             .checked_mul(n)
             .and_then(|x| x.checked_mul(r))
-            .filter(|&x| x <= isize::MAX as usize);
+            .filter(|&x| x <= MAX_ELEMENTS);
         // The output, in computation order: shared, new, positional, rest.
         let slots: Vec<Slot> = shared
             .iter()
@@ -169,7 +170,7 @@ impl NamedArray {
             return Err(AxisError::TooLarge {
                 op: OP,
                 shape: ArrayShape {
-                    positional: self.positional_shape(),
+                    positional: self.positional_shape().into(),
                     named,
                 },
             });
@@ -245,7 +246,7 @@ impl NamedArray {
             return Err(AxisError::IndexOutOfRange {
                 op: "index_axis",
                 axis: name.into(),
-                index: i as i64,
+                index: i64::try_from(i).unwrap_or(i64::MAX),
                 size,
             });
         }
@@ -259,7 +260,7 @@ impl NamedArray {
     /// ```
     /// use penzai_runtime::nx::NamedArray;
     ///
-    /// let x = NamedArray::arange("seq", 10);
+    /// let x = NamedArray::arange("seq", 10)?;
     /// assert_eq!(x.slice_axis("seq", 2..5)?.to_i64_vec(), [2, 3, 4]);
     /// assert_eq!(x.slice_axis_step("seq", 1.., 3)?.to_i64_vec(), [1, 4, 7]);
     /// # Ok::<(), penzai_runtime::nx::AxisError>(())
@@ -336,7 +337,7 @@ impl NamedArray {
     pub fn broadcast_to(&self, shape: impl IntoNamedShape) -> Result<NamedArray, AxisError> {
         let target = NamedShape::new(shape.into_pairs());
         let target_shape = ArrayShape {
-            positional: vec![],
+            positional: Box::default(),
             named: target.clone(),
         };
         let mut names = self.names.clone();
@@ -369,7 +370,7 @@ impl NamedArray {
         if dims
             .iter()
             .try_fold(1usize, |n, &d| n.checked_mul(d))
-            .is_none_or(|n| n > isize::MAX as usize)
+            .is_none_or(|n| n > MAX_ELEMENTS)
         {
             return Err(AxisError::TooLarge {
                 op: "broadcast_to",

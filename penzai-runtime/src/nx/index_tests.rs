@@ -156,7 +156,7 @@ fn stack_and_unstack_round_trip() {
     let back = NamedArray::stack(&parts, "a").unwrap();
     assert_eq!(back, x);
     assert_eq!(
-        NamedArray::stack(&[x.clone()], "b")
+        NamedArray::stack(std::slice::from_ref(&x), "b")
             .unwrap_err()
             .to_string(),
         "stack: axis \"b\" already exists in {a: 2, b: 3}"
@@ -165,7 +165,7 @@ fn stack_and_unstack_round_trip() {
 
 #[test]
 fn broadcast_to_adds_missing_axes() {
-    let x = NamedArray::arange_f32("a", 2);
+    let x = NamedArray::arange_f32("a", 2).unwrap();
     let y = x.broadcast_to(&[("b", 3), ("a", 2)]).unwrap();
     assert_eq!(y.named_shape().to_string(), "{a: 2, b: 3}");
     assert_eq!(y.to_f32_vec(), [0., 0., 0., 1., 1., 1.]);

@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn integers_are_converted_and_booleans_rejected() {
-        let ids = NamedArray::arange("a", 2).exp().unwrap();
+        let ids = NamedArray::arange("a", 2).unwrap().exp().unwrap();
         assert_eq!(ids.dtype(), DType::F32);
         close(&ids, &[1.0, std::f32::consts::E]);
         let m = NamedArray::full_bool(&[("a", 1)], true).unwrap();

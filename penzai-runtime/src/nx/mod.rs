@@ -6,6 +6,27 @@
 //! function sees: [`NamedArray::untag`] turns named axes into positional ones, and
 //! [`NamedArray::nmap`] runs a function on the positional axes of every slice.
 //!
+//! ```
+//! use penzai_runtime::nx::NamedArray;
+//!
+//! // Broadcasting by name: {batch} + {embedding} is an outer sum {batch, embedding}.
+//! let x = NamedArray::from_f32(&[("batch", 2)], vec![0., 10.])?;
+//! let bias = NamedArray::from_f32(&[("embedding", 3)], vec![1., 2., 3.])?;
+//! let y = (&x + &bias)?;
+//! assert_eq!(y.named_shape().to_string(), "{batch: 2, embedding: 3}");
+//! assert_eq!(y.to_f32_vec(), [1., 2., 3., 11., 12., 13.]);
+//!
+//! // Shared names line up whatever the order; their sizes must agree (no stretching).
+//! assert_eq!((&y - &y.order_as(&["embedding"])?)?, NamedArray::zeros(y.named_shape())?);
+//! let wrong = NamedArray::zeros(&[("batch", 3)])?;
+//! assert_eq!(
+//!     (&y + &wrong).unwrap_err().to_string(),
+//!     "cannot add: axis \"batch\" has size 2 on the left but 3 on the right: \
+//!      left is {batch: 2, embedding: 3}, right is {batch: 3}"
+//! );
+//! # Ok::<(), penzai_runtime::nx::AxisError>(())
+//! ```
+//!
 //! | Concept | Module |
 //! |---|---|
 //! | [`AxisName`] | `axis` |
@@ -33,6 +54,7 @@ mod dtype;
 mod elementwise;
 mod error;
 mod index;
+mod kernels;
 mod math;
 mod nmap;
 mod random;

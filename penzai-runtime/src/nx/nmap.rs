@@ -4,8 +4,10 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
 use super::align::NamedUnion;
 use super::array::NamedArray;
+use super::construct::MAX_ELEMENTS;
 use super::dtype::Storage;
 use super::error::AxisError;
+use super::shape::ArrayShape;
 
 impl NamedArray {
     /// Calls `f` once per element of the union of the arguments' named axes, on views of
@@ -80,8 +82,17 @@ impl NamedArray {
             let out = f(&views);
             match &out_shape {
                 None => {
+                    let total = count.checked_mul(out.len()).filter(|&t| t <= MAX_ELEMENTS);
+                    let Some(total) = total else {
+                        let positional = out.shape().into();
+                        let shape = ArrayShape {
+                            positional,
+                            named: union.named_shape(),
+                        };
+                        return Err(AxisError::TooLarge { op: "nmap", shape });
+                    };
+                    values.reserve(total);
                     out_shape = Some(out.shape().to_vec());
-                    values.reserve(count.saturating_mul(out.len()));
                 }
                 Some(first) if first.as_slice() != out.shape() => {
                     return Err(AxisError::NmapOutputShape {
@@ -203,7 +214,7 @@ mod tests {
             NamedArray::nmap(&[&e], sum).unwrap_err().to_string(),
             "nmap over a zero-size named axis cannot infer the output shape: {a: 0}"
         );
-        let ids = NamedArray::arange("a", 2);
+        let ids = NamedArray::arange("a", 2).unwrap();
         assert!(matches!(
             NamedArray::nmap(&[&ids], sum).unwrap_err(),
             AxisError::DType { op: "nmap", .. }

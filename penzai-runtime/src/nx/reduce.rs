@@ -14,6 +14,7 @@ use super::axes::unique_names;
 use super::axis::AxisName;
 use super::dtype::{Element, Storage};
 use super::error::AxisError;
+use super::kernels;
 
 /// How an array splits into lanes for a reduction.
 struct LanePlan {
@@ -83,42 +84,15 @@ fn reduced<R: Element>(plan: LanePlan, values: Vec<R>) -> NamedArray {
     NamedArray::from_parts(R::into_storage(data), plan.kept_names)
 }
 
-/// A sum in eight independent accumulators, which the compiler turns into SIMD adds.
-fn sum_slice(xs: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks = xs.chunks_exact(8);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for chunk in chunks {
-        for (a, &x) in acc.iter_mut().zip(chunk) {
-            *a += x;
-        }
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
-}
-
-fn sum_lane(lane: ArrayView1<'_, f32>) -> f32 {
+/// Runs a slice kernel on a lane, copying it into `scratch` when it is not contiguous.
+fn on_slice<R>(lane: ArrayView1<'_, f32>, scratch: &mut Vec<f32>, f: impl Fn(&[f32]) -> R) -> R {
     match lane.as_slice() {
-        Some(s) => sum_slice(s),
-        None => lane.iter().sum(),
-    }
-}
-
-/// The NaN-propagating maximum of a non-empty lane.
-fn max_lane(lane: ArrayView1<'_, f32>) -> f32 {
-    let m = lane.fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-    if lane.iter().any(|x| x.is_nan()) {
-        f32::NAN
-    } else {
-        m
-    }
-}
-
-fn min_lane(lane: ArrayView1<'_, f32>) -> f32 {
-    let m = lane.fold(f32::INFINITY, |m, &x| m.min(x));
-    if lane.iter().any(|x| x.is_nan()) {
-        f32::NAN
-    } else {
-        m
+        Some(s) => f(s),
+        None => {
+            scratch.clear();
+            scratch.extend(lane.iter().copied());
+            f(scratch)
+        }
     }
 }
 
@@ -134,28 +108,6 @@ fn argmax_lane<T: Copy + PartialOrd>(lane: ArrayView1<'_, T>, is_nan: impl Fn(T)
         }
     }
     best as i64
-}
-
-/// Writes the softmax of `lane` to `out` (same length): exp(x - max) / sum.
-fn softmax_lane(lane: ArrayView1<'_, f32>, out: &mut [f32]) {
-    let m = max_lane(lane);
-    for (o, &x) in out.iter_mut().zip(lane.iter()) {
-        *o = libm::expf(x - m);
-    }
-    let inv = 1.0 / sum_slice(out);
-    out.iter_mut().for_each(|o| *o *= inv);
-}
-
-/// Writes the log-softmax of `lane` to `out`: x - max - log(sum(exp(x - max))).
-fn log_softmax_lane(lane: ArrayView1<'_, f32>, out: &mut [f32]) {
-    let m = max_lane(lane);
-    for (o, &x) in out.iter_mut().zip(lane.iter()) {
-        *o = libm::expf(x - m);
-    }
-    let shift = m + libm::logf(sum_slice(out));
-    for (o, &x) in out.iter_mut().zip(lane.iter()) {
-        *o = x - shift;
-    }
 }
 
 impl NamedArray {
@@ -174,7 +126,8 @@ impl NamedArray {
         let plan = self.lane_plan("sum", axes)?;
         Ok(match &self.data {
             Storage::F32(a) => {
-                let v = per_lane(a.view(), &plan, sum_lane);
+                let mut scratch = vec![];
+                let v = per_lane(a.view(), &plan, |l| on_slice(l, &mut scratch, kernels::sum));
                 reduced(plan, v)
             }
             Storage::I64(a) => {
@@ -199,7 +152,10 @@ impl NamedArray {
         let plan = self.lane_plan("mean", axes)?;
         let data = self.data.to_f32();
         let n = plan.inner as f32;
-        let v = per_lane(data.view(), &plan, |l| sum_lane(l) / n);
+        let mut scratch = vec![];
+        let v = per_lane(data.view(), &plan, |l| {
+            on_slice(l, &mut scratch, kernels::sum) / n
+        });
         Ok(reduced(plan, v))
     }
 
@@ -212,19 +168,19 @@ impl NamedArray {
     /// The maximum over the named axes `axes` (NaN if any element is NaN, as in `jnp.max`);
     /// `f32` or `i64`. Zero-size axes are an error: the maximum of nothing is undefined.
     pub fn max(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        self.extremum("max", axes, max_lane, |l| l.iter().copied().max())
+        self.extremum("max", axes, kernels::max, |l| l.iter().copied().max())
     }
 
     /// The minimum over the named axes `axes`; see [`max`](NamedArray::max).
     pub fn min(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        self.extremum("min", axes, min_lane, |l| l.iter().copied().min())
+        self.extremum("min", axes, kernels::min, |l| l.iter().copied().min())
     }
 
     fn extremum(
         &self,
         op: &'static str,
         axes: &[&str],
-        float: fn(ArrayView1<'_, f32>) -> f32,
+        float: fn(&[f32]) -> f32,
         int: fn(ArrayView1<'_, i64>) -> Option<i64>,
     ) -> Result<NamedArray, AxisError> {
         let plan = self.lane_plan(op, axes)?;
@@ -233,7 +189,8 @@ impl NamedArray {
         }
         match &self.data {
             Storage::F32(a) => {
-                let v = per_lane(a.view(), &plan, float);
+                let mut scratch = vec![];
+                let v = per_lane(a.view(), &plan, |l| on_slice(l, &mut scratch, float));
                 Ok(reduced(plan, v))
             }
             Storage::I64(a) => {
@@ -265,9 +222,12 @@ impl NamedArray {
         let plan = self.lane_plan("var", axes)?;
         let data = self.numeric_f32("var")?;
         let n = plan.inner as f32;
+        let mut scratch = vec![];
         let v = per_lane(data.view(), &plan, |l| {
-            let mean = sum_lane(l) / n;
-            l.fold(0.0f32, |s, &x| s + (x - mean) * (x - mean)) / n
+            on_slice(l, &mut scratch, |xs| {
+                let mean = kernels::sum(xs) / n;
+                xs.iter().fold(0.0f32, |s, &x| s + (x - mean) * (x - mean)) / n
+            })
         });
         Ok(reduced(plan, v))
     }
@@ -277,13 +237,13 @@ impl NamedArray {
     /// masked) or contains NaN gives NaN everywhere in the lane; `-inf` entries next to
     /// finite ones give 0.
     pub fn softmax(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        self.normalize("softmax", axes, softmax_lane)
+        self.normalize("softmax", axes, kernels::softmax_inplace)
     }
 
     /// The log-softmax over the named axes `axes`: `x - logsumexp(x)`, computed stably; the
     /// same NaN rules as [`softmax`](NamedArray::softmax).
     pub fn log_softmax(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        self.normalize("log_softmax", axes, log_softmax_lane)
+        self.normalize("log_softmax", axes, kernels::log_softmax_inplace)
     }
 
     /// `log(sum(exp(x)))` over the named axes `axes`, computed stably (`-inf` for an all
@@ -291,12 +251,15 @@ impl NamedArray {
     pub fn logsumexp(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
         let plan = self.lane_plan("logsumexp", axes)?;
         let data = self.numeric_f32("logsumexp")?;
+        let mut scratch = vec![];
         let v = per_lane(data.view(), &plan, |l| {
-            let m = max_lane(l);
-            if m == f32::NEG_INFINITY {
-                return m;
-            }
-            m + libm::logf(l.fold(0.0f32, |s, &x| s + libm::expf(x - m)))
+            on_slice(l, &mut scratch, |xs| {
+                let m = kernels::max(xs);
+                if m == f32::NEG_INFINITY {
+                    return m;
+                }
+                m + libm::logf(kernels::sum_exp_shifted(xs, m))
+            })
         });
         Ok(reduced(plan, v))
     }
@@ -306,16 +269,21 @@ impl NamedArray {
         &self,
         op: &'static str,
         axes: &[&str],
-        kernel: fn(ArrayView1<'_, f32>, &mut [f32]),
+        kernel: fn(&mut [f32]),
     ) -> Result<NamedArray, AxisError> {
         let plan = self.lane_plan(op, axes)?;
         let data = self.numeric_f32(op)?;
         let mut out = vec![0.0f32; plan.outer * plan.inner];
         if plan.inner > 0 {
             let mut chunks = out.chunks_exact_mut(plan.inner);
+            // Each lane is copied into its place in the output and transformed there.
             per_lane(data.view(), &plan, |lane| {
                 if let Some(chunk) = chunks.next() {
-                    kernel(lane, chunk);
+                    match lane.as_slice() {
+                        Some(s) => chunk.copy_from_slice(s),
+                        None => chunk.iter_mut().zip(lane).for_each(|(o, &x)| *o = x),
+                    }
+                    kernel(chunk);
                 }
             });
         }

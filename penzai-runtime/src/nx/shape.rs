@@ -9,7 +9,7 @@ use super::axis::AxisName;
 /// Displays as `{batch: 2, seq: 8, embedding: 64}`. Equality ignores order, like
 /// [`NamedArray`](super::NamedArray)'s: the order of named axes is a storage detail.
 #[derive(Clone, Default, Debug)]
-pub struct NamedShape(Vec<(AxisName, usize)>);
+pub struct NamedShape(Box<[(AxisName, usize)]>);
 
 impl NamedShape {
     /// Makes a shape from `(name, size)` pairs; names are not checked for repeats here
@@ -98,7 +98,7 @@ impl<'a> IntoIterator for &'a NamedShape {
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ArrayShape {
     /// Sizes of the positional axes, in order.
-    pub positional: Vec<usize>,
+    pub positional: Box<[usize]>,
     /// The named axes.
     pub named: NamedShape,
 }
@@ -146,13 +146,13 @@ impl IntoNamedShape for &[(AxisName, usize)] {
 
 impl IntoNamedShape for &NamedShape {
     fn into_pairs(self) -> Vec<(AxisName, usize)> {
-        self.0.clone()
+        self.0.to_vec()
     }
 }
 
 impl IntoNamedShape for NamedShape {
     fn into_pairs(self) -> Vec<(AxisName, usize)> {
-        self.0
+        self.0.into_vec()
     }
 }
 
@@ -195,12 +195,12 @@ mod tests {
     fn full_shape_mentions_positional_axes_only_when_present() {
         let named = shape(&[("a", 2)]);
         let plain = ArrayShape {
-            positional: vec![],
+            positional: Box::default(),
             named: named.clone(),
         };
         assert_eq!(plain.to_string(), "{a: 2}");
         let mixed = ArrayShape {
-            positional: vec![3, 4],
+            positional: vec![3, 4].into(),
             named,
         };
         assert_eq!(mixed.to_string(), "{a: 2} + positional [3, 4]");

@@ -22,4 +22,6 @@ pub(crate) use leaves::childless_tree_methods;
 pub use node::{LayerCast, Leaf, Tree, TreeObject, short_type_name};
 pub use path::{KeyPath, KeyPathParseError};
 pub use typed_path::{AnyPath, HasTypedPath, LeafPath, MapPath, SeqPath, TypedPath, field_path};
-pub use walk::{PathFrame, TreeExt, Walk, get, get_mut, insert, remove, replace, walk, walk_mut};
+pub use walk::{
+    PathFrame, TreeExt, Walk, get, get_mut, insert, remove, replace, validate_all, walk, walk_mut,
+};

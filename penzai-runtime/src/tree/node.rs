@@ -92,6 +92,12 @@ pub trait Tree: TreeObject + Send + Sync {
         let _ = visit;
     }
 
+    /// Checks this node's own invariants (e.g. the named axes declared with `#[axes]`);
+    /// children are checked separately by [`validate_all`](crate::tree::validate_all).
+    fn validate(&self) -> crate::Result<()> {
+        Ok(())
+    }
+
     /// The value of a leaf, for renderers and serializers; `None` for inner nodes.
     fn leaf(&self) -> Option<Leaf<'_>> {
         None

@@ -1,0 +1,210 @@
+//! GPT-2: learned positions, LayerNorm, tanh-GELU, biases everywhere, tied unembedding.
+
+use crate::Result;
+use crate::nn::{
+    Activation, AddPositionalEmbedding, Affine, AnyLayer, ApplyCausalMask, Attention,
+    ConstantRescale, Elementwise, EmbeddingDecode, EmbeddingLookup, EmbeddingTable, Initializer,
+    LayerError, LayerNorm, RenameAxes, Residual, Sequential, Softmax, Steps,
+};
+
+use super::llama::{TransformerBlock, TransformerLm};
+
+/// The shape of a GPT-2 model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gpt2Config {
+    /// Vocabulary size.
+    pub vocab_size: usize,
+    /// Number of learned positions.
+    pub n_positions: usize,
+    /// Width of the residual stream.
+    pub d_model: usize,
+    /// Number of blocks.
+    pub n_layers: usize,
+    /// Number of heads (`d_model / n_heads` wide each).
+    pub n_heads: usize,
+    /// LayerNorm epsilon (1e-5 in GPT-2).
+    pub layer_norm_eps: f32,
+    /// The MLP activation (`GeluTanh`, GPT-2's `gelu_new`, or `GeluExact`).
+    pub activation: Activation,
+}
+
+impl Gpt2Config {
+    /// A tiny configuration for tests and examples.
+    pub fn tiny() -> Gpt2Config {
+        Gpt2Config {
+            vocab_size: 64,
+            n_positions: 32,
+            d_model: 32,
+            n_layers: 2,
+            n_heads: 4,
+            layer_norm_eps: 1e-5,
+            activation: Activation::GeluTanh,
+        }
+    }
+
+    /// Per-head width.
+    pub fn head_dim(&self) -> usize {
+        self.d_model / self.n_heads.max(1)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.n_heads == 0 || !self.d_model.is_multiple_of(self.n_heads) {
+            return Err(LayerError::Config(format!(
+                "d_model ({}) must be a multiple of n_heads ({})",
+                self.d_model, self.n_heads
+            ))
+            .into());
+        }
+        Ok(())
+    }
+}
+
+fn named(steps: Vec<(&str, AnyLayer)>) -> Result<Steps> {
+    let mut out = Steps::new();
+    for (name, layer) in steps {
+        out.push_named(name, layer)?;
+    }
+    Ok(out)
+}
+
+fn seq(steps: Vec<(&str, AnyLayer)>) -> Result<AnyLayer> {
+    Ok(AnyLayer::new(Sequential {
+        steps: named(steps)?,
+    }))
+}
+
+/// The attention of a GPT-2 block labelled `label`.
+pub fn gpt2_attention(seed: u64, label: &str, cfg: &Gpt2Config) -> Result<Attention> {
+    let d = [("embedding", cfg.d_model)];
+    let heads = [("heads", cfg.n_heads), ("projection", cfg.head_dim())];
+    let init = Initializer::Normal { std: 0.02 };
+    let proj = |name: &str| {
+        Affine::new(seed, &format!("{label}.{name}"), &d, &heads, init).map(AnyLayer::new)
+    };
+    let to_kv = || AnyLayer::new(RenameAxes::new("seq", "kv_seq"));
+    Ok(Attention {
+        query: seq(vec![
+            ("proj", proj("query")?),
+            (
+                "scale",
+                AnyLayer::new(ConstantRescale {
+                    by: 1.0 / (cfg.head_dim() as f32).sqrt(),
+                }),
+            ),
+        ])?,
+        key: seq(vec![("proj", proj("key")?), ("rename", to_kv())])?,
+        value: seq(vec![("proj", proj("value")?), ("rename", to_kv())])?,
+        scores: seq(vec![
+            ("mask", AnyLayer::new(ApplyCausalMask::default())),
+            ("softmax", AnyLayer::new(Softmax::over("kv_seq"))),
+        ])?,
+        output: AnyLayer::new(Affine::new(
+            seed,
+            &format!("{label}.output"),
+            &heads,
+            &d,
+            init,
+        )?),
+        head_axis: "projection".into(),
+        kv_axis: "kv_seq".into(),
+    })
+}
+
+/// Block `index` of a GPT-2 model.
+pub fn gpt2_block(seed: u64, index: usize, cfg: &Gpt2Config) -> Result<TransformerBlock> {
+    cfg.check()?;
+    let label = format!("blocks.{index}");
+    let d = [("embedding", cfg.d_model)];
+    let n = [("neurons", 4 * cfg.d_model)];
+    let init = Initializer::Normal { std: 0.02 };
+    let norm = |name: &str| {
+        LayerNorm::new(seed, &format!("{label}.{name}"), &d, cfg.layer_norm_eps).map(AnyLayer::new)
+    };
+    let attn = seq(vec![
+        ("norm", norm("attn.norm")?),
+        (
+            "attention",
+            AnyLayer::new(gpt2_attention(seed, &format!("{label}.attn"), cfg)?),
+        ),
+    ])?;
+    let ffn = seq(vec![
+        (
+            "up",
+            AnyLayer::new(Affine::new(seed, &format!("{label}.mlp.up"), &d, &n, init)?),
+        ),
+        (
+            "act",
+            AnyLayer::new(Elementwise::new(cfg.activation.clone())),
+        ),
+        (
+            "down",
+            AnyLayer::new(Affine::new(
+                seed,
+                &format!("{label}.mlp.down"),
+                &n,
+                &d,
+                init,
+            )?),
+        ),
+    ])?;
+    let mlp = seq(vec![("norm", norm("mlp.norm")?), ("ffn", ffn)])?;
+    Ok(TransformerBlock {
+        steps: named(vec![
+            ("attn", AnyLayer::new(Residual { delta: attn })),
+            ("mlp", AnyLayer::new(Residual { delta: mlp })),
+        ])?,
+    })
+}
+
+impl TransformerLm {
+    /// A randomly initialized GPT-2: steps `embed`, `positions`, `blocks`, `final_norm`,
+    /// `unembed` (tied to `embed`'s table).
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    /// use penzai::models::{Gpt2Config, TransformerLm};
+    ///
+    /// let model = TransformerLm::gpt2(&Gpt2Config::tiny(), 0)?;
+    /// let tokens = NamedArray::from_i64(&[("batch", 1), ("seq", 3)], vec![1, 2, 3])?;
+    /// let logits = model.call(tokens, &mut Context::new())?;
+    /// assert_eq!(logits.named_shape().to_string(), "{batch: 1, seq: 3, vocabulary: 64}");
+    /// # Ok::<(), penzai::Error>(())
+    /// ```
+    pub fn gpt2(cfg: &Gpt2Config, seed: u64) -> Result<TransformerLm> {
+        cfg.check()?;
+        let d = [("embedding", cfg.d_model)];
+        let init = Initializer::Normal { std: 0.02 };
+        let table = EmbeddingTable::new(seed, "embed", cfg.vocab_size, &d, init)?;
+        let mut positions = EmbeddingTable::new(seed, "positions", cfg.n_positions, &d, init)?;
+        positions.embeddings.value = positions
+            .embeddings
+            .value
+            .rename("vocabulary", "positions")?;
+        positions.vocabulary_axis = "positions".into();
+        let blocks = Sequential::from_layers(
+            (0..cfg.n_layers)
+                .map(|i| gpt2_block(seed, i, cfg).map(AnyLayer::new))
+                .collect::<Result<Vec<_>>>()?,
+        );
+        Ok(TransformerLm {
+            steps: named(vec![
+                (
+                    "embed",
+                    AnyLayer::new(EmbeddingLookup {
+                        table: table.clone(),
+                    }),
+                ),
+                (
+                    "positions",
+                    AnyLayer::new(AddPositionalEmbedding::new(positions)),
+                ),
+                ("blocks", AnyLayer::new(blocks)),
+                (
+                    "final_norm",
+                    AnyLayer::new(LayerNorm::new(seed, "final_norm", &d, cfg.layer_norm_eps)?),
+                ),
+                ("unembed", AnyLayer::new(EmbeddingDecode { table })),
+            ])?,
+        })
+    }
+}
