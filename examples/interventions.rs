@@ -87,7 +87,7 @@ fn main() -> anyhow::Result<()> {
         .at_instances_of::<LowRankAdapter>()
         .at_path("up.weights")?
         .apply_indexed(|i, p: Parameter| {
-            let update = NamedArray::normal(i as u64, &p.value.named_shape(), 0.0, 0.05);
+            let update = NamedArray::normal(i as u64, p.value.named_shape(), 0.0, 0.05);
             p.with_value(update.unwrap_or_else(|_| p.value.clone()))
         })?;
     let unmerged = adapted.call(clean.clone(), &mut Context::new())?;
