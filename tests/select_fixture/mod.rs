@@ -110,3 +110,25 @@ pub fn strs(paths: &[KeyPath]) -> Vec<String> {
 pub fn all(tree: &dyn Tree) -> Vec<String> {
     strs(&tree.all_paths())
 }
+
+/// Two lists of numbers (Penzai's `{a: range(10), b: range(10, 20)}`).
+#[derive(Clone, Debug, PartialEq, Tree)]
+pub struct Lists {
+    pub a: Vec<i64>,
+    pub b: Vec<i64>,
+}
+
+/// `a: 0..10, b: 10..20`.
+pub fn lists() -> Lists {
+    Lists {
+        a: (0..10).collect(),
+        b: (10..20).collect(),
+    }
+}
+
+/// The multiples of 4 in both lists.
+pub fn multiples_of_4(l: Lists) -> Selection<Lists> {
+    select(l)
+        .at_instances_of::<i64>()
+        .where_(|_, n| n.downcast_ref::<i64>().is_some_and(|v| v % 4 == 0))
+}

@@ -196,10 +196,34 @@ impl<R: SelectRoot> Selection<R> {
     /// ancestor of a selected node that is neither selected nor such an ancestor itself
     /// (the root when nothing is selected; nothing when the root is).
     ///
-    /// The selected nodes and the inverted ones together cover every leaf exactly once.
+    /// **Candidates.** Call the *spine* of a selection the set of strict ancestors of its
+    /// nodes. Its *candidates* are the children of spine nodes that are not on the spine
+    /// themselves (the root alone when the spine is empty). The selected nodes are
+    /// candidates, `invert` selects the other candidates, so
+    /// `s.count() + s.invert().count()` is the number of candidates, which is
+    /// `sum(children of spine nodes) - (|spine| - 1)` for a non-empty spine. Together the
+    /// two selections cover every childless node (leaf) exactly once.
+    ///
     /// `s.invert().invert()` covers the same leaves as `s`, and equals `s` exactly whenever
-    /// `s` is itself an inversion; it differs when all children of a node are selected,
-    /// which the inverse of the inverse reports as the node itself.
+    /// `s` is itself an inversion (`invert` three times equals `invert` once). It differs
+    /// when every child of some node is selected: `{x.a, x.b}` for an `x` with only those
+    /// children inverts to the rest of the tree, whose inversion is `{x}`.
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    ///
+    /// #[derive(Clone, Debug, Tree)]
+    /// struct Pair { a: f32, b: f32 }
+    /// #[derive(Clone, Debug, Tree)]
+    /// struct Root { x: Pair, y: f32 }
+    ///
+    /// let root = Root { x: Pair { a: 1.0, b: 2.0 }, y: 3.0 };
+    /// let both = select(root.as_dyn()).at_paths(["x.a", "x.b"])?;
+    /// let inverse = both.clone().invert();
+    /// assert_eq!(inverse.paths(), ["y".parse::<KeyPath>()?]);
+    /// assert_eq!(inverse.invert().paths(), ["x".parse::<KeyPath>()?]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn invert(self) -> Selection<R> {
         let trie = PathTrie::from_paths(&self.paths);
         let mut out = Vec::new();
