@@ -311,3 +311,34 @@ fn a_parameter_can_be_replaced_through_its_typed_slot() {
     .unwrap();
     assert_eq!(n.weights.value.to_f32_vec(), [1.0; 4]);
 }
+
+#[test]
+fn map_with_path_and_try_map_keep_the_selection() {
+    let s = select(net())
+        .at_instances_of::<Shift>()
+        .map_with_path(|path, s: Shift| Shift {
+            by: s.by + path.len() as f32,
+        })
+        .unwrap();
+    assert_eq!(s.get_all_as::<Shift>().unwrap()[0], &Shift { by: 3.0 });
+    let s = s
+        .try_map(|_, s: Shift| -> penzai::Result<Shift> { Ok(Shift { by: -s.by }) })
+        .unwrap();
+    assert_eq!(s.get_all_as::<Shift>().unwrap()[0], &Shift { by: -3.0 });
+    let (tree, paths) = s.into_parts();
+    assert_eq!(paths.len(), 5);
+    assert_eq!(
+        tree.blocks[0].mlp.downcast_ref::<Shift>(),
+        Some(&Shift { by: -3.0 })
+    );
+}
+
+#[test]
+fn a_failed_edit_changes_nothing_the_caller_kept() {
+    let original = net();
+    let err = select(original.clone())
+        .at_instances_of::<Scale>()
+        .apply(|_: Scale| Shift { by: 0.0 });
+    assert!(err.is_err());
+    assert!(original.tree_eq(&net()));
+}

@@ -295,3 +295,44 @@ fn insert_after_every_linear_adds_a_branch_where_chain_after_wraps() {
     let b = chained.call(tokens, &mut Context::new()).unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn insert_before_with_makes_a_value_per_site_in_tree_order() {
+    let mut calls = Vec::new();
+    let n = multiples_of_4(lists())
+        .insert_before_with(|path, node| {
+            calls.push(path.to_string());
+            -node.downcast_ref::<i64>().copied().unwrap_or(0) - 100
+        })
+        .unwrap();
+    assert_eq!(calls, ["a[0]", "a[4]", "a[8]", "b[2]", "b[6]"]);
+    assert_eq!(n.a, [-100, 0, 1, 2, 3, -104, 4, 5, 6, 7, -108, 8, 9]);
+}
+
+#[test]
+fn chain_before_feeds_the_node_and_chain_after_reads_its_output() {
+    let n = select(net())
+        .at_path("blocks[0].mlp")
+        .unwrap()
+        .chain_before(Scale { factor: 10.0 })
+        .unwrap();
+    assert_eq!(
+        all(&n.blocks[0].mlp),
+        ["", "[0]", "[0].factor", "[1]", "[1].by"]
+    );
+    let n = select(net())
+        .at_path("blocks[0].steps.first")
+        .unwrap()
+        .chain_after(Identity)
+        .unwrap();
+    assert_eq!(
+        strs(&n.blocks[0].steps.all_paths()),
+        ["", "first", "first.factor", "[1]", "[2]", "[2].by"]
+    );
+    let err = select(net())
+        .at_path("blocks[0].norm")
+        .unwrap()
+        .chain_after(Identity)
+        .unwrap_err();
+    assert!(matches!(err, penzai::select::SelectError::Insert { .. }));
+}

@@ -62,16 +62,27 @@ pub fn with_captures<M: Layer>(sites: Selection<M>) -> Result<M, SelectError> {
 pub fn capture<M: Layer>(sites: Selection<M>, x: NamedArray, cx: &mut Context) -> Result<Captured> {
     let paths = sites.paths().to_vec();
     let model = with_captures(sites)?;
-    let output = cx.run(&model, x)?;
+    // Captures from earlier runs are set aside, so a site that does not run this time
+    // (a branch not taken) is absent rather than stale; they are put back afterwards.
+    let earlier = cx.take_captures();
+    let output = cx.run(&model, x);
+    let mut recorded = cx.take_captures();
+    for (path, value) in earlier {
+        cx.capture_at(path, value);
+    }
     let mut activations = BTreeMap::new();
     for path in paths {
-        // A site that never ran (a branch not taken) is simply absent.
-        if let Some(value) = cx.captures().get(&path) {
-            activations.insert(path, value.clone());
+        if let Some(value) = recorded.remove(&path) {
+            activations.insert(path, value);
         }
     }
+    // Captures made by other layers of the model stay in the context, as a plain run
+    // would leave them.
+    for (path, value) in recorded {
+        cx.capture_at(path, value);
+    }
     Ok(Captured {
-        output,
+        output: output?,
         activations,
     })
 }

@@ -192,6 +192,18 @@ impl<M: Tree> Selection<M> {
         .map(Selection::deselect)
     }
 
+    /// Chains a copy of `value` after each selected node; see
+    /// [`chain_after_with`](Selection::chain_after_with).
+    pub fn chain_after<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
+        self.chain_after_with(|_, _| value.clone())
+    }
+
+    /// Chains a copy of `value` before each selected node; see
+    /// [`chain_before_with`](Selection::chain_before_with).
+    pub fn chain_before<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
+        self.chain_before_with(|_, _| value.clone())
+    }
+
     /// Like [`chain_after_with`](Selection::chain_after_with), but the value feeds the
     /// node's input: a sibling before it in a pipeline, else `Sequential[value, node]`.
     pub fn chain_before_with<V: IntoNode>(
