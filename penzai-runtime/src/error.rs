@@ -1,5 +1,6 @@
 //! The crate-wide error type wrapping each area's own error.
 
+use crate::io::IoError;
 use crate::nn::LayerError;
 use crate::nx::AxisError;
 use crate::select::SelectError;
@@ -16,6 +17,10 @@ pub enum Error {
     /// every `Result` on the forward path would otherwise pay for its size).
     #[error(transparent)]
     Axis(Box<AxisError>),
+    /// Reading or writing a file (safetensors, checkpoint index, HF config) failed (boxed for
+    /// the same reason as `Axis`).
+    #[error(transparent)]
+    Io(Box<IoError>),
     /// A layer refused its input, configuration or context.
     #[error(transparent)]
     Layer(#[from] LayerError),
@@ -69,6 +74,12 @@ impl Error {
                 source: Box::new(other),
             },
         }
+    }
+}
+
+impl From<IoError> for Error {
+    fn from(e: IoError) -> Error {
+        Error::Io(Box::new(e))
     }
 }
 

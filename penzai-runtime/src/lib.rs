@@ -8,12 +8,14 @@ extern crate self as penzai;
 
 pub mod error;
 pub mod interpret;
+pub mod io;
 pub mod models;
 pub mod nn;
 pub mod nx;
 pub mod prelude;
 pub mod select;
 pub mod tree;
+pub mod treescope;
 
 #[doc(hidden)]
 pub mod __private;

@@ -1,0 +1,112 @@
+//! HuggingFace `config.json` parsed into typed architecture configs.
+//!
+//! Keys fall in three classes. Keys we implement are read and validated (a wrong JSON type or
+//! out-of-range value is an [`IoError::ConfigValue`] naming the key). Keys that would change the
+//! numerics in ways we do not implement (`rope_scaling`, `mlp_bias: true`,
+//! `scale_attn_by_inverse_layer_idx: true`, a `hidden_act` other than silu, ...) are an
+//! [`IoError::UnsupportedConfig`] naming the key. Keys known not to matter for a float32 forward
+//! pass (`architectures`, `torch_dtype`, token ids, dropout probabilities, generation defaults,
+//! ...) are ignored. Any other key is kept in [`HfConfig::unrecognized_keys`] so a caller can
+//! warn about it: new transformers releases add keys faster than any list can follow.
+
+mod gpt2;
+mod keys;
+mod llama;
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+pub use gpt2::{Activation, Gpt2Config};
+pub use llama::{AttentionBias, LlamaConfig, LlamaFamily};
+
+use crate::io::{IoError, json_error};
+use keys::Keys;
+
+/// The architecture described by an HF `config.json`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Architecture {
+    /// `model_type: "gpt2"`.
+    Gpt2(Gpt2Config),
+    /// `model_type: "llama"`, `"mistral"` or `"qwen2"`.
+    Llama(LlamaConfig),
+}
+
+/// A parsed HF config: the architecture, plus the keys we neither use nor know to be harmless.
+///
+/// ```
+/// use penzai_runtime::io::hf_config::{Architecture, HfConfig};
+///
+/// let json = br#"{"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 4,
+///                 "n_positions": 64, "vocab_size": 97, "architectures": ["GPT2LMHeadModel"]}"#;
+/// let config = HfConfig::from_json_bytes("config.json", json)?;
+/// let Architecture::Gpt2(gpt2) = &config.architecture else { unreachable!() };
+/// assert_eq!(gpt2.head_dim(), 8);
+/// assert!(gpt2.tie_word_embeddings);
+///
+/// let bad = br#"{"model_type": "llama", "rope_scaling": {"rope_type": "llama3"}}"#;
+/// let err = HfConfig::from_json_bytes("config.json", bad).unwrap_err();
+/// assert!(err.to_string().contains("unsupported \"rope_scaling\""));
+/// # Ok::<(), penzai_runtime::io::IoError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct HfConfig {
+    /// The typed architecture.
+    pub architecture: Architecture,
+    /// Keys present in the file that were neither read nor known to be harmless, sorted.
+    pub unrecognized_keys: Vec<String>,
+}
+
+impl HfConfig {
+    /// Reads and parses the config at `path` (usually `<model dir>/config.json`).
+    pub fn from_path(path: impl AsRef<Path>) -> Result<HfConfig, IoError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| IoError::os(&name, "read", &e))?;
+        HfConfig::from_json_bytes(&name, &bytes)
+    }
+
+    /// Parses config JSON; `file` names it in errors. Malformed JSON is an
+    /// [`IoError::InvalidJson`] with the byte offset.
+    pub fn from_json_bytes(file: &str, bytes: &[u8]) -> Result<HfConfig, IoError> {
+        let text = json_error::utf8(file, bytes, 0)?;
+        let value: Value = json_error::parse(file, text, 0)?;
+        let Value::Object(map) = &value else {
+            return Err(IoError::InvalidJson {
+                file: file.to_owned(),
+                offset: text.len() as u64 - text.trim_start().len() as u64,
+                message: "a config must be a JSON object".to_owned(),
+            });
+        };
+        HfConfig::from_object(file, map)
+    }
+
+    fn from_object(file: &str, map: &Map<String, Value>) -> Result<HfConfig, IoError> {
+        let mut keys = Keys::new(file, map);
+        let model_type = keys
+            .str("model_type")?
+            .ok_or_else(|| IoError::MissingConfigKey {
+                file: file.to_owned(),
+                key: "model_type".to_owned(),
+            })?;
+        let architecture = match model_type {
+            "gpt2" => Architecture::Gpt2(Gpt2Config::from_keys(&mut keys)?),
+            "llama" => Architecture::Llama(LlamaConfig::from_keys(&mut keys, LlamaFamily::Llama)?),
+            "mistral" => {
+                Architecture::Llama(LlamaConfig::from_keys(&mut keys, LlamaFamily::Mistral)?)
+            }
+            "qwen2" => Architecture::Llama(LlamaConfig::from_keys(&mut keys, LlamaFamily::Qwen2)?),
+            other => {
+                return Err(IoError::UnsupportedModelType {
+                    file: file.to_owned(),
+                    model_type: other.to_owned(),
+                });
+            }
+        };
+        Ok(HfConfig {
+            architecture,
+            unrecognized_keys: keys.unrecognized(),
+        })
+    }
+}

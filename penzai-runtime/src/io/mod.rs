@@ -1,0 +1,41 @@
+//! Reading and writing models' files: safetensors parameters (single and sharded HuggingFace
+//! checkpoints) and HuggingFace `config.json`.
+//!
+//! Every reader bounds what a file may claim (lengths, offsets, element counts) against the
+//! file itself before allocating, and fails with an [`IoError`] naming the file, the tensor or
+//! key, and the byte offset — never a panic, an abort or an allocation the file did not
+//! justify.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use penzai_runtime::io::{HostTensor, SafetensorsFile, TensorData, serialize_tensors};
+//!
+//! let ids = HostTensor::new(vec![3], TensorData::I64(vec![7, 8, 9])).unwrap();
+//! let bytes = serialize_tensors([("ids".to_owned(), ids)], &BTreeMap::new())?;
+//! let file = SafetensorsFile::from_bytes("ids.safetensors", bytes)?;
+//! assert_eq!(file.tensor("ids")?.to_i64_vec()?, vec![7, 8, 9]);
+//!
+//! let err = file.tensor("nope").unwrap_err();
+//! assert_eq!(err.to_string(), "ids.safetensors: no tensor named \"nope\"");
+//! # Ok::<(), penzai_runtime::io::IoError>(())
+//! ```
+// The memory map is the one exception, allowed in `safetensors::mmap` alone.
+#![deny(unsafe_code)]
+
+mod dtype;
+mod error;
+pub mod hf_config;
+mod json_error;
+mod named;
+pub mod safetensors;
+mod tensor;
+
+pub use dtype::{Dtype, bf16_to_f32, f16_to_f32};
+pub use error::IoError;
+pub use hf_config::{
+    Activation, Architecture, AttentionBias, Gpt2Config, HfConfig, LlamaConfig, LlamaFamily,
+};
+pub use safetensors::{
+    Checkpoint, SafetensorsFile, TensorView, serialize_tensors, write_safetensors, write_tensors,
+};
+pub use tensor::{HostTensor, TensorData};

@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Generates the tiny HuggingFace checkpoints under tests/fixtures/ (run by hand, never by CI).
+
+Each fixture folder holds `config.json`, the weights (`model.safetensors`, or shards plus
+`model.safetensors.index.json`), and `expected.json`:
+
+    {
+      "fixture": name, "layout": what the folder imitates, "weights_dtype": "F32" | "F16" | "BF16",
+      "tensors": {name: {"dtype": ..., "shape": [...]}},   # every tensor the weights hold
+      "prompts": [[token ids], ...],                        # 2 prompts of 8 tokens
+      "logits": [[[vocab floats] x seq] x prompts],         # HF float32 eval-mode logits
+      "greedy_new_tokens": [[8 ids] x prompts]              # argmax decoding, no EOS stop
+    }
+
+Every parameter, norms included, is re-initialised from a seeded normal(0, 0.2), so a loader that
+drops or misplaces any tensor produces visibly different logits. The seeds were picked (by trying
+a few) so that greedy decoding does not collapse onto one repeated token, which random tiny
+models often do and which would make the generation check weak. gpt2-bf16 shares gpt2's seed;
+its weights differ by the BF16 rounding and its prompts differ. Logits are computed in float32
+with eager attention; the F16/BF16 fixtures store rounded weights and their logits come from the
+same rounded weights upcast to float32.
+
+Layouts (transformers 5 saves differently from the 4.x releases most published checkpoints
+come from, so 4.x layouts are produced by post-processing the saved files):
+
+    gpt2            transformers 5: names prefixed `transformer.`, tied lm_head omitted.
+    gpt2-legacy     4.x / published-checkpoint layout: the same weights as `gpt2`, names without
+                    the `transformer.` prefix, plus `h.{i}.attn.bias` (F32 [1,1,P,P] causal
+                    mask) and `h.{i}.attn.masked_bias` (F32 scalar -1e4) buffers; 4.x-style
+                    config (`torch_dtype`, `n_ctx`, `task_specific_params`).
+    gpt2-bf16       transformers 5 layout, BF16 weights.
+    llama-mha       transformers 5: `rope_parameters: {rope_type, rope_theta}`, untied.
+    llama-gqa-tied  4.x config layout: top-level `rope_theta` (50000), `rope_scaling: null`;
+                    4 query heads over 2 kv heads; tied embeddings (no lm_head.weight saved).
+    llama-sharded   the `llama-mha` weights split into 2 shards + model.safetensors.index.json.
+    llama-f16       transformers 5 layout, F16 weights.
+    mistral-sliding transformers 5 layout, GQA, sliding_window 4 (shorter than the prompts).
+
+Usage (a venv outside the repo; CPU wheels from PyPI):
+    python3 -m venv /work/venv-fixtures
+    /work/venv-fixtures/bin/pip install torch transformers safetensors
+    /work/venv-fixtures/bin/python tools/gen_fixtures.py [out_dir]   # default tests/fixtures
+"""
+
+import json
+import os
+import shutil
+import sys
+
+import safetensors
+import torch
+import transformers
+from safetensors import safe_open
+from safetensors.torch import save_file
+from transformers import (
+    GPT2Config,
+    GPT2LMHeadModel,
+    LlamaConfig,
+    LlamaForCausalLM,
+    MistralConfig,
+    MistralForCausalLM,
+)
+
+SEQ = 8
+PROMPTS = 2
+NEW_TOKENS = 8
+INIT_STD = 0.2
+
+
+def reinit(model, seed):
+    """Re-initialises every parameter (tied ones once) from a seeded normal(0, INIT_STD)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _, p in sorted(model.named_parameters()):
+            p.copy_(torch.randn(p.shape, generator=gen) * INIT_STD)
+    return model.eval()
+
+
+def prompts(vocab, seed):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, vocab, (PROMPTS, SEQ), generator=gen)
+
+
+def greedy(model, ids):
+    """Argmax decoding of NEW_TOKENS tokens, one full forward pass per step, no EOS stop."""
+    out = ids
+    with torch.no_grad():
+        for _ in range(NEW_TOKENS):
+            nxt = model(out).logits[:, -1].argmax(-1, keepdim=True)
+            out = torch.cat([out, nxt], dim=1)
+    return out[:, ids.shape[1]:]
+
+
+def tensor_table(folder):
+    """{name: {dtype, shape}} over every safetensors file in `folder`."""
+    table = {}
+    for fname in sorted(os.listdir(folder)):
+        if fname.endswith(".safetensors"):
+            with safe_open(os.path.join(folder, fname), "pt") as f:
+                for name in f.keys():
+                    sl = f.get_slice(name)
+                    table[name] = {"dtype": sl.get_dtype(), "shape": list(sl.get_shape())}
+    return dict(sorted(table.items()))
+
+
+def write_expected(folder, name, layout, model, ids, weights_dtype):
+    with torch.no_grad():
+        logits = model(ids).logits.float()
+    expected = {
+        "fixture": name,
+        "layout": layout,
+        "weights_dtype": weights_dtype,
+        "tensors": tensor_table(folder),
+        "prompts": ids.tolist(),
+        "logits": logits.tolist(),
+        "greedy_new_tokens": greedy(model, ids).tolist(),
+    }
+    with open(os.path.join(folder, "expected.json"), "w") as f:
+        json.dump(expected, f)
+        f.write("\n")
+
+
+def edit_config(folder, edit):
+    path = os.path.join(folder, "config.json")
+    with open(path) as f:
+        config = json.load(f)
+    edit(config)
+    with open(path, "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def save(model, folder):
+    shutil.rmtree(folder, ignore_errors=True)
+    model.save_pretrained(folder)
+    # transformers writes a generation_config.json we do not use.
+    gen = os.path.join(folder, "generation_config.json")
+    if os.path.exists(gen):
+        os.remove(gen)
+
+
+def upcast(model, dtype):
+    """Rounds the weights to `dtype` in place and returns the model back in float32."""
+    return model.to(dtype).to(torch.float32)
+
+
+def gpt2_config():
+    return GPT2Config(
+        n_embd=32, n_layer=2, n_head=4, vocab_size=97, n_positions=64,
+        bos_token_id=0, eos_token_id=0, attn_implementation="eager",
+    )
+
+
+def llama_kwargs(**extra):
+    kwargs = dict(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        vocab_size=101, max_position_embeddings=64, bos_token_id=1, eos_token_id=2,
+        attn_implementation="eager",
+    )
+    kwargs.update(extra)
+    return kwargs
+
+
+def make_gpt2(out):
+    model = reinit(GPT2LMHeadModel(gpt2_config()), seed=17)
+    ids = prompts(97, seed=101)
+
+    folder = os.path.join(out, "gpt2")
+    save(model, folder)
+    write_expected(folder, "gpt2", "transformers-5", model, ids, "F32")
+
+    # 4.x / published layout: strip `transformer.`, add the attention-mask buffers.
+    legacy = os.path.join(out, "gpt2-legacy")
+    shutil.rmtree(legacy, ignore_errors=True)
+    os.makedirs(legacy)
+    shutil.copy(os.path.join(folder, "config.json"), legacy)
+    tensors = {}
+    with safe_open(os.path.join(folder, "model.safetensors"), "pt") as f:
+        for name in f.keys():
+            tensors[name.removeprefix("transformer.")] = f.get_tensor(name)
+    n_pos = model.config.n_positions
+    for i in range(model.config.n_layer):
+        tensors[f"h.{i}.attn.bias"] = torch.tril(torch.ones(n_pos, n_pos)).view(1, 1, n_pos, n_pos)
+        tensors[f"h.{i}.attn.masked_bias"] = torch.tensor(-1e4)
+    save_file(tensors, os.path.join(legacy, "model.safetensors"), metadata={"format": "pt"})
+
+    def to_4x(c):
+        c["torch_dtype"] = c.pop("dtype", "float32")
+        c["n_ctx"] = c["n_positions"]
+        c["task_specific_params"] = {"text-generation": {"do_sample": True, "max_length": 50}}
+        c["transformers_version"] = "4.46.3"
+        c.pop("add_cross_attention", None)
+
+    edit_config(legacy, to_4x)
+    write_expected(legacy, "gpt2-legacy", "transformers-4.x published", model, ids, "F32")
+
+    bf16 = os.path.join(out, "gpt2-bf16")
+    model_bf16 = reinit(GPT2LMHeadModel(gpt2_config()), seed=17)
+    save(model_bf16.to(torch.bfloat16), bf16)
+    write_expected(bf16, "gpt2-bf16", "transformers-5", upcast(model_bf16, torch.bfloat16),
+                   prompts(97, seed=102), "BF16")
+
+
+def make_llama(out):
+    model = reinit(LlamaForCausalLM(LlamaConfig(**llama_kwargs())), seed=3)
+    ids = prompts(101, seed=103)
+    folder = os.path.join(out, "llama-mha")
+    save(model, folder)
+    write_expected(folder, "llama-mha", "transformers-5", model, ids, "F32")
+
+    # The same weights in two shards with an index.
+    sharded = os.path.join(out, "llama-sharded")
+    shutil.rmtree(sharded, ignore_errors=True)
+    os.makedirs(sharded)
+    shutil.copy(os.path.join(folder, "config.json"), sharded)
+    with safe_open(os.path.join(folder, "model.safetensors"), "pt") as f:
+        names = sorted(f.keys())
+        tensors = {n: f.get_tensor(n) for n in names}
+    shard_names = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    half = len(names) // 2
+    weight_map = {}
+    for shard, part in zip(shard_names, [names[:half], names[half:]]):
+        save_file({n: tensors[n] for n in part}, os.path.join(sharded, shard),
+                  metadata={"format": "pt"})
+        weight_map.update({n: shard for n in part})
+    total = sum(t.numel() * t.element_size() for t in tensors.values())
+    with open(os.path.join(sharded, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
+        f.write("\n")
+    write_expected(sharded, "llama-sharded", "transformers-5, 2 shards", model, ids, "F32")
+
+    gqa_cfg = LlamaConfig(**llama_kwargs(num_key_value_heads=2, tie_word_embeddings=True,
+                                         rope_theta=50000.0))
+    gqa = reinit(LlamaForCausalLM(gqa_cfg), seed=9)
+    folder = os.path.join(out, "llama-gqa-tied")
+    save(gqa, folder)
+
+    def to_4x(c):
+        params = c.pop("rope_parameters")
+        assert params["rope_type"] == "default", params
+        c["rope_theta"] = params["rope_theta"]
+        c["rope_scaling"] = None
+        c["torch_dtype"] = c.pop("dtype", "float32")
+        c["transformers_version"] = "4.46.3"
+
+    edit_config(folder, to_4x)
+    write_expected(folder, "llama-gqa-tied", "transformers-4.x config (top-level rope_theta)",
+                   gqa, prompts(101, seed=104), "F32")
+
+    f16 = reinit(LlamaForCausalLM(LlamaConfig(**llama_kwargs(num_key_value_heads=2))), seed=5)
+    folder = os.path.join(out, "llama-f16")
+    save(f16.to(torch.float16), folder)
+    write_expected(folder, "llama-f16", "transformers-5", upcast(f16, torch.float16),
+                   prompts(101, seed=105), "F16")
+
+
+def make_mistral(out):
+    cfg = MistralConfig(**llama_kwargs(num_key_value_heads=2, sliding_window=4))
+    model = reinit(MistralForCausalLM(cfg), seed=7)
+    folder = os.path.join(out, "mistral-sliding")
+    save(model, folder)
+    write_expected(folder, "mistral-sliding", "transformers-5", model, prompts(101, seed=106),
+                   "F32")
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+    torch.use_deterministic_algorithms(True)
+    make_gpt2(out)
+    make_llama(out)
+    make_mistral(out)
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, "
+          f"safetensors {safetensors.__version__}")
+
+
+if __name__ == "__main__":
+    main()
