@@ -31,6 +31,7 @@
 //! | `apply`, `set`, `map` | `edit` |
 //! | `insert_before`/`insert_after`, `remove` | `splice` |
 //! | [`Partition`] | `partition` |
+//! | `to_html`, `show`, `to_text` (Treescope with the selection marked) | `show` |
 //! | [`SelectError`] | `error` |
 //!
 //! ```
@@ -52,6 +53,7 @@ mod error;
 mod partition;
 mod query;
 mod selection;
+mod show;
 mod splice;
 mod trie;
 
