@@ -58,7 +58,7 @@ pub enum Layer {
     /// `ApplyCausalMask`, or with `window = 128` the sliding-window mask.
     CausalMask { window: Option<Expr> },
     /// `Attention(embedding: 64 -> heads: 4, projection: 16, mask = causal, ..)`.
-    Attention(Attention),
+    Attention(Box<Attention>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -368,14 +368,14 @@ fn parse_layer(name: &str, input: ParseStream) -> syn::Result<Layer> {
                 .last()
                 .cloned()
                 .ok_or_else(|| input.error(example(name)))?;
-            Layer::Attention(Attention {
+            Layer::Attention(Box::new(Attention {
                 input: input_axes,
                 heads,
                 per_head,
                 kv: None,
                 mask: Mask::None,
                 rope: None,
-            })
+            }))
         }
         _ => return Err(input.error(format!("`{name}` is not a layer"))),
     })
