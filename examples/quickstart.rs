@@ -43,16 +43,13 @@ fn main() -> anyhow::Result<()> {
         println!("  {:<50} {}", path.to_string(), p.value.named_shape());
     }
 
-    // Edit by path: zero the MLP output of block 1. Edits make a new model; the original
-    // is untouched.
+    // Edit by path: zero the MLP output of block 1. A selection edits a copy; the
+    // original model is untouched.
     let path: KeyPath = "blocks[1].mlp.delta.down.weights".parse()?;
-    let old = model
-        .get_at(&path)?
-        .downcast_ref::<Parameter>()
-        .expect("a parameter");
-    let zeroed = old.with_value(NamedArray::zeros(old.value.named_shape())?);
-    let mut edited = model.clone();
-    edited.replace_at(&path, Box::new(zeroed))?;
+    let zeros = NamedArray::zeros(&[("hidden", 64), ("embedding", 32)])?;
+    let edited = select(model.clone())
+        .at_path(path.clone())?
+        .apply(|p: Parameter| p.with_value(zeros.clone()))?;
 
     let changed = edited.call(x, &mut Context::new())?;
     let shift = (&changed - &logits)?.abs()?.mean_all()?.to_f32_vec()[0];
