@@ -342,6 +342,63 @@ fn a_registered_user_layer_replacing_a_linear_round_trips() {
     assert!(file.contains("blocks[0].attn.delta.attention.query.proj.down.weights"));
 }
 
+#[test]
+fn lora_adapters_captures_and_ablations_round_trip() {
+    use penzai::interpret::{Ablate, Capture, LowRankAdapter, Replacement, ablate, loraify};
+    use penzai::models::TransformerBlock;
+
+    let model = llama();
+    let model = loraify(
+        select(model).at_instances_of::<TransformerBlock>().nth(1),
+        2,
+        5,
+    )
+    .unwrap();
+    // A fresh adapter's `up` is zero; give it values so the adapter changes the logits.
+    let mut model = model;
+    model.walk_mut(&mut |_, node| {
+        if let Some(p) = node.downcast_mut::<Parameter>()
+            && p.label.ends_with(".up.weights")
+        {
+            p.value = NamedArray::full(&p.value.named_shape(), 0.25).unwrap();
+        }
+        Walk::Continue
+    });
+    let model =
+        penzai::interpret::with_captures(select(model).at_instances_of::<TransformerBlock>())
+            .unwrap();
+    let values =
+        NamedArray::from_f32(&[("embedding", 32)], (0..32).map(|i| i as f32).collect()).unwrap();
+    let mask = NamedArray::from_f32(&[("seq", 5)], vec![0.0, 1.0, 0.0, 0.0, 0.5]).unwrap();
+    let model = ablate(
+        select(model).at_instances_of::<TransformerBlock>().nth(0),
+        Replacement::Values(values),
+        Some(mask),
+    )
+    .unwrap();
+    let count = |m: &TransformerLm, f: &dyn Fn(&dyn Tree) -> bool| {
+        let mut n = 0;
+        m.walk(&mut |_, node| {
+            n += usize::from(f(node));
+            Walk::Continue
+        });
+        n
+    };
+    assert!(count(&model, &|n| n.is::<LowRankAdapter>()) > 0);
+    assert_eq!(count(&model, &|n| n.is::<Capture>()), 2);
+    assert_eq!(count(&model, &|n| n.is::<Ablate>()), 1);
+
+    let back = through_disk(&model, "interpret");
+    assert!(back.tree_eq(&model));
+    let (mut a, mut b) = (Context::new(), Context::new());
+    assert_eq!(
+        back.call(tokens(), &mut b).unwrap(),
+        model.call(tokens(), &mut a).unwrap()
+    );
+    assert_eq!(a.captures(), b.captures());
+    assert_ne!(logits(&back), logits(&llama()));
+}
+
 /// A layer holding a plain array child (not a parameter).
 #[derive(Clone, Debug, Tree, Serialize, Deserialize)]
 struct AddConstant(NamedArray);

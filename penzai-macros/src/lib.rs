@@ -5,8 +5,11 @@
 
 use proc_macro::TokenStream;
 
+mod axis_list;
 mod crate_path;
 mod ctxt;
+mod layer;
+mod model;
 mod tree;
 
 /// Derives `penzai::Tree`: children with keys, type-checked replacement, equality,
@@ -17,11 +20,25 @@ mod tree;
 /// `#[tree(rename = "key")]`, and `#[axes(embedding = D, heads = H, head_dim)]` on
 /// `Parameter`/`NamedArray` fields, which generates a `validate()` checking the named axes
 /// and that size variables agree across fields. Container attributes: `#[tree(bound = "T: Layer")]`
-/// (replace the inferred where-clauses), `#[tree(crate = "pz")]` (path of the penzai crate).
+/// (replace the inferred where-clauses), `#[tree(crate = "pz")]` (path of the penzai crate),
+/// `#[tree(no_display)]` (skip the generated `Display`, which prints the tree with the
+/// Treescope text renderer).
 #[proc_macro_derive(Tree, attributes(tree, axes))]
 pub fn derive_tree(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     tree::derive(&input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+#[doc = include_str!("../docs/layer.md")]
+#[proc_macro_attribute]
+pub fn layer(args: TokenStream, item: TokenStream) -> TokenStream {
+    layer::expand(args.into(), item.into()).into()
+}
+
+#[doc = include_str!("../docs/model.md")]
+#[proc_macro]
+pub fn model(input: TokenStream) -> TokenStream {
+    model::expand(input.into()).into()
 }

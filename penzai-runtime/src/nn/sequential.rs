@@ -313,10 +313,25 @@ macro_rules! __steps_node {
             ) -> $crate::Result<$crate::nx::NamedArray> {
                 self.steps.run(x, cx)
             }
+
+            fn signature(&self) -> ::std::option::Option<$crate::nn::Signature> {
+                self.steps.signature()
+            }
+
+            fn as_steps(&self) -> ::std::option::Option<&$crate::nn::Steps> {
+                ::std::option::Option::Some(&self.steps)
+            }
         }
 
         impl $crate::tree::HasTypedPath for $ty {
             type Path = $crate::tree::AnyPath;
+        }
+
+        /// Prints the tree with the Treescope text renderer.
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                $crate::treescope::fmt_text(self, f)
+            }
         }
     };
 }

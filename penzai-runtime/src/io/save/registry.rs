@@ -95,6 +95,7 @@ static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| RwLock::new(built
 
 /// Every layer type this crate defines, under its `type_name()`.
 fn builtin_layers() -> Registry {
+    use crate::interpret::{Ablate, Capture, LowRankAdapter, PatchFromWorld};
     use crate::models::{TransformerBlock, TransformerFeedForward, TransformerLm};
     use crate::nn::*;
 
@@ -137,6 +138,10 @@ fn builtin_layers() -> Registry {
     add(r.add::<TransformerBlock>("TransformerBlock"));
     add(r.add::<TransformerFeedForward>("TransformerFeedForward"));
     add(r.add::<TransformerLm>("TransformerLm"));
+    add(r.add::<LowRankAdapter>("LowRankAdapter"));
+    add(r.add::<Capture>("Capture"));
+    add(r.add::<Ablate>("Ablate"));
+    add(r.add::<PatchFromWorld>("PatchFromWorld"));
     r
 }
 
@@ -241,6 +246,66 @@ mod tests {
         assert_eq!(
             by_name("Linear").unwrap().rust_name,
             std::any::type_name::<Linear>()
+        );
+    }
+
+    /// Layer types defined in this crate's sources: `impl Layer for X`, `sequential_layer!`
+    /// and `__steps_node!` types (doc examples and unit tests excluded; macro-generated
+    /// `impl Layer for $ty` reads as an empty name).
+    fn layer_types_in_sources(dir: &std::path::Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                layer_types_in_sources(&path, out);
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let mut in_sequential_layer = false;
+            // Unit tests sit at the end of a file; their layers are not the crate's.
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for line in code.lines().map(str::trim) {
+                if line.starts_with("//") {
+                    continue;
+                }
+                let name = if let Some(rest) = line.strip_prefix("impl Layer for ") {
+                    Some(rest)
+                } else if let Some(rest) = line.strip_prefix("crate::__steps_node!(") {
+                    Some(rest)
+                } else if in_sequential_layer {
+                    line.strip_prefix("pub struct ")
+                } else {
+                    None
+                };
+                in_sequential_layer |= line.starts_with("crate::sequential_layer! {");
+                if let Some(rest) = name {
+                    in_sequential_layer = false;
+                    let end = rest
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .unwrap_or(rest.len());
+                    out.push(rest[..end].to_owned());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_layer_type_of_this_crate_is_registered() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        layer_types_in_sources(&src, &mut found);
+        assert!(found.len() > 30, "{found:?}");
+        let missing: Vec<&String> = found
+            .iter()
+            .filter(|name| !name.is_empty() && *name != "AnyLayer" && by_name(name).is_none())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "add these to `builtin_layers` (and derive serde for them): {missing:?}"
         );
     }
 
