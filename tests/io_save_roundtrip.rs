@@ -360,7 +360,7 @@ fn lora_adapters_captures_and_ablations_round_trip() {
         if let Some(p) = node.downcast_mut::<Parameter>()
             && p.label.ends_with(".up.weights")
         {
-            p.value = NamedArray::full(&p.value.named_shape(), 0.25).unwrap();
+            p.value = NamedArray::full(p.value.named_shape(), 0.25).unwrap();
         }
         Walk::Continue
     });

@@ -3,7 +3,9 @@
 //! `cargo +nightly run --example io_load_seeds -- corpus/io_load`
 
 fn main() -> std::io::Result<()> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "corpus/io_load".to_owned());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "corpus/io_load".to_owned());
     std::fs::create_dir_all(&dir)?;
     let saved = penzai_fuzz::reference_model();
     let dir = std::path::Path::new(&dir);
@@ -17,6 +19,9 @@ fn main() -> std::io::Result<()> {
         structure: serde_json::to_vec(&value)?,
         parameters: saved.parameters,
     };
-    std::fs::write(dir.join("compact-sorted"), penzai_fuzz::Input::encode(0, &compact))?;
+    std::fs::write(
+        dir.join("compact-sorted"),
+        penzai_fuzz::Input::encode(0, &compact),
+    )?;
     Ok(())
 }

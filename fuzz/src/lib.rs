@@ -6,8 +6,8 @@ use penzai_runtime::nn::{
     Activation, AnyLayer, ApplyExplicitMask, ApplyRoPEToSubset, BranchAndAdd, CastToDType,
     CheckAxes, Dropout, Mlp, NamedEinsum, NamedGroup, Parameter, Sequential, TanhSoftCap,
 };
-use penzai_runtime::tree::{TreeExt, Walk};
 use penzai_runtime::nx::DType;
+use penzai_runtime::tree::{TreeExt, Walk};
 
 /// A small model holding every built-in layer type, saved: the starting point the `io_load`
 /// target mutates (its structure, its parameters, or both).
@@ -47,7 +47,12 @@ pub fn reference_model() -> SavedModel {
             .then(CheckAxes::parse("[batch, seq: S, ...]")?)
             .then(TanhSoftCap { soft_cap: 30.0 })
             .then(CastToDType { dtype: DType::F32 })
-            .then(NamedEinsum::new("keys", &["seq"], &["kv_seq"], &["seq", "kv_seq"]))
+            .then(NamedEinsum::new(
+                "keys",
+                &["seq"],
+                &["kv_seq"],
+                &["seq", "kv_seq"],
+            ))
             .then(ApplyExplicitMask {
                 mask_input: "mask".into(),
             })
@@ -57,7 +62,13 @@ pub fn reference_model() -> SavedModel {
                 max_wavelength: 10_000.0,
                 positions_input: "token_positions".into(),
             })
-            .then(Mlp::new(3, "mlp", "features", &[2, 3, 2], Activation::Relu)?)
+            .then(Mlp::new(
+                3,
+                "mlp",
+                "features",
+                &[2, 3, 2],
+                Activation::Relu,
+            )?)
             .then(BranchAndAdd::new(vec![AnyLayer::new(Sequential::new())])?);
         Ok(NamedGroup::new("reference")
             .then_named("llama", llama)?

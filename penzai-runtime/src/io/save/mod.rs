@@ -21,6 +21,10 @@
 //! slots agree, layers nest at most [`MAX_LAYER_DEPTH`] deep) and then runs
 //! [`validate_all`](crate::tree::validate_all); each failure is a typed error naming the file,
 //! the tensor or type, and the byte offset in the structure file.
+//!
+//! Serialization and parsing run on a helper thread with a large stack of its own, so that the
+//! deepest nesting accepted fits whatever thread the caller is on; registered layer types'
+//! serde impls run there too (and should not rely on the caller's thread-locals).
 
 mod arrays;
 mod context;
