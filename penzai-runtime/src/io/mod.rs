@@ -1,4 +1,4 @@
-//! Reading and writing models' files: whole models ([`save`] and [`load`]: structure as JSON,
+//! Reading and writing models' files: whole models ([`save`](fn@save) and [`load`]: structure as JSON,
 //! parameters as safetensors), safetensors parameters (single and sharded HuggingFace
 //! checkpoints) and HuggingFace `config.json`.
 //!

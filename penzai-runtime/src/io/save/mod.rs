@@ -5,13 +5,13 @@
 //!
 //! - [`STRUCTURE_FILE`] (`structure.json`): `{"format": "penzai-rs model", "version": 1,
 //!   "root": ...}`, where the root and every layer in a dynamic slot
-//!   ([`AnyLayer`](crate::nn::AnyLayer), a `Sequential` step) is its serde form with the
+//!   ([`AnyLayer`], a `Sequential` step) is its serde form with the
 //!   registered type name added (`{"type": "Linear", "weights": ..., "in_axes": [...]}`), and
 //!   every parameter is a reference to a tensor with its label, dtype, axis names and shape
 //!   (`{"label": "embed.embeddings", "tensor": "embed.table.embeddings", "dtype": "f32",
 //!   "axes": ["vocabulary", "embedding"], "shape": [64, 32]}`).
 //! - [`PARAMETERS_FILE`] (`parameters.safetensors`): one tensor per parameter, keyed by the
-//!   parameter's [`KeyPath`](crate::tree::KeyPath) in the model. A tied parameter (several
+//!   parameter's [`KeyPath`] in the model. A tied parameter (several
 //!   slots with one label) is stored once, under its first slot's path, and every slot refers
 //!   to that key.
 //!
@@ -19,7 +19,7 @@
 //! registered already. Loading checks everything the files claim against each other (every
 //! referenced tensor exists with the declared dtype and shape, no tensor is left over, tied
 //! slots agree, layers nest at most [`MAX_LAYER_DEPTH`] deep) and then runs
-//! [`validate_all`](crate::tree::validate_all); each failure is a typed error naming the file,
+//! [`validate_all`]; each failure is a typed error naming the file,
 //! the tensor or type, and the byte offset in the structure file.
 //!
 //! Serialization and parsing run on a helper thread with a large stack of its own, so that the
