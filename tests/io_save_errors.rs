@@ -479,6 +479,17 @@ fn an_array_with_positional_axes_cannot_be_saved() {
     );
 }
 
+#[test]
+fn a_non_finite_number_cannot_be_saved() {
+    let model = Sequential::new()
+        .then(Identity)
+        .then(penzai::nn::ConstantRescale { by: f32::NAN });
+    assert_eq!(
+        io::save_to_memory(&model).unwrap_err().to_string(),
+        "cannot save [1].by (f32): the number NaN has no JSON form (JSON numbers are finite)"
+    );
+}
+
 /// A layer hiding a parameter from the tree.
 #[derive(Clone, Debug, Tree, Serialize, Deserialize)]
 struct Hidden {

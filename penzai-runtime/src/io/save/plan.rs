@@ -6,7 +6,7 @@ use super::context::SaveState;
 use super::error::SaveError;
 use crate::nn::Parameter;
 use crate::nx::NamedArray;
-use crate::tree::{KeyPath, Tree, Walk, walk};
+use crate::tree::{KeyPath, Leaf, Tree, Walk, walk};
 
 /// What a save writes: the state the serde impls consult, and the tensors (each once).
 pub(super) struct Plan<'m> {
@@ -64,6 +64,16 @@ pub(super) fn plan<'m>(model: &'m dyn Tree, file: &str) -> Result<Plan<'m>, Save
             let key = path.to_string();
             state.arrays.insert(at, key.clone());
             tensors.push((key, a));
+        } else if let Some(Leaf::Float(v)) = node.leaf()
+            && !v.is_finite()
+        {
+            // serde_json would write `null`, which no f32 field reads back.
+            failure = Some(SaveError::Unsavable {
+                path: frame.to_key_path(),
+                type_name: node.type_name(),
+                reason: format!("the number {v} has no JSON form (JSON numbers are finite)"),
+            });
+            return Walk::Stop;
         } else if node.as_layer().is_some() {
             let type_id = std::any::Any::type_id(node.as_any());
             state.layers.insert((at, type_id), frame.to_key_path());
