@@ -1,6 +1,7 @@
 //! The crate-wide error type wrapping each area's own error.
 
 use crate::io::IoError;
+use crate::io::hf::HfError;
 use crate::nn::LayerError;
 use crate::nx::AxisError;
 use crate::tree::{KeyPath, KeyPathParseError, TreeError};
@@ -20,6 +21,10 @@ pub enum Error {
     /// the same reason as `Axis`).
     #[error(transparent)]
     Io(Box<IoError>),
+    /// Mapping a HuggingFace checkpoint onto a model (or a model onto one) failed (boxed for
+    /// the same reason as `Axis`).
+    #[error(transparent)]
+    Hf(Box<HfError>),
     /// A layer refused its input, configuration or context.
     #[error(transparent)]
     Layer(#[from] LayerError),
@@ -76,6 +81,12 @@ impl Error {
 impl From<IoError> for Error {
     fn from(e: IoError) -> Error {
         Error::Io(Box::new(e))
+    }
+}
+
+impl From<HfError> for Error {
+    fn from(e: HfError) -> Error {
+        Error::Hf(Box::new(e))
     }
 }
 

@@ -24,6 +24,7 @@
 
 mod dtype;
 mod error;
+pub mod hf;
 pub mod hf_config;
 mod json_error;
 mod named;
@@ -36,6 +37,7 @@ pub use hf_config::{
     Activation, Architecture, AttentionBias, Gpt2Config, HfConfig, LlamaConfig, LlamaFamily,
 };
 pub use safetensors::{
-    Checkpoint, SafetensorsFile, TensorView, serialize_tensors, write_safetensors, write_tensors,
+    Checkpoint, INDEX_FILE_NAME, SINGLE_FILE_NAME, SafetensorsFile, TensorView, serialize_tensors,
+    write_safetensors, write_tensors,
 };
 pub use tensor::{HostTensor, TensorData};

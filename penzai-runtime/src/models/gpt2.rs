@@ -4,7 +4,7 @@ use crate::Result;
 use crate::nn::{
     Activation, AddPositionalEmbedding, Affine, AnyLayer, ApplyCausalMask, Attention,
     ConstantRescale, Elementwise, EmbeddingDecode, EmbeddingLookup, EmbeddingTable, Initializer,
-    LayerError, LayerNorm, RenameAxes, Residual, Sequential, Softmax, Steps,
+    LayerError, LayerNorm, Linear, RenameAxes, Residual, Sequential, Softmax, Steps,
 };
 
 use super::llama::{TransformerBlock, TransformerLm};
@@ -26,6 +26,11 @@ pub struct Gpt2Config {
     pub layer_norm_eps: f32,
     /// The MLP activation (`GeluTanh`, GPT-2's `gelu_new`, or `GeluExact`).
     pub activation: Activation,
+    /// Hidden width of the MLP (`neurons` axis); `None` means GPT-2's `4 * d_model`.
+    pub mlp_hidden: Option<usize>,
+    /// Whether the unembedding reuses the token embedding table (GPT-2 does); else it is a
+    /// separate `Linear` labelled `unembed.weights`.
+    pub tie_embeddings: bool,
 }
 
 impl Gpt2Config {
@@ -39,12 +44,19 @@ impl Gpt2Config {
             n_heads: 4,
             layer_norm_eps: 1e-5,
             activation: Activation::GeluTanh,
+            mlp_hidden: None,
+            tie_embeddings: true,
         }
     }
 
     /// Per-head width.
     pub fn head_dim(&self) -> usize {
         self.d_model / self.n_heads.max(1)
+    }
+
+    /// Hidden width of the MLP: `mlp_hidden`, or `4 * d_model` when unset.
+    pub fn mlp_width(&self) -> usize {
+        self.mlp_hidden.unwrap_or(4 * self.d_model)
     }
 
     fn check(&self) -> Result<()> {
@@ -115,7 +127,7 @@ pub fn gpt2_block(seed: u64, index: usize, cfg: &Gpt2Config) -> Result<Transform
     cfg.check()?;
     let label = format!("blocks.{index}");
     let d = [("embedding", cfg.d_model)];
-    let n = [("neurons", 4 * cfg.d_model)];
+    let n = [("neurons", cfg.mlp_width())];
     let init = Initializer::Normal { std: 0.02 };
     let norm = |name: &str| {
         LayerNorm::new(seed, &format!("{label}.{name}"), &d, cfg.layer_norm_eps).map(AnyLayer::new)
@@ -158,7 +170,7 @@ pub fn gpt2_block(seed: u64, index: usize, cfg: &Gpt2Config) -> Result<Transform
 
 impl TransformerLm {
     /// A randomly initialized GPT-2: steps `embed`, `positions`, `blocks`, `final_norm`,
-    /// `unembed` (tied to `embed`'s table).
+    /// `unembed` (tied to `embed`'s table unless `tie_embeddings` is false).
     ///
     /// ```
     /// use penzai::prelude::*;
@@ -186,14 +198,23 @@ impl TransformerLm {
                 .map(|i| gpt2_block(seed, i, cfg).map(AnyLayer::new))
                 .collect::<Result<Vec<_>>>()?,
         );
+        let unembed = if cfg.tie_embeddings {
+            AnyLayer::new(EmbeddingDecode {
+                table: table.clone(),
+            })
+        } else {
+            AnyLayer::new(Linear::new(
+                seed,
+                "unembed",
+                &d,
+                &[("vocabulary", cfg.vocab_size)],
+                &[],
+                init,
+            )?)
+        };
         Ok(TransformerLm {
             steps: named(vec![
-                (
-                    "embed",
-                    AnyLayer::new(EmbeddingLookup {
-                        table: table.clone(),
-                    }),
-                ),
+                ("embed", AnyLayer::new(EmbeddingLookup { table })),
                 (
                     "positions",
                     AnyLayer::new(AddPositionalEmbedding::new(positions)),
@@ -203,7 +224,7 @@ impl TransformerLm {
                     "final_norm",
                     AnyLayer::new(LayerNorm::new(seed, "final_norm", &d, cfg.layer_norm_eps)?),
                 ),
-                ("unembed", AnyLayer::new(EmbeddingDecode { table })),
+                ("unembed", unembed),
             ])?,
         })
     }

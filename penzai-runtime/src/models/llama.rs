@@ -2,8 +2,8 @@
 
 use crate::Result;
 use crate::nn::{
-    Activation, AnyLayer, ApplyCausalMask, ApplyCausalSlidingWindowMask, ApplyRoPE, Attention,
-    BranchAndMultiply, ConstantRescale, Elementwise, EmbeddingDecode, EmbeddingLookup,
+    Activation, Affine, AnyLayer, ApplyCausalMask, ApplyCausalSlidingWindowMask, ApplyRoPE,
+    Attention, BranchAndMultiply, ConstantRescale, Elementwise, EmbeddingDecode, EmbeddingLookup,
     EmbeddingTable, Initializer, Linear, RMSNorm, RenameAxes, Residual, Sequential, Softmax, Steps,
 };
 
@@ -32,6 +32,11 @@ pub struct LlamaConfig {
     pub tie_embeddings: bool,
     /// A sliding attention window (Mistral), if any.
     pub sliding_window: Option<usize>,
+    /// Whether the query, key and value projections add a bias (Qwen2); each projection is
+    /// then an `Affine` (steps `linear`, `bias`) instead of a `Linear`.
+    pub qkv_bias: bool,
+    /// Whether the output projection adds a bias (Llama's `attention_bias`).
+    pub output_bias: bool,
 }
 
 impl LlamaConfig {
@@ -49,6 +54,8 @@ impl LlamaConfig {
             rms_eps: 1e-6,
             tie_embeddings: false,
             sliding_window: None,
+            qkv_bias: false,
+            output_bias: false,
         }
     }
 
@@ -127,6 +134,22 @@ fn seq(steps: &[(&str, AnyLayer)]) -> Result<Sequential> {
     })
 }
 
+/// A projection labelled `label`: a `Linear`, or an `Affine` when it has a bias.
+fn projection(
+    seed: u64,
+    label: &str,
+    input: &[(&str, usize)],
+    output: &[(&str, usize)],
+    bias: bool,
+) -> Result<AnyLayer> {
+    let init = Initializer::XAVIER_NORMAL;
+    Ok(if bias {
+        AnyLayer::new(Affine::new(seed, label, input, output, init)?)
+    } else {
+        AnyLayer::new(Linear::new(seed, label, input, output, &[], init)?)
+    })
+}
+
 /// The attention of block `label` (e.g. `blocks.3.attn`).
 pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Attention> {
     let d = [("embedding", cfg.d_model)];
@@ -137,17 +160,13 @@ pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Atte
         v.push(("projection", cfg.head_dim));
         v
     };
-    let init = Initializer::XAVIER_NORMAL;
     let linear = |name: &str, out: &[(&str, usize)]| {
-        Linear::new(seed, &format!("{label}.{name}"), &d, out, &[], init)
+        projection(seed, &format!("{label}.{name}"), &d, out, cfg.qkv_bias)
     };
     let rope = || AnyLayer::new(ApplyRoPE::new("projection", cfg.rope_theta));
     let to_kv = || AnyLayer::new(RenameAxes::new("seq", "kv_seq"));
     let query = seq(&[
-        (
-            "proj",
-            AnyLayer::new(linear("query", &with_proj(&q_heads))?),
-        ),
+        ("proj", linear("query", &with_proj(&q_heads))?),
         ("rope", rope()),
         (
             "scale",
@@ -157,15 +176,12 @@ pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Atte
         ),
     ])?;
     let key = seq(&[
-        ("proj", AnyLayer::new(linear("key", &with_proj(&kv_heads))?)),
+        ("proj", linear("key", &with_proj(&kv_heads))?),
         ("rope", rope()),
         ("rename", to_kv()),
     ])?;
     let value = seq(&[
-        (
-            "proj",
-            AnyLayer::new(linear("value", &with_proj(&kv_heads))?),
-        ),
+        ("proj", linear("value", &with_proj(&kv_heads))?),
         ("rename", to_kv()),
     ])?;
     let mask = match cfg.sliding_window {
@@ -176,20 +192,19 @@ pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Atte
         ("mask", mask),
         ("softmax", AnyLayer::new(Softmax::over("kv_seq"))),
     ])?;
-    let output = Linear::new(
+    let output = projection(
         seed,
         &format!("{label}.output"),
         &with_proj(&q_heads),
         &d,
-        &[],
-        init,
+        cfg.output_bias,
     )?;
     Ok(Attention {
         query: AnyLayer::new(query),
         key: AnyLayer::new(key),
         value: AnyLayer::new(value),
         scores: AnyLayer::new(scores),
-        output: AnyLayer::new(output),
+        output,
         head_axis: "projection".into(),
         kv_axis: "kv_seq".into(),
     })
