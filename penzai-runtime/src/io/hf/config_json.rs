@@ -1,8 +1,10 @@
 //! An [`HfConfig`] written back as transformers' `config.json`.
 //!
-//! Only the keys that define the architecture are written (with `dtype` float32, since
-//! export writes f32 tensors); everything else takes transformers' defaults, which is what
-//! [`HfConfig`] assumed when it read the keys' absence.
+//! The keys that define the architecture are written from the typed config (with `dtype`
+//! float32, since export writes f32 tensors), after the harmless keys the config was read
+//! with ([`HfConfig::passthrough`]: token ids, generation defaults, ...). Keys the typed config
+//! leaves out take transformers' defaults, which is what [`HfConfig`] assumed when it read
+//! their absence.
 
 use serde_json::{Value, json};
 
@@ -12,10 +14,15 @@ use crate::io::{Architecture, HfConfig};
 
 /// The config as a JSON object.
 pub(crate) fn to_json(config: &HfConfig) -> Value {
-    match &config.architecture {
+    let architecture = match &config.architecture {
         Architecture::Gpt2(cfg) => gpt2(cfg),
         Architecture::Llama(cfg) => llama(cfg),
+    };
+    let mut out = config.passthrough.clone();
+    if let Value::Object(keys) = architecture {
+        out.extend(keys);
     }
+    Value::Object(out)
 }
 
 fn gpt2(cfg: &Gpt2Config) -> Value {
