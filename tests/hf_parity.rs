@@ -102,9 +102,10 @@ parity! {
     llama_sharded => "llama-sharded",
     llama_f16 => "llama-f16",
     mistral_sliding => "mistral-sliding",
+    qwen2_mqa => "qwen2-mqa",
 }
 
 #[test]
 fn every_fixture_is_covered() {
-    assert_eq!(FIXTURES.len(), 8);
+    assert_eq!(FIXTURES.len(), 9);
 }

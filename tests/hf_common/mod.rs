@@ -7,7 +7,7 @@ use penzai::prelude::*;
 use serde_json::Value;
 
 /// Every committed fixture.
-pub const FIXTURES: [&str; 8] = [
+pub const FIXTURES: [&str; 9] = [
     "gpt2",
     "gpt2-legacy",
     "gpt2-bf16",
@@ -16,6 +16,7 @@ pub const FIXTURES: [&str; 8] = [
     "llama-sharded",
     "llama-f16",
     "mistral-sliding",
+    "qwen2-mqa",
 ];
 
 /// The folder of fixture `name`.
