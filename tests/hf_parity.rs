@@ -109,3 +109,59 @@ parity! {
 fn every_fixture_is_covered() {
     assert_eq!(FIXTURES.len(), 9);
 }
+
+/// The largest relative error of `model` on fixture `name`'s prompts.
+fn model_error(name: &str, model: &penzai::models::TransformerLm) -> f32 {
+    let expected = Expected::read(name);
+    let logits = model
+        .call(expected.prompts_array(), &mut Context::new())
+        .unwrap()
+        .order_as(&["batch", "seq", "vocabulary"])
+        .unwrap()
+        .to_f32_vec();
+    let n = logits.len() / expected.prompts.len();
+    expected
+        .logits
+        .iter()
+        .enumerate()
+        .map(|(i, theirs)| relative_error(&logits[i * n..(i + 1) * n], theirs))
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn the_bar_tells_tanh_gelu_from_exact_gelu() {
+    use penzai::nn::{Activation, Elementwise};
+    let mut model = hf::load(fixture("gpt2")).unwrap().model;
+    let mut swapped = 0;
+    model.walk_mut(&mut |_, node| {
+        if let Some(e) = node.downcast_mut::<Elementwise>() {
+            e.activation = Activation::GeluExact;
+            swapped += 1;
+        }
+        Walk::Continue
+    });
+    assert_eq!(swapped, 2);
+    let err = model_error("gpt2", &model);
+    assert!(err > TOLERANCE, "exact GELU passes the bar: {err:e}");
+}
+
+#[test]
+fn the_bar_tells_a_sliding_window_from_full_attention() {
+    use penzai::nn::{ApplyCausalMask, ApplyCausalSlidingWindowMask};
+    let mut model = hf::load(fixture("mistral-sliding")).unwrap().model;
+    let mut paths = Vec::new();
+    model.walk(&mut |frame, node| {
+        if node.is::<ApplyCausalSlidingWindowMask>() {
+            paths.push(frame.to_key_path());
+        }
+        Walk::Continue
+    });
+    assert_eq!(paths.len(), 2);
+    for path in paths {
+        model
+            .replace_at(&path, Box::new(ApplyCausalMask::default()))
+            .unwrap();
+    }
+    let err = model_error("mistral-sliding", &model);
+    assert!(err > TOLERANCE, "full attention passes the bar: {err:e}");
+}
