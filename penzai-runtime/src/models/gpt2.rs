@@ -7,6 +7,7 @@ use crate::nn::{
     LayerError, LayerNorm, Linear, RenameAxes, Residual, Sequential, Softmax, Steps,
 };
 
+use super::WeightInit;
 use super::llama::{TransformerBlock, TransformerLm};
 
 /// The shape of a GPT-2 model.
@@ -71,6 +72,9 @@ impl Gpt2Config {
     }
 }
 
+/// GPT-2's initializer for weights and embeddings.
+const GPT2_INIT: Initializer = Initializer::Normal { std: 0.02 };
+
 fn named(steps: Vec<(&str, AnyLayer)>) -> Result<Steps> {
     let mut out = Steps::new();
     for (name, layer) in steps {
@@ -87,9 +91,13 @@ fn seq(steps: Vec<(&str, AnyLayer)>) -> Result<AnyLayer> {
 
 /// The attention of a GPT-2 block labelled `label`.
 pub fn gpt2_attention(seed: u64, label: &str, cfg: &Gpt2Config) -> Result<Attention> {
+    attention(WeightInit::Seeded(seed), label, cfg)
+}
+
+fn attention(w: WeightInit, label: &str, cfg: &Gpt2Config) -> Result<Attention> {
     let d = [("embedding", cfg.d_model)];
     let heads = [("heads", cfg.n_heads), ("projection", cfg.head_dim())];
-    let init = Initializer::Normal { std: 0.02 };
+    let (seed, init) = (w.seed(), w.or(GPT2_INIT));
     let proj = |name: &str| {
         Affine::new(seed, &format!("{label}.{name}"), &d, &heads, init).map(AnyLayer::new)
     };
@@ -124,11 +132,15 @@ pub fn gpt2_attention(seed: u64, label: &str, cfg: &Gpt2Config) -> Result<Attent
 
 /// Block `index` of a GPT-2 model.
 pub fn gpt2_block(seed: u64, index: usize, cfg: &Gpt2Config) -> Result<TransformerBlock> {
+    block(WeightInit::Seeded(seed), index, cfg)
+}
+
+fn block(w: WeightInit, index: usize, cfg: &Gpt2Config) -> Result<TransformerBlock> {
     cfg.check()?;
     let label = format!("blocks.{index}");
     let d = [("embedding", cfg.d_model)];
     let n = [("neurons", cfg.mlp_width())];
-    let init = Initializer::Normal { std: 0.02 };
+    let (seed, init) = (w.seed(), w.or(GPT2_INIT));
     let norm = |name: &str| {
         LayerNorm::new(seed, &format!("{label}.{name}"), &d, cfg.layer_norm_eps).map(AnyLayer::new)
     };
@@ -136,7 +148,7 @@ pub fn gpt2_block(seed: u64, index: usize, cfg: &Gpt2Config) -> Result<Transform
         ("norm", norm("attn.norm")?),
         (
             "attention",
-            AnyLayer::new(gpt2_attention(seed, &format!("{label}.attn"), cfg)?),
+            AnyLayer::new(attention(w, &format!("{label}.attn"), cfg)?),
         ),
     ])?;
     let ffn = seq(vec![
@@ -183,9 +195,16 @@ impl TransformerLm {
     /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn gpt2(cfg: &Gpt2Config, seed: u64) -> Result<TransformerLm> {
+        TransformerLm::gpt2_with(cfg, WeightInit::Seeded(seed))
+    }
+
+    /// A GPT-2 whose weight matrices and embeddings are filled as `init` says (norm scales
+    /// are ones, biases zeros). [`WeightInit::Zeros`] gives the skeleton a checkpoint loader
+    /// overwrites, without drawing millions of random numbers first.
+    pub fn gpt2_with(cfg: &Gpt2Config, init: WeightInit) -> Result<TransformerLm> {
         cfg.check()?;
         let d = [("embedding", cfg.d_model)];
-        let init = Initializer::Normal { std: 0.02 };
+        let (w, seed, init) = (init, init.seed(), init.or(GPT2_INIT));
         let table = EmbeddingTable::new(seed, "embed", cfg.vocab_size, &d, init)?;
         let mut positions = EmbeddingTable::new(seed, "positions", cfg.n_positions, &d, init)?;
         positions.embeddings.value = positions
@@ -195,7 +214,7 @@ impl TransformerLm {
         positions.vocabulary_axis = "positions".into();
         let blocks = Sequential::from_layers(
             (0..cfg.n_layers)
-                .map(|i| gpt2_block(seed, i, cfg).map(AnyLayer::new))
+                .map(|i| block(w, i, cfg).map(AnyLayer::new))
                 .collect::<Result<Vec<_>>>()?,
         );
         let unembed = if cfg.tie_embeddings {

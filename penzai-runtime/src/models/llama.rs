@@ -1,5 +1,6 @@
 //! A Llama-style decoder: RMSNorm, RoPE attention with grouped-query heads, SwiGLU.
 
+use super::WeightInit;
 use crate::Result;
 use crate::nn::{
     Activation, Affine, AnyLayer, ApplyCausalMask, ApplyCausalSlidingWindowMask, ApplyRoPE,
@@ -136,13 +137,13 @@ fn seq(steps: &[(&str, AnyLayer)]) -> Result<Sequential> {
 
 /// A projection labelled `label`: a `Linear`, or an `Affine` when it has a bias.
 fn projection(
-    seed: u64,
+    w: WeightInit,
     label: &str,
     input: &[(&str, usize)],
     output: &[(&str, usize)],
     bias: bool,
 ) -> Result<AnyLayer> {
-    let init = Initializer::XAVIER_NORMAL;
+    let (seed, init) = (w.seed(), w.or(Initializer::XAVIER_NORMAL));
     Ok(if bias {
         AnyLayer::new(Affine::new(seed, label, input, output, init)?)
     } else {
@@ -152,6 +153,10 @@ fn projection(
 
 /// The attention of block `label` (e.g. `blocks.3.attn`).
 pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Attention> {
+    attention(WeightInit::Seeded(seed), label, cfg)
+}
+
+fn attention(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<Attention> {
     let d = [("embedding", cfg.d_model)];
     let q_heads = cfg.query_head_axes();
     let kv_heads = cfg.kv_head_axes();
@@ -161,7 +166,7 @@ pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Atte
         v
     };
     let linear = |name: &str, out: &[(&str, usize)]| {
-        projection(seed, &format!("{label}.{name}"), &d, out, cfg.qkv_bias)
+        projection(w, &format!("{label}.{name}"), &d, out, cfg.qkv_bias)
     };
     let rope = || AnyLayer::new(ApplyRoPE::new("projection", cfg.rope_theta));
     let to_kv = || AnyLayer::new(RenameAxes::new("seq", "kv_seq"));
@@ -193,7 +198,7 @@ pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Atte
         ("softmax", AnyLayer::new(Softmax::over("kv_seq"))),
     ])?;
     let output = projection(
-        seed,
+        w,
         &format!("{label}.output"),
         &with_proj(&q_heads),
         &d,
@@ -216,9 +221,13 @@ pub fn llama_feed_forward(
     label: &str,
     cfg: &LlamaConfig,
 ) -> Result<TransformerFeedForward> {
+    feed_forward(WeightInit::Seeded(seed), label, cfg)
+}
+
+fn feed_forward(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<TransformerFeedForward> {
     let d = [("embedding", cfg.d_model)];
     let n = [("neurons", cfg.mlp_hidden)];
-    let init = Initializer::XAVIER_NORMAL;
+    let (seed, init) = (w.seed(), w.or(Initializer::XAVIER_NORMAL));
     let gate = seq(&[
         (
             "proj",
@@ -246,7 +255,12 @@ pub fn llama_feed_forward(
 
 /// Block `index` of a Llama-style model.
 pub fn llama_block(seed: u64, index: usize, cfg: &LlamaConfig) -> Result<TransformerBlock> {
+    block(WeightInit::Seeded(seed), index, cfg)
+}
+
+fn block(w: WeightInit, index: usize, cfg: &LlamaConfig) -> Result<TransformerBlock> {
     cfg.check()?;
+    let seed = w.seed();
     let label = format!("blocks.{index}");
     let d = [("embedding", cfg.d_model)];
     let attn = seq(&[
@@ -261,7 +275,7 @@ pub fn llama_block(seed: u64, index: usize, cfg: &LlamaConfig) -> Result<Transfo
         ),
         (
             "attention",
-            AnyLayer::new(llama_attention(seed, &format!("{label}.attn"), cfg)?),
+            AnyLayer::new(attention(w, &format!("{label}.attn"), cfg)?),
         ),
     ])?;
     let mlp = seq(&[
@@ -276,7 +290,7 @@ pub fn llama_block(seed: u64, index: usize, cfg: &LlamaConfig) -> Result<Transfo
         ),
         (
             "ffn",
-            AnyLayer::new(llama_feed_forward(seed, &format!("{label}.mlp"), cfg)?),
+            AnyLayer::new(feed_forward(w, &format!("{label}.mlp"), cfg)?),
         ),
     ])?;
     Ok(TransformerBlock {
@@ -302,18 +316,26 @@ impl TransformerLm {
     /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn llama(cfg: &LlamaConfig, seed: u64) -> Result<TransformerLm> {
+        TransformerLm::llama_with(cfg, WeightInit::Seeded(seed))
+    }
+
+    /// A Llama-style model whose weight matrices and embeddings are filled as `init` says
+    /// (norm scales are ones, biases zeros). [`WeightInit::Zeros`] gives the skeleton a
+    /// checkpoint loader overwrites, without drawing millions of random numbers first.
+    pub fn llama_with(cfg: &LlamaConfig, init: WeightInit) -> Result<TransformerLm> {
         cfg.check()?;
+        let (w, seed) = (init, init.seed());
         let d = [("embedding", cfg.d_model)];
         let table = EmbeddingTable::new(
             seed,
             "embed",
             cfg.vocab_size,
             &d,
-            Initializer::Normal { std: 0.02 },
+            w.or(Initializer::Normal { std: 0.02 }),
         )?;
         let blocks = Sequential::from_layers(
             (0..cfg.n_layers)
-                .map(|i| llama_block(seed, i, cfg).map(AnyLayer::new))
+                .map(|i| block(w, i, cfg).map(AnyLayer::new))
                 .collect::<Result<Vec<_>>>()?,
         );
         let unembed = if cfg.tie_embeddings {
@@ -327,7 +349,7 @@ impl TransformerLm {
                 &d,
                 &[("vocabulary", cfg.vocab_size)],
                 &[],
-                Initializer::XAVIER_NORMAL,
+                w.or(Initializer::XAVIER_NORMAL),
             )?)
         };
         Ok(TransformerLm {

@@ -7,7 +7,7 @@ use super::layout::{Target, TensorMap, describe_axes};
 use super::{CONFIG_FILE_NAME, HfError, config_json, gpt2, llama};
 use crate::io::{Architecture, HfConfig, HostTensor, IoError, SINGLE_FILE_NAME, TensorData};
 use crate::nn::{Parameter, parameters};
-use crate::nx::NamedArray;
+use crate::nx::{NamedArray, Storage};
 use crate::tree::{KeyPath, Tree};
 
 /// Writes `model` as a HuggingFace checkpoint in `dir` (created if needed): `config.json`
@@ -126,12 +126,20 @@ fn host_tensor(row: &TensorMap, values: &[&NamedArray]) -> Result<HostTensor, Hf
             NamedArray::stack(&owned, axis).map_err(axis_error)?
         }
     };
-    let data = whole
-        .order_as(&row.axis_names())
-        .map_err(axis_error)?
-        .to_f32_vec();
+    let data = row_major(&whole.order_as(&row.axis_names()).map_err(axis_error)?);
     Ok(HostTensor {
         shape: row.shape.clone(),
         data: TensorData::F32(data),
     })
+}
+
+/// The values in logical row-major order. A loaded parameter put back in HF's axis order is
+/// its original contiguous buffer, copied in one go; anything else goes element by element.
+fn row_major(array: &NamedArray) -> Vec<f32> {
+    match array.storage() {
+        Storage::F32(a) => a
+            .as_slice()
+            .map_or_else(|| array.to_f32_vec(), <[f32]>::to_vec),
+        _ => array.to_f32_vec(),
+    }
 }

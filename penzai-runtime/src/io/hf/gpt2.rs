@@ -6,7 +6,7 @@ use super::layout::TensorMap;
 use super::{HfError, Plan};
 use crate::io::IoError;
 use crate::io::hf_config::{Activation as HfActivation, Gpt2Config as HfGpt2};
-use crate::models::{Gpt2Config, TransformerLm};
+use crate::models::{Gpt2Config, TransformerLm, WeightInit};
 use crate::nn::Activation;
 
 /// The prefix transformers writes before the body's tensors.
@@ -45,10 +45,13 @@ pub(crate) fn model_config(cfg: &HfGpt2, file: &str) -> Result<Gpt2Config, HfErr
 /// The skeleton model, the tensor layout and the buffers to ignore, for a checkpoint whose
 /// body tensors start with `prefix` (`"transformer."` or `""`).
 pub(crate) fn plan(cfg: &HfGpt2, file: &str, prefix: &str) -> Result<Plan, HfError> {
-    let model = TransformerLm::gpt2(&model_config(cfg, file)?, 0).map_err(|e| HfError::Model {
-        file: file.to_owned(),
-        source: Box::new(e),
-    })?;
+    let model =
+        TransformerLm::gpt2_with(&model_config(cfg, file)?, WeightInit::Zeros).map_err(|e| {
+            HfError::Model {
+                file: file.to_owned(),
+                source: Box::new(e),
+            }
+        })?;
     let buffers = (0..cfg.n_layer)
         .flat_map(|i| {
             [

@@ -4,7 +4,7 @@
 use super::layout::TensorMap;
 use super::{HfError, Plan};
 use crate::io::hf_config::{LlamaConfig as HfLlama, LlamaFamily};
-use crate::models::{LlamaConfig, TransformerLm};
+use crate::models::{LlamaConfig, TransformerLm, WeightInit};
 
 /// The `model_type` of a family, as in messages and `config.json`.
 pub(crate) fn architecture(family: LlamaFamily) -> &'static str {
@@ -37,9 +37,11 @@ pub(crate) fn model_config(cfg: &HfLlama) -> LlamaConfig {
 
 /// The skeleton model and the tensor layout.
 pub(crate) fn plan(cfg: &HfLlama, file: &str) -> Result<Plan, HfError> {
-    let model = TransformerLm::llama(&model_config(cfg), 0).map_err(|e| HfError::Model {
-        file: file.to_owned(),
-        source: Box::new(e),
+    let model = TransformerLm::llama_with(&model_config(cfg), WeightInit::Zeros).map_err(|e| {
+        HfError::Model {
+            file: file.to_owned(),
+            source: Box::new(e),
+        }
     })?;
     Ok(Plan {
         architecture: architecture(cfg.family),
