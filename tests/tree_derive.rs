@@ -365,3 +365,26 @@ fn mutable_traversal_reaches_every_node() {
     let shift = m.blocks[1].mlp.downcast_ref::<Shift>().unwrap();
     assert_eq!(shift.0, 101.0);
 }
+
+#[test]
+fn derived_types_display_as_treescope_text() {
+    let text = model().to_string();
+    assert!(text.starts_with("Model"), "{text}");
+    assert!(text.contains("blocks"), "{text}");
+    assert_eq!(text, penzai::treescope::to_text_plain(&model()));
+}
+
+#[derive(Clone, Tree)]
+#[tree(no_display)]
+struct OwnDisplay(f32);
+
+impl std::fmt::Display for OwnDisplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "own {}", self.0)
+    }
+}
+
+#[test]
+fn no_display_leaves_display_to_the_type() {
+    assert_eq!(OwnDisplay(1.5).to_string(), "own 1.5");
+}

@@ -17,7 +17,9 @@ mod tree;
 /// `#[tree(rename = "key")]`, and `#[axes(embedding = D, heads = H, head_dim)]` on
 /// `Parameter`/`NamedArray` fields, which generates a `validate()` checking the named axes
 /// and that size variables agree across fields. Container attributes: `#[tree(bound = "T: Layer")]`
-/// (replace the inferred where-clauses), `#[tree(crate = "pz")]` (path of the penzai crate).
+/// (replace the inferred where-clauses), `#[tree(crate = "pz")]` (path of the penzai crate),
+/// `#[tree(no_display)]` (skip the generated `Display`, which prints the tree with the
+/// Treescope text renderer).
 #[proc_macro_derive(Tree, attributes(tree, axes))]
 pub fn derive_tree(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

@@ -9,6 +9,7 @@ pub use crate::tree::{
     ChildError, HasTypedPath, Key, KeyPath, KeyRef, LayerCast, Leaf, OpaqueLeaf, Tree, TreeObject,
     TypedPath, field_path,
 };
+pub use crate::treescope::fmt_text as fmt_tree_text;
 pub use crate::{Error, Result as PzResult};
 pub use std::boxed::Box;
 pub use std::fmt::Debug;

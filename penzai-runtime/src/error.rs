@@ -4,6 +4,7 @@ use crate::io::IoError;
 use crate::io::hf::HfError;
 use crate::nn::LayerError;
 use crate::nx::AxisError;
+use crate::select::SelectError;
 use crate::tree::{KeyPath, KeyPathParseError, TreeError};
 
 /// Any error penzai returns; each variant wraps one area's typed error.
@@ -28,6 +29,9 @@ pub enum Error {
     /// A layer refused its input, configuration or context.
     #[error(transparent)]
     Layer(#[from] LayerError),
+    /// A selector query or edit failed.
+    #[error(transparent)]
+    Select(#[from] SelectError),
     /// An error raised while running the layer at `path`.
     #[error("at {} ({layer}): {source}", show_path(.path))]
     AtLayer {

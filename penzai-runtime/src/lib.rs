@@ -7,12 +7,15 @@
 extern crate self as penzai;
 
 pub mod error;
+pub mod interpret;
 pub mod io;
 pub mod models;
 pub mod nn;
 pub mod nx;
 pub mod prelude;
+pub mod select;
 pub mod tree;
+pub mod treescope;
 
 #[doc(hidden)]
 pub mod __private;
@@ -20,6 +23,7 @@ pub mod __private;
 pub use error::{Error, Result};
 pub use nn::{AnyLayer, Context, Layer};
 pub use nx::{AxisError, NamedArray};
+pub use select::{SelectError, Selection, select};
 pub use tree::{Key, KeyPath, KeyRef, Tree, TreeError, TreeExt};
 
 /// Derives [`Tree`](trait@Tree) for a struct or enum; see the crate documentation.

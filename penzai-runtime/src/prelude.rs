@@ -3,7 +3,9 @@
 pub use crate::error::{Error, Result};
 pub use crate::nn::{AnyLayer, Context, Layer};
 pub use crate::nx::{AxisError, NamedArray};
+pub use crate::select::{SelectError, Selection, select};
 pub use crate::tree::{
     HasTypedPath, Key, KeyPath, KeyRef, Tree, TreeError, TreeExt, TreeObject, TypedPath, Walk,
 };
+pub use crate::treescope::NotebookDisplay;
 pub use penzai_macros::Tree;

@@ -27,10 +27,12 @@ pub struct FieldAttrs {
 pub struct ContainerAttrs {
     pub bound: Option<Vec<WherePredicate>>,
     pub crate_path: Option<syn::Path>,
+    /// `#[tree(no_display)]`: do not implement `Display` (the type has its own).
+    pub no_display: bool,
 }
 
 const FIELD_KEYS: &str = "`skip`, `leaf` or `rename = \"...\"`";
-const CONTAINER_KEYS: &str = "`bound = \"...\"` or `crate = \"...\"`";
+const CONTAINER_KEYS: &str = "`bound = \"...\"`, `crate = \"...\"` or `no_display`";
 
 fn tree_metas(cx: &Ctxt, attrs: &[Attribute]) -> Vec<Meta> {
     let mut out = Vec::new();
@@ -115,7 +117,7 @@ pub fn field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
                     rename = string_value(cx, &meta);
                 }
             }
-            "bound" | "crate" => cx.error_spanned_by(
+            "bound" | "crate" | "no_display" => cx.error_spanned_by(
                 meta.path(),
                 format!("`{name}` belongs on the struct or enum, not on a field"),
             ),
@@ -160,6 +162,13 @@ pub fn container_attrs(cx: &Ctxt, attrs: &[Attribute]) -> ContainerAttrs {
                         Err(e) => cx.error_spanned_by(&lit, format!("invalid crate path: {e}")),
                     }
                 }
+            }
+            "no_display" => {
+                flag(cx, &meta);
+                if out.no_display {
+                    cx.error_spanned_by(&meta, "duplicate `no_display` attribute");
+                }
+                out.no_display = true;
             }
             "skip" | "leaf" | "rename" => cx.error_spanned_by(
                 meta.path(),

@@ -30,6 +30,20 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
     let statics = static_fields(input, &p);
     let validate = validate(input, &p);
     let paths = typed_paths(input, &p);
+    let display = if input.attrs.no_display {
+        TokenStream::new()
+    } else {
+        let (impl_generics, ty_generics, _) = input.original.generics.split_for_impl();
+        quote! {
+            /// Prints the tree with the Treescope text renderer (`{:80}` sets the width).
+            #[automatically_derived]
+            impl #impl_generics ::core::fmt::Display for #ident #ty_generics #where_clause {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    #p::fmt_tree_text(self, f)
+                }
+            }
+        }
+    };
 
     quote! {
         #[automatically_derived]
@@ -89,6 +103,7 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
             }
         }
         #paths
+        #display
     }
 }
 

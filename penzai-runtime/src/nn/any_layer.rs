@@ -58,6 +58,12 @@ impl fmt::Debug for AnyLayer {
     }
 }
 
+impl fmt::Display for AnyLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::treescope::fmt_text(&*self.0, f)
+    }
+}
+
 impl PartialEq for AnyLayer {
     fn eq(&self, other: &AnyLayer) -> bool {
         self.0.tree_eq(&*other.0)

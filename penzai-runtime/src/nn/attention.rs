@@ -195,6 +195,12 @@ impl Tree for KVCachingAttention {
     }
 }
 
+impl std::fmt::Display for KVCachingAttention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::treescope::fmt_text(self, f)
+    }
+}
+
 impl HasTypedPath for KVCachingAttention {
     type Path = <Attention as HasTypedPath>::Path;
 }

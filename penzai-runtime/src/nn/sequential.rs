@@ -318,6 +318,13 @@ macro_rules! __steps_node {
         impl $crate::tree::HasTypedPath for $ty {
             type Path = $crate::tree::AnyPath;
         }
+
+        /// Prints the tree with the Treescope text renderer.
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                $crate::treescope::fmt_text(self, f)
+            }
+        }
     };
 }
 

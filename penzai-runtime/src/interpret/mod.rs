@@ -1,0 +1,30 @@
+//! Interpretability recipes built on selectors: capture, ablation, activation patching,
+//! LoRA, logit lens and linear probes. Each is a library function used in a few lines.
+//!
+//! | Recipe | Functions |
+//! |---|---|
+//! | record activations | [`capture`], [`with_captures`], [`Capture`] |
+//! | zero / mean / resample ablation, head masks | [`ablate`], [`resample`], [`Ablate`] |
+//! | activation patching, sweeps over sites x positions | [`patch`], [`patch_sweep`] |
+//! | low-rank adapters | [`loraify`], [`merge_lora`], [`LowRankAdapter`] |
+//! | logit lens | [`logit_lens`], [`logit_lens_at`] |
+//! | linear probes (closed-form ridge) | [`LinearProbe`] |
+//!
+//! Recipes that insert layers use [`Selection::chain_after_with`](crate::select::Selection::chain_after_with),
+//! which never turns a tap into an extra branch of a combinator: a capture leaves the
+//! model's function unchanged.
+
+mod ablate;
+mod capture;
+mod linalg;
+mod logit_lens;
+mod lora;
+mod patch;
+mod probe;
+
+pub use ablate::{Ablate, Replacement, ablate, resample};
+pub use capture::{Capture, Captured, capture, with_captures};
+pub use logit_lens::{logit_lens, logit_lens_at};
+pub use lora::{LowRankAdapter, RANK_AXIS, loraify, merge_lora};
+pub use patch::{PatchFromWorld, PatchingSweep, WORLDS, logit_difference, patch, patch_sweep};
+pub use probe::LinearProbe;

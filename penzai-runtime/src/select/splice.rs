@@ -1,0 +1,409 @@
+//! Structural edits: inserting next to selected nodes and removing them.
+//!
+//! Next to an element of a sequence (a `Vec`, the steps of a `Sequential`), an insertion
+//! adds a sibling. Next to a layer in a slot that accepts any layer, the layer is wrapped,
+//! together with the new one, in a `Sequential`. Anything else is a
+//! [`SelectError::Insert`] that says why.
+
+use super::args::IntoNode;
+use super::error::{InsertProblem, SelectError};
+use super::selection::Selection;
+use crate::nn::{AnyLayer, Sequential};
+use crate::tree::{ChildError, Key, KeyPath, Tree, get_mut};
+
+/// Which side of the selected node a value goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Before,
+    After,
+}
+
+/// Which parents get a sibling rather than a wrapper.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Siblings {
+    /// Every sequence (a `Vec` of branches too), as Penzai does for lists.
+    InAnySequence,
+    /// Only sequences that are layers, which run their elements in order (`Sequential`,
+    /// `NamedGroup`, `sequential_layer!` types): elsewhere the node is wrapped, so the
+    /// value always receives the node's output (or feeds its input).
+    InPipelines,
+}
+
+impl<M: Tree> Selection<M> {
+    /// Inserts a copy of `value` before each selected node; returns the new tree.
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    /// use penzai::select::select;
+    ///
+    /// let every_third = select(vec![0i64, 1, 2, 3, 4, 5]).at_children().where_(|_, n| {
+    ///     n.downcast_ref::<i64>().is_some_and(|v| v % 3 == 0)
+    /// });
+    /// assert_eq!(every_third.insert_before(-1i64)?, [-1, 0, 1, 2, -1, 3, 4, 5]);
+    /// # Ok::<(), penzai::select::SelectError>(())
+    /// ```
+    pub fn insert_before<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
+        self.insert(Side::Before, Siblings::InAnySequence, &mut |_, _| {
+            value.clone().into_node()
+        })
+        .map(Selection::deselect)
+    }
+
+    /// Inserts a copy of `value` after each selected node; returns the new tree.
+    ///
+    /// A node that is not in a sequence but in an `AnyLayer` slot is wrapped in a
+    /// `Sequential` with the value; a node in a typed slot cannot get a sibling.
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    /// use penzai::models::{LlamaConfig, TransformerLm};
+    /// use penzai::nn::{Identity, Linear};
+    /// use penzai::select::select;
+    ///
+    /// let model = TransformerLm::llama(&LlamaConfig::tiny(), 0)?;
+    /// // `attention.output` is an `AnyLayer` slot: the Linear there becomes
+    /// // `Sequential[Linear, Identity]`.
+    /// let edited = select(model.clone())
+    ///     .at_path("blocks[0].attn.delta.attention.output")?
+    ///     .insert_after(Identity)?;
+    /// let out = select(edited.as_dyn()).at_path("blocks[0].attn.delta.attention.output[1]")?;
+    /// assert!(out.get()?.is::<Identity>());
+    ///
+    /// // `EmbeddingLookup.table` is a typed slot.
+    /// let err = select(model).at_path("embed.table")?.insert_after(Identity).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "cannot insert next to embed.table: it is a EmbeddingTable, not a layer, and its \
+    ///      parent EmbeddingLookup is not a sequence"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn insert_after<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
+        self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| {
+            value.clone().into_node()
+        })
+        .map(Selection::deselect)
+    }
+
+    /// Inserts `f(path, node)` before each selected node (a fresh value per site).
+    pub fn insert_before_with<V: IntoNode>(
+        self,
+        mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
+    ) -> Result<M, SelectError> {
+        self.insert(Side::Before, Siblings::InAnySequence, &mut |p, n| {
+            f(p, n).into_node()
+        })
+        .map(Selection::deselect)
+    }
+
+    /// Inserts `f(path, node)` after each selected node (a fresh value per site); `path`
+    /// is the node's path in the tree before the edit.
+    pub fn insert_after_with<V: IntoNode>(
+        self,
+        mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
+    ) -> Result<M, SelectError> {
+        self.insert(Side::After, Siblings::InAnySequence, &mut |p, n| {
+            f(p, n).into_node()
+        })
+        .map(Selection::deselect)
+    }
+
+    /// Like [`insert_before`](Selection::insert_before), but returns a selection of the
+    /// inserted copies in the new tree.
+    pub fn insert_before_and_select<V: IntoNode + Clone>(
+        self,
+        value: V,
+    ) -> Result<Selection<M>, SelectError> {
+        self.insert(Side::Before, Siblings::InAnySequence, &mut |_, _| {
+            value.clone().into_node()
+        })
+    }
+
+    /// Like [`insert_after`](Selection::insert_after), but returns a selection of the
+    /// inserted copies in the new tree.
+    pub fn insert_after_and_select<V: IntoNode + Clone>(
+        self,
+        value: V,
+    ) -> Result<Selection<M>, SelectError> {
+        self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| {
+            value.clone().into_node()
+        })
+    }
+
+    /// Removes every selected node from its sequence; returns the new tree. A node whose
+    /// parent is not a sequence cannot be removed (replace it instead).
+    pub fn remove(mut self) -> Result<M, SelectError> {
+        // Back to front: removing an element only renumbers the siblings after it.
+        for path in self.paths.iter().rev() {
+            let Some((last, parent_keys)) = path.keys().split_last() else {
+                return Err(SelectError::Remove {
+                    path: KeyPath::root(),
+                    parent: None,
+                });
+            };
+            let parent_path = KeyPath::from_keys(parent_keys.iter().cloned());
+            let parent = get_mut(&mut self.root, &parent_path)?;
+            let Some(position) = parent.sequence_position(last.as_ref()) else {
+                return Err(SelectError::Remove {
+                    path: path.clone(),
+                    parent: Some(parent.type_name()),
+                });
+            };
+            parent
+                .remove_child(position)
+                .map_err(|e| SelectError::from_edit(e.at(&parent_path)))?;
+        }
+        Ok(self.root)
+    }
+
+    /// Inserts `f(path, node)` so that it receives the node's output: a sibling after the
+    /// node when its parent is a layer that runs its elements in order (a `Sequential`),
+    /// and otherwise a `Sequential[node, value]` in the node's place. Unlike
+    /// [`insert_after`](Selection::insert_after), it never adds a branch to a combinator
+    /// whose branches are a `Vec` (`BranchAndMultiply`), so a pass-through value (a probe,
+    /// a capture) leaves the model's function unchanged.
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    /// use penzai::models::{LlamaConfig, TransformerLm};
+    /// use penzai::nn::{Identity, Linear};
+    ///
+    /// let model = TransformerLm::llama(&LlamaConfig::tiny(), 0)?;
+    /// let tapped = select(model.clone())
+    ///     .at_instances_of::<Linear>()
+    ///     .chain_after_with(|_, _| Identity)?;
+    /// // The MLP's `up` projection is branch 1 of a BranchAndMultiply: it was wrapped.
+    /// let up = select(tapped.as_dyn()).at_path("blocks[0].mlp.delta.ffn.gate_up.branches[1]")?;
+    /// assert_eq!(up.get()?.type_name(), "Sequential");
+    /// let tokens = NamedArray::from_i64(&[("batch", 1), ("seq", 3)], vec![1, 2, 3])?;
+    /// assert_eq!(
+    ///     tapped.call(tokens.clone(), &mut Context::new())?,
+    ///     model.call(tokens, &mut Context::new())?
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn chain_after_with<V: IntoNode>(
+        self,
+        mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
+    ) -> Result<M, SelectError> {
+        self.insert(Side::After, Siblings::InPipelines, &mut |p, n| {
+            f(p, n).into_node()
+        })
+        .map(Selection::deselect)
+    }
+
+    /// Chains a copy of `value` after each selected node; see
+    /// [`chain_after_with`](Selection::chain_after_with).
+    pub fn chain_after<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
+        self.chain_after_with(|_, _| value.clone())
+    }
+
+    /// Chains a copy of `value` before each selected node; see
+    /// [`chain_before_with`](Selection::chain_before_with).
+    pub fn chain_before<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
+        self.chain_before_with(|_, _| value.clone())
+    }
+
+    /// Like [`chain_after_with`](Selection::chain_after_with), but the value feeds the
+    /// node's input: a sibling before it in a pipeline, else `Sequential[value, node]`.
+    pub fn chain_before_with<V: IntoNode>(
+        self,
+        mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
+    ) -> Result<M, SelectError> {
+        self.insert(Side::Before, Siblings::InPipelines, &mut |p, n| {
+            f(p, n).into_node()
+        })
+        .map(Selection::deselect)
+    }
+
+    fn insert(
+        mut self,
+        side: Side,
+        siblings: Siblings,
+        make: &mut dyn FnMut(&KeyPath, &dyn Tree) -> Box<dyn Tree>,
+    ) -> Result<Selection<M>, SelectError> {
+        // Values are made in tree order, so a closure counting sites sees them in order.
+        let mut values = Vec::with_capacity(self.paths.len());
+        for path in &self.paths {
+            values.push(make(path, self.node(path)?));
+        }
+        // Edits go back to front: an insertion renumbers only the siblings after it, whose
+        // inserted paths (already recorded) are shifted to match.
+        let mut inserted: Vec<KeyPath> = Vec::with_capacity(values.len());
+        for (path, value) in self.paths.iter().zip(values).rev() {
+            let new_path = insert_one(&mut self.root, path, value, side, siblings, &mut inserted)?;
+            inserted.push(new_path);
+        }
+        inserted.reverse();
+        Ok(Selection {
+            root: self.root,
+            paths: inserted,
+        })
+    }
+}
+
+/// Inserts `value` next to the node at `path`; returns the value's path. `later` holds
+/// paths below later siblings, renumbered when the insertion shifts their positions.
+fn insert_one<M: Tree>(
+    root: &mut M,
+    path: &KeyPath,
+    value: Box<dyn Tree>,
+    side: Side,
+    siblings: Siblings,
+    later: &mut [KeyPath],
+) -> Result<KeyPath, SelectError> {
+    let Some((last, parent_keys)) = path.keys().split_last() else {
+        return wrap_root(root, value, side);
+    };
+    let parent_path = KeyPath::from_keys(parent_keys.iter().cloned());
+    let parent = get_mut(root, &parent_path)?;
+    let position = match siblings {
+        Siblings::InPipelines if parent.as_layer().is_none() => None,
+        _ => parent.sequence_position(last.as_ref()),
+    };
+    let Some(position) = position else {
+        return wrap_in_slot(parent, &parent_path, path, last, value, side);
+    };
+    let at = match side {
+        Side::Before => position,
+        Side::After => position + 1,
+    };
+    let depth = parent_keys.len();
+    let shifted: Vec<(usize, usize)> = later
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.len() > depth && p.keys()[..depth] == *parent_keys)
+        .filter_map(|(i, p)| {
+            let old = parent.sequence_position(p.keys()[depth].as_ref())?;
+            (old >= at).then_some((i, old + 1))
+        })
+        .collect();
+    parent.insert_child(at, value).map_err(|e| {
+        let e = match e {
+            e @ ChildError::TypeMismatch { .. } => e.at(&parent_path.clone().index(at)),
+            e => e.at(&parent_path),
+        };
+        SelectError::from_edit(e)
+    })?;
+    for (i, new_position) in shifted {
+        let old_key = &later[i].keys()[depth];
+        let new_key = key_at(parent, new_position, old_key);
+        let mut keys = later[i].keys().to_vec();
+        keys[depth] = new_key;
+        later[i] = KeyPath::from_keys(keys);
+    }
+    Ok(parent_path.child(key_at(parent, at, &Key::Index(at))))
+}
+
+/// The key of the element at `position` of a sequence. Elements are usually keyed by
+/// position (`[3]`) or by a name that does not change when they move (a named step);
+/// `hint`, the element's old key, says which to try first.
+fn key_at(sequence: &dyn Tree, position: usize, hint: &Key) -> Key {
+    let guess = match hint {
+        Key::Index(_) => Key::Index(position),
+        named => named.clone(),
+    };
+    if sequence.sequence_position(guess.as_ref()) == Some(position) {
+        return guess;
+    }
+    let mut found = None;
+    sequence.visit_children(&mut |key, _| {
+        if found.is_none() && sequence.sequence_position(key) == Some(position) {
+            found = Some(key.to_owned_key());
+        }
+    });
+    found.unwrap_or(guess)
+}
+
+/// Wraps the node at `path` (a child of `parent`, not in a sequence) in a `Sequential`
+/// with `value`, if the slot accepts a `Sequential`.
+fn wrap_in_slot(
+    parent: &mut dyn Tree,
+    parent_path: &KeyPath,
+    path: &KeyPath,
+    key: &Key,
+    value: Box<dyn Tree>,
+    side: Side,
+) -> Result<KeyPath, SelectError> {
+    let parent_type = parent.type_name();
+    let node = match parent.child(key.as_ref()) {
+        Some(node) => node.clone_tree(),
+        None => {
+            return Err(SelectError::Tree(crate::tree::TreeError::NoSuchChild {
+                path: parent_path.clone(),
+                key: key.clone(),
+                type_name: parent_type,
+            }));
+        }
+    };
+    let wrapped =
+        wrap(node, value, side, Some(parent_type)).map_err(|problem| SelectError::Insert {
+            path: path.clone(),
+            problem,
+        })?;
+    match parent.replace_child(key.as_ref(), Box::new(wrapped)) {
+        Ok(_) => Ok(path.clone().index(inserted_index(side))),
+        Err(ChildError::TypeMismatch { expected, .. }) => Err(SelectError::Insert {
+            path: path.clone(),
+            problem: InsertProblem::TypedSlot {
+                parent: parent_type,
+                expected,
+            },
+        }),
+        Err(e) => Err(SelectError::from_edit(e.at(parent_path))),
+    }
+}
+
+/// Wraps the root in a `Sequential` with `value`, if the root's type can be one.
+fn wrap_root<M: Tree>(
+    root: &mut M,
+    value: Box<dyn Tree>,
+    side: Side,
+) -> Result<KeyPath, SelectError> {
+    let as_node: &dyn Tree = root;
+    let node = as_node.as_child().unwrap_or(as_node).clone_tree();
+    let problem = |problem| SelectError::Insert {
+        path: KeyPath::root(),
+        problem,
+    };
+    let wrapped = wrap(node, value, side, None).map_err(problem)?;
+    *root = M::from_tree(Box::new(wrapped)).map_err(|_| {
+        problem(InsertProblem::Root {
+            expected: M::slot_description(),
+        })
+    })?;
+    Ok(KeyPath::root().index(inserted_index(side)))
+}
+
+fn inserted_index(side: Side) -> usize {
+    match side {
+        Side::Before => 0,
+        Side::After => 1,
+    }
+}
+
+/// `Sequential[value, node]` or `Sequential[node, value]`; both must be layers.
+fn wrap(
+    node: Box<dyn Tree>,
+    value: Box<dyn Tree>,
+    side: Side,
+    parent: Option<&'static str>,
+) -> Result<Sequential, InsertProblem> {
+    let node_type = node.type_name();
+    let node = node.into_layer().map_err(|_| InsertProblem::NotALayer {
+        node: node_type,
+        parent,
+    })?;
+    let value_type = value.type_name();
+    let value = value
+        .into_layer()
+        .map_err(|_| InsertProblem::ValueNotALayer { value: value_type })?;
+    let (first, second) = match side {
+        Side::Before => (value, node),
+        Side::After => (node, value),
+    };
+    Ok(Sequential::from_layers([
+        AnyLayer::from_box(first),
+        AnyLayer::from_box(second),
+    ]))
+}

@@ -1,0 +1,258 @@
+//! How array values travel inside a page: small arrays as plain JSON numbers (readable),
+//! large ones as base64 bytes, deflated when that helps, optionally quantized to one byte.
+
+use serde::Serialize;
+
+/// Arrays with at most this many values are written as readable JSON numbers.
+const JSON_MAX_VALUES: usize = 256;
+
+/// Byte payloads smaller than this are not worth deflating.
+const DEFLATE_MIN_BYTES: usize = 1024;
+
+/// One-byte codes: 0..=QUANT_MAX are levels between `lo` and `hi`; the rest are specials.
+pub(crate) const QUANT_MAX: u8 = 250;
+const CODE_NAN: u8 = 251;
+const CODE_POS_INF: u8 = 252;
+const CODE_NEG_INF: u8 = 253;
+
+/// Encoded values, as the page's `arrayviz.js` decodes them.
+#[derive(Clone, Debug, Serialize)]
+pub struct Payload {
+    /// `json` (numbers in `values`, non-finite as strings), `f32`, `i32`, `f64`, `u8`
+    /// (booleans) or `q8` (quantized floats) for bytes in `b64`.
+    pub enc: &'static str,
+    /// Readable values, for small arrays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<JsonValue>>,
+    /// Base64 of the little-endian bytes (zlib-deflated when `z`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b64: Option<String>,
+    /// True when `b64` holds zlib data.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub z: bool,
+    /// Value of level 0 (`q8` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lo: Option<f32>,
+    /// Value of level `QUANT_MAX` (`q8` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hi: Option<f32>,
+}
+
+/// A number in a JSON payload; non-finite values as the strings `NaN`, `Infinity`, `-Infinity`.
+#[derive(Clone, Copy, Debug)]
+pub enum JsonValue {
+    /// A float.
+    F(f32),
+    /// An integer.
+    I(i64),
+}
+
+impl Serialize for JsonValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            JsonValue::F(x) if x.is_nan() => s.serialize_str("NaN"),
+            JsonValue::F(x) if x == f32::INFINITY => s.serialize_str("Infinity"),
+            JsonValue::F(x) if x == f32::NEG_INFINITY => s.serialize_str("-Infinity"),
+            JsonValue::F(x) => s.serialize_f32(x),
+            JsonValue::I(i) => s.serialize_i64(i),
+        }
+    }
+}
+
+impl Payload {
+    fn json(values: Vec<JsonValue>) -> Payload {
+        Payload {
+            enc: "json",
+            values: Some(values),
+            b64: None,
+            z: false,
+            lo: None,
+            hi: None,
+        }
+    }
+
+    fn bytes(enc: &'static str, bytes: &[u8]) -> Payload {
+        let (b64, z) = if bytes.len() >= DEFLATE_MIN_BYTES {
+            // Level 1: random weights barely compress, so spend little time trying;
+            // masks, zeros and quantized data still shrink a lot.
+            let packed = miniz_oxide::deflate::compress_to_vec_zlib(bytes, 1);
+            if packed.len() < bytes.len() * 9 / 10 {
+                (base64(&packed), true)
+            } else {
+                (base64(bytes), false)
+            }
+        } else {
+            (base64(bytes), false)
+        };
+        Payload {
+            enc,
+            values: None,
+            b64: Some(b64),
+            z,
+            lo: None,
+            hi: None,
+        }
+    }
+
+    /// Floats, exactly (JSON when small, else f32 bytes).
+    pub(crate) fn exact_f32(values: &[f32]) -> Payload {
+        if values.len() <= JSON_MAX_VALUES {
+            return Payload::json(values.iter().map(|&x| JsonValue::F(x)).collect());
+        }
+        let mut bytes = Vec::with_capacity(values.len() * 4);
+        for x in values {
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        Payload::bytes("f32", &bytes)
+    }
+
+    /// Floats quantized to one byte over their finite range; NaN and infinities keep
+    /// codes of their own so they are still drawn distinctly.
+    pub(crate) fn quantized_f32(values: &[f32]) -> Payload {
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        for &x in values.iter().filter(|x| x.is_finite()) {
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+        if lo > hi {
+            (lo, hi) = (0.0, 0.0);
+        }
+        let scale = if hi > lo {
+            QUANT_MAX as f32 / (hi - lo)
+        } else {
+            0.0
+        };
+        let bytes: Vec<u8> = values
+            .iter()
+            .map(|&x| {
+                if x.is_nan() {
+                    CODE_NAN
+                } else if x == f32::INFINITY {
+                    CODE_POS_INF
+                } else if x == f32::NEG_INFINITY {
+                    CODE_NEG_INF
+                } else {
+                    ((x - lo) * scale).round().clamp(0.0, QUANT_MAX as f32) as u8
+                }
+            })
+            .collect();
+        let mut p = Payload::bytes("q8", &bytes);
+        p.lo = Some(lo);
+        p.hi = Some(hi);
+        p
+    }
+
+    /// Integers: JSON when small, else i32 bytes when every value fits, else f64 bytes.
+    pub(crate) fn ints(values: &[i64]) -> Payload {
+        if values.len() <= JSON_MAX_VALUES {
+            return Payload::json(values.iter().map(|&i| JsonValue::I(i)).collect());
+        }
+        if values.iter().all(|&i| i32::try_from(i).is_ok()) {
+            let mut bytes = Vec::with_capacity(values.len() * 4);
+            for &i in values {
+                bytes.extend_from_slice(&(i as i32).to_le_bytes());
+            }
+            Payload::bytes("i32", &bytes)
+        } else {
+            let mut bytes = Vec::with_capacity(values.len() * 8);
+            for &i in values {
+                bytes.extend_from_slice(&(i as f64).to_le_bytes());
+            }
+            Payload::bytes("f64", &bytes)
+        }
+    }
+
+    /// Booleans (and masks): one byte each, JSON 0/1 when small.
+    pub(crate) fn bools(values: &[bool]) -> Payload {
+        if values.len() <= JSON_MAX_VALUES {
+            return Payload::json(values.iter().map(|&b| JsonValue::I(b as i64)).collect());
+        }
+        let bytes: Vec<u8> = values.iter().map(|&b| b as u8).collect();
+        Payload::bytes("u8", &bytes)
+    }
+}
+
+/// Standard base64 with padding (what the browser's `atob` reads).
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
+    let mut chunks = bytes.chunks_exact(3);
+    for c in &mut chunks {
+        let n = (c[0] as u32) << 16 | (c[1] as u32) << 8 | c[2] as u32;
+        out.extend_from_slice(&[
+            ALPHABET[(n >> 18) as usize & 63],
+            ALPHABET[(n >> 12) as usize & 63],
+            ALPHABET[(n >> 6) as usize & 63],
+            ALPHABET[n as usize & 63],
+        ]);
+    }
+    match *chunks.remainder() {
+        [a] => {
+            let n = (a as u32) << 16;
+            out.extend_from_slice(&[
+                ALPHABET[(n >> 18) as usize & 63],
+                ALPHABET[(n >> 12) as usize & 63],
+                b'=',
+                b'=',
+            ]);
+        }
+        [a, b] => {
+            let n = (a as u32) << 16 | (b as u32) << 8;
+            out.extend_from_slice(&[
+                ALPHABET[(n >> 18) as usize & 63],
+                ALPHABET[(n >> 12) as usize & 63],
+                ALPHABET[(n >> 6) as usize & 63],
+                b'=',
+            ]);
+        }
+        _ => {}
+    }
+    // Only ASCII bytes from the alphabet were pushed.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet_and_padding() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64(&[0xff, 0xfe]), "//4=");
+    }
+
+    #[test]
+    fn small_arrays_stay_readable_json_with_named_non_finite_values() {
+        let p = Payload::exact_f32(&[1.5, f32::NAN, f32::NEG_INFINITY]);
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"enc":"json","values":[1.5,"NaN","-Infinity"]}"#
+        );
+    }
+
+    #[test]
+    fn quantization_keeps_specials_and_the_range() {
+        let mut v = vec![0.0f32; 2000];
+        v[0] = -1.0;
+        v[1] = 3.0;
+        v[2] = f32::NAN;
+        let p = Payload::quantized_f32(&v);
+        assert_eq!(
+            (p.enc, p.lo, p.hi, p.z),
+            ("q8", Some(-1.0), Some(3.0), true)
+        );
+    }
+
+    #[test]
+    fn compressible_bytes_are_deflated_and_random_ones_are_not() {
+        assert!(Payload::bools(&vec![false; 5000]).z);
+        let noise: Vec<f32> = (0..5000u32)
+            .map(|i| f32::from_bits(i.wrapping_mul(2_654_435_761) >> 2))
+            .collect();
+        assert!(!Payload::exact_f32(&noise).z);
+    }
+}

@@ -1,0 +1,487 @@
+//! End-to-end tests of the Treescope pages in real headless Chromium (WebDriver).
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver`. Without them the test is
+//! skipped on a developer machine and fails in CI (`CI` set), so CI cannot pass by
+//! silently testing nothing.
+
+mod browser;
+mod treescope_support;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use browser::Browser;
+use penzai::prelude::*;
+use penzai::treescope::{self, ArrayData, ArrayFigure, HtmlOptions};
+use serde_json::{Value, json};
+use treescope_support::{EVIL_KEY, EVIL_TYPE, hostile, transformer};
+
+fn out_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pz-treescope-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, html: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, html).unwrap();
+    path
+}
+
+/// The page loaded, logged no console error, made no request, and carries its CSP.
+fn assert_clean_page(b: &Browser, what: &str) {
+    let errors: Vec<Value> = b
+        .console()
+        .into_iter()
+        .filter(|e| e["level"].as_str() == Some("SEVERE"))
+        .collect();
+    assert!(errors.is_empty(), "{what}: console errors {errors:?}");
+    let requests = b.script(
+        "return performance.getEntriesByType('resource').map(e => e.name)",
+        json!([]),
+    );
+    assert_eq!(requests, json!([]), "{what}: the page requested resources");
+    let csp = b.script(
+        "const m = document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]'); return m ? m.content : null",
+        json!([]),
+    );
+    let csp = csp.as_str().unwrap_or_default();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("connect-src 'none'"),
+        "{what}: CSP {csp:?}"
+    );
+}
+
+/// The DOM index of the node at `path` (revealing it if needed), for CSS selectors.
+fn node_index(b: &Browser, path: &str) -> i64 {
+    let i = b.script(
+        "const v = document.querySelector('.pzt').pztView; \
+         const i = v.nodes.findIndex(n => n.path === arguments[0]); if (i >= 0) v.reveal(i); return i",
+        json!([path]),
+    );
+    let i = i.as_i64().unwrap_or(-1);
+    assert!(i >= 0, "no node with path {path}");
+    i
+}
+
+fn header(i: i64) -> String {
+    format!(".pzt-n[data-i=\"{i}\"] > .pzt-h")
+}
+
+fn is_open(b: &Browser, i: i64) -> bool {
+    b.script(
+        "return document.querySelector(`.pzt-n[data-i=\"${arguments[0]}\"]`).classList.contains('pzt-open')",
+        json!([i]),
+    ) == Value::Bool(true)
+}
+
+fn rendered_nodes(b: &Browser) -> i64 {
+    b.script(
+        "return document.querySelectorAll('.pzt-n').length",
+        json!([]),
+    )
+    .as_i64()
+    .unwrap()
+}
+
+#[test]
+fn pages_work_in_headless_chromium() {
+    if let Some(why) = browser::missing_browser() {
+        if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+            panic!("CI needs chromium and chromium-driver: {why}");
+        }
+        eprintln!(
+            "skipped: chromium not installed ({why}); apt-get install chromium chromium-driver"
+        );
+        return;
+    }
+    let dir = out_dir();
+    let b = Browser::start();
+    model_page(&b, &dir);
+    hostile_page(&b, &dir);
+    long_sequence_page(&b, &dir);
+    array_page(&b, &dir);
+    diff_and_selection_pages(&b, &dir);
+    layer_library_page(&b, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn model_page(b: &Browser, dir: &Path) {
+    let model = transformer(3, 16, 32);
+    let page = write(dir, "model.html", &treescope::to_html(&model));
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzt').dataset.ready === '1'",
+        "the tree viewer",
+    );
+    assert_clean_page(b, "model page");
+    // The console check can see errors at all (and this reading empties the log again).
+    b.script("console.error('pz-probe')", json!([]));
+    let seen = b.console();
+    assert!(
+        seen.iter()
+            .any(|e| e["level"] == "SEVERE"
+                && e["message"].as_str().unwrap_or("").contains("pz-probe")),
+        "console errors are not being collected: {seen:?}"
+    );
+
+    // Expand and collapse a node with a click on its header.
+    let blocks = node_index(b, "blocks");
+    let was_open = is_open(b, blocks);
+    b.click(&b.find(&format!("{} > .pzt-t", header(blocks))));
+    assert_ne!(is_open(b, blocks), was_open, "a click toggles the node");
+    b.click(&b.find(&format!("{} > .pzt-t", header(blocks))));
+    assert_eq!(
+        is_open(b, blocks),
+        was_open,
+        "a second click toggles it back"
+    );
+
+    // The keyboard does the same: Enter on the focused toggle.
+    b.type_text(
+        &b.find(&format!("{} > .pzt-tog", header(blocks))),
+        "\u{E007}",
+    );
+    assert_ne!(is_open(b, blocks), was_open, "Enter toggles the node");
+    b.type_text(
+        &b.find(&format!("{} > .pzt-tog", header(blocks))),
+        "\u{E007}",
+    );
+    assert_eq!(is_open(b, blocks), was_open);
+
+    // Collapsed subtrees have no DOM until opened.
+    b.click(&b.find("[data-act=collapse-all]"));
+    let mlp = node_index(b, "blocks[2].mlp");
+    let descendants = |b: &Browser| {
+        b.script(
+            "return document.querySelectorAll(`.pzt-n[data-i=\"${arguments[0]}\"] .pzt-n`).length",
+            json!([mlp]),
+        )
+    };
+    assert!(!is_open(b, mlp));
+    assert_eq!(
+        descendants(b),
+        json!(0),
+        "a closed node starts without child DOM"
+    );
+    b.click(&b.find(&format!("{} > .pzt-t", header(mlp))));
+    assert!(is_open(b, mlp));
+    assert_eq!(
+        descendants(b),
+        json!(3),
+        "opening mlp builds its three children, not their closed subtrees"
+    );
+
+    // The path under the pointer, and the copy button whose text selects the same node.
+    let query = node_index(b, "blocks[1].attn.query");
+    let head = b.find(&header(query));
+    b.pointer(&head, 0, 0, false);
+    assert_eq!(b.text(&b.find(".pzt-hover")), "blocks[1].attn.query");
+    b.pointer(
+        &b.find(&format!("{} > .pzt-copy", header(query))),
+        0,
+        0,
+        true,
+    );
+    let copied = b.attr(&b.find(".pzt-copied"), "data-path").unwrap();
+    assert_eq!(copied, "blocks[1].attn.query");
+    let path = KeyPath::from_str(&copied).expect("the copied path parses");
+    let node = penzai::tree::get(&model, &path).expect("the copied path selects a node");
+    assert_eq!(node.type_name(), "Linear");
+
+    // A heatmap on demand, with a tooltip naming the index by axis.
+    let weights = node_index(b, "blocks[0].mlp.up.weights");
+    b.pointer(
+        &b.find(&format!("{} > .pzt-heatbtn", header(weights))),
+        0,
+        0,
+        true,
+    );
+    b.wait_for(
+        "const h = document.querySelector('.pzt-heat'); return !!h && h.dataset.ready === '1'",
+        "the heatmap",
+    );
+    let canvas = b.find(".pzt-heat canvas.pza-canvas");
+    let size = b.script(
+        "const r = document.querySelector('.pzt-heat canvas.pza-canvas').getBoundingClientRect(); return [r.width, r.height]",
+        json!([]),
+    );
+    let (w, h) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
+    b.pointer(
+        &canvas,
+        (-w / 2.0 + 2.0) as i64,
+        (-h / 2.0 + 2.0) as i64,
+        false,
+    );
+    let tip = b.script(
+        "return document.querySelector('.pzt-heat .pza-tip').textContent",
+        json!([]),
+    );
+    let tip = tip.as_str().unwrap_or_default();
+    assert!(
+        tip.starts_with("embedding=0, hidden=0\nvalue: "),
+        "tooltip {tip:?}"
+    );
+
+    // Search opens the ancestors of every match.
+    let search = b.find(".pzt-search");
+    b.type_text(&search, "mlp.down");
+    b.wait_for(
+        "return document.querySelector('.pzt-found').textContent !== ''",
+        "search results",
+    );
+    assert_eq!(b.text(&b.find(".pzt-found")), "6 matches");
+    let hits = b.find_all(".pzt-hit > .pzt-h");
+    assert_eq!(hits.len(), 6);
+    for hit in &hits {
+        assert!(!b.text(hit).is_empty(), "every match is visible");
+    }
+    let by_type = b.script(
+        "const v = document.querySelector('.pzt').pztView; v.find('RmsNorm'); return document.querySelector('.pzt-found').textContent",
+        json!([]),
+    );
+    assert_eq!(
+        by_type,
+        json!("7 matches"),
+        "search also matches type names"
+    );
+
+    // Expand all, collapse all, expand to depth N.
+    b.click(&b.find("[data-act=expand-all]"));
+    let total = model.all_paths().len() as i64;
+    assert_eq!(rendered_nodes(b), total, "expand all renders every node");
+    b.click(&b.find("[data-act=collapse-all]"));
+    let open = b.script(
+        "return document.querySelectorAll('.pzt-open').length",
+        json!([]),
+    );
+    assert_eq!(open, json!(1), "collapse all leaves only the root open");
+    b.script(
+        "document.querySelector('.pzt-depth').value = '2'",
+        json!([]),
+    );
+    b.click(&b.find("[data-act=depth]"));
+    let open = b.script(
+        "return document.querySelectorAll('.pzt-open').length",
+        json!([]),
+    );
+    assert_eq!(
+        open,
+        json!(1 + 3),
+        "depth 2 opens the root and its three children"
+    );
+    assert_clean_page(b, "model page after interaction");
+}
+
+fn hostile_page(b: &Browser, dir: &Path) {
+    let page = write(
+        dir,
+        "hostile.html",
+        &HtmlOptions::new()
+            .title(EVIL_TYPE)
+            .expand_depth(5)
+            .to_html(&hostile()),
+    );
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzt').dataset.ready === '1'",
+        "the tree viewer",
+    );
+    assert_eq!(
+        b.script("return typeof window.__pwned", json!([])),
+        json!("undefined"),
+        "a payload ran"
+    );
+    let text = b
+        .script("return document.body.innerText", json!([]))
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for payload in [
+        EVIL_KEY,
+        EVIL_TYPE,
+        "</script><img src=x onerror=",
+        "</script><script>window.__pwned='value'",
+    ] {
+        let shown = text.contains(payload) || text.contains(&payload.replace('"', "\\\""));
+        assert!(
+            shown,
+            "payload {payload:?} is shown as text; page text:\n{text}"
+        );
+    }
+    assert_eq!(
+        b.script("return document.images.length", json!([])),
+        json!(0)
+    );
+    assert_eq!(
+        b.script("return document.scripts.length", json!([])),
+        json!(3),
+        "only the island and our two scripts"
+    );
+    assert_eq!(
+        b.script("return document.title", json!([])),
+        json!(EVIL_TYPE)
+    );
+    assert_clean_page(b, "hostile page");
+}
+
+fn long_sequence_page(b: &Browser, dir: &Path) {
+    let long: Vec<u32> = (0..50).collect();
+    let page = write(dir, "long.html", &treescope::to_html(&long));
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzt').dataset.ready === '1'",
+        "the tree viewer",
+    );
+    assert_eq!(rendered_nodes(b), 1 + 20, "twenty items shown first");
+    let more = b.find(".pzt-more");
+    assert_eq!(b.text(&more), "… 30 more");
+    b.click(&more);
+    assert_eq!(rendered_nodes(b), 1 + 50);
+    assert!(b.find_all(".pzt-more").is_empty());
+    assert_clean_page(b, "long sequence page");
+}
+
+fn array_page(b: &Browser, dir: &Path) {
+    // Distinct values per layer make the slider's effect visible; the payload is large and
+    // regular enough to be deflated, so DecompressionStream is exercised too.
+    let (layers, seq, dim) = (3usize, 8usize, 16usize);
+    let values: Vec<f32> = (0..layers * seq * dim)
+        .map(|i| (i / (seq * dim) * 100 + i % (seq * dim)) as f32)
+        .collect();
+    let data =
+        ArrayData::from_f32(&[("layer", layers), ("seq", seq), ("dim", dim)], values).unwrap();
+    let spec = ArrayFigure::new(data.clone()).sliders(&["layer"]).spec();
+    assert!(spec.data.z, "the payload is deflated");
+    let page = write(
+        dir,
+        "array.html",
+        &ArrayFigure::new(data)
+            .sliders(&["layer"])
+            .pixels_per_cell(12)
+            .to_html(),
+    );
+    b.open(&page);
+    b.wait_for(
+        "const f = document.querySelector('.pza'); return f.dataset.ready === '1'",
+        "the figure",
+    );
+    let canvas = b.find("canvas.pza-canvas");
+    let corner = |b: &Browser| {
+        b.pointer(
+            &canvas,
+            -(dim as i64) * 6 + 6,
+            -(seq as i64) * 6 + 6 + 12,
+            false,
+        );
+        b.script(
+            "return document.querySelector('.pza-tip').textContent",
+            json!([]),
+        )
+    };
+    assert_eq!(corner(b), json!("seq=1, dim=0, layer=0\nvalue: 16"));
+    let slider = b.find("input[type=range][data-axis=layer]");
+    b.type_text(&slider, "\u{E014}\u{E014}");
+    assert_eq!(b.text(&b.find(".pza-readout")), "2 / 3");
+    assert_eq!(corner(b), json!("seq=1, dim=0, layer=2\nvalue: 216"));
+
+    // A NamedArray with special values: NaN is named in the tooltip.
+    let x = NamedArray::from_f32(
+        &[("row", 2), ("col", 2)],
+        vec![f32::NAN, 1.0, -1.0, f32::INFINITY],
+    )
+    .unwrap();
+    let page = write(
+        dir,
+        "special.html",
+        &treescope::render_array(&x).pixels_per_cell(20).to_html(),
+    );
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pza').dataset.ready === '1'",
+        "the figure",
+    );
+    let canvas = b.find("canvas.pza-canvas");
+    b.pointer(&canvas, -10, -10, false);
+    assert_eq!(
+        b.script(
+            "return document.querySelector('.pza-tip').textContent",
+            json!([])
+        ),
+        json!("row=0, col=0\nvalue: NaN")
+    );
+    b.pointer(&canvas, 10, 10, false);
+    assert_eq!(
+        b.script(
+            "return document.querySelector('.pza-tip').textContent",
+            json!([])
+        ),
+        json!("row=1, col=1\nvalue: +inf")
+    );
+    assert_clean_page(b, "array page");
+}
+
+fn diff_and_selection_pages(b: &Browser, dir: &Path) {
+    let before = transformer(2, 8, 8);
+    let mut after = before.clone();
+    after.blocks[0].mlp.up.weights =
+        treescope_support::array(&[("embedding", 8), ("hidden", 32)], 4242);
+    after.blocks.pop();
+    let page = write(
+        dir,
+        "diff.html",
+        &treescope::diff(&before, &after).to_html(),
+    );
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzt').dataset.ready === '1'",
+        "the diff viewer",
+    );
+    assert_eq!(b.find_all(".pzt-m-changed").len(), 1);
+    assert_eq!(b.find_all(".pzt-m-removed").len(), 1);
+    b.wait_for(
+        "const h = document.querySelector('.pzt-m-changed .pzt-heat'); return !!h && h.dataset.ready === '1'",
+        "the difference heatmap",
+    );
+    assert_clean_page(b, "diff page");
+
+    let selected: KeyPath = "blocks[1].mlp.gate".parse().unwrap();
+    let page = write(
+        dir,
+        "selection.html",
+        &treescope::to_html_with_selection(&before, &[selected]),
+    );
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzt').dataset.ready === '1'",
+        "the selection viewer",
+    );
+    let marked = b.find_all(".pzt-m-selected > .pzt-h");
+    assert_eq!(marked.len(), 1);
+    assert!(
+        b.text(&marked[0]).starts_with("gate:"),
+        "the selected node is visible"
+    );
+    assert_clean_page(b, "selection page");
+}
+
+fn layer_library_page(b: &Browser, dir: &Path) {
+    let model =
+        penzai::models::TransformerLm::gpt2(&penzai::models::Gpt2Config::tiny(), 0).unwrap();
+    let page = write(dir, "gpt2.html", &treescope::to_html(&model));
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzt').dataset.ready === '1'",
+        "the tree viewer",
+    );
+    b.click(&b.find("[data-act=expand-all]"));
+    assert_eq!(rendered_nodes(b), model.all_paths().len() as i64);
+    for button in b.find_all(".pzt-heatbtn").iter().take(5) {
+        b.pointer(button, 0, 0, true);
+    }
+    b.wait_for(
+        "return [...document.querySelectorAll('.pzt-heat')].every(h => h.dataset.ready === '1')",
+        "five heatmaps",
+    );
+    assert_clean_page(b, "layer library page");
+}
