@@ -6,7 +6,7 @@ pub mod llama;
 
 use crate::nn::Initializer;
 
-pub use generate::{GenerateOptions, Sampling, generate, with_kv_cache};
+pub use generate::{GenerateOptions, Sampling, generate, generate_with_progress, with_kv_cache};
 pub use gpt2::Gpt2Config;
 pub use llama::{LlamaConfig, TransformerBlock, TransformerFeedForward, TransformerLm};
 
