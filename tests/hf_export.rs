@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use hf_common::{FIXTURES, fixture};
-use penzai::io::hf::{self, HfError};
+use penzai::io::hf;
 use penzai::io::{Checkpoint, HfConfig};
 use penzai::models::{LlamaConfig, TransformerLm};
 use penzai::prelude::*;
