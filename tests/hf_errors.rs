@@ -232,3 +232,17 @@ fn hf_errors_convert_into_the_crate_error() {
     let err: penzai::Error = load_err(&fixture("nowhere")).into();
     assert!(matches!(err, penzai::Error::Hf(_)));
 }
+
+#[test]
+fn a_config_claiming_a_huge_model_fails_before_allocating_it() {
+    // 4e9 x 2^20 parameters would be 16 PiB; the file's shapes are checked first.
+    let v = Variant::new("llama-mha", "huge", |_| {}).with_config(|c| {
+        c["vocab_size"] = 4_000_000_000u64.into();
+        c["hidden_size"] = (1u64 << 20).into();
+    });
+    let err = load_err(&v.0);
+    assert!(
+        matches!(&err, HfError::ShapeMismatch { tensor, .. } if tensor == "model.embed_tokens.weight"),
+        "{err}"
+    );
+}

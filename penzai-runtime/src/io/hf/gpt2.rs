@@ -3,10 +3,10 @@
 //! carry the causal-mask buffers `attn.bias` and `attn.masked_bias`).
 
 use super::layout::TensorMap;
-use super::{HfError, Plan};
+use super::{HfError, Plan, Skeleton};
 use crate::io::IoError;
 use crate::io::hf_config::{Activation as HfActivation, Gpt2Config as HfGpt2};
-use crate::models::{Gpt2Config, TransformerLm, WeightInit};
+use crate::models::Gpt2Config;
 use crate::nn::Activation;
 
 /// The prefix transformers writes before the body's tensors.
@@ -42,16 +42,10 @@ pub(crate) fn model_config(cfg: &HfGpt2, file: &str) -> Result<Gpt2Config, HfErr
     })
 }
 
-/// The skeleton model, the tensor layout and the buffers to ignore, for a checkpoint whose
+/// The model to build, the tensor layout and the buffers to ignore, for a checkpoint whose
 /// body tensors start with `prefix` (`"transformer."` or `""`).
 pub(crate) fn plan(cfg: &HfGpt2, file: &str, prefix: &str) -> Result<Plan, HfError> {
-    let model =
-        TransformerLm::gpt2_with(&model_config(cfg, file)?, WeightInit::Zeros).map_err(|e| {
-            HfError::Model {
-                file: file.to_owned(),
-                source: Box::new(e),
-            }
-        })?;
+    let skeleton = Skeleton::Gpt2(model_config(cfg, file)?);
     let buffers = (0..cfg.n_layer)
         .flat_map(|i| {
             [
@@ -62,7 +56,7 @@ pub(crate) fn plan(cfg: &HfGpt2, file: &str, prefix: &str) -> Result<Plan, HfErr
         .collect();
     Ok(Plan {
         architecture: "gpt2",
-        model,
+        skeleton,
         rows: layout(cfg, prefix),
         buffers,
         tied: cfg

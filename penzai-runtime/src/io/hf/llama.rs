@@ -2,9 +2,9 @@
 //! `Qwen2ForCausalLM`): `model.layers.{i}.*` with `nn.Linear` weights stored `[out, in]`.
 
 use super::layout::TensorMap;
-use super::{HfError, Plan};
+use super::{Plan, Skeleton};
 use crate::io::hf_config::{LlamaConfig as HfLlama, LlamaFamily};
-use crate::models::{LlamaConfig, TransformerLm, WeightInit};
+use crate::models::LlamaConfig;
 
 /// The `model_type` of a family, as in messages and `config.json`.
 pub(crate) fn architecture(family: LlamaFamily) -> &'static str {
@@ -35,17 +35,12 @@ pub(crate) fn model_config(cfg: &HfLlama) -> LlamaConfig {
     }
 }
 
-/// The skeleton model and the tensor layout.
-pub(crate) fn plan(cfg: &HfLlama, file: &str) -> Result<Plan, HfError> {
-    let model = TransformerLm::llama_with(&model_config(cfg), WeightInit::Zeros).map_err(|e| {
-        HfError::Model {
-            file: file.to_owned(),
-            source: Box::new(e),
-        }
-    })?;
-    Ok(Plan {
+/// The model to build and the tensor layout.
+pub(crate) fn plan(cfg: &HfLlama) -> Plan {
+    let skeleton = Skeleton::Llama(model_config(cfg));
+    Plan {
         architecture: architecture(cfg.family),
-        model,
+        skeleton,
         rows: layout(cfg),
         buffers: Vec::new(),
         tied: cfg.tie_word_embeddings.then(|| {
@@ -54,7 +49,7 @@ pub(crate) fn plan(cfg: &HfLlama, file: &str) -> Result<Plan, HfError> {
                 "model.embed_tokens.weight".to_owned(),
             )
         }),
-    })
+    }
 }
 
 /// Every tensor of the family and the parameter it becomes.

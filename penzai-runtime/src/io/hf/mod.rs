@@ -47,7 +47,7 @@ pub use error::HfError;
 pub use export::export;
 
 use crate::io::{Architecture, Checkpoint, Dtype, HfConfig, INDEX_FILE_NAME, SINGLE_FILE_NAME};
-use crate::models::TransformerLm;
+use crate::models::{TransformerLm, WeightInit};
 use crate::nn::{LayerError, parameters, set_parameter};
 use crate::nx::NamedArray;
 use layout::{Target, TensorMap};
@@ -134,7 +134,7 @@ pub fn from_checkpoint(
             };
             gpt2::plan(cfg, config_file, prefix)?
         }
-        Architecture::Llama(cfg) => llama::plan(cfg, config_file)?,
+        Architecture::Llama(cfg) => llama::plan(cfg),
     };
     fill(plan, checkpoint, config_file, on_tensor)
 }
@@ -147,12 +147,12 @@ fn architecture_name(architecture: &Architecture) -> &'static str {
     }
 }
 
-/// A skeleton model and how to fill it from a checkpoint.
+/// The model a config describes and how to fill it from a checkpoint.
 pub(crate) struct Plan {
     /// The `model_type`, for messages.
     architecture: &'static str,
-    /// The model built from the config, with placeholder parameters.
-    model: TransformerLm,
+    /// Builds the model with zero weights, to be overwritten.
+    skeleton: Skeleton,
     /// Every tensor to read.
     rows: Vec<TensorMap>,
     /// Tensors to ignore when present (non-parameter buffers).
@@ -161,7 +161,28 @@ pub(crate) struct Plan {
     tied: Option<(String, String)>,
 }
 
-/// Reads every row of `plan` into its skeleton, then checks for leftovers and validates.
+/// The config of the model to build.
+pub(crate) enum Skeleton {
+    /// A GPT-2.
+    Gpt2(crate::models::Gpt2Config),
+    /// A Llama-family model.
+    Llama(crate::models::LlamaConfig),
+}
+
+impl Skeleton {
+    fn build(&self) -> crate::Result<TransformerLm> {
+        match self {
+            Skeleton::Gpt2(cfg) => TransformerLm::gpt2_with(cfg, WeightInit::Zeros),
+            Skeleton::Llama(cfg) => TransformerLm::llama_with(cfg, WeightInit::Zeros),
+        }
+    }
+}
+
+/// Checks the checkpoint against every row of `plan` (names, dtypes, shapes, leftovers), then
+/// builds the skeleton and reads every row into it, and validates the result.
+///
+/// Checking first means nothing is allocated for a config the files do not back: the
+/// skeleton's size is bounded by the tensors actually present.
 fn fill(
     plan: Plan,
     checkpoint: &Checkpoint,
@@ -170,11 +191,29 @@ fn fill(
 ) -> Result<TransformerLm, HfError> {
     let Plan {
         architecture,
-        mut model,
+        skeleton,
         rows,
         buffers,
         tied,
     } = plan;
+    let mut reader = TensorReader::new(checkpoint, architecture);
+    for row in &rows {
+        reader.check(row)?;
+    }
+    for buffer in &buffers {
+        reader.skip(buffer);
+    }
+    if let Some((copy, original)) = &tied
+        && reader.has(copy)
+    {
+        check_tied_copy(&mut reader, copy, original)?;
+    }
+    reader.check_all_used()?;
+
+    let mut model = skeleton.build().map_err(|e| HfError::Model {
+        file: config_file.to_owned(),
+        source: Box::new(e),
+    })?;
     // Each parameter's axes in the skeleton's logical order, which the loaded arrays adopt
     // (a stride permutation, never a copy) so a loaded model prints like a built one.
     let skeleton: HashMap<String, Vec<(String, usize)>> = parameters(&model)
@@ -206,15 +245,6 @@ fn fill(
         }
         on_tensor(i + 1, rows.len());
     }
-    for buffer in &buffers {
-        reader.skip(buffer);
-    }
-    if let Some((copy, original)) = &tied
-        && reader.has(copy)
-    {
-        check_tied_copy(&mut reader, copy, original)?;
-    }
-    reader.finish()?;
     crate::tree::validate_all(&model).map_err(|e| HfError::Model {
         file: config_file.to_owned(),
         source: Box::new(e),
@@ -277,8 +307,8 @@ fn sorted(mut axes: Vec<(String, usize)>) -> Vec<(String, usize)> {
 }
 
 fn describe(axes: &[(String, usize)]) -> String {
-    let inner: Vec<String> = axes.iter().map(|(n, s)| format!("{n}: {s}")).collect();
-    format!("{{{}}}", inner.join(", "))
+    let refs: Vec<(&str, usize)> = axes.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+    layout::describe_axes(&refs)
 }
 
 /// A disagreement between our builder and our layout table: a bug here, reported as an

@@ -42,6 +42,11 @@ impl<'a> TensorReader<'a> {
         Ok(view)
     }
 
+    /// Checks that the tensor of `row` exists with a float dtype and the row's shape.
+    pub fn check(&mut self, row: &TensorMap) -> Result<(), HfError> {
+        check(&self.view(&row.name)?, &row.shape)
+    }
+
     /// Reads the tensor of `row` as a `NamedArray` with the row's axes, converting F16,
     /// BF16 and F64 to f32 straight from the mapped bytes (the result is the only copy).
     pub fn read(&mut self, row: &TensorMap) -> Result<NamedArray, HfError> {
@@ -66,8 +71,8 @@ impl<'a> TensorReader<'a> {
         }
     }
 
-    /// Errors on the first tensor (by name) that was neither read nor skipped.
-    pub fn finish(self) -> Result<(), HfError> {
+    /// Errors on the first tensor (by name) that was neither used nor skipped.
+    pub fn check_all_used(&self) -> Result<(), HfError> {
         match self
             .checkpoint
             .tensors()
