@@ -7,4 +7,6 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/derive/*.rs");
     t.pass("tests/ui/pass/*.rs");
+    t.compile_fail("tests/ui/model/*.rs");
+    t.pass("tests/ui/model_pass/*.rs");
 }

@@ -5,8 +5,11 @@
 
 use proc_macro::TokenStream;
 
+mod axis_list;
 mod crate_path;
 mod ctxt;
+mod layer;
+mod model;
 mod tree;
 
 /// Derives `penzai::Tree`: children with keys, type-checked replacement, equality,
@@ -26,4 +29,16 @@ pub fn derive_tree(input: TokenStream) -> TokenStream {
     tree::derive(&input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+#[doc = include_str!("../docs/layer.md")]
+#[proc_macro_attribute]
+pub fn layer(args: TokenStream, item: TokenStream) -> TokenStream {
+    layer::expand(args.into(), item.into()).into()
+}
+
+#[doc = include_str!("../docs/model.md")]
+#[proc_macro]
+pub fn model(input: TokenStream) -> TokenStream {
+    model::expand(input.into()).into()
 }

@@ -150,3 +150,36 @@ pub fn static_debug<T: std::fmt::Debug>(field: &T) -> &dyn std::fmt::Debug {
 pub fn static_eq<T: PartialEq>(a: &T, b: &T) -> bool {
     a == b
 }
+
+// Used by `model!` and `#[layer]`.
+pub use crate::nn::signature::{Message, StaticFlow};
+pub use crate::nn::{
+    AnyLayer, HasSignature, Initializer, Sequential, Signature, SignatureAxis, StaticSignature,
+    Steps,
+};
+
+/// Runs the body `model!` expands to (a closure, so that `?` works in it).
+pub fn build_model(build: impl FnOnce() -> crate::Result<Sequential>) -> crate::Result<Sequential> {
+    build()
+}
+
+/// The block indices of `repeat n` (a function, so that a literal `0` is not an empty
+/// range literal in the user's code, which clippy rejects).
+pub fn block_indices(n: usize) -> std::ops::Range<usize> {
+    0..n
+}
+
+/// A custom layer step of `model!`.
+pub fn custom_layer<L: Layer>(layer: L) -> AnyLayer {
+    AnyLayer::new(layer)
+}
+
+/// A `{ .. } as [axes]` step of `model!`.
+pub fn block_layer<L: Layer>(layer: L) -> AnyLayer {
+    AnyLayer::new(layer)
+}
+
+/// What `model!` leaves in place of a model after reporting compile errors.
+pub fn unbuilt_model() -> crate::Result<Sequential> {
+    Err(crate::nn::LayerError::Config("model! reported compile errors".into()).into())
+}

@@ -28,3 +28,4 @@ pub use tree::{Key, KeyPath, KeyRef, Tree, TreeError, TreeExt};
 
 /// Derives [`Tree`](trait@Tree) for a struct or enum; see the crate documentation.
 pub use penzai_macros::Tree;
+pub use penzai_macros::{layer, model};

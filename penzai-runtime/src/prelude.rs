@@ -8,4 +8,4 @@ pub use crate::tree::{
     HasTypedPath, Key, KeyPath, KeyRef, Tree, TreeError, TreeExt, TreeObject, TypedPath, Walk,
 };
 pub use crate::treescope::NotebookDisplay;
-pub use penzai_macros::Tree;
+pub use penzai_macros::{Tree, layer, model};

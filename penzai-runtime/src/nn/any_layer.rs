@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::Result;
-use crate::nn::{Context, Layer};
+use crate::nn::{Context, Layer, Signature, Steps};
 use crate::nx::NamedArray;
 use crate::tree::{AnyPath, ChildError, HasTypedPath, KeyRef, Leaf, Tree};
 
@@ -145,6 +145,12 @@ impl Tree for AnyLayer {
 impl Layer for AnyLayer {
     fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
         self.0.call(x, cx)
+    }
+    fn signature(&self) -> Option<Signature> {
+        self.0.signature()
+    }
+    fn as_steps(&self) -> Option<&Steps> {
+        self.0.as_steps()
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::Result;
 use crate::nn::check::require_axis;
-use crate::nn::{Context, Layer, LayerError, Mode};
+use crate::nn::{Context, Layer, LayerError, Mode, Signature};
 use crate::nx::{DType, NamedArray};
 
 /// A custom elementwise function with a name (the name is what prints and compares).
@@ -96,6 +96,10 @@ impl Layer for Elementwise {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
         self.activation.apply(&x)
     }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::pass_through())
+    }
 }
 
 /// Softmax over one or more named axes.
@@ -123,6 +127,12 @@ impl Layer for Softmax {
         let axes: Vec<&str> = self.axes.iter().map(String::as_str).collect();
         Ok(x.softmax(&axes)?)
     }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::requiring(
+            self.axes.iter().map(|a| (a.as_str(), None)),
+        ))
+    }
 }
 
 /// Multiplies by a constant (attention's `1/sqrt(d)`).
@@ -135,6 +145,10 @@ pub struct ConstantRescale {
 impl Layer for ConstantRescale {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
         Ok((x * self.by)?)
+    }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::pass_through())
     }
 }
 
@@ -149,6 +163,10 @@ impl Layer for TanhSoftCap {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
         Ok(((x * (1.0 / self.soft_cap))?.tanh()? * self.soft_cap)?)
     }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::pass_through())
+    }
 }
 
 /// Converts the input to another dtype.
@@ -162,6 +180,10 @@ pub struct CastToDType {
 impl Layer for CastToDType {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
         Ok(x.cast(self.dtype))
+    }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::pass_through())
     }
 }
 
@@ -223,5 +245,9 @@ impl Layer for Dropout {
             &scaled,
             &NamedArray::scalar(0.0),
         )?)
+    }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::pass_through())
     }
 }

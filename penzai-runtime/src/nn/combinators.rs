@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::Result;
 use crate::nn::check::AxesSpec;
-use crate::nn::{AnyLayer, Context, Layer, LayerError};
+use crate::nn::{AnyLayer, Context, Layer, LayerError, Signature};
 use crate::nx::NamedArray;
 use crate::tree::Key;
 
@@ -15,6 +15,10 @@ pub struct Identity;
 impl Layer for Identity {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
         Ok(x)
+    }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::pass_through())
     }
 }
 
@@ -46,6 +50,29 @@ impl Layer for Residual {
             .into());
         }
         Ok((&y + &x)?)
+    }
+
+    /// What the body requires; known when the body's signature is and ends with the
+    /// axes it started with.
+    fn signature(&self) -> Option<Signature> {
+        let body = self.delta.get().signature()?;
+        let mut removed: Vec<&str> = body.removes.iter().map(|n| n.as_str()).collect();
+        let mut added: Vec<&str> = body.adds.iter().map(|(n, _)| n.as_str()).collect();
+        removed.sort_unstable();
+        added.sort_unstable();
+        if removed != added {
+            return None;
+        }
+        let mut requires = body.requires;
+        for name in &body.removes {
+            if !requires.iter().any(|(n, _)| n == name) {
+                requires.push((name.clone(), None));
+            }
+        }
+        Some(Signature {
+            requires,
+            ..Signature::default()
+        })
     }
 }
 
@@ -195,5 +222,15 @@ impl Layer for RenameAxes {
         }
         // Untag then tag renames several axes at once, so swaps (a<->b) work too.
         Ok(x.untag(&old)?.tag(&new)?)
+    }
+
+    /// Requires and removes the old names, adds the new ones; the sizes carried over are
+    /// not expressible in a signature (flow checks follow renames exactly).
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature {
+            requires: Vec::new(),
+            removes: self.old.iter().map(|n| n.as_str().into()).collect(),
+            adds: self.new.iter().map(|n| (n.as_str().into(), None)).collect(),
+        })
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::Result;
 use crate::nn::check::require_axis;
-use crate::nn::{Context, Initializer, Layer, LayerError, Parameter, WeightAxes};
+use crate::nn::{Context, Initializer, Layer, LayerError, Parameter, Signature, WeightAxes};
 use crate::nx::{DType, NamedArray};
 
 /// An embedding table: one vector (over the embedding axes) per vocabulary entry.
@@ -98,6 +98,22 @@ impl Layer for EmbeddingLookup {
             .value
             .take(&self.table.vocabulary_axis, &x)?)
     }
+
+    fn signature(&self) -> Option<Signature> {
+        let shape = self.table.embeddings.value.named_shape();
+        Some(Signature {
+            adds: self
+                .table
+                .embedding_axes()
+                .into_iter()
+                .map(|n| {
+                    let size = shape.get(&n);
+                    (n.into(), size)
+                })
+                .collect(),
+            ..Signature::default()
+        })
+    }
 }
 
 /// Decodes vectors to logits over the vocabulary by contracting with the table.
@@ -116,6 +132,22 @@ impl Layer for EmbeddingDecode {
         }
         let names: Vec<&str> = axes.iter().map(String::as_str).collect();
         Ok(x.contract(&self.table.embeddings.value, &names)?)
+    }
+
+    fn signature(&self) -> Option<Signature> {
+        let shape = self.table.embeddings.value.named_shape();
+        let axes = self.table.embedding_axes();
+        Some(Signature {
+            requires: axes
+                .iter()
+                .map(|n| (n.as_str().into(), shape.get(n)))
+                .collect(),
+            removes: axes.iter().map(|n| n.as_str().into()).collect(),
+            adds: vec![(
+                self.table.vocabulary_axis.as_str().into(),
+                Some(self.table.vocab_size()),
+            )],
+        })
     }
 }
 
@@ -153,5 +185,16 @@ impl Layer for AddPositionalEmbedding {
             require_axis(&x, axis, Some(size))?;
         }
         Ok((&x + &rows)?)
+    }
+
+    fn signature(&self) -> Option<Signature> {
+        let shape = self.table.embeddings.value.named_shape();
+        Some(Signature::requiring(
+            self.table
+                .embedding_axes()
+                .iter()
+                .map(|n| (n.as_str(), shape.get(n)))
+                .collect::<Vec<_>>(),
+        ))
     }
 }

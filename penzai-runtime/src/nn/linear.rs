@@ -2,7 +2,9 @@
 
 use crate::Result;
 use crate::nn::check::{forbid_axis, require_axis};
-use crate::nn::{AnyLayer, Context, Initializer, Layer, LayerError, Parameter, Steps, WeightAxes};
+use crate::nn::{
+    AnyLayer, Context, Initializer, Layer, LayerError, Parameter, Signature, Steps, WeightAxes,
+};
 use crate::nx::{AxisName, NamedArray};
 
 /// A learned linear map: contracts the input's `in_axes` with the weights and produces
@@ -156,6 +158,17 @@ impl Layer for Linear {
         let names: Vec<&str> = self.in_axes.iter().map(String::as_str).collect();
         Ok(x.contract(&self.weights.value, &names)?)
     }
+
+    fn signature(&self) -> Option<Signature> {
+        let sized = |axes: Vec<(AxisName, usize)>| axes.into_iter().map(|(n, s)| (n, Some(s)));
+        Some(Signature {
+            requires: sized(self.input_axes())
+                .chain(sized(self.parallel_axes()))
+                .collect(),
+            removes: self.in_axes.iter().map(|n| n.as_str().into()).collect(),
+            adds: sized(self.output_axes()).collect(),
+        })
+    }
 }
 
 /// Adds a learned bias, broadcast by name; the input must have every bias axis.
@@ -190,6 +203,13 @@ impl Layer for AddBias {
             require_axis(&x, axis, Some(size))?;
         }
         Ok((&x + &self.bias.value)?)
+    }
+
+    fn signature(&self) -> Option<Signature> {
+        let shape = self.bias.value.named_shape();
+        Some(Signature::requiring(
+            shape.iter().map(|(n, s)| (n.as_str(), Some(s))),
+        ))
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::Result;
 use crate::nn::check::require_axis;
 use crate::nn::rope::positions;
-use crate::nn::{Context, Layer, LayerError};
+use crate::nn::{Context, Layer, LayerError, Signature};
 use crate::nx::{DType, NamedArray};
 
 /// The value masked scores get: finite, so a fully masked row stays finite after softmax
@@ -78,6 +78,13 @@ impl Layer for ApplyCausalMask {
         )?;
         masked(&x, &q.ge(&k)?)
     }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::requiring([
+            (self.seq_axis.as_str(), None),
+            (self.kv_axis.as_str(), None),
+        ]))
+    }
 }
 
 /// Causal mask that also hides keys more than `window - 1` positions back (Mistral).
@@ -120,6 +127,10 @@ impl Layer for ApplyCausalSlidingWindowMask {
             .logical_and(&behind.lt(&NamedArray::scalar(self.window as f32))?)?;
         masked(&x, &keep)
     }
+
+    fn signature(&self) -> Option<Signature> {
+        self.causal.signature()
+    }
 }
 
 /// Masks scores where a boolean side input is false (padding, custom patterns).
@@ -142,5 +153,9 @@ impl Layer for ApplyExplicitMask {
             .into());
         }
         masked(&x, mask)
+    }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::pass_through())
     }
 }

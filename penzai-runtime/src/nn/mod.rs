@@ -19,6 +19,7 @@ mod norm;
 mod parameter;
 pub mod rope;
 mod sequential;
+pub mod signature;
 
 pub use any_layer::AnyLayer;
 pub use attention::{Attention, KVCache, KVCachingAttention};
@@ -40,3 +41,6 @@ pub use norm::{LayerNorm, RMSNorm, RMSStandardize, Standardize};
 pub use parameter::{Parameter, parameters, set_parameter};
 pub use rope::{ApplyRoPE, ApplyRoPEToSubset};
 pub use sequential::{NamedGroup, Sequential, Step, Steps};
+pub use signature::{
+    FlowAxes, HasSignature, Signature, SignatureAxis, StaticSignature, check_flow, check_flow_to,
+};

@@ -2,7 +2,7 @@
 
 use crate::Result;
 use crate::nn::check::require_axis;
-use crate::nn::{AddBias, AnyLayer, Context, Initializer, Layer, Linear, Steps};
+use crate::nn::{AddBias, AnyLayer, Context, Initializer, Layer, Linear, Signature, Steps};
 use crate::nx::NamedArray;
 
 fn axes_refs(axes: &[String]) -> Vec<&str> {
@@ -32,6 +32,12 @@ impl Layer for Standardize {
         let inv = (var + self.epsilon)?.rsqrt()?;
         Ok((&centered * &inv)?)
     }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::requiring(
+            self.across.iter().map(|a| (a.as_str(), None)),
+        ))
+    }
 }
 
 /// `x / sqrt(mean(x^2) + epsilon)` over the `across` axes.
@@ -53,6 +59,12 @@ impl Layer for RMSStandardize {
         }
         let inv = (x.square()?.mean(&across)? + self.epsilon)?.rsqrt()?;
         Ok((&x * &inv)?)
+    }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::requiring(
+            self.across.iter().map(|a| (a.as_str(), None)),
+        ))
     }
 }
 

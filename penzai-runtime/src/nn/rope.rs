@@ -2,7 +2,7 @@
 
 use crate::Result;
 use crate::nn::check::require_axis;
-use crate::nn::{Context, Layer, LayerError};
+use crate::nn::{Context, Layer, LayerError, Signature};
 use crate::nx::{DType, NamedArray};
 
 /// The positions for an input: the side input `name` when given, else `0..n` along the
@@ -113,6 +113,10 @@ impl Layer for ApplyRoPE {
         let pos = positions(cx, &self.positions_input, &x, "seq")?;
         rotate(&x, &self.embedding_axis, size, &pos, self.max_wavelength)
     }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::requiring([(self.embedding_axis.as_str(), None)]))
+    }
 }
 
 /// RoPE on the first `rope_subset_size` entries of the axis only (GPT-NeoX).
@@ -151,5 +155,9 @@ impl Layer for ApplyRoPEToSubset {
             &pos,
             self.max_wavelength,
         )
+    }
+
+    fn signature(&self) -> Option<Signature> {
+        Some(Signature::requiring([(self.embedding_axis.as_str(), None)]))
     }
 }

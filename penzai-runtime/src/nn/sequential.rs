@@ -313,6 +313,14 @@ macro_rules! __steps_node {
             ) -> $crate::Result<$crate::nx::NamedArray> {
                 self.steps.run(x, cx)
             }
+
+            fn signature(&self) -> ::std::option::Option<$crate::nn::Signature> {
+                self.steps.signature()
+            }
+
+            fn as_steps(&self) -> ::std::option::Option<&$crate::nn::Steps> {
+                ::std::option::Option::Some(&self.steps)
+            }
         }
 
         impl $crate::tree::HasTypedPath for $ty {
