@@ -26,7 +26,15 @@
 //! let logits = loaded.model.call(tokens, &mut Context::new())?;
 //! assert_eq!(logits.named_shape().to_string(), "{batch: 1, seq: 3, vocabulary: 101}");
 //!
-//! // A missing tensor is an error naming it and the file.
+//! // The loaded model is our own tree: selectors reach its parts by type and by path.
+//! use penzai::nn::{Attention, RMSNorm};
+//! use penzai::select::select;
+//! assert_eq!(select(&loaded.model as &dyn Tree).at_instances_of::<Attention>().count(), 2);
+//! assert_eq!(select(&loaded.model as &dyn Tree).at_instances_of::<RMSNorm>().count(), 5);
+//! let query = loaded.model.get_at(&"blocks[1].attn.delta.attention.query.proj".parse()?)?;
+//! assert_eq!(query.type_name(), "Linear");
+//!
+//! // A folder that is not a checkpoint is an error naming the file it lacks.
 //! let err = hf::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures")).unwrap_err();
 //! assert!(err.to_string().contains("config.json"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
