@@ -43,6 +43,7 @@ fn names(dir: &std::path::Path) -> BTreeSet<String> {
 fn load_export_load_is_the_identity_for_every_fixture() {
     for name in FIXTURES {
         let loaded = hf::load(fixture(name)).unwrap();
+        assert!(loaded.config.unrecognized_keys.is_empty(), "{name}");
         let out = TempDir::new(name);
         hf::export(&loaded.model, &loaded.config, &out.0).unwrap();
         let again = hf::load(&out.0).unwrap();
