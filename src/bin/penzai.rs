@@ -243,6 +243,14 @@ fn open_tree(path: &Path) -> Result<Box<dyn Tree>> {
         if hf::is_checkpoint_dir(path) {
             return Ok(Box::new(load_model(path)?.model));
         }
+        if path.join("structure.json").is_file() {
+            // Saved models (structure.json + parameters.safetensors) load through
+            // `penzai::io::load_any`, which is not in this build yet.
+            bail!(
+                "{} is a saved penzai model; this build cannot load saved models yet",
+                path.display()
+            );
+        }
         bail!(
             "{} is neither a HuggingFace checkpoint folder (config.json with model.safetensors \
              or model.safetensors.index.json) nor a safetensors file",
