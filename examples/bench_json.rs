@@ -30,13 +30,22 @@ fn time<T>(repeats: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 }
 
 fn report(case: &str, seconds: f64, extra: &str) {
-    let extra = if extra.is_empty() { String::new() } else { format!(", {extra}") };
+    let extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!(", {extra}")
+    };
     println!("{{\"case\": \"{case}\", \"seconds\": {seconds:.6}{extra}}}");
 }
 
 fn tokens(batch: usize, seq: usize, vocab: usize) -> anyhow::Result<NamedArray> {
-    let ids: Vec<i64> = (0..batch * seq).map(|i| ((i * 7919) % vocab) as i64).collect();
-    Ok(NamedArray::from_i64(&[("batch", batch), ("seq", seq)], ids)?)
+    let ids: Vec<i64> = (0..batch * seq)
+        .map(|i| ((i * 7919) % vocab) as i64)
+        .collect();
+    Ok(NamedArray::from_i64(
+        &[("batch", batch), ("seq", seq)],
+        ids,
+    )?)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -75,7 +84,9 @@ fn main() -> anyhow::Result<()> {
     let x = tokens(1, 32, 256)?;
     let (s, _) = time(1, || small_model.call(x.clone(), &mut Context::new()));
     report("b_forward_small_first", s, "");
-    let (s, _) = time(reps(20), || small_model.call(x.clone(), &mut Context::new()));
+    let (s, _) = time(reps(20), || {
+        small_model.call(x.clone(), &mut Context::new())
+    });
     report("b_forward_small", s, "");
 
     let (s, big_model) = time(1, || TransformerLm::llama(&big, 0));
@@ -86,7 +97,11 @@ fn main() -> anyhow::Result<()> {
     report("c_forward_big_first", s, "");
     let (s, out) = time(reps(10), || big_model.call(x.clone(), &mut Context::new()));
     out?;
-    report("c_forward_big", s, &format!("\"tokens_per_s\": {:.0}", 512.0 / s));
+    report(
+        "c_forward_big",
+        s,
+        &format!("\"tokens_per_s\": {:.0}", 512.0 / s),
+    );
 
     let params = penzai::nn::parameters(&big_model);
     let n_params: usize = params.iter().map(|(_, p)| p.value.len()).sum();
@@ -95,31 +110,91 @@ fn main() -> anyhow::Result<()> {
         nodes += 1;
         Walk::Continue
     });
-    report("d_tree_nodes", 0.0, &format!("\"nodes\": {nodes}, \"parameters\": {}, \"parameter_values\": {n_params}", params.len()));
-    let (s, count) = time(reps(50), || select(big_model.as_dyn()).at_instances_of::<Linear>().count());
+    report(
+        "d_tree_nodes",
+        0.0,
+        &format!(
+            "\"nodes\": {nodes}, \"parameters\": {}, \"parameter_values\": {n_params}",
+            params.len()
+        ),
+    );
+    let (s, count) = time(reps(50), || {
+        select(big_model.as_dyn())
+            .at_instances_of::<Linear>()
+            .count()
+    });
     report("d_select_count_linear", s, &format!("\"count\": {count}"));
-    let (s, _) = time(reps(50), || select(big_model.as_dyn()).at_instances_of::<Parameter>().count());
+    let (s, _) = time(reps(50), || {
+        select(big_model.as_dyn())
+            .at_instances_of::<Parameter>()
+            .count()
+    });
     report("d_select_count_parameters", s, "");
-    let (s, _) = time(reps(20), || select(big_model.clone()).at_instances_of::<Linear>().insert_after(Identity));
+    let (s, _) = time(reps(20), || {
+        select(big_model.clone())
+            .at_instances_of::<Linear>()
+            .insert_after(Identity)
+    });
     report("d_insert_after_linear_identity", s, "");
-    let (s, _) = time(reps(20), || select(big_model.clone()).at_instances_of::<Linear>().apply(|l: Linear| l));
+    let (s, _) = time(reps(20), || {
+        select(big_model.clone())
+            .at_instances_of::<Linear>()
+            .apply(|l: Linear| l)
+    });
     report("d_apply_linear_identity_fn", s, "");
 
     let (s, html) = time(reps(5), || penzai::treescope::to_html(&big_model));
-    report("e_treescope_model_html", s, &format!("\"bytes\": {}", html.len()));
+    report(
+        "e_treescope_model_html",
+        s,
+        &format!("\"bytes\": {}", html.len()),
+    );
     let (s, text) = time(reps(5), || penzai::treescope::to_text_plain(&big_model));
-    report("e_treescope_model_text", s, &format!("\"bytes\": {}", text.len()));
+    report(
+        "e_treescope_model_text",
+        s,
+        &format!("\"bytes\": {}", text.len()),
+    );
     let array = NamedArray::normal(0, &[("rows", 512), ("columns", 512)], 0.0, 1.0)?;
-    let (s, page) = time(reps(5), || penzai::treescope::render_array(&array).to_html());
-    report("e_render_array_512", s, &format!("\"bytes\": {}", page.len()));
+    let (s, page) = time(reps(5), || {
+        penzai::treescope::render_array(&array).to_html()
+    });
+    report(
+        "e_render_array_512",
+        s,
+        &format!("\"bytes\": {}", page.len()),
+    );
 
-    let sites = || select(big_model.clone()).at_path("blocks").map(|s| s.at_children());
-    let (s, _) = time(reps(20), || -> anyhow::Result<_> { Ok(penzai::interpret::with_captures(sites()?)?) });
+    let sites = || {
+        select(big_model.clone())
+            .at_path("blocks")
+            .map(|s| s.at_children())
+    };
+    let (s, _) = time(reps(20), || -> anyhow::Result<_> {
+        Ok(penzai::interpret::with_captures(sites()?)?)
+    });
     report("f_capture_insert", s, "");
-    let (s, captured) = time(reps(5), || penzai::interpret::capture(sites().expect("blocks exist"), x.clone(), &mut Context::new()));
-    report("f_capture_forward", s, &format!("\"captures\": {}", captured?.activations.len()));
+    let (s, captured) = time(reps(5), || {
+        penzai::interpret::capture(
+            sites().expect("blocks exist"),
+            x.clone(),
+            &mut Context::new(),
+        )
+    });
+    report(
+        "f_capture_forward",
+        s,
+        &format!("\"captures\": {}", captured?.activations.len()),
+    );
 
-    let linear = Linear::new(0, "g", &[("embedding", 64)], &[("out", 64)], &[], Initializer::XAVIER_UNIFORM)?;
+    let linear = Linear::new(
+        0,
+        "g",
+        &[("embedding", 64)],
+        &[("out", 64)],
+        &[],
+        Initializer::XAVIER_UNIFORM,
+    )?;
     let v = NamedArray::normal(1, &[("embedding", 64)], 0.0, 1.0)?;
     let (s, _) = time(reps(2000), || linear.call(v.clone(), &mut Context::new()));
     report("g_linear64", s, "");
