@@ -34,7 +34,10 @@ fn main() -> anyhow::Result<()> {
     for path in &linears.paths()[..3] {
         println!("     {path}");
     }
-    println!("   Treescope page with them marked: {}", linears.show()?.display());
+    println!(
+        "   Treescope page with them marked: {}",
+        linears.show()?.display()
+    );
 
     // 2. Capture the residual stream after every block, in one forward pass.
     let run = capture(

@@ -35,11 +35,14 @@ come from, so 4.x layouts are produced by post-processing the saved files):
     llama-sharded   the `llama-mha` weights split into 2 shards + model.safetensors.index.json.
     llama-f16       transformers 5 layout, F16 weights.
     mistral-sliding transformers 5 layout, GQA, sliding_window 4 (shorter than the prompts).
+    qwen2-mqa       transformers 5 layout, Qwen2: multi-query (4 query heads over 1 kv head),
+                    biases on the query, key and value projections, untied.
 
 Usage (a venv outside the repo; CPU wheels from PyPI):
     python3 -m venv /work/venv-fixtures
     /work/venv-fixtures/bin/pip install torch transformers safetensors
-    /work/venv-fixtures/bin/python tools/gen_fixtures.py [out_dir]   # default tests/fixtures
+    /work/venv-fixtures/bin/python tools/gen_fixtures.py [out_dir [family ...]]
+        # default tests/fixtures; families gpt2, llama, mistral, qwen2 (default: all)
 """
 
 import json
@@ -59,6 +62,8 @@ from transformers import (
     LlamaForCausalLM,
     MistralConfig,
     MistralForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
 )
 
 SEQ = 8
@@ -263,13 +268,23 @@ def make_mistral(out):
                    "F32")
 
 
+def make_qwen2(out):
+    cfg = Qwen2Config(**llama_kwargs(num_key_value_heads=1, tie_word_embeddings=False))
+    model = reinit(Qwen2ForCausalLM(cfg), seed=11)
+    folder = os.path.join(out, "qwen2-mqa")
+    save(model, folder)
+    write_expected(folder, "qwen2-mqa", "transformers-5", model, prompts(101, seed=107), "F32")
+
+
+FAMILIES = {"gpt2": make_gpt2, "llama": make_llama, "mistral": make_mistral, "qwen2": make_qwen2}
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
     torch.use_deterministic_algorithms(True)
-    make_gpt2(out)
-    make_llama(out)
-    make_mistral(out)
+    for family in sys.argv[2:] or FAMILIES:
+        FAMILIES[family](out)
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, "
           f"safetensors {safetensors.__version__}")
 

@@ -2,6 +2,7 @@
 
 use crate::io::IoError;
 use crate::io::SaveError;
+use crate::io::hf::HfError;
 use crate::nn::LayerError;
 use crate::nx::AxisError;
 use crate::select::SelectError;
@@ -25,6 +26,10 @@ pub enum Error {
     /// Saving a model, or loading a saved one, failed (boxed like `Io`).
     #[error(transparent)]
     Save(Box<SaveError>),
+    /// Mapping a HuggingFace checkpoint onto a model (or a model onto one) failed (boxed for
+    /// the same reason as `Axis`).
+    #[error(transparent)]
+    Hf(Box<HfError>),
     /// A layer refused its input, configuration or context.
     #[error(transparent)]
     Layer(#[from] LayerError),
@@ -90,6 +95,12 @@ impl From<IoError> for Error {
 impl From<SaveError> for Error {
     fn from(e: SaveError) -> Error {
         Error::Save(Box::new(e))
+    }
+}
+
+impl From<HfError> for Error {
+    fn from(e: HfError) -> Error {
+        Error::Hf(Box::new(e))
     }
 }
 

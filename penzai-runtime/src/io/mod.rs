@@ -1,5 +1,5 @@
-//! Reading and writing models' files: whole models ([`save`](fn@save) and [`load`]: structure as JSON,
-//! parameters as safetensors), safetensors parameters (single and sharded HuggingFace
+//! Reading and writing models' files: whole models ([`save`](fn@save) and [`load`]: structure
+//! as JSON, parameters as safetensors), safetensors parameters (single and sharded HuggingFace
 //! checkpoints) and HuggingFace `config.json`.
 //!
 //! Every reader bounds what a file may claim (lengths, offsets, element counts) against the
@@ -25,6 +25,7 @@
 
 mod dtype;
 mod error;
+pub mod hf;
 pub mod hf_config;
 mod json_error;
 mod named;
@@ -38,7 +39,8 @@ pub use hf_config::{
     Activation, Architecture, AttentionBias, Gpt2Config, HfConfig, LlamaConfig, LlamaFamily,
 };
 pub use safetensors::{
-    Checkpoint, SafetensorsFile, TensorView, serialize_tensors, write_safetensors, write_tensors,
+    Checkpoint, INDEX_FILE_NAME, SINGLE_FILE_NAME, SafetensorsFile, TensorView, serialize_tensors,
+    write_safetensors, write_tensors,
 };
 pub use save::{
     MAX_LAYER_DEPTH, PARAMETERS_FILE, STRUCTURE_FILE, SaveError, SavedModel, load, load_any,

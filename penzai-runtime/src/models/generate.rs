@@ -94,6 +94,17 @@ pub fn generate<L: Layer + Clone>(
     prompt: &NamedArray,
     options: &GenerateOptions,
 ) -> Result<NamedArray> {
+    generate_with_progress(model, prompt, options, &mut |_, _| {})
+}
+
+/// Like [`generate`], calling `on_token(done, max_new_tokens)` after each new token (for a
+/// progress bar).
+pub fn generate_with_progress<L: Layer + Clone>(
+    model: &L,
+    prompt: &NamedArray,
+    options: &GenerateOptions,
+    on_token: &mut dyn FnMut(usize, usize),
+) -> Result<NamedArray> {
     let (batch, prompt_len) = prompt_shape(prompt)?;
     let prompt = prompt.order_as(&["batch", "seq"])?;
     let mut rows: Vec<Vec<i64>> = prompt
@@ -138,6 +149,7 @@ pub fn generate<L: Layer + Clone>(
             }
             row.push(next);
         }
+        on_token(step + 1, options.max_new_tokens);
         if finished.iter().all(|f| *f) {
             break;
         }

@@ -4,9 +4,10 @@ use crate::Result;
 use crate::nn::{
     Activation, AddPositionalEmbedding, Affine, AnyLayer, ApplyCausalMask, Attention,
     ConstantRescale, Elementwise, EmbeddingDecode, EmbeddingLookup, EmbeddingTable, Initializer,
-    LayerError, LayerNorm, RenameAxes, Residual, Sequential, Softmax, Steps,
+    LayerError, LayerNorm, Linear, RenameAxes, Residual, Sequential, Softmax, Steps,
 };
 
+use super::WeightInit;
 use super::llama::{TransformerBlock, TransformerLm};
 
 /// The shape of a GPT-2 model.
@@ -26,6 +27,11 @@ pub struct Gpt2Config {
     pub layer_norm_eps: f32,
     /// The MLP activation (`GeluTanh`, GPT-2's `gelu_new`, or `GeluExact`).
     pub activation: Activation,
+    /// Hidden width of the MLP (`neurons` axis); `None` means GPT-2's `4 * d_model`.
+    pub mlp_hidden: Option<usize>,
+    /// Whether the unembedding reuses the token embedding table (GPT-2 does); else it is a
+    /// separate `Linear` labelled `unembed.weights`.
+    pub tie_embeddings: bool,
 }
 
 impl Gpt2Config {
@@ -39,12 +45,19 @@ impl Gpt2Config {
             n_heads: 4,
             layer_norm_eps: 1e-5,
             activation: Activation::GeluTanh,
+            mlp_hidden: None,
+            tie_embeddings: true,
         }
     }
 
     /// Per-head width.
     pub fn head_dim(&self) -> usize {
         self.d_model / self.n_heads.max(1)
+    }
+
+    /// Hidden width of the MLP: `mlp_hidden`, or `4 * d_model` when unset.
+    pub fn mlp_width(&self) -> usize {
+        self.mlp_hidden.unwrap_or(4 * self.d_model)
     }
 
     fn check(&self) -> Result<()> {
@@ -58,6 +71,9 @@ impl Gpt2Config {
         Ok(())
     }
 }
+
+/// GPT-2's initializer for weights and embeddings.
+const GPT2_INIT: Initializer = Initializer::Normal { std: 0.02 };
 
 fn named(steps: Vec<(&str, AnyLayer)>) -> Result<Steps> {
     let mut out = Steps::new();
@@ -75,9 +91,13 @@ fn seq(steps: Vec<(&str, AnyLayer)>) -> Result<AnyLayer> {
 
 /// The attention of a GPT-2 block labelled `label`.
 pub fn gpt2_attention(seed: u64, label: &str, cfg: &Gpt2Config) -> Result<Attention> {
+    attention(WeightInit::Seeded(seed), label, cfg)
+}
+
+fn attention(w: WeightInit, label: &str, cfg: &Gpt2Config) -> Result<Attention> {
     let d = [("embedding", cfg.d_model)];
     let heads = [("heads", cfg.n_heads), ("projection", cfg.head_dim())];
-    let init = Initializer::Normal { std: 0.02 };
+    let (seed, init) = (w.seed(), w.or(GPT2_INIT));
     let proj = |name: &str| {
         Affine::new(seed, &format!("{label}.{name}"), &d, &heads, init).map(AnyLayer::new)
     };
@@ -112,11 +132,15 @@ pub fn gpt2_attention(seed: u64, label: &str, cfg: &Gpt2Config) -> Result<Attent
 
 /// Block `index` of a GPT-2 model.
 pub fn gpt2_block(seed: u64, index: usize, cfg: &Gpt2Config) -> Result<TransformerBlock> {
+    block(WeightInit::Seeded(seed), index, cfg)
+}
+
+fn block(w: WeightInit, index: usize, cfg: &Gpt2Config) -> Result<TransformerBlock> {
     cfg.check()?;
     let label = format!("blocks.{index}");
     let d = [("embedding", cfg.d_model)];
-    let n = [("neurons", 4 * cfg.d_model)];
-    let init = Initializer::Normal { std: 0.02 };
+    let n = [("neurons", cfg.mlp_width())];
+    let (seed, init) = (w.seed(), w.or(GPT2_INIT));
     let norm = |name: &str| {
         LayerNorm::new(seed, &format!("{label}.{name}"), &d, cfg.layer_norm_eps).map(AnyLayer::new)
     };
@@ -124,7 +148,7 @@ pub fn gpt2_block(seed: u64, index: usize, cfg: &Gpt2Config) -> Result<Transform
         ("norm", norm("attn.norm")?),
         (
             "attention",
-            AnyLayer::new(gpt2_attention(seed, &format!("{label}.attn"), cfg)?),
+            AnyLayer::new(attention(w, &format!("{label}.attn"), cfg)?),
         ),
     ])?;
     let ffn = seq(vec![
@@ -158,7 +182,7 @@ pub fn gpt2_block(seed: u64, index: usize, cfg: &Gpt2Config) -> Result<Transform
 
 impl TransformerLm {
     /// A randomly initialized GPT-2: steps `embed`, `positions`, `blocks`, `final_norm`,
-    /// `unembed` (tied to `embed`'s table).
+    /// `unembed` (tied to `embed`'s table unless `tie_embeddings` is false).
     ///
     /// ```
     /// use penzai::prelude::*;
@@ -171,9 +195,16 @@ impl TransformerLm {
     /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn gpt2(cfg: &Gpt2Config, seed: u64) -> Result<TransformerLm> {
+        TransformerLm::gpt2_with(cfg, WeightInit::Seeded(seed))
+    }
+
+    /// A GPT-2 whose weight matrices and embeddings are filled as `init` says (norm scales
+    /// are ones, biases zeros). [`WeightInit::Zeros`] gives the skeleton a checkpoint loader
+    /// overwrites, without drawing millions of random numbers first.
+    pub fn gpt2_with(cfg: &Gpt2Config, init: WeightInit) -> Result<TransformerLm> {
         cfg.check()?;
         let d = [("embedding", cfg.d_model)];
-        let init = Initializer::Normal { std: 0.02 };
+        let (w, seed, init) = (init, init.seed(), init.or(GPT2_INIT));
         let table = EmbeddingTable::new(seed, "embed", cfg.vocab_size, &d, init)?;
         let mut positions = EmbeddingTable::new(seed, "positions", cfg.n_positions, &d, init)?;
         positions.embeddings.value = positions
@@ -183,17 +214,26 @@ impl TransformerLm {
         positions.vocabulary_axis = "positions".into();
         let blocks = Sequential::from_layers(
             (0..cfg.n_layers)
-                .map(|i| gpt2_block(seed, i, cfg).map(AnyLayer::new))
+                .map(|i| block(w, i, cfg).map(AnyLayer::new))
                 .collect::<Result<Vec<_>>>()?,
         );
+        let unembed = if cfg.tie_embeddings {
+            AnyLayer::new(EmbeddingDecode {
+                table: table.clone(),
+            })
+        } else {
+            AnyLayer::new(Linear::new(
+                seed,
+                "unembed",
+                &d,
+                &[("vocabulary", cfg.vocab_size)],
+                &[],
+                init,
+            )?)
+        };
         Ok(TransformerLm {
             steps: named(vec![
-                (
-                    "embed",
-                    AnyLayer::new(EmbeddingLookup {
-                        table: table.clone(),
-                    }),
-                ),
+                ("embed", AnyLayer::new(EmbeddingLookup { table })),
                 (
                     "positions",
                     AnyLayer::new(AddPositionalEmbedding::new(positions)),
@@ -203,7 +243,7 @@ impl TransformerLm {
                     "final_norm",
                     AnyLayer::new(LayerNorm::new(seed, "final_norm", &d, cfg.layer_norm_eps)?),
                 ),
-                ("unembed", AnyLayer::new(EmbeddingDecode { table })),
+                ("unembed", unembed),
             ])?,
         })
     }

@@ -1,9 +1,10 @@
 //! A Llama-style decoder: RMSNorm, RoPE attention with grouped-query heads, SwiGLU.
 
+use super::WeightInit;
 use crate::Result;
 use crate::nn::{
-    Activation, AnyLayer, ApplyCausalMask, ApplyCausalSlidingWindowMask, ApplyRoPE, Attention,
-    BranchAndMultiply, ConstantRescale, Elementwise, EmbeddingDecode, EmbeddingLookup,
+    Activation, Affine, AnyLayer, ApplyCausalMask, ApplyCausalSlidingWindowMask, ApplyRoPE,
+    Attention, BranchAndMultiply, ConstantRescale, Elementwise, EmbeddingDecode, EmbeddingLookup,
     EmbeddingTable, Initializer, Linear, RMSNorm, RenameAxes, Residual, Sequential, Softmax, Steps,
 };
 
@@ -32,6 +33,11 @@ pub struct LlamaConfig {
     pub tie_embeddings: bool,
     /// A sliding attention window (Mistral), if any.
     pub sliding_window: Option<usize>,
+    /// Whether the query, key and value projections add a bias (Qwen2); each projection is
+    /// then an `Affine` (steps `linear`, `bias`) instead of a `Linear`.
+    pub qkv_bias: bool,
+    /// Whether the output projection adds a bias (Llama's `attention_bias`).
+    pub output_bias: bool,
 }
 
 impl LlamaConfig {
@@ -49,6 +55,8 @@ impl LlamaConfig {
             rms_eps: 1e-6,
             tie_embeddings: false,
             sliding_window: None,
+            qkv_bias: false,
+            output_bias: false,
         }
     }
 
@@ -127,8 +135,28 @@ fn seq(steps: &[(&str, AnyLayer)]) -> Result<Sequential> {
     })
 }
 
+/// A projection labelled `label`: a `Linear`, or an `Affine` when it has a bias.
+fn projection(
+    w: WeightInit,
+    label: &str,
+    input: &[(&str, usize)],
+    output: &[(&str, usize)],
+    bias: bool,
+) -> Result<AnyLayer> {
+    let (seed, init) = (w.seed(), w.or(Initializer::XAVIER_NORMAL));
+    Ok(if bias {
+        AnyLayer::new(Affine::new(seed, label, input, output, init)?)
+    } else {
+        AnyLayer::new(Linear::new(seed, label, input, output, &[], init)?)
+    })
+}
+
 /// The attention of block `label` (e.g. `blocks.3.attn`).
 pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Attention> {
+    attention(WeightInit::Seeded(seed), label, cfg)
+}
+
+fn attention(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<Attention> {
     let d = [("embedding", cfg.d_model)];
     let q_heads = cfg.query_head_axes();
     let kv_heads = cfg.kv_head_axes();
@@ -137,17 +165,13 @@ pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Atte
         v.push(("projection", cfg.head_dim));
         v
     };
-    let init = Initializer::XAVIER_NORMAL;
     let linear = |name: &str, out: &[(&str, usize)]| {
-        Linear::new(seed, &format!("{label}.{name}"), &d, out, &[], init)
+        projection(w, &format!("{label}.{name}"), &d, out, cfg.qkv_bias)
     };
     let rope = || AnyLayer::new(ApplyRoPE::new("projection", cfg.rope_theta));
     let to_kv = || AnyLayer::new(RenameAxes::new("seq", "kv_seq"));
     let query = seq(&[
-        (
-            "proj",
-            AnyLayer::new(linear("query", &with_proj(&q_heads))?),
-        ),
+        ("proj", linear("query", &with_proj(&q_heads))?),
         ("rope", rope()),
         (
             "scale",
@@ -157,15 +181,12 @@ pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Atte
         ),
     ])?;
     let key = seq(&[
-        ("proj", AnyLayer::new(linear("key", &with_proj(&kv_heads))?)),
+        ("proj", linear("key", &with_proj(&kv_heads))?),
         ("rope", rope()),
         ("rename", to_kv()),
     ])?;
     let value = seq(&[
-        (
-            "proj",
-            AnyLayer::new(linear("value", &with_proj(&kv_heads))?),
-        ),
+        ("proj", linear("value", &with_proj(&kv_heads))?),
         ("rename", to_kv()),
     ])?;
     let mask = match cfg.sliding_window {
@@ -176,20 +197,19 @@ pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Atte
         ("mask", mask),
         ("softmax", AnyLayer::new(Softmax::over("kv_seq"))),
     ])?;
-    let output = Linear::new(
-        seed,
+    let output = projection(
+        w,
         &format!("{label}.output"),
         &with_proj(&q_heads),
         &d,
-        &[],
-        init,
+        cfg.output_bias,
     )?;
     Ok(Attention {
         query: AnyLayer::new(query),
         key: AnyLayer::new(key),
         value: AnyLayer::new(value),
         scores: AnyLayer::new(scores),
-        output: AnyLayer::new(output),
+        output,
         head_axis: "projection".into(),
         kv_axis: "kv_seq".into(),
     })
@@ -201,9 +221,13 @@ pub fn llama_feed_forward(
     label: &str,
     cfg: &LlamaConfig,
 ) -> Result<TransformerFeedForward> {
+    feed_forward(WeightInit::Seeded(seed), label, cfg)
+}
+
+fn feed_forward(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<TransformerFeedForward> {
     let d = [("embedding", cfg.d_model)];
     let n = [("neurons", cfg.mlp_hidden)];
-    let init = Initializer::XAVIER_NORMAL;
+    let (seed, init) = (w.seed(), w.or(Initializer::XAVIER_NORMAL));
     let gate = seq(&[
         (
             "proj",
@@ -231,7 +255,12 @@ pub fn llama_feed_forward(
 
 /// Block `index` of a Llama-style model.
 pub fn llama_block(seed: u64, index: usize, cfg: &LlamaConfig) -> Result<TransformerBlock> {
+    block(WeightInit::Seeded(seed), index, cfg)
+}
+
+fn block(w: WeightInit, index: usize, cfg: &LlamaConfig) -> Result<TransformerBlock> {
     cfg.check()?;
+    let seed = w.seed();
     let label = format!("blocks.{index}");
     let d = [("embedding", cfg.d_model)];
     let attn = seq(&[
@@ -246,7 +275,7 @@ pub fn llama_block(seed: u64, index: usize, cfg: &LlamaConfig) -> Result<Transfo
         ),
         (
             "attention",
-            AnyLayer::new(llama_attention(seed, &format!("{label}.attn"), cfg)?),
+            AnyLayer::new(attention(w, &format!("{label}.attn"), cfg)?),
         ),
     ])?;
     let mlp = seq(&[
@@ -261,7 +290,7 @@ pub fn llama_block(seed: u64, index: usize, cfg: &LlamaConfig) -> Result<Transfo
         ),
         (
             "ffn",
-            AnyLayer::new(llama_feed_forward(seed, &format!("{label}.mlp"), cfg)?),
+            AnyLayer::new(feed_forward(w, &format!("{label}.mlp"), cfg)?),
         ),
     ])?;
     Ok(TransformerBlock {
@@ -287,18 +316,26 @@ impl TransformerLm {
     /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn llama(cfg: &LlamaConfig, seed: u64) -> Result<TransformerLm> {
+        TransformerLm::llama_with(cfg, WeightInit::Seeded(seed))
+    }
+
+    /// A Llama-style model whose weight matrices and embeddings are filled as `init` says
+    /// (norm scales are ones, biases zeros). [`WeightInit::Zeros`] gives the skeleton a
+    /// checkpoint loader overwrites, without drawing millions of random numbers first.
+    pub fn llama_with(cfg: &LlamaConfig, init: WeightInit) -> Result<TransformerLm> {
         cfg.check()?;
+        let (w, seed) = (init, init.seed());
         let d = [("embedding", cfg.d_model)];
         let table = EmbeddingTable::new(
             seed,
             "embed",
             cfg.vocab_size,
             &d,
-            Initializer::Normal { std: 0.02 },
+            w.or(Initializer::Normal { std: 0.02 }),
         )?;
         let blocks = Sequential::from_layers(
             (0..cfg.n_layers)
-                .map(|i| llama_block(seed, i, cfg).map(AnyLayer::new))
+                .map(|i| block(w, i, cfg).map(AnyLayer::new))
                 .collect::<Result<Vec<_>>>()?,
         );
         let unembed = if cfg.tie_embeddings {
@@ -312,7 +349,7 @@ impl TransformerLm {
                 &d,
                 &[("vocabulary", cfg.vocab_size)],
                 &[],
-                Initializer::XAVIER_NORMAL,
+                w.or(Initializer::XAVIER_NORMAL),
             )?)
         };
         Ok(TransformerLm {

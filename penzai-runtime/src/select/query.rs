@@ -204,10 +204,11 @@ impl<R: SelectRoot> Selection<R> {
     /// `sum(children of spine nodes) - (|spine| - 1)` for a non-empty spine. Together the
     /// two selections cover every childless node (leaf) exactly once.
     ///
-    /// `s.invert().invert()` covers the same leaves as `s`, and equals `s` exactly whenever
-    /// `s` is itself an inversion (`invert` three times equals `invert` once). It differs
-    /// when every child of some node is selected: `{x.a, x.b}` for an `x` with only those
-    /// children inverts to the rest of the tree, whose inversion is `{x}`.
+    /// An inversion remembers what it inverted, and inverting it again gives that back:
+    /// `s.invert().invert()` selects exactly `s`. (Recomputing the complement of the
+    /// inversion instead would not always: for an `x` whose only children `x.a` and `x.b`
+    /// are both selected, the rest of the tree's own complement is `{x}`, which is what
+    /// Penzai's `invert` returns there.) Any other query starts afresh.
     ///
     /// ```
     /// use penzai::prelude::*;
@@ -221,10 +222,16 @@ impl<R: SelectRoot> Selection<R> {
     /// let both = select(root.as_dyn()).at_paths(["x.a", "x.b"])?;
     /// let inverse = both.clone().invert();
     /// assert_eq!(inverse.paths(), ["y".parse::<KeyPath>()?]);
-    /// assert_eq!(inverse.invert().paths(), ["x".parse::<KeyPath>()?]);
+    /// assert_eq!(inverse.invert().paths(), both.paths());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn invert(self) -> Selection<R> {
+    pub fn invert(mut self) -> Selection<R> {
+        if let Some(original) = self.complement_of.take() {
+            let inverse = std::mem::take(&mut self.paths);
+            let mut back = self.with_paths(original);
+            back.complement_of = Some(inverse);
+            return back;
+        }
         let trie = PathTrie::from_paths(&self.paths);
         let mut out = Vec::new();
         if trie.is_empty() {
@@ -232,7 +239,10 @@ impl<R: SelectRoot> Selection<R> {
         } else if !trie.is_selected() {
             trie.collect_complement(self.root_node(), &mut KeyPath::root(), &mut out);
         }
-        self.with_paths(out)
+        let original = std::mem::take(&mut self.paths);
+        let mut inverse = self.with_paths(out);
+        inverse.complement_of = Some(original);
+        inverse
     }
 
     /// Replaces each selected node by a selection inside it, built by `f` from a selection

@@ -23,6 +23,9 @@ use crate::tree::{KeyPath, Tree, get};
 pub struct Selection<R> {
     pub(crate) root: R,
     pub(crate) paths: Vec<KeyPath>,
+    /// Set by [`invert`](Selection::invert): the selection this one is the complement of.
+    /// Inverting again returns it, so the two always split the same candidates.
+    pub(crate) complement_of: Option<Vec<KeyPath>>,
 }
 
 /// What a [`Selection`] can be built over: any owned tree, or a borrowed `&dyn Tree`.
@@ -59,6 +62,7 @@ impl<R: SelectRoot> Selection<R> {
         Selection {
             root,
             paths: vec![KeyPath::root()],
+            complement_of: None,
         }
     }
 
@@ -68,6 +72,7 @@ impl<R: SelectRoot> Selection<R> {
         Selection {
             root: self.root,
             paths,
+            complement_of: None,
         }
     }
 

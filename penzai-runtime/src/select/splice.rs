@@ -238,6 +238,7 @@ impl<M: Tree> Selection<M> {
         Ok(Selection {
             root: self.root,
             paths: inserted,
+            complement_of: None,
         })
     }
 }

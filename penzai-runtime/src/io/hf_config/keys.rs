@@ -77,6 +77,11 @@ fn is_dropout(key: &str) -> bool {
     key.ends_with("_pdrop") || key.contains("dropout")
 }
 
+/// Whether `key` is known not to affect a float32 forward pass.
+fn is_harmless(key: &str) -> bool {
+    HARMLESS.contains(&key) || key.starts_with("summary_") || is_dropout(key)
+}
+
 /// A config object with typed, error-reporting getters.
 pub(super) struct Keys<'a> {
     pub file: &'a str,
@@ -186,13 +191,30 @@ impl<'a> Keys<'a> {
     pub fn unrecognized(&self) -> Vec<String> {
         self.map
             .keys()
-            .filter(|k| {
-                !self.read.contains(k.as_str())
-                    && !HARMLESS.contains(&k.as_str())
-                    && !k.starts_with("summary_")
-                    && !is_dropout(k)
-            })
+            .filter(|k| !self.read.contains(k.as_str()) && !is_harmless(k))
             .cloned()
+            .collect()
+    }
+
+    /// The harmless keys and their values, minus those describing the stored file itself
+    /// (which a writer of another file must set anew).
+    pub fn harmless(&self) -> Map<String, Value> {
+        const ABOUT_THE_FILE: &[&str] = &[
+            "model_type",
+            "architectures",
+            "dtype",
+            "torch_dtype",
+            "transformers_version",
+            "_name_or_path",
+        ];
+        self.map
+            .iter()
+            .filter(|(k, _)| {
+                !self.read.contains(k.as_str())
+                    && is_harmless(k)
+                    && !ABOUT_THE_FILE.contains(&k.as_str())
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
 }

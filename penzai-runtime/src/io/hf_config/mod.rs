@@ -56,6 +56,11 @@ pub struct HfConfig {
     pub architecture: Architecture,
     /// Keys present in the file that were neither read nor known to be harmless, sorted.
     pub unrecognized_keys: Vec<String>,
+    /// The keys known not to affect the forward pass (token ids, generation defaults,
+    /// dropout rates, ...) with their values, kept so a model written back (see
+    /// [`hf::export`](crate::io::hf::export)) keeps them; bookkeeping about the file itself
+    /// (`architectures`, `dtype`, `transformers_version`, ...) is left out.
+    pub passthrough: Map<String, Value>,
 }
 
 impl HfConfig {
@@ -107,6 +112,7 @@ impl HfConfig {
         Ok(HfConfig {
             architecture,
             unrecognized_keys: keys.unrecognized(),
+            passthrough: keys.harmless(),
         })
     }
 }

@@ -1,0 +1,89 @@
+//! An [`HfConfig`] written back as transformers' `config.json`.
+//!
+//! The keys that define the architecture are written from the typed config (with `dtype`
+//! float32, since export writes f32 tensors), after the harmless keys the config was read
+//! with ([`HfConfig::passthrough`]: token ids, generation defaults, ...). Keys the typed config
+//! leaves out take transformers' defaults, which is what [`HfConfig`] assumed when it read
+//! their absence.
+
+use serde_json::{Value, json};
+
+use super::llama;
+use crate::io::hf_config::{Activation, Gpt2Config, LlamaConfig, LlamaFamily};
+use crate::io::{Architecture, HfConfig};
+
+/// The config as a JSON object.
+pub(crate) fn to_json(config: &HfConfig) -> Value {
+    let architecture = match &config.architecture {
+        Architecture::Gpt2(cfg) => gpt2(cfg),
+        Architecture::Llama(cfg) => llama(cfg),
+    };
+    let mut out = config.passthrough.clone();
+    if let Value::Object(keys) = architecture {
+        out.extend(keys);
+    }
+    Value::Object(out)
+}
+
+fn gpt2(cfg: &Gpt2Config) -> Value {
+    let activation = match cfg.activation {
+        Activation::GeluTanh => "gelu_new",
+        Activation::GeluExact => "gelu",
+        Activation::Relu => "relu",
+        Activation::Silu => "silu",
+    };
+    json!({
+        "model_type": "gpt2",
+        "architectures": ["GPT2LMHeadModel"],
+        "vocab_size": cfg.vocab_size,
+        "n_positions": cfg.n_positions,
+        "n_embd": cfg.n_embd,
+        "n_layer": cfg.n_layer,
+        "n_head": cfg.n_head,
+        "n_inner": cfg.n_inner,
+        "activation_function": activation,
+        "layer_norm_epsilon": cfg.layer_norm_epsilon,
+        "scale_attn_weights": cfg.scale_attn_weights,
+        "tie_word_embeddings": cfg.tie_word_embeddings,
+        "dtype": "float32",
+    })
+}
+
+fn llama(cfg: &LlamaConfig) -> Value {
+    let architecture = match cfg.family {
+        LlamaFamily::Llama => "LlamaForCausalLM",
+        LlamaFamily::Mistral => "MistralForCausalLM",
+        LlamaFamily::Qwen2 => "Qwen2ForCausalLM",
+    };
+    let mut out = json!({
+        "model_type": llama::architecture(cfg.family),
+        "architectures": [architecture],
+        "vocab_size": cfg.vocab_size,
+        "hidden_size": cfg.hidden_size,
+        "intermediate_size": cfg.intermediate_size,
+        "num_hidden_layers": cfg.num_hidden_layers,
+        "num_attention_heads": cfg.num_attention_heads,
+        "num_key_value_heads": cfg.num_key_value_heads,
+        "head_dim": cfg.head_dim,
+        "hidden_act": "silu",
+        "rms_norm_eps": cfg.rms_norm_eps,
+        "rope_parameters": {"rope_type": "default", "rope_theta": cfg.rope_theta},
+        "max_position_embeddings": cfg.max_position_embeddings,
+        "tie_word_embeddings": cfg.tie_word_embeddings,
+        "dtype": "float32",
+    });
+    if let Value::Object(map) = &mut out {
+        match cfg.family {
+            LlamaFamily::Llama => {
+                map.insert("attention_bias".into(), cfg.attention_bias.qkv.into());
+            }
+            LlamaFamily::Mistral => {
+                map.insert("sliding_window".into(), cfg.sliding_window.into());
+            }
+            LlamaFamily::Qwen2 => {
+                map.insert("use_sliding_window".into(), false.into());
+            }
+        }
+    }
+    out
+}

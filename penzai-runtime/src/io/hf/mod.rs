@@ -1,0 +1,329 @@
+//! HuggingFace checkpoints mapped onto our transformers, and back.
+//!
+//! [`load`] reads a checkpoint folder (`config.json` plus `model.safetensors`, or shards
+//! with `model.safetensors.index.json`) into a [`TransformerLm`] built by our own builders,
+//! so selectors reach `blocks[i]`, attention, its query/key/value/output projections, MLPs
+//! and norms by type and by path exactly as in a freshly built model. [`export`] writes a
+//! (possibly edited) model back in transformers' names and layouts.
+//!
+//! Supported: GPT-2 (`GPT2LMHeadModel`, with or without the `transformer.` prefix) and the
+//! Llama family (`llama`, `mistral` with its sliding window, `qwen2` with its query/key/value
+//! biases), in F16, BF16, F32 or F64 (computed in f32).
+//!
+//! The mapping is strict: every tensor the architecture needs must be present with the shape
+//! the config implies, and every tensor in the files must be used (GPT-2's causal-mask
+//! buffers excepted). Each failure is an [`HfError`] naming the file, the tensor and the
+//! byte offset of its data.
+//!
+//! ```
+//! use penzai::prelude::*;
+//! use penzai::io::hf;
+//!
+//! let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/llama-gqa-tied");
+//! let loaded = hf::load(dir)?;
+//! assert_eq!(loaded.architecture, "llama");
+//! let tokens = NamedArray::from_i64(&[("batch", 1), ("seq", 3)], vec![5, 17, 42])?;
+//! let logits = loaded.model.call(tokens, &mut Context::new())?;
+//! assert_eq!(logits.named_shape().to_string(), "{batch: 1, seq: 3, vocabulary: 101}");
+//!
+//! // The loaded model is our own tree: selectors reach its parts by type and by path.
+//! use penzai::nn::{Attention, RMSNorm};
+//! use penzai::select::select;
+//! assert_eq!(select(&loaded.model as &dyn Tree).at_instances_of::<Attention>().count(), 2);
+//! assert_eq!(select(&loaded.model as &dyn Tree).at_instances_of::<RMSNorm>().count(), 5);
+//! let query = loaded.model.get_at(&"blocks[1].attn.delta.attention.query.proj".parse()?)?;
+//! assert_eq!(query.type_name(), "Linear");
+//!
+//! // A folder that is not a checkpoint is an error naming the file it lacks.
+//! let err = hf::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures")).unwrap_err();
+//! assert!(err.to_string().contains("config.json"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod config_json;
+mod error;
+mod export;
+mod gpt2;
+mod layout;
+mod llama;
+mod reader;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+pub use error::HfError;
+pub use export::export;
+
+use crate::io::{Architecture, Checkpoint, Dtype, HfConfig, INDEX_FILE_NAME, SINGLE_FILE_NAME};
+use crate::models::{TransformerLm, WeightInit};
+use crate::nn::{LayerError, parameters, set_parameter};
+use crate::nx::NamedArray;
+use layout::{Target, TensorMap};
+use reader::TensorReader;
+
+/// The file name of an HF config.
+pub const CONFIG_FILE_NAME: &str = "config.json";
+
+/// A model loaded from a HuggingFace checkpoint, with its config and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    /// The model, built by [`TransformerLm::gpt2`] or [`TransformerLm::llama`] and filled
+    /// with the checkpoint's parameters (as f32).
+    pub model: TransformerLm,
+    /// The parsed `config.json`; pass it to [`export`] to write the model back.
+    pub config: HfConfig,
+    /// The `model_type`: `gpt2`, `llama`, `mistral` or `qwen2`.
+    pub architecture: &'static str,
+    /// The dtypes the parameters were stored in.
+    pub stored_dtypes: BTreeSet<Dtype>,
+    /// The safetensors files read.
+    pub files: Vec<String>,
+}
+
+/// Whether `dir` looks like an HF checkpoint folder (a `config.json` and either
+/// `model.safetensors` or `model.safetensors.index.json`).
+pub fn is_checkpoint_dir(dir: impl AsRef<Path>) -> bool {
+    let dir = dir.as_ref();
+    dir.join(CONFIG_FILE_NAME).is_file()
+        && (dir.join(SINGLE_FILE_NAME).is_file() || dir.join(INDEX_FILE_NAME).is_file())
+}
+
+/// Loads the HF checkpoint in `dir` (see the [module docs](self)).
+pub fn load(dir: impl AsRef<Path>) -> Result<LoadedModel, HfError> {
+    load_with_progress(dir, &mut |_, _| {})
+}
+
+/// Like [`load`], calling `on_tensor(done, total)` after each tensor is converted (for a
+/// progress bar).
+pub fn load_with_progress(
+    dir: impl AsRef<Path>,
+    on_tensor: &mut dyn FnMut(usize, usize),
+) -> Result<LoadedModel, HfError> {
+    let dir = dir.as_ref();
+    let config_path = dir.join(CONFIG_FILE_NAME);
+    let config = HfConfig::from_path(&config_path)?;
+    let checkpoint = Checkpoint::open_dir(dir)?;
+    let model = from_checkpoint(
+        &config,
+        &config_path.display().to_string(),
+        &checkpoint,
+        on_tensor,
+    )?;
+    Ok(LoadedModel {
+        model,
+        architecture: architecture_name(&config.architecture),
+        stored_dtypes: checkpoint.tensors().map(|t| t.dtype()).collect(),
+        files: checkpoint
+            .shards()
+            .iter()
+            .map(|f| f.file_name().to_owned())
+            .collect(),
+        config,
+    })
+}
+
+/// Builds the model `config` describes and fills it from `checkpoint`; `config_file` names
+/// the config in errors.
+pub fn from_checkpoint(
+    config: &HfConfig,
+    config_file: &str,
+    checkpoint: &Checkpoint,
+    on_tensor: &mut dyn FnMut(usize, usize),
+) -> Result<TransformerLm, HfError> {
+    let plan = match &config.architecture {
+        Architecture::Gpt2(cfg) => {
+            // Checkpoints saved from `GPT2Model` (the published ones) lack the prefix.
+            let prefix = if checkpoint.get("wte.weight").is_some()
+                && checkpoint.get("transformer.wte.weight").is_none()
+            {
+                ""
+            } else {
+                gpt2::PREFIX
+            };
+            gpt2::plan(cfg, config_file, prefix)?
+        }
+        Architecture::Llama(cfg) => llama::plan(cfg),
+    };
+    fill(plan, checkpoint, config_file, on_tensor)
+}
+
+/// The `model_type` of an architecture.
+fn architecture_name(architecture: &Architecture) -> &'static str {
+    match architecture {
+        Architecture::Gpt2(_) => "gpt2",
+        Architecture::Llama(cfg) => llama::architecture(cfg.family),
+    }
+}
+
+/// The model a config describes and how to fill it from a checkpoint.
+pub(crate) struct Plan {
+    /// The `model_type`, for messages.
+    architecture: &'static str,
+    /// Builds the model with zero weights, to be overwritten.
+    skeleton: Skeleton,
+    /// Every tensor to read.
+    rows: Vec<TensorMap>,
+    /// Tensors to ignore when present (non-parameter buffers).
+    buffers: Vec<String>,
+    /// For tied embeddings: the copy some checkpoints still store, and its original.
+    tied: Option<(String, String)>,
+}
+
+/// The config of the model to build.
+pub(crate) enum Skeleton {
+    /// A GPT-2.
+    Gpt2(crate::models::Gpt2Config),
+    /// A Llama-family model.
+    Llama(crate::models::LlamaConfig),
+}
+
+impl Skeleton {
+    fn build(&self) -> crate::Result<TransformerLm> {
+        match self {
+            Skeleton::Gpt2(cfg) => TransformerLm::gpt2_with(cfg, WeightInit::Zeros),
+            Skeleton::Llama(cfg) => TransformerLm::llama_with(cfg, WeightInit::Zeros),
+        }
+    }
+}
+
+/// Checks the checkpoint against every row of `plan` (names, dtypes, shapes, leftovers), then
+/// builds the skeleton and reads every row into it, and validates the result.
+///
+/// Checking first means nothing is allocated for a config the files do not back: the
+/// skeleton's size is bounded by the tensors actually present.
+fn fill(
+    plan: Plan,
+    checkpoint: &Checkpoint,
+    config_file: &str,
+    on_tensor: &mut dyn FnMut(usize, usize),
+) -> Result<TransformerLm, HfError> {
+    let Plan {
+        architecture,
+        skeleton,
+        rows,
+        buffers,
+        tied,
+    } = plan;
+    let mut reader = TensorReader::new(checkpoint, architecture);
+    for row in &rows {
+        reader.check(row)?;
+    }
+    for buffer in &buffers {
+        reader.skip(buffer);
+    }
+    if let Some((copy, original)) = &tied
+        && reader.has(copy)
+    {
+        check_tied_copy(&mut reader, copy, original)?;
+    }
+    reader.check_all_used()?;
+
+    let mut model = skeleton.build().map_err(|e| HfError::Model {
+        file: config_file.to_owned(),
+        source: Box::new(e),
+    })?;
+    // Each parameter's axes in the skeleton's logical order, which the loaded arrays adopt
+    // (a stride permutation, never a copy) so a loaded model prints like a built one.
+    let skeleton: HashMap<String, Vec<(String, usize)>> = parameters(&model)
+        .into_iter()
+        .map(|(_, p)| (p.label.to_string(), axes_of(&p.value)))
+        .collect();
+    let mut reader = TensorReader::new(checkpoint, architecture);
+    for (i, row) in rows.iter().enumerate() {
+        let array = reader.read(row)?;
+        for (label, value) in parts(row, &array, config_file)? {
+            let Some(axes) = skeleton.get(label) else {
+                return Err(internal(config_file, format!("no parameter {label:?}")));
+            };
+            if sorted(axes.clone()) != sorted(axes_of(&value)) {
+                return Err(internal(
+                    config_file,
+                    format!(
+                        "{label:?} is {} in the model but {} in the layout",
+                        describe(axes),
+                        value.named_shape()
+                    ),
+                ));
+            }
+            let order: Vec<&str> = axes.iter().map(|(n, _)| n.as_str()).collect();
+            let value = value
+                .order_as(&order)
+                .map_err(|e| internal(config_file, e.to_string()))?;
+            set_parameter(&mut model, label, &value);
+        }
+        on_tensor(i + 1, rows.len());
+    }
+    crate::tree::validate_all(&model).map_err(|e| HfError::Model {
+        file: config_file.to_owned(),
+        source: Box::new(e),
+    })?;
+    Ok(model)
+}
+
+/// The parameters a row's array becomes.
+fn parts<'r>(
+    row: &'r TensorMap,
+    array: &NamedArray,
+    config_file: &str,
+) -> Result<Vec<(&'r str, NamedArray)>, HfError> {
+    match &row.target {
+        Target::One(label) => Ok(vec![(label.as_str(), array.clone())]),
+        Target::Split { axis, labels } => labels
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let part = array
+                    .index_axis(axis, i)
+                    .map_err(|e| internal(config_file, e.to_string()))?;
+                Ok((label.as_str(), part))
+            })
+            .collect(),
+    }
+}
+
+/// Accepts a stored copy of a tied tensor if it equals the original.
+fn check_tied_copy(
+    reader: &mut TensorReader<'_>,
+    copy: &str,
+    original: &str,
+) -> Result<(), HfError> {
+    let original_view = reader.view(original)?;
+    let copy_view = reader.view(copy)?;
+    reader::check(&copy_view, original_view.shape())?;
+    if copy_view.to_f32_vec()? != original_view.to_f32_vec()? {
+        return Err(HfError::TiedMismatch {
+            file: copy_view.file().to_owned(),
+            tensor: copy.to_owned(),
+            tied_to: original.to_owned(),
+            offset: copy_view.data_offset(),
+        });
+    }
+    Ok(())
+}
+
+fn axes_of(array: &NamedArray) -> Vec<(String, usize)> {
+    array
+        .named_shape()
+        .iter()
+        .map(|(n, s)| (n.to_string(), s))
+        .collect()
+}
+
+fn sorted(mut axes: Vec<(String, usize)>) -> Vec<(String, usize)> {
+    axes.sort_unstable();
+    axes
+}
+
+fn describe(axes: &[(String, usize)]) -> String {
+    let refs: Vec<(&str, usize)> = axes.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+    layout::describe_axes(&refs)
+}
+
+/// A disagreement between our builder and our layout table: a bug here, reported as an
+/// error rather than a panic.
+fn internal(config_file: &str, message: String) -> HfError {
+    HfError::Model {
+        file: config_file.to_owned(),
+        source: Box::new(LayerError::Config(format!("internal layout error: {message}")).into()),
+    }
+}

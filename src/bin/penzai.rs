@@ -1,0 +1,322 @@
+//! `penzai`: run, inspect and render models from the command line.
+//!
+//! ```text
+//! penzai logits   --model DIR --tokens 5,17,42              # {"logits": [[...], ...]}
+//! penzai generate --model DIR --tokens 5,17,42 --max-new 8  # {"output": [...]}
+//! penzai view     PATH -o out.html                          # a Treescope page
+//! penzai inspect  PATH                                      # the tree in the terminal
+//! ```
+//!
+//! `DIR` is a HuggingFace checkpoint folder (`config.json` and safetensors weights). `PATH`
+//! may also be a single `.safetensors` file. Results go to stdout as JSON; progress bars
+//! (only when stderr is a terminal), warnings and errors go to stderr, and any error exits
+//! with status 1.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::{ArrayD, IxDyn};
+use penzai::io::hf::{self, LoadedModel};
+use penzai::io::{Architecture, SafetensorsFile, TensorData};
+use penzai::models::{GenerateOptions, Sampling, generate_with_progress};
+use penzai::prelude::*;
+
+#[derive(Parser)]
+#[command(
+    name = "penzai",
+    version,
+    about = "Run, inspect and render penzai models."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the logits of a token sequence as JSON: one row per input token, one column per
+    /// vocabulary entry.
+    Logits {
+        #[command(flatten)]
+        input: ModelInput,
+    },
+    /// Continue a token sequence and print the prompt followed by the new tokens as JSON
+    /// (greedy unless a sampling option is given).
+    Generate {
+        #[command(flatten)]
+        input: ModelInput,
+        /// How many tokens to add at most.
+        #[arg(long, default_value_t = 16)]
+        max_new: usize,
+        /// Sample with this temperature (> 0) instead of taking the most likely token.
+        #[arg(long)]
+        temperature: Option<f32>,
+        /// Sample from the K most likely tokens only.
+        #[arg(long, value_name = "K")]
+        top_k: Option<usize>,
+        /// Sample from the smallest set of most likely tokens whose probability reaches P.
+        #[arg(long, value_name = "P")]
+        top_p: Option<f32>,
+        /// Seed of the sampler: the same seed gives the same tokens.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Stop at any of these token ids (comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "IDS")]
+        stop: Vec<i64>,
+    },
+    /// Render a checkpoint folder or a .safetensors file as a self-contained Treescope page.
+    View {
+        /// A checkpoint folder or a .safetensors file.
+        path: PathBuf,
+        /// Where to write the page.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Print a checkpoint folder or a .safetensors file as a tree in the terminal.
+    Inspect {
+        /// A checkpoint folder or a .safetensors file.
+        path: PathBuf,
+    },
+}
+
+/// The model and tokens every running command takes.
+#[derive(Args)]
+struct ModelInput {
+    /// A HuggingFace checkpoint folder (config.json and safetensors weights).
+    #[arg(long, value_name = "DIR")]
+    model: PathBuf,
+    /// Input token ids, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true, num_args = 1.., value_name = "IDS")]
+    tokens: Vec<i64>,
+}
+
+fn main() -> ExitCode {
+    // A bug must still end as one line on stderr, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("penzai: internal error: {info}");
+    }));
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("penzai: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Logits { input } => logits(&input),
+        Command::Generate {
+            input,
+            max_new,
+            temperature,
+            top_k,
+            top_p,
+            seed,
+            stop,
+        } => {
+            let sampling = if temperature.is_none() && top_k.is_none() && top_p.is_none() {
+                Sampling::Greedy
+            } else {
+                Sampling::Sample {
+                    temperature: temperature.unwrap_or(1.0),
+                    top_k,
+                    top_p,
+                }
+            };
+            let options = GenerateOptions {
+                max_new_tokens: max_new,
+                sampling,
+                seed,
+                stop_tokens: stop,
+                use_kv_cache: true,
+            };
+            generate(&input, &options)
+        }
+        Command::View { path, output } => {
+            let tree = open_tree(&path)?;
+            penzai::treescope::save_html(tree.as_ref(), &output)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!("wrote {}", output.display());
+            Ok(())
+        }
+        Command::Inspect { path } => {
+            let tree = open_tree(&path)?;
+            print_stdout(&penzai::treescope::to_text(tree.as_ref()))
+        }
+    }
+}
+
+fn logits(input: &ModelInput) -> Result<()> {
+    let loaded = load_model(&input.model)?;
+    let tokens = token_array(&loaded, &input.tokens)?;
+    let logits = loaded
+        .model
+        .call(tokens, &mut Context::new())
+        .context("running the model")?;
+    let vocab = logits.axis_size("vocabulary").unwrap_or(0);
+    let values = logits
+        .order_as(&["batch", "seq", "vocabulary"])
+        .context("reading the logits")?
+        .to_f32_vec();
+    let rows: Vec<&[f32]> = values.chunks(vocab.max(1)).collect();
+    print_line(serde_json::to_string(&BTreeMap::from([("logits", rows)]))?)
+}
+
+fn generate(input: &ModelInput, options: &GenerateOptions) -> Result<()> {
+    let loaded = load_model(&input.model)?;
+    let prompt = token_array(&loaded, &input.tokens)?;
+    let bar = progress_bar(options.max_new_tokens as u64, "generating");
+    let out = generate_with_progress(&loaded.model, &prompt, options, &mut |done, _| {
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
+        }
+    })
+    .context("generating")?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    print_line(serde_json::to_string(&BTreeMap::from([(
+        "output",
+        out.to_i64_vec(),
+    )]))?)
+}
+
+/// Loads an HF checkpoint folder, with a progress bar and a warning for ignored config keys.
+fn load_model(dir: &Path) -> Result<LoadedModel> {
+    if !dir.is_dir() {
+        bail!(
+            "{} is not a folder (expected a HuggingFace checkpoint folder)",
+            dir.display()
+        );
+    }
+    let bar = progress_bar(0, "loading");
+    let loaded = hf::load_with_progress(dir, &mut |done, total| {
+        if let Some(bar) = &bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    })
+    .with_context(|| format!("cannot load {}", dir.display()))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if !loaded.config.unrecognized_keys.is_empty() {
+        eprintln!(
+            "penzai: warning: {}: ignored unrecognized config keys {:?}",
+            dir.join(hf::CONFIG_FILE_NAME).display(),
+            loaded.config.unrecognized_keys
+        );
+    }
+    Ok(loaded)
+}
+
+/// The tokens as a `{batch: 1, seq}` array, each checked against the vocabulary.
+fn token_array(loaded: &LoadedModel, tokens: &[i64]) -> Result<NamedArray> {
+    let vocab = match &loaded.config.architecture {
+        Architecture::Gpt2(c) => c.vocab_size,
+        Architecture::Llama(c) => c.vocab_size,
+        _ => usize::MAX,
+    };
+    if let Some(bad) = tokens
+        .iter()
+        .find(|&&t| usize::try_from(t).map_or(true, |t| t >= vocab))
+    {
+        bail!("token id {bad} is outside the vocabulary (0..{vocab})");
+    }
+    Ok(NamedArray::from_i64(
+        &[("batch", 1), ("seq", tokens.len())],
+        tokens.to_vec(),
+    )?)
+}
+
+/// The tree `path` holds: a checkpoint folder's model, or a safetensors file's tensors.
+fn open_tree(path: &Path) -> Result<Box<dyn Tree>> {
+    if path.is_dir() {
+        if hf::is_checkpoint_dir(path) {
+            return Ok(Box::new(load_model(path)?.model));
+        }
+        if path.join("structure.json").is_file() {
+            // Saved models (structure.json + parameters.safetensors) load through
+            // `penzai::io::load_any`, which is not in this build yet.
+            bail!(
+                "{} is a saved penzai model; this build cannot load saved models yet",
+                path.display()
+            );
+        }
+        bail!(
+            "{} is neither a HuggingFace checkpoint folder (config.json with model.safetensors \
+             or model.safetensors.index.json) nor a safetensors file",
+            path.display()
+        );
+    }
+    if path.extension().is_some_and(|e| e == "safetensors") {
+        return Ok(Box::new(tensors(path)?));
+    }
+    if !path.exists() {
+        bail!("{} does not exist", path.display());
+    }
+    bail!(
+        "{} is not a .safetensors file or a checkpoint folder",
+        path.display()
+    )
+}
+
+/// Every tensor of a safetensors file, by name, with positional axes (the file names none).
+fn tensors(path: &Path) -> Result<BTreeMap<String, NamedArray>> {
+    let file = SafetensorsFile::open(path)?;
+    let bar = progress_bar(file.len() as u64, "reading");
+    let mut out = BTreeMap::new();
+    for view in file.tensors() {
+        let host = view.to_host()?;
+        let shape = IxDyn(&host.shape);
+        let array = match host.data {
+            TensorData::F32(v) => NamedArray::wrap(ArrayD::from_shape_vec(shape, v)?),
+            TensorData::I64(v) => NamedArray::wrap_i64(ArrayD::from_shape_vec(shape, v)?),
+            TensorData::Bool(v) => NamedArray::wrap_bool(ArrayD::from_shape_vec(shape, v)?),
+        };
+        out.insert(view.name().to_owned(), array);
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(out)
+}
+
+/// A progress bar on stderr, or `None` when stderr is not a terminal (pipes, CI, tests).
+fn progress_bar(len: u64, message: &'static str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(len).with_message(message);
+    if let Ok(style) = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(bar)
+}
+
+/// Prints `text` and a newline. (JSON is serialized from the f32 values themselves, so each
+/// prints in its shortest form that reads back exactly.)
+fn print_line(mut text: String) -> Result<()> {
+    text.push('\n');
+    print_stdout(&text)
+}
+
+/// Writes to stdout; a closed pipe (`penzai ... | head`) is not an error worth a message.
+fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other.context("writing to stdout")?),
+    }
+}

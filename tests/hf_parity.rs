@@ -1,0 +1,167 @@
+//! Numerical parity with transformers: for every fixture (tests/fixtures, made by
+//! tools/gen_fixtures.py with torch on CPU), the loaded model's logits are within 1e-5 of
+//! transformers' relative to max(1, max |logit|), and batched greedy generation gives exactly
+//! transformers' tokens.
+//!
+//! The bar is deliberate: 1e-4 would not tell tanh-GELU from exact GELU.
+
+mod hf_common;
+
+use hf_common::{Expected, FIXTURES, fixture};
+use penzai::io::hf;
+use penzai::models::{GenerateOptions, generate};
+use penzai::prelude::*;
+
+const TOLERANCE: f32 = 1e-5;
+
+/// The largest |ours - theirs| over one prompt's logits, relative to max(1, max |theirs|).
+fn relative_error(ours: &[f32], theirs: &[f32]) -> f32 {
+    assert_eq!(ours.len(), theirs.len());
+    let scale = theirs.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let worst = ours
+        .iter()
+        .zip(theirs)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    worst / scale
+}
+
+fn logits_error(name: &str) -> f32 {
+    let expected = Expected::read(name);
+    let loaded = hf::load(fixture(name)).unwrap();
+    let tokens = expected.prompts_array();
+    let logits = loaded.model.call(tokens, &mut Context::new()).unwrap();
+    let ours = logits
+        .order_as(&["batch", "seq", "vocabulary"])
+        .unwrap()
+        .to_f32_vec();
+    let per_prompt = ours.len() / expected.prompts.len();
+    expected
+        .logits
+        .iter()
+        .enumerate()
+        .map(|(i, theirs)| relative_error(&ours[i * per_prompt..(i + 1) * per_prompt], theirs))
+        .fold(0.0, f32::max)
+}
+
+fn assert_logits_match(name: &str) {
+    let err = logits_error(name);
+    eprintln!("{name}: max relative logit error {err:.3e}");
+    assert!(
+        err <= TOLERANCE,
+        "{name}: relative error {err:e} > {TOLERANCE:e}"
+    );
+}
+
+fn assert_greedy_matches(name: &str) {
+    let expected = Expected::read(name);
+    let loaded = hf::load(fixture(name)).unwrap();
+    let options = GenerateOptions {
+        max_new_tokens: 8,
+        ..GenerateOptions::default()
+    };
+    let out = generate(&loaded.model, &expected.prompts_array(), &options).unwrap();
+    let rows = out.order_as(&["batch", "seq"]).unwrap().to_i64_vec();
+    let width = rows.len() / expected.prompts.len();
+    for (i, (prompt, new)) in expected.prompts.iter().zip(&expected.greedy).enumerate() {
+        let row = &rows[i * width..(i + 1) * width];
+        assert_eq!(
+            &row[..prompt.len()],
+            prompt.as_slice(),
+            "{name}: prompt {i}"
+        );
+        assert_eq!(
+            &row[prompt.len()..],
+            new.as_slice(),
+            "{name}: prompt {i} generation"
+        );
+    }
+}
+
+macro_rules! parity {
+    ($($test:ident => $fixture:literal),* $(,)?) => {$(
+        mod $test {
+            #[test]
+            fn logits_match_transformers() {
+                super::assert_logits_match($fixture);
+            }
+
+            #[test]
+            fn greedy_generation_matches_transformers() {
+                super::assert_greedy_matches($fixture);
+            }
+        }
+    )*};
+}
+
+parity! {
+    gpt2 => "gpt2",
+    gpt2_legacy => "gpt2-legacy",
+    gpt2_bf16 => "gpt2-bf16",
+    llama_mha => "llama-mha",
+    llama_gqa_tied => "llama-gqa-tied",
+    llama_sharded => "llama-sharded",
+    llama_f16 => "llama-f16",
+    mistral_sliding => "mistral-sliding",
+    qwen2_mqa => "qwen2-mqa",
+}
+
+#[test]
+fn every_fixture_is_covered() {
+    assert_eq!(FIXTURES.len(), 9);
+}
+
+/// The largest relative error of `model` on fixture `name`'s prompts.
+fn model_error(name: &str, model: &penzai::models::TransformerLm) -> f32 {
+    let expected = Expected::read(name);
+    let logits = model
+        .call(expected.prompts_array(), &mut Context::new())
+        .unwrap()
+        .order_as(&["batch", "seq", "vocabulary"])
+        .unwrap()
+        .to_f32_vec();
+    let n = logits.len() / expected.prompts.len();
+    expected
+        .logits
+        .iter()
+        .enumerate()
+        .map(|(i, theirs)| relative_error(&logits[i * n..(i + 1) * n], theirs))
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn the_bar_tells_tanh_gelu_from_exact_gelu() {
+    use penzai::nn::{Activation, Elementwise};
+    let mut model = hf::load(fixture("gpt2")).unwrap().model;
+    let mut swapped = 0;
+    model.walk_mut(&mut |_, node| {
+        if let Some(e) = node.downcast_mut::<Elementwise>() {
+            e.activation = Activation::GeluExact;
+            swapped += 1;
+        }
+        Walk::Continue
+    });
+    assert_eq!(swapped, 2);
+    let err = model_error("gpt2", &model);
+    assert!(err > TOLERANCE, "exact GELU passes the bar: {err:e}");
+}
+
+#[test]
+fn the_bar_tells_a_sliding_window_from_full_attention() {
+    use penzai::nn::{ApplyCausalMask, ApplyCausalSlidingWindowMask};
+    let mut model = hf::load(fixture("mistral-sliding")).unwrap().model;
+    let mut paths = Vec::new();
+    model.walk(&mut |frame, node| {
+        if node.is::<ApplyCausalSlidingWindowMask>() {
+            paths.push(frame.to_key_path());
+        }
+        Walk::Continue
+    });
+    assert_eq!(paths.len(), 2);
+    for path in paths {
+        model
+            .replace_at(&path, Box::new(ApplyCausalMask::default()))
+            .unwrap();
+    }
+    let err = model_error("mistral-sliding", &model);
+    assert!(err > TOLERANCE, "full attention passes the bar: {err:e}");
+}
