@@ -97,3 +97,24 @@ fn validate_all_names_the_path_in_the_model() {
         "blocks[1].output: axis \"embedding\" has size 7, but D = 4 from query axis \"embedding\""
     );
 }
+
+#[test]
+fn validate_all_checks_built_in_layers_too() {
+    use penzai::nn::{Initializer, Linear};
+    let mut lin = Linear::new(
+        0,
+        "up",
+        &[("embedding", 4)],
+        &[("hidden", 2)],
+        &[],
+        Initializer::Zeros,
+    )
+    .unwrap();
+    validate_all(&lin).unwrap();
+    // A Linear edited (or loaded) so that its weights lack a declared axis.
+    lin.in_axes = vec!["features".into()];
+    assert_eq!(
+        validate_all(&lin).unwrap_err().to_string(),
+        "weights: the weights {embedding: 4, hidden: 2} lack axis \"features\", listed as an input or output"
+    );
+}

@@ -21,7 +21,8 @@ mod tree;
 /// `Parameter`/`NamedArray` fields, which generates a `validate()` checking the named axes
 /// and that size variables agree across fields. Container attributes: `#[tree(bound = "T: Layer")]`
 /// (replace the inferred where-clauses), `#[tree(crate = "pz")]` (path of the penzai crate),
-/// `#[tree(no_display)]` (skip the generated `Display`, which prints the tree with the
+/// `#[tree(validate = "Type::check")]` (a `fn(&Self) -> penzai::Result<()>` that the
+/// generated `validate()` also runs), `#[tree(no_display)]` (skip the generated `Display`, which prints the tree with the
 /// Treescope text renderer).
 #[proc_macro_derive(Tree, attributes(tree, axes))]
 pub fn derive_tree(input: TokenStream) -> TokenStream {

@@ -7,8 +7,9 @@
 //! penzai inspect  PATH                                      # the tree in the terminal
 //! ```
 //!
-//! `DIR` is a HuggingFace checkpoint folder (`config.json` and safetensors weights). `PATH`
-//! may also be a single `.safetensors` file. Results go to stdout as JSON; progress bars
+//! `DIR` is a HuggingFace checkpoint folder (`config.json` and safetensors weights) or a
+//! model saved with `penzai::io::save` (`structure.json` and `parameters.safetensors`).
+//! `PATH` may also be a single `.safetensors` file. Results go to stdout as JSON; progress bars
 //! (only when stderr is a terminal), warnings and errors go to stderr, and any error exits
 //! with status 1.
 
@@ -69,17 +70,19 @@ enum Command {
         #[arg(long, value_delimiter = ',', value_name = "IDS")]
         stop: Vec<i64>,
     },
-    /// Render a checkpoint folder or a .safetensors file as a self-contained Treescope page.
+    /// Render a checkpoint folder, a saved model or a .safetensors file as a self-contained
+    /// Treescope page.
     View {
-        /// A checkpoint folder or a .safetensors file.
+        /// A checkpoint folder, a saved model's folder or a .safetensors file.
         path: PathBuf,
         /// Where to write the page.
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
-    /// Print a checkpoint folder or a .safetensors file as a tree in the terminal.
+    /// Print a checkpoint folder, a saved model or a .safetensors file as a tree in the
+    /// terminal.
     Inspect {
-        /// A checkpoint folder or a .safetensors file.
+        /// A checkpoint folder, a saved model's folder or a .safetensors file.
         path: PathBuf,
     },
 }
@@ -87,7 +90,8 @@ enum Command {
 /// The model and tokens every running command takes.
 #[derive(Args)]
 struct ModelInput {
-    /// A HuggingFace checkpoint folder (config.json and safetensors weights).
+    /// A HuggingFace checkpoint folder (config.json and safetensors weights), or a model
+    /// saved with penzai (structure.json and parameters.safetensors).
     #[arg(long, value_name = "DIR")]
     model: PathBuf,
     /// Input token ids, comma-separated.
@@ -154,12 +158,53 @@ fn run(command: Command) -> Result<()> {
     }
 }
 
+/// A model to run: an HF checkpoint (whose config knows the vocabulary size) or a saved
+/// penzai model of any registered layer type.
+enum Runnable {
+    Checkpoint(Box<LoadedModel>),
+    Saved(AnyLayer),
+}
+
+impl Runnable {
+    fn layer(&self) -> &dyn Layer {
+        match self {
+            Runnable::Checkpoint(loaded) => &loaded.model,
+            Runnable::Saved(layer) => layer.get(),
+        }
+    }
+
+    /// The vocabulary size, when the folder states it.
+    fn vocab_size(&self) -> Option<usize> {
+        match self {
+            Runnable::Checkpoint(loaded) => match &loaded.config.architecture {
+                Architecture::Gpt2(c) => Some(c.vocab_size),
+                Architecture::Llama(c) => Some(c.vocab_size),
+                _ => None,
+            },
+            // The embedding layer checks ids against its table and names the bad one.
+            Runnable::Saved(_) => None,
+        }
+    }
+}
+
+fn open_runnable(dir: &Path) -> Result<Runnable> {
+    if is_saved_model(dir) {
+        let layer =
+            penzai::io::load_any(dir).with_context(|| format!("cannot load {}", dir.display()))?;
+        return Ok(Runnable::Saved(layer));
+    }
+    Ok(Runnable::Checkpoint(Box::new(load_model(dir)?)))
+}
+
+fn is_saved_model(dir: &Path) -> bool {
+    dir.is_dir() && dir.join(penzai::io::STRUCTURE_FILE).is_file()
+}
+
 fn logits(input: &ModelInput) -> Result<()> {
-    let loaded = load_model(&input.model)?;
-    let tokens = token_array(&loaded, &input.tokens)?;
-    let logits = loaded
-        .model
-        .call(tokens, &mut Context::new())
+    let model = open_runnable(&input.model)?;
+    let tokens = token_array(model.vocab_size(), &input.tokens)?;
+    let logits = Context::new()
+        .run(model.layer(), tokens)
         .context("running the model")?;
     let vocab = logits.axis_size("vocabulary").unwrap_or(0);
     let values = logits
@@ -171,14 +216,20 @@ fn logits(input: &ModelInput) -> Result<()> {
 }
 
 fn generate(input: &ModelInput, options: &GenerateOptions) -> Result<()> {
-    let loaded = load_model(&input.model)?;
-    let prompt = token_array(&loaded, &input.tokens)?;
+    let model = open_runnable(&input.model)?;
+    let prompt = token_array(model.vocab_size(), &input.tokens)?;
     let bar = progress_bar(options.max_new_tokens as u64, "generating");
-    let out = generate_with_progress(&loaded.model, &prompt, options, &mut |done, _| {
+    let mut on_token = |done: usize, _: usize| {
         if let Some(bar) = &bar {
             bar.set_position(done as u64);
         }
-    })
+    };
+    let out = match &model {
+        Runnable::Checkpoint(loaded) => {
+            generate_with_progress(&loaded.model, &prompt, options, &mut on_token)
+        }
+        Runnable::Saved(layer) => generate_with_progress(layer, &prompt, options, &mut on_token),
+    }
     .context("generating")?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -219,17 +270,16 @@ fn load_model(dir: &Path) -> Result<LoadedModel> {
 }
 
 /// The tokens as a `{batch: 1, seq}` array, each checked against the vocabulary.
-fn token_array(loaded: &LoadedModel, tokens: &[i64]) -> Result<NamedArray> {
-    let vocab = match &loaded.config.architecture {
-        Architecture::Gpt2(c) => c.vocab_size,
-        Architecture::Llama(c) => c.vocab_size,
-        _ => usize::MAX,
-    };
+fn token_array(vocab: Option<usize>, tokens: &[i64]) -> Result<NamedArray> {
+    let limit = vocab.unwrap_or(usize::MAX);
     if let Some(bad) = tokens
         .iter()
-        .find(|&&t| usize::try_from(t).map_or(true, |t| t >= vocab))
+        .find(|&&t| usize::try_from(t).map_or(true, |t| t >= limit))
     {
-        bail!("token id {bad} is outside the vocabulary (0..{vocab})");
+        match vocab {
+            Some(vocab) => bail!("token id {bad} is outside the vocabulary (0..{vocab})"),
+            None => bail!("token id {bad} is negative"),
+        }
     }
     Ok(NamedArray::from_i64(
         &[("batch", 1), ("seq", tokens.len())],
@@ -243,17 +293,15 @@ fn open_tree(path: &Path) -> Result<Box<dyn Tree>> {
         if hf::is_checkpoint_dir(path) {
             return Ok(Box::new(load_model(path)?.model));
         }
-        if path.join("structure.json").is_file() {
-            // Saved models (structure.json + parameters.safetensors) load through
-            // `penzai::io::load_any`, which is not in this build yet.
-            bail!(
-                "{} is a saved penzai model; this build cannot load saved models yet",
-                path.display()
-            );
+        if is_saved_model(path) {
+            let layer = penzai::io::load_any(path)
+                .with_context(|| format!("cannot load {}", path.display()))?;
+            return Ok(layer.into_tree());
         }
         bail!(
             "{} is neither a HuggingFace checkpoint folder (config.json with model.safetensors \
-             or model.safetensors.index.json) nor a safetensors file",
+             or model.safetensors.index.json) nor a saved model (structure.json with \
+             parameters.safetensors)",
             path.display()
         );
     }

@@ -29,10 +29,14 @@ pub struct ContainerAttrs {
     pub crate_path: Option<syn::Path>,
     /// `#[tree(no_display)]`: do not implement `Display` (the type has its own).
     pub no_display: bool,
+    /// `#[tree(validate = "path")]`: a `fn(&Self) -> penzai::Result<()>` that `validate()`
+    /// runs after the `#[axes]` checks.
+    pub validate: Option<syn::Path>,
 }
 
 const FIELD_KEYS: &str = "`skip`, `leaf` or `rename = \"...\"`";
-const CONTAINER_KEYS: &str = "`bound = \"...\"`, `crate = \"...\"` or `no_display`";
+const CONTAINER_KEYS: &str =
+    "`bound = \"...\"`, `crate = \"...\"`, `validate = \"...\"` or `no_display`";
 
 fn tree_metas(cx: &Ctxt, attrs: &[Attribute]) -> Vec<Meta> {
     let mut out = Vec::new();
@@ -117,7 +121,7 @@ pub fn field_attrs(cx: &Ctxt, field: &syn::Field) -> FieldAttrs {
                     rename = string_value(cx, &meta);
                 }
             }
-            "bound" | "crate" | "no_display" => cx.error_spanned_by(
+            "bound" | "crate" | "no_display" | "validate" => cx.error_spanned_by(
                 meta.path(),
                 format!("`{name}` belongs on the struct or enum, not on a field"),
             ),
@@ -160,6 +164,17 @@ pub fn container_attrs(cx: &Ctxt, attrs: &[Attribute]) -> ContainerAttrs {
                     match lit.parse::<syn::Path>() {
                         Ok(path) => out.crate_path = Some(path),
                         Err(e) => cx.error_spanned_by(&lit, format!("invalid crate path: {e}")),
+                    }
+                }
+            }
+            "validate" => {
+                if let Some(lit) = string_value(cx, &meta) {
+                    if out.validate.is_some() {
+                        cx.error_spanned_by(&lit, "duplicate `validate` attribute");
+                    }
+                    match lit.parse::<syn::Path>() {
+                        Ok(path) => out.validate = Some(path),
+                        Err(e) => cx.error_spanned_by(&lit, format!("invalid function path: {e}")),
                     }
                 }
             }

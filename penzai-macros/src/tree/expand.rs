@@ -197,7 +197,12 @@ fn validate(input: &Input<'_>, p: &TokenStream) -> TokenStream {
         .iter()
         .flat_map(|v| &v.fields)
         .any(|f| f.axes.is_some());
-    if !declared {
+    let custom = input
+        .attrs
+        .validate
+        .as_ref()
+        .map(|path| quote!(#path(self)?;));
+    if !declared && custom.is_none() {
         return TokenStream::new();
     }
     let body = per_variant(input, true, |v| {
@@ -228,8 +233,10 @@ fn validate(input: &Input<'_>, p: &TokenStream) -> TokenStream {
     });
     quote! {
         fn validate(&self) -> #p::Result<(), #p::Error> {
+            #[allow(unused_mut, unused_variables)]
             let mut __check = #p::AxesCheck::new();
             #body
+            #custom
             #p::Ok(())
         }
     }

@@ -29,6 +29,7 @@ use crate::nx::{AxisName, NamedArray};
 /// # Ok::<(), penzai::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+#[tree(validate = "Linear::validate")]
 pub struct Linear {
     /// The weights: every input, output and parallel axis.
     pub weights: Parameter,
