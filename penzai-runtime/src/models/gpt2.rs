@@ -3,12 +3,12 @@
 use crate::Result;
 use crate::nn::{
     Activation, AddPositionalEmbedding, Affine, AnyLayer, ApplyCausalMask, Attention,
-    ConstantRescale, Elementwise, EmbeddingDecode, EmbeddingLookup, EmbeddingTable, Initializer,
-    LayerError, LayerNorm, Linear, RenameAxes, Residual, Sequential, Softmax, Steps,
+    ConstantRescale, Elementwise, EmbeddingLookup, EmbeddingTable, Initializer, LayerError,
+    LayerNorm, RenameAxes, Residual, Sequential, Softmax, Steps,
 };
 
 use super::WeightInit;
-use super::llama::{TransformerBlock, TransformerLm};
+use super::llama::{TransformerBlock, TransformerLm, stack_blocks, unembedding};
 
 /// The shape of a GPT-2 model.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,22 +72,12 @@ impl Gpt2Config {
     }
 }
 
+fn seq<'n>(steps: impl IntoIterator<Item = (&'n str, AnyLayer)>) -> Result<AnyLayer> {
+    Ok(AnyLayer::new(Sequential::named(steps)?))
+}
+
 /// GPT-2's initializer for weights and embeddings.
 const GPT2_INIT: Initializer = Initializer::Normal { std: 0.02 };
-
-fn named(steps: Vec<(&str, AnyLayer)>) -> Result<Steps> {
-    let mut out = Steps::new();
-    for (name, layer) in steps {
-        out.push_named(name, layer)?;
-    }
-    Ok(out)
-}
-
-fn seq(steps: Vec<(&str, AnyLayer)>) -> Result<AnyLayer> {
-    Ok(AnyLayer::new(Sequential {
-        steps: named(steps)?,
-    }))
-}
 
 /// The attention of a GPT-2 block labelled `label`.
 pub fn gpt2_attention(seed: u64, label: &str, cfg: &Gpt2Config) -> Result<Attention> {
@@ -103,7 +93,7 @@ fn attention(w: WeightInit, label: &str, cfg: &Gpt2Config) -> Result<Attention> 
     };
     let to_kv = || AnyLayer::new(RenameAxes::new("seq", "kv_seq"));
     Ok(Attention {
-        query: seq(vec![
+        query: seq([
             ("proj", proj("query")?),
             (
                 "scale",
@@ -112,9 +102,9 @@ fn attention(w: WeightInit, label: &str, cfg: &Gpt2Config) -> Result<Attention> 
                 }),
             ),
         ])?,
-        key: seq(vec![("proj", proj("key")?), ("rename", to_kv())])?,
-        value: seq(vec![("proj", proj("value")?), ("rename", to_kv())])?,
-        scores: seq(vec![
+        key: seq([("proj", proj("key")?), ("rename", to_kv())])?,
+        value: seq([("proj", proj("value")?), ("rename", to_kv())])?,
+        scores: seq([
             ("mask", AnyLayer::new(ApplyCausalMask::default())),
             ("softmax", AnyLayer::new(Softmax::over("kv_seq"))),
         ])?,
@@ -144,14 +134,14 @@ fn block(w: WeightInit, index: usize, cfg: &Gpt2Config) -> Result<TransformerBlo
     let norm = |name: &str| {
         LayerNorm::new(seed, &format!("{label}.{name}"), &d, cfg.layer_norm_eps).map(AnyLayer::new)
     };
-    let attn = seq(vec![
+    let attn = seq([
         ("norm", norm("attn.norm")?),
         (
             "attention",
             AnyLayer::new(attention(w, &format!("{label}.attn"), cfg)?),
         ),
     ])?;
-    let ffn = seq(vec![
+    let ffn = seq([
         (
             "up",
             AnyLayer::new(Affine::new(seed, &format!("{label}.mlp.up"), &d, &n, init)?),
@@ -171,9 +161,9 @@ fn block(w: WeightInit, index: usize, cfg: &Gpt2Config) -> Result<TransformerBlo
             )?),
         ),
     ])?;
-    let mlp = seq(vec![("norm", norm("mlp.norm")?), ("ffn", ffn)])?;
+    let mlp = seq([("norm", norm("mlp.norm")?), ("ffn", ffn)])?;
     Ok(TransformerBlock {
-        steps: named(vec![
+        steps: Steps::named([
             ("attn", AnyLayer::new(Residual { delta: attn })),
             ("mlp", AnyLayer::new(Residual { delta: mlp })),
         ])?,
@@ -212,27 +202,10 @@ impl TransformerLm {
             .value
             .rename("vocabulary", "positions")?;
         positions.vocabulary_axis = "positions".into();
-        let blocks = Sequential::from_layers(
-            (0..cfg.n_layers)
-                .map(|i| block(w, i, cfg).map(AnyLayer::new))
-                .collect::<Result<Vec<_>>>()?,
-        );
-        let unembed = if cfg.tie_embeddings {
-            AnyLayer::new(EmbeddingDecode {
-                table: table.clone(),
-            })
-        } else {
-            AnyLayer::new(Linear::new(
-                seed,
-                "unembed",
-                &d,
-                &[("vocabulary", cfg.vocab_size)],
-                &[],
-                init,
-            )?)
-        };
+        let blocks = stack_blocks(cfg.n_layers, |i| block(w, i, cfg))?;
+        let unembed = unembedding(&table, cfg.tie_embeddings, seed, cfg.d_model, init)?;
         Ok(TransformerLm {
-            steps: named(vec![
+            steps: Steps::named([
                 ("embed", AnyLayer::new(EmbeddingLookup { table })),
                 (
                     "positions",

@@ -102,6 +102,44 @@ impl LlamaConfig {
     }
 }
 
+/// The blocks of a decoder, `build(i)` for block `i`, as one `Sequential` (so `blocks[i]`).
+pub(crate) fn stack_blocks(
+    n: usize,
+    build: impl Fn(usize) -> Result<TransformerBlock>,
+) -> Result<Sequential> {
+    Ok(Sequential::from_layers(
+        (0..n)
+            .map(|i| build(i).map(AnyLayer::new))
+            .collect::<Result<Vec<_>>>()?,
+    ))
+}
+
+/// The unembedding: a decode through the embedding `table` when tied, else a new `Linear`
+/// from `embedding` to `vocabulary` labelled `unembed`.
+pub(crate) fn unembedding(
+    table: &EmbeddingTable,
+    tied: bool,
+    seed: u64,
+    d_model: usize,
+    init: Initializer,
+) -> Result<AnyLayer> {
+    if tied {
+        return Ok(AnyLayer::new(EmbeddingDecode {
+            table: table.clone(),
+        }));
+    }
+    let vocab = [("vocabulary", table.vocab_size())];
+    let linear = Linear::new(
+        seed,
+        "unembed",
+        &[("embedding", d_model)],
+        &vocab,
+        &[],
+        init,
+    )?;
+    Ok(AnyLayer::new(linear))
+}
+
 crate::sequential_layer! {
     /// One decoder block: steps `attn` (a residual around norm + attention) and `mlp` (a
     /// residual around norm + feed-forward).
@@ -119,20 +157,6 @@ crate::sequential_layer! {
     /// [`TransformerBlock`]s, so `blocks[3]` is block 3), `final_norm`, `unembed`.
     /// Input: i64 token ids `{batch, seq}`; output: logits `{batch, seq, vocabulary}`.
     pub struct TransformerLm;
-}
-
-fn named(steps: &[(&str, AnyLayer)]) -> Result<Steps> {
-    let mut out = Steps::new();
-    for (name, layer) in steps {
-        out.push_named(*name, layer.clone())?;
-    }
-    Ok(out)
-}
-
-fn seq(steps: &[(&str, AnyLayer)]) -> Result<Sequential> {
-    Ok(Sequential {
-        steps: named(steps)?,
-    })
 }
 
 /// A projection labelled `label`: a `Linear`, or an `Affine` when it has a bias.
@@ -170,7 +194,7 @@ fn attention(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<Attention>
     };
     let rope = || AnyLayer::new(ApplyRoPE::new("projection", cfg.rope_theta));
     let to_kv = || AnyLayer::new(RenameAxes::new("seq", "kv_seq"));
-    let query = seq(&[
+    let query = Sequential::named([
         ("proj", linear("query", &with_proj(&q_heads))?),
         ("rope", rope()),
         (
@@ -180,12 +204,12 @@ fn attention(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<Attention>
             }),
         ),
     ])?;
-    let key = seq(&[
+    let key = Sequential::named([
         ("proj", linear("key", &with_proj(&kv_heads))?),
         ("rope", rope()),
         ("rename", to_kv()),
     ])?;
-    let value = seq(&[
+    let value = Sequential::named([
         ("proj", linear("value", &with_proj(&kv_heads))?),
         ("rename", to_kv()),
     ])?;
@@ -193,7 +217,7 @@ fn attention(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<Attention>
         Some(w) => AnyLayer::new(ApplyCausalSlidingWindowMask::new(w)),
         None => AnyLayer::new(ApplyCausalMask::default()),
     };
-    let scores = seq(&[
+    let scores = Sequential::named([
         ("mask", mask),
         ("softmax", AnyLayer::new(Softmax::over("kv_seq"))),
     ])?;
@@ -228,7 +252,7 @@ fn feed_forward(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<Transfo
     let d = [("embedding", cfg.d_model)];
     let n = [("neurons", cfg.mlp_hidden)];
     let (seed, init) = (w.seed(), w.or(Initializer::XAVIER_NORMAL));
-    let gate = seq(&[
+    let gate = Sequential::named([
         (
             "proj",
             AnyLayer::new(Linear::new(
@@ -246,7 +270,7 @@ fn feed_forward(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<Transfo
     let gate_up = BranchAndMultiply::new(vec![AnyLayer::new(gate), AnyLayer::new(up)])?;
     let down = Linear::new(seed, &format!("{label}.down"), &n, &d, &[], init)?;
     Ok(TransformerFeedForward {
-        steps: named(&[
+        steps: Steps::named([
             ("gate_up", AnyLayer::new(gate_up)),
             ("down", AnyLayer::new(down)),
         ])?,
@@ -263,7 +287,7 @@ fn block(w: WeightInit, index: usize, cfg: &LlamaConfig) -> Result<TransformerBl
     let seed = w.seed();
     let label = format!("blocks.{index}");
     let d = [("embedding", cfg.d_model)];
-    let attn = seq(&[
+    let attn = Sequential::named([
         (
             "norm",
             AnyLayer::new(RMSNorm::new(
@@ -278,7 +302,7 @@ fn block(w: WeightInit, index: usize, cfg: &LlamaConfig) -> Result<TransformerBl
             AnyLayer::new(attention(w, &format!("{label}.attn"), cfg)?),
         ),
     ])?;
-    let mlp = seq(&[
+    let mlp = Sequential::named([
         (
             "norm",
             AnyLayer::new(RMSNorm::new(
@@ -294,7 +318,7 @@ fn block(w: WeightInit, index: usize, cfg: &LlamaConfig) -> Result<TransformerBl
         ),
     ])?;
     Ok(TransformerBlock {
-        steps: named(&[
+        steps: Steps::named([
             ("attn", AnyLayer::new(Residual::new(attn))),
             ("mlp", AnyLayer::new(Residual::new(mlp))),
         ])?,
@@ -333,27 +357,16 @@ impl TransformerLm {
             &d,
             w.or(Initializer::Normal { std: 0.02 }),
         )?;
-        let blocks = Sequential::from_layers(
-            (0..cfg.n_layers)
-                .map(|i| block(w, i, cfg).map(AnyLayer::new))
-                .collect::<Result<Vec<_>>>()?,
-        );
-        let unembed = if cfg.tie_embeddings {
-            AnyLayer::new(EmbeddingDecode {
-                table: table.clone(),
-            })
-        } else {
-            AnyLayer::new(Linear::new(
-                seed,
-                "unembed",
-                &d,
-                &[("vocabulary", cfg.vocab_size)],
-                &[],
-                w.or(Initializer::XAVIER_NORMAL),
-            )?)
-        };
+        let blocks = stack_blocks(cfg.n_layers, |i| block(w, i, cfg))?;
+        let unembed = unembedding(
+            &table,
+            cfg.tie_embeddings,
+            seed,
+            cfg.d_model,
+            w.or(Initializer::XAVIER_NORMAL),
+        )?;
         Ok(TransformerLm {
-            steps: named(&[
+            steps: Steps::named([
                 ("embed", AnyLayer::new(EmbeddingLookup { table })),
                 ("blocks", AnyLayer::new(blocks)),
                 (

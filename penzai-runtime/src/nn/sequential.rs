@@ -85,6 +85,17 @@ impl Steps {
         Ok(())
     }
 
+    /// Steps from `(name, layer)` pairs, in order; every name must be a unique field-like key.
+    pub fn named<'n>(
+        steps: impl IntoIterator<Item = (&'n str, AnyLayer)>,
+    ) -> Result<Steps, TreeError> {
+        let mut out = Steps::new();
+        for (name, layer) in steps {
+            out.push_named(name, layer)?;
+        }
+        Ok(out)
+    }
+
     /// The layer of the step named `name`.
     pub fn get_named(&self, name: &str) -> Option<&AnyLayer> {
         self.position_of_name(name).map(|i| &self.0[i].layer)
@@ -421,6 +432,13 @@ impl Sequential {
         Sequential {
             steps: layers.into_iter().collect(),
         }
+    }
+
+    /// A sequence of named steps.
+    pub fn named<'n>(steps: impl IntoIterator<Item = (&'n str, AnyLayer)>) -> Result<Sequential> {
+        Ok(Sequential {
+            steps: Steps::named(steps)?,
+        })
     }
 
     /// This sequence with one more unnamed step.
