@@ -1,31 +1,13 @@
 //! Capture and ablation, checked numerically on small models.
 
+mod interpret_support;
+
 use penzai::interpret::{Ablate, Replacement, ablate, capture, resample, with_captures};
-use penzai::models::{LlamaConfig, TransformerBlock, TransformerLm};
+use penzai::models::TransformerBlock;
 use penzai::nn::{Affine, Attention, Initializer, Linear, Sequential, Softmax};
 use penzai::prelude::*;
 
-fn tiny() -> TransformerLm {
-    TransformerLm::llama(&LlamaConfig::tiny(), 0).unwrap()
-}
-
-fn tokens(ids: &[i64]) -> NamedArray {
-    NamedArray::from_i64(&[("batch", 1), ("seq", ids.len())], ids.to_vec()).unwrap()
-}
-
-fn run(model: &dyn Layer, x: NamedArray) -> NamedArray {
-    Context::new().run(model, x).unwrap()
-}
-
-fn max_abs_diff(a: &NamedArray, b: &NamedArray) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .to_f32_vec()
-        .into_iter()
-        .fold(0.0, f32::max)
-}
+use interpret_support::{max_abs_diff, run, tiny, tokens};
 
 fn affine() -> Affine {
     let mut a = Affine::new(

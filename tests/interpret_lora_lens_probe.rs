@@ -1,31 +1,13 @@
 //! LoRA, the logit lens and linear probes, checked numerically.
 
+mod interpret_support;
+
 use penzai::interpret::{LinearProbe, LowRankAdapter, capture, logit_lens, loraify, merge_lora};
-use penzai::models::{LlamaConfig, TransformerLm};
+use penzai::models::TransformerLm;
 use penzai::nn::{Attention, Initializer, Linear, Parameter};
 use penzai::prelude::*;
 
-fn tiny() -> TransformerLm {
-    TransformerLm::llama(&LlamaConfig::tiny(), 0).unwrap()
-}
-
-fn tokens(ids: &[i64]) -> NamedArray {
-    NamedArray::from_i64(&[("batch", 1), ("seq", ids.len())], ids.to_vec()).unwrap()
-}
-
-fn run(model: &dyn Layer, x: NamedArray) -> NamedArray {
-    Context::new().run(model, x).unwrap()
-}
-
-fn max_abs_diff(a: &NamedArray, b: &NamedArray) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .to_f32_vec()
-        .into_iter()
-        .fold(0.0, f32::max)
-}
+use interpret_support::{max_abs_diff, run, tiny, tokens};
 
 /// The adapters with a random second factor, so that they change the model.
 fn randomized(model: TransformerLm) -> TransformerLm {

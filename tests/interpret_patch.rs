@@ -1,20 +1,12 @@
 //! Activation patching, single and batched over worlds, checked numerically.
 
+mod interpret_support;
+
 use penzai::interpret::{PatchFromWorld, capture, logit_difference, patch, patch_sweep};
-use penzai::models::{LlamaConfig, TransformerBlock, TransformerLm};
+use penzai::models::TransformerBlock;
 use penzai::prelude::*;
 
-fn tiny() -> TransformerLm {
-    TransformerLm::llama(&LlamaConfig::tiny(), 0).unwrap()
-}
-
-fn tokens(ids: &[i64]) -> NamedArray {
-    NamedArray::from_i64(&[("batch", 1), ("seq", ids.len())], ids.to_vec()).unwrap()
-}
-
-fn run(model: &dyn Layer, x: NamedArray) -> NamedArray {
-    Context::new().run(model, x).unwrap()
-}
+use interpret_support::{run, tiny, tokens};
 
 fn max_abs(a: &NamedArray) -> f32 {
     a.abs()
