@@ -3,27 +3,18 @@
 //! architecture needs with the shape its config implies, and its config parses with no
 //! unrecognized key.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod hf_common;
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use hf_common::{FIXTURES, fixture};
 use penzai::io::{Architecture, Checkpoint, Gpt2Config, HfConfig, LlamaConfig, LlamaFamily};
 use serde_json::Value;
 
-const FIXTURES: [&str; 8] = [
-    "gpt2",
-    "gpt2-legacy",
-    "gpt2-bf16",
-    "llama-mha",
-    "llama-gqa-tied",
-    "llama-sharded",
-    "llama-f16",
-    "mistral-sliding",
-];
-
+/// The fixture folder `name`.
 fn dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    fixture(name)
 }
 
 fn expected(name: &str) -> Value {

@@ -405,7 +405,10 @@ fn static_fields(input: &Input<'_>, p: &TokenStream) -> TokenStream {
                     None => f.index.to_string(),
                 };
                 let binding = f.binding();
-                quote!(__visit(#name, #binding as &dyn #p::Debug);)
+                let ty = f.ty;
+                // Spanned to the field's type: a static field without `Debug` is reported there.
+                let value = respan(quote!(#p::static_debug::<#ty>(#binding)), ty.span());
+                quote!(__visit(#name, #value);)
             });
         quote!(#(#visits)*)
     })

@@ -170,8 +170,6 @@ pub trait TreeObject: Any {
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
     /// This boxed node as a `Box<dyn Layer>`, or itself back when it is not a layer.
     fn into_layer(self: Box<Self>) -> Result<Box<dyn Layer>, Box<dyn Tree>>;
-    /// This node as a trait object (identity for nodes; unwraps nothing).
-    fn as_tree(&self) -> &dyn Tree;
     /// The node a parent should expose for this slot: itself, or what a transparent
     /// wrapper holds (`None` for an empty `Option`).
     fn as_child(&self) -> Option<&dyn Tree>;
@@ -199,9 +197,6 @@ impl<T: Tree + Clone> TreeObject for T {
             Some(cast) => Ok(cast(self)),
             None => Err(self),
         }
-    }
-    fn as_tree(&self) -> &dyn Tree {
-        self
     }
     fn as_child(&self) -> Option<&dyn Tree> {
         match self.transparent_child() {
