@@ -11,7 +11,7 @@ use ndarray::{Array3, ArrayViewD, IxDyn};
 use super::array::NamedArray;
 use super::axes::unique_names;
 use super::axis::AxisName;
-use super::construct::MAX_ELEMENTS;
+use super::construct::checked_len;
 use super::dtype::{DType, Storage};
 use super::error::AxisError;
 use super::shape::ArrayShape;
@@ -102,11 +102,7 @@ impl NamedArray {
             .chain(plan.right_free.iter().map(|x| other.axis_size(x)))
             .map(|s| s.unwrap_or(0))
             .collect();
-        let fits = nb
-            .checked_mul(m)
-            .and_then(|x| x.checked_mul(n))
-            .is_some_and(|x| x <= MAX_ELEMENTS);
-        if !fits {
+        if checked_len(out_dims.iter().copied()).is_none() {
             let named = out_dims.iter().zip(
                 plan.batch
                     .iter()
