@@ -60,6 +60,19 @@ pub enum LayerError {
     /// A layer built with inconsistent settings.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A model whose parameters cannot be allocated on this machine.
+    #[error(
+        "{what} has {parameters} parameters and needs about {bytes} bytes ({}), more than this machine can allocate",
+        human_bytes(*.bytes)
+    )]
+    ModelTooLarge {
+        /// The model, as its builder names it (`a Llama model with 100000000 layers`).
+        what: String,
+        /// Its parameter count.
+        parameters: u128,
+        /// The bytes it needs, estimated.
+        bytes: u128,
+    },
 }
 
 fn size_note(expected: Option<usize>) -> String {
@@ -76,4 +89,19 @@ fn list(names: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// A byte count for people: `6.4 GB`, `512 B` (decimal units, one decimal).
+pub(crate) fn human_bytes(bytes: u128) -> String {
+    const UNITS: [&str; 6] = ["kB", "MB", "GB", "TB", "PB", "EB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }

@@ -93,9 +93,13 @@ impl CheckedShape {
         op: &'static str,
         value: T,
     ) -> Result<NamedArray, AxisError> {
-        let mut data = self.buffer(op)?;
-        data.resize(self.len, value);
-        self.with_data(op, data)
+        // Probe with an untouched buffer, then let `from_elem` allocate: for zeros it asks
+        // the allocator for zeroed memory, which costs nothing until written.
+        drop(self.buffer::<T>(op)?);
+        Ok(NamedArray::from_parts(
+            T::into_storage(ArrayD::from_elem(IxDyn(&self.sizes), value)),
+            self.names,
+        ))
     }
 
     pub(crate) fn with_data<T: Element>(

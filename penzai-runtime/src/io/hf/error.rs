@@ -120,6 +120,24 @@ pub enum HfError {
         /// The parameter's axes.
         actual: String,
     },
+    /// The config asks for more layers than the checkpoint has tensors for.
+    #[error(
+        "{file}: {key} = {layers} needs {per_layer} tensors per layer plus {fixed} others, but the checkpoint holds {tensors} tensors"
+    )]
+    LayerCount {
+        /// The config file.
+        file: String,
+        /// The config key giving the layer count (`n_layer`, `num_hidden_layers`).
+        key: &'static str,
+        /// The layer count it gives.
+        layers: usize,
+        /// Tensors each layer needs.
+        per_layer: usize,
+        /// Tensors outside the layers (embeddings, final norm, ...).
+        fixed: usize,
+        /// Tensors the checkpoint holds.
+        tensors: usize,
+    },
     /// Building or validating the model failed (a config our builders reject).
     #[error("building the model from {file}: {source}")]
     Model {
