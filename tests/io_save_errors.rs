@@ -570,3 +570,45 @@ fn loading_validates_the_model() {
         "scale: axis \"embedding\" has size 5, expected 4 (its axes are {embedding: 5})"
     );
 }
+
+#[test]
+fn a_huge_type_tag_is_quoted_in_part_whether_read_first_or_buffered() {
+    // Issue 14: a 200 MB nested tag took 80 s and 1 GB to fail, and the message quoted it
+    // whole. The message keeps a bounded prefix whatever the tag's size.
+    for n in [1usize << 10, 1 << 24] {
+        let tag = "A".repeat(n);
+        let text = STRUCTURE.replace(r#""type":"AddBias""#, &format!(r#""type":"{tag}""#));
+        let (_, message) = load_err(&text, parameters());
+        assert!(
+            message.starts_with(&format!(
+                "structure.json: unknown layer type \"{}\"… ({n} bytes) at byte offset ",
+                "A".repeat(200)
+            )),
+            "{}",
+            &message[..message.len().min(1000)]
+        );
+        // Keys sorted, so every "type" comes after the entries that hold the nested layers.
+        let sorted: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let text = sorted.to_string();
+        assert!(text.find(r#""type":"Sequential""#) > text.find(r#""steps""#));
+        let (_, message) = load_err(&text, parameters());
+        assert!(
+            message.len() < 400,
+            "{}",
+            &message[..message.len().min(1000)]
+        );
+    }
+}
+
+#[test]
+fn a_huge_rejected_value_is_quoted_in_part() {
+    // serde's own messages quote a rejected string whole ("unknown variant `...`").
+    let dtype = "q".repeat(1 << 20);
+    let text = STRUCTURE.replacen(r#""dtype":"f32""#, &format!(r#""dtype":"{dtype}""#), 1);
+    let (_, message) = load_err(&text, parameters());
+    assert!(message.len() < 1200, "{}", &message[..2000]);
+    assert!(
+        message.contains(&format!("unknown variant `{}…`", "q".repeat(200))),
+        "{message}"
+    );
+}

@@ -60,6 +60,44 @@ pub enum LayerError {
     /// A layer built with inconsistent settings.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A layer's output holds NaN or infinite values (reported when
+    /// [`Context::with_finite_check`](crate::nn::Context::with_finite_check) is on, by the
+    /// first layer whose output has any).
+    #[error(
+        "output has {count} non-finite values (NaN or infinite) among {total} in {shape}; this is the first layer whose output is not finite"
+    )]
+    NonFinite {
+        /// How many values are NaN or infinite.
+        count: usize,
+        /// How many values the output has.
+        total: usize,
+        /// The output's named shape.
+        shape: NamedShape,
+    },
+    /// A sampler was given logits it cannot choose from (NaN, all -infinity, or +infinity
+    /// when sampling).
+    #[error("cannot choose a token: {reason}")]
+    UnusableLogits {
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// An array a layer is about to make is larger than the memory cap, or than the
+    /// allocator grants (a very long input, whose attention scores grow with its square).
+    #[error(
+        "{what} {shape} would need {bytes} bytes ({}), {}",
+        human_bytes(*.bytes),
+        over_limit(*.limit)
+    )]
+    ForwardTooLarge {
+        /// What the array is (`attention scores`).
+        what: &'static str,
+        /// Its shape.
+        shape: NamedShape,
+        /// Its size in bytes.
+        bytes: u128,
+        /// The cap set with `Context::with_max_memory` (the CLI's `--max-memory`), if any.
+        limit: Option<usize>,
+    },
     /// A model whose parameters cannot be allocated on this machine.
     #[error(
         "{what} has {parameters} parameters and needs about {bytes} bytes ({}), more than this machine can allocate",
@@ -88,6 +126,16 @@ fn list(names: &[String]) -> String {
             .map(|n| format!("{n:?}"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+fn over_limit(limit: Option<usize>) -> String {
+    match limit {
+        Some(limit) => format!(
+            "over the memory limit of {limit} bytes ({}); a shorter input or a larger limit (--max-memory) would do",
+            human_bytes(limit as u128)
+        ),
+        None => "more than this machine can allocate; a shorter input would do".to_owned(),
     }
 }
 

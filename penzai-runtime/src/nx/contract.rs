@@ -102,20 +102,31 @@ impl NamedArray {
             .chain(plan.right_free.iter().map(|x| other.axis_size(x)))
             .map(|s| s.unwrap_or(0))
             .collect();
-        if checked_len(out_dims.iter().copied()).is_none() {
+        let named = || {
             let named = out_dims.iter().zip(
                 plan.batch
                     .iter()
                     .chain(&plan.left_free)
                     .chain(&plan.right_free),
             );
-            let named = super::shape::NamedShape::new(named.map(|(&s, name)| (name.clone(), s)));
+            super::shape::NamedShape::new(named.map(|(&s, name)| (name.clone(), s)))
+        };
+        let Some(out_len) = checked_len(out_dims.iter().copied()) else {
             return Err(AxisError::TooLarge {
                 op: OP,
                 shape: ArrayShape {
                     positional: Box::default(),
-                    named,
+                    named: named(),
                 },
+            });
+        };
+        // The result is the one large allocation here: ask for it first, so a product too
+        // large for the machine is an error rather than an abort.
+        if Vec::<f32>::new().try_reserve_exact(out_len).is_err() {
+            return Err(AxisError::OutOfMemory {
+                op: OP,
+                shape: named(),
+                bytes: out_len.saturating_mul(4),
             });
         }
         let out = batched_matmul(
