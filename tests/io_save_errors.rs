@@ -612,3 +612,55 @@ fn a_huge_rejected_value_is_quoted_in_part() {
         "{message}"
     );
 }
+
+#[test]
+fn an_unknown_field_in_a_layer_is_an_error_at_its_byte_offset() {
+    let text = STRUCTURE.replace(r#""in_axes":["x"]"#, r#""in_axes":["x"],"stride":2"#);
+    let (err, message) = load_err(&text, parameters());
+    let offset = end_of(&text, r#""stride""#);
+    assert!(
+        matches!(save_error(&err), SaveError::InvalidStructure { offset: o, .. } if *o == offset as u64),
+        "{message}"
+    );
+    assert!(
+        message.starts_with(&format!(
+            "structure.json: invalid model structure at byte offset {offset}: unknown field `stride`, expected one of"
+        )),
+        "{message}"
+    );
+    // Also in a step of a Sequential.
+    let text = STRUCTURE.replace(r#"{"name":"up","#, r#"{"name":"up","comment":"hi","#);
+    let (_, message) = load_err(&text, parameters());
+    assert!(message.contains("unknown field `comment`"), "{message}");
+}
+
+#[test]
+fn a_repeated_type_is_an_error_in_either_order() {
+    // Issue 14: "type":"Softmax","type":"Identity" loaded as Softmax; the reverse was refused.
+    for (first, second) in [("AddBias", "Identity"), ("Identity", "AddBias")] {
+        let text = STRUCTURE.replace(
+            r#""type":"AddBias""#,
+            &format!(r#""type":"{first}","type":"{second}""#),
+        );
+        let (err, message) = load_err(&text, parameters());
+        assert!(
+            matches!(save_error(&err), SaveError::InvalidStructure { .. }),
+            "{message}"
+        );
+        assert!(
+            message.contains("repeated entry \"type\" in this layer")
+                || message.contains("unexpected entry \"type\" in this layer"),
+            "{first}, {second}: {message}"
+        );
+    }
+    // A repeated entry before the type (buffered) is refused too.
+    let text = STRUCTURE.replace(
+        r#"{"type":"Linear","weights""#,
+        r#"{"in_axes":["x"],"in_axes":["x"],"type":"Linear","weights""#,
+    );
+    let (_, message) = load_err(&text, parameters());
+    assert!(
+        message.contains("repeated entry \"in_axes\" in this layer"),
+        "{message}"
+    );
+}
