@@ -664,3 +664,67 @@ fn a_repeated_type_is_an_error_in_either_order() {
         "{message}"
     );
 }
+
+/// A saved `Sequential` of layers with numeric options, as JSON text.
+fn options_model() -> (String, Vec<u8>) {
+    use penzai::nn::{ApplyRoPE, Dropout, RMSStandardize, TanhSoftCap};
+    let model = Sequential::new()
+        .then_named(
+            "norm",
+            RMSStandardize {
+                across: vec!["x".into()],
+                epsilon: 1e-6,
+            },
+        )
+        .unwrap()
+        .then_named("drop", Dropout::new(0.25))
+        .unwrap()
+        .then_named("rope", ApplyRoPE::new("x", 10000.0))
+        .unwrap()
+        .then_named("cap", TanhSoftCap { soft_cap: 30.0 })
+        .unwrap();
+    let saved = io::save_to_memory(&model).unwrap();
+    (
+        String::from_utf8(saved.structure).unwrap(),
+        saved.parameters,
+    )
+}
+
+#[test]
+fn layer_options_out_of_range_are_refused_at_load_naming_the_layer() {
+    // Issue 14: "epsilon": -1.0 and "max_wavelength": 0.0 loaded and gave all-NaN logits.
+    let (text, parameters) = options_model();
+    assert!(load(&text, parameters.clone()).is_ok());
+    for (from, to, path, expected) in [
+        (
+            "0.000001",
+            "-1.0",
+            "norm",
+            "option epsilon is -1, but must be a finite number greater than 0",
+        ),
+        (
+            "0.25",
+            "1.5",
+            "drop",
+            "option rate is 1.5, but must be a rate in [0, 1)",
+        ),
+        (
+            "10000.0",
+            "0.0",
+            "rope",
+            "option max_wavelength is 0, but must be a finite number greater than 0",
+        ),
+        (
+            "30.0",
+            "-30.0",
+            "cap",
+            "option soft_cap is -30, but must be a finite number greater than 0",
+        ),
+    ] {
+        assert!(text.contains(from), "{from} in {text}");
+        let edited = text.replacen(from, to, 1);
+        let message = load(&edited, parameters.clone()).unwrap_err().to_string();
+        assert!(message.contains(path), "{message}");
+        assert!(message.ends_with(expected), "{message}");
+    }
+}

@@ -74,6 +74,16 @@ pub enum LayerError {
         /// The output's named shape.
         shape: NamedShape,
     },
+    /// A layer option outside its range (an epsilon of -1, a NaN scale, a rate of 1.5).
+    #[error("option {field} is {value}, but must be {expected}")]
+    InvalidOption {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: f32,
+        /// What it must be.
+        expected: &'static str,
+    },
     /// A sampler was given logits it cannot choose from (NaN, all -infinity, or +infinity
     /// when sampling).
     #[error("cannot choose a token: {reason}")]
