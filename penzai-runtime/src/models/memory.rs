@@ -3,6 +3,7 @@
 //! would need, never an abort in the middle of building or running.
 
 use crate::nn::LayerError;
+use crate::nx::can_allocate;
 
 /// Bytes of bookkeeping per block beyond its parameters (tree nodes, labels, names), an
 /// upper estimate, so that a config with very many tiny blocks is judged by its real size.
@@ -13,18 +14,6 @@ pub(crate) fn model_bytes(parameters: u128, blocks: usize) -> u128 {
     parameters
         .saturating_mul(4)
         .saturating_add((blocks as u128).saturating_mul(BLOCK_OVERHEAD))
-}
-
-/// Whether one allocation of `bytes` is possible: the allocator is asked for that much and
-/// the untouched buffer is released at once (so the answer costs nothing, whatever its size).
-pub(crate) fn can_allocate(bytes: u128) -> bool {
-    let Ok(bytes) = usize::try_from(bytes) else {
-        return false;
-    };
-    if bytes > isize::MAX as usize {
-        return false;
-    }
-    Vec::<u8>::new().try_reserve_exact(bytes).is_ok()
 }
 
 /// Refuses to build `what` when its estimated size cannot be allocated.

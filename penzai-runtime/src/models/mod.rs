@@ -5,8 +5,6 @@ pub mod gpt2;
 pub mod llama;
 mod memory;
 
-pub(crate) use memory::can_allocate;
-
 use crate::nn::Initializer;
 
 pub use generate::{GenerateOptions, Sampling, generate, generate_with_progress, with_kv_cache};

@@ -271,7 +271,7 @@ impl Context {
         let bytes = elements.saturating_mul(4);
         let fits = match self.max_memory {
             Some(limit) => bytes <= limit as u128,
-            None => crate::models::can_allocate(bytes),
+            None => crate::nx::can_allocate(bytes),
         };
         if fits {
             return Ok(());

@@ -33,6 +33,16 @@ pub(crate) fn checked_len(sizes: impl IntoIterator<Item = usize>) -> Option<usiz
     Some(len)
 }
 
+/// Whether one allocation of `bytes` is possible: the allocator is asked for that much and
+/// the untouched buffer is released at once (so the answer costs nothing, whatever its size).
+/// Layers use it to refuse, with a message, an array the machine cannot hold.
+pub(crate) fn can_allocate(bytes: u128) -> bool {
+    let Ok(bytes) = usize::try_from(bytes) else {
+        return false;
+    };
+    bytes <= isize::MAX as usize && Vec::<u8>::new().try_reserve_exact(bytes).is_ok()
+}
+
 /// A checked shape: unique names and an element count that fits in memory addresses.
 pub(crate) struct CheckedShape {
     pub names: Vec<AxisName>,
