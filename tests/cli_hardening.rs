@@ -199,3 +199,23 @@ fn twenty_thousand_tokens_under_a_4_gb_address_space_is_an_error_not_an_abort() 
         "{stderr}"
     );
 }
+
+#[test]
+fn the_82_byte_file_of_issue_14_is_an_error_in_inspect_and_view() {
+    let dir = TempDir::new("82");
+    let file = dir.0.join("crafted.safetensors");
+    std::fs::write(
+        &file,
+        b"J\0\0\0\0\0\0\0{\"t\":{\"dtype\":\"F32\",\"shape\":[0,9223372036854775808],\"data_offsets\":[0,0]}}",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let message = failure(&["inspect", path]);
+    assert!(
+        message.contains("crafted.safetensors: tensor \"t\": shape [0, 9223372036854775808] of F32 overflows the address space"),
+        "{message}"
+    );
+    let page = dir.0.join("page.html");
+    let message = failure(&["view", path, "-o", page.to_str().unwrap()]);
+    assert!(message.contains("tensor \"t\""), "{message}");
+}
