@@ -44,7 +44,7 @@ pub(crate) fn rate(field: &'static str, value: f32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::{ConstantRescale, Context, Dropout, Layer, LayerNorm, RMSNorm};
+    use crate::nn::{ConstantRescale, Context, Dropout, LayerNorm, RMSNorm};
     use crate::nx::NamedArray;
 
     #[test]
