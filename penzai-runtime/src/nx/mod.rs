@@ -32,6 +32,7 @@
 //! | [`AxisName`] | `axis` |
 //! | [`NamedShape`], [`ArrayShape`], [`IntoNamedShape`] | `shape` |
 //! | [`DType`], [`Storage`] | `dtype` |
+//! | [`SharedArray`]: owned or borrowed (memory-mapped) elements | `shared` |
 //! | [`NamedArray`], introspection, conversions, equality | `array` |
 //! | `tag`, `untag`, `order_as`, `rename` | `axes` |
 //! | constructors; seeded random arrays | `construct`, `random` |
@@ -56,10 +57,12 @@ mod error;
 mod index;
 mod kernels;
 mod math;
+mod matmul;
 mod nmap;
 mod random;
 mod reduce;
 mod shape;
+mod shared;
 
 #[cfg(test)]
 mod props;
@@ -69,3 +72,7 @@ pub use axis::AxisName;
 pub use dtype::{DType, Storage};
 pub use error::AxisError;
 pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
+pub use shared::SharedArray;
+pub(crate) use shared::ByteRegion;
+/// The 16-bit float element types of `F16` and `BF16` arrays (from the `half` crate).
+pub use half::{bf16, f16};

@@ -102,7 +102,7 @@ impl NamedArray {
 fn from_vec(shape: CheckedShape, data: Vec<f32>) -> NamedArray {
     // `data` has exactly `shape.len` elements by construction.
     let array = ArrayD::from_shape_vec(IxDyn(&shape.sizes), data).expect("one sample per element");
-    NamedArray::from_parts(Storage::F32(array.into_shared()), shape.names)
+    NamedArray::from_parts(Storage::F32(array.into()), shape.names)
 }
 
 #[cfg(test)]

@@ -54,10 +54,10 @@ use std::path::Path;
 pub use error::HfError;
 pub use export::export;
 
-use crate::io::{Architecture, Checkpoint, Dtype, HfConfig, INDEX_FILE_NAME, SINGLE_FILE_NAME};
+use crate::io::{Architecture, Checkpoint, HfConfig, INDEX_FILE_NAME, SINGLE_FILE_NAME};
 use crate::models::{TransformerLm, WeightInit};
 use crate::nn::{LayerError, parameters, set_parameter};
-use crate::nx::NamedArray;
+use crate::nx::{DType, NamedArray};
 use layout::{Target, TensorMap};
 use reader::TensorReader;
 
@@ -75,7 +75,7 @@ pub struct LoadedModel {
     /// The `model_type`: `gpt2`, `llama`, `mistral` or `qwen2`.
     pub architecture: &'static str,
     /// The dtypes the parameters were stored in.
-    pub stored_dtypes: BTreeSet<Dtype>,
+    pub stored_dtypes: BTreeSet<DType>,
     /// The safetensors files read.
     pub files: Vec<String>,
 }

@@ -95,7 +95,7 @@ pub(crate) fn check(view: &TensorView<'_>, shape: &[usize]) -> Result<(), HfErro
         return Err(HfError::NotFloat {
             file: view.file().to_owned(),
             tensor: view.name().to_owned(),
-            dtype: view.dtype().name().to_owned(),
+            dtype: view.dtype().safetensors_name().to_owned(),
             offset: view.data_offset(),
         });
     }
