@@ -335,7 +335,7 @@ mod tests {
     fn equality_compares_values_dtype_and_shape() {
         let x = ab();
         assert_ne!(x, (&x + 1.0).unwrap());
-        assert_ne!(x, x.cast(DType::I64));
+        assert_ne!(x, x.cast(DType::I64).unwrap());
         assert_ne!(x, x.rename("a", "c").unwrap());
         let nan = NamedArray::full(&[("a", 2)], f32::NAN).unwrap();
         assert_eq!(nan, nan.clone());

@@ -271,7 +271,7 @@ impl Storage {
 
 /// An element type that can live in a [`Storage`]: `f32`, `f16`, `bf16`, `i64`, `bool`.
 pub(crate) trait Element:
-    Copy + PartialEq + Send + Sync + fmt::Debug + super::shared::BorrowAs + 'static
+    Copy + PartialEq + Send + Sync + fmt::Debug + super::shared::ArrayElement + 'static
 {
     /// Wraps an owned array of this type.
     fn into_storage(a: ArrayD<Self>) -> Storage;
@@ -362,7 +362,7 @@ mod tests {
         assert_eq!(held, [DType::Bool, DType::I64, DType::F16, DType::BF16, DType::F32]);
     }
 
-    fn values<T: Copy>(s: &SharedArray<T>) -> Vec<T> {
+    fn values<T: Element>(s: &SharedArray<T>) -> Vec<T> {
         s.view().iter().copied().collect()
     }
 

@@ -58,7 +58,7 @@ fn float_binary(
     f: impl Fn(f32, f32) -> f32,
 ) -> Result<NamedArray, AxisError> {
     if a.dtype() == DType::Bool || b.dtype() == DType::Bool {
-        return Err(pair_dtype_error(op, a, b, "f32 or i64"));
+        return Err(pair_dtype_error(op, a, b, "a float or i64"));
     }
     let al = Alignment::pair(op, a, b)?;
     let (av, bv) = (a.numeric_f32(op)?, b.numeric_f32(op)?);
@@ -96,7 +96,7 @@ fn compare(
             Ok(binary(al, (a, x.view()), (b, y.view()), g))
         }
         (Storage::Bool(_), _) | (_, Storage::Bool(_)) => {
-            Err(pair_dtype_error(op, a, b, "f32 or i64"))
+            Err(pair_dtype_error(op, a, b, "a float or i64"))
         }
         _ => {
             let al = Alignment::pair(op, a, b)?;

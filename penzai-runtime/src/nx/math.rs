@@ -177,7 +177,7 @@ mod tests {
         let m = NamedArray::full_bool(&[("a", 1)], true).unwrap();
         assert_eq!(
             m.exp().unwrap_err().to_string(),
-            "exp does not accept bool arrays (it needs f32 or i64)"
+            "exp does not accept bool arrays (it needs a float or i64)"
         );
     }
 }

@@ -149,7 +149,7 @@ impl<T> SharedArray<T> {
     }
 }
 
-impl<T: Copy + BorrowAs> SharedArray<T> {
+impl<T: ArrayElement> SharedArray<T> {
     /// A read-only view of the elements.
     pub fn view(&self) -> ArrayViewD<'_, T> {
         match &self.repr {
@@ -259,17 +259,29 @@ impl<T: Copy + BorrowAs> SharedArray<T> {
     }
 }
 
-/// How borrowed bytes read as elements: in place for plain-old-data types; `bool` arrays are
-/// never borrowed, so their reader is never called on a non-empty region. Sealed: implemented
-/// for the element types of [`Storage`](super::Storage) only.
-pub trait BorrowAs: Sized {
+/// An element type a [`SharedArray`] holds: `f32`, `f16`, `bf16`, `i64` or `bool` (sealed).
+///
+/// It says how borrowed bytes read as elements: in place for plain-old-data types; `bool`
+/// arrays are never borrowed, so their reader is never called on a non-empty region.
+pub trait ArrayElement: sealed::Sealed + Copy {
     /// The bytes as elements.
+    #[doc(hidden)]
     fn read(bytes: &[u8]) -> &[Self];
+}
+
+mod sealed {
+    /// Keeps [`ArrayElement`](super::ArrayElement) to the types below.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for half::f16 {}
+    impl Sealed for half::bf16 {}
+    impl Sealed for i64 {}
+    impl Sealed for bool {}
 }
 
 macro_rules! borrow_as_pod {
     ($($t:ty),*) => {$(
-        impl BorrowAs for $t {
+        impl ArrayElement for $t {
             fn read(bytes: &[u8]) -> &[$t] {
                 // Alignment and length were checked when the bytes were adopted.
                 bytemuck::cast_slice(bytes)
@@ -279,7 +291,7 @@ macro_rules! borrow_as_pod {
 }
 borrow_as_pod!(f32, i64, half::f16, half::bf16);
 
-impl BorrowAs for bool {
+impl ArrayElement for bool {
     fn read(_: &[u8]) -> &[bool] {
         &[]
     }
