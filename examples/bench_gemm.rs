@@ -5,19 +5,36 @@
 //! Threads: set `RAYON_NUM_THREADS` (penzai) and `MATMUL_NUM_THREADS` (matrixmultiply) to the
 //! same count, e.g.
 //! `RAYON_NUM_THREADS=1 MATMUL_NUM_THREADS=1 cargo run --release --example bench_gemm`.
+//!
+//! Each figure is work per second of wall time (`*_gflops`) and, because the machines this
+//! runs on are shared, also per second of this process's CPU time (`*_cpu`: the work divided by
+//! user + system time of all threads, from `/proc/self/stat`), which other processes taking
+//! the cores do not dilute. `tools/sgemm_numpy.py` prints numpy's figures the same way.
 
 use std::time::Instant;
 
 use ndarray::{Array2, linalg::general_mat_mul};
 use penzai::nx::{DType, NamedArray};
 
-/// Median seconds of one call, timing batches long enough to be measurable.
-fn seconds(mut f: impl FnMut()) -> f64 {
+/// This process's CPU time (all threads, user + system), from `/proc/self/stat`.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesized command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Median wall seconds of one call (batches long enough to be measurable), and CPU seconds
+/// per call over all batches.
+fn seconds(mut f: impl FnMut()) -> (f64, f64) {
     f();
     let start = Instant::now();
     f();
     let once = start.elapsed().as_secs_f64().max(1e-7);
-    let reps = ((0.2 / once) as usize).clamp(1, 1000);
+    let reps = ((0.3 / once) as usize).clamp(1, 1000);
+    let cpu_start = cpu_seconds();
     let mut times: Vec<f64> = (0..7)
         .map(|_| {
             let start = Instant::now();
@@ -27,8 +44,9 @@ fn seconds(mut f: impl FnMut()) -> f64 {
             start.elapsed().as_secs_f64() / reps as f64
         })
         .collect();
+    let cpu = (cpu_seconds() - cpu_start) / (7 * reps) as f64;
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    (times[times.len() / 2], cpu)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -74,12 +92,17 @@ fn main() -> anyhow::Result<()> {
                 general_mat_mul(1.0, &a, &b, 0.0, &mut c);
             }
         });
+        let g = |t: f64| flops / t / 1e9;
         println!(
             "{{\"case\": \"gemm\", \"threads\": \"{threads}\", \"shape\": \"{nb}x[{m}x{k}]x[{k}x{n}]\", \
-             \"penzai_gflops\": {:.1}, \"penzai_bf16_weights_gflops\": {:.1}, \"matrixmultiply_gflops\": {:.1}}}",
-            flops / ours / 1e9,
-            flops / ours_bf16 / 1e9,
-            flops / mm / 1e9
+             \"penzai_gflops\": {:.1}, \"penzai_cpu\": {:.1}, \"penzai_bf16_weights_gflops\": {:.1}, \
+             \"penzai_bf16_weights_cpu\": {:.1}, \"matrixmultiply_gflops\": {:.1}, \"matrixmultiply_cpu\": {:.1}}}",
+            g(ours.0),
+            g(ours.1),
+            g(ours_bf16.0),
+            g(ours_bf16.1),
+            g(mm.0),
+            g(mm.1)
         );
     }
     // Decode: one token through a weight of HF layout [out, in] (contracted axis contiguous),
@@ -97,8 +120,8 @@ fn main() -> anyhow::Result<()> {
         println!(
             "{{\"case\": \"decode_matvec\", \"threads\": \"{threads}\", \"shape\": \"[{k}] x [{n}x{k}]\", \
              \"f32_gb_per_s\": {:.1}, \"bf16_gb_per_s\": {:.1}}}",
-            (k * n * 4) as f64 / f32_s / 1e9,
-            (k * n * 2) as f64 / bf16_s / 1e9
+            (k * n * 4) as f64 / f32_s.0 / 1e9,
+            (k * n * 2) as f64 / bf16_s.0 / 1e9
         );
     }
     Ok(())

@@ -185,7 +185,7 @@ fn float_dtypes_convert_to_f32() {
     for (dtype, bytes, expected) in cases {
         let file = open(one(dtype, "[2]", &bytes)).unwrap();
         let view = file.tensor("t").unwrap();
-        assert_eq!(view.dtype().name(), dtype);
+        assert_eq!(view.dtype().safetensors_name(), dtype);
         assert_eq!(view.to_f32_vec().unwrap(), expected, "{dtype}");
     }
 }

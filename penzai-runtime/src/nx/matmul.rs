@@ -559,3 +559,117 @@ fn gemm_f32(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, mut c: ArrayViewMut2
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array2, ArrayD, IxDyn};
+
+    use super::*;
+
+    /// A reference product in f64.
+    fn reference(a: &Array2<f32>, b: &Array2<f32>) -> Array2<f32> {
+        let (m, k) = a.dim();
+        let n = b.ncols();
+        Array2::from_shape_fn((m, n), |(i, j)| {
+            (0..k).map(|p| f64::from(a[[i, p]]) * f64::from(b[[p, j]])).sum::<f64>() as f32
+        })
+    }
+
+    fn data(rows: usize, cols: usize, seed: usize) -> Array2<f32> {
+        Array2::from_shape_fn((rows, cols), |(i, j)| {
+            (((i * 31 + j * 17 + seed * 7) % 23) as f32 - 11.0) / 8.0
+        })
+    }
+
+    fn close(got: &Array2<f32>, want: &Array2<f32>) {
+        assert_eq!(got.dim(), want.dim());
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{g} vs {w}");
+        }
+    }
+
+    fn product(a: Operand<'_>, b: Operand<'_>, m: usize, k: usize, n: usize) -> Array2<f32> {
+        let out = batched_matmul(a, b, (0, 1), (1, m, k, n));
+        out.index_axis_move(Axis(0), 0)
+    }
+
+    fn dyn_view<T>(a: &Array2<T>) -> ArrayViewD<'_, T> {
+        a.view().into_dyn()
+    }
+
+    #[test]
+    fn every_path_matches_the_reference_for_both_weight_layouts() {
+        // (m, k, n): skinny rows, skinny columns, general; k past the widening chunk.
+        for &(m, k, n) in &[(1, 300, 70), (3, 40, 9), (9, 40, 2), (33, 300, 140)] {
+            let a = data(m, k, 0);
+            let b = data(k, n, 1);
+            let want = reference(&a, &b);
+            // b as stored (rows contiguous) and transposed in memory (columns contiguous).
+            let bt = b.t().as_standard_layout().into_owned();
+            let b_cols = bt.t();
+            for bv in [b.view(), b_cols] {
+                let got = product(Operand::F32(dyn_view(&a)), Operand::F32(bv.into_dyn()), m, k, n);
+                close(&got, &want);
+                let b16 = bv.mapv(bf16::from_f32);
+                let want16 = reference(&a, &b16.mapv(bf16::to_f32));
+                let got = product(Operand::F32(dyn_view(&a)), Operand::BF16(dyn_view(&b16)), m, k, n);
+                close(&got, &want16);
+                let h16 = bv.mapv(f16::from_f32);
+                let want16 = reference(&a, &h16.mapv(f16::to_f32));
+                let got = product(Operand::F32(dyn_view(&a)), Operand::F16(dyn_view(&h16)), m, k, n);
+                close(&got, &want16);
+            }
+        }
+    }
+
+    #[test]
+    fn a_sixteen_bit_left_operand_is_widened_on_the_right() {
+        let (m, k, n) = (20, 50, 30);
+        let a16 = data(m, k, 2).mapv(bf16::from_f32);
+        let b = data(k, n, 3);
+        let want = reference(&a16.mapv(bf16::to_f32), &b);
+        let got = product(Operand::BF16(dyn_view(&a16)), Operand::F32(dyn_view(&b)), m, k, n);
+        close(&got, &want);
+    }
+
+    #[test]
+    fn batches_of_permuted_operands_need_no_copy_and_match() {
+        // q {seq: 5, heads: 3, dim: 4} x k {kv: 6, heads: 3, dim: 4}, batched over heads.
+        let q = ArrayD::from_shape_fn(IxDyn(&[5, 3, 4]), |i| (i[0] * 12 + i[1] * 4 + i[2]) as f32 / 10.0);
+        let k = ArrayD::from_shape_fn(IxDyn(&[6, 3, 4]), |i| (i[0] + 2 * i[1]) as f32 - i[2] as f32);
+        let a = q.view().permuted_axes(vec![1, 0, 2]); // (heads, seq, dim)
+        let b = k.view().permuted_axes(vec![1, 2, 0]); // (heads, dim, kv)
+        let m = slice_matrix(&Operand::F32(a.clone()), &[1], 1);
+        assert!(matches!(m, Mat::F32(CowArray { .. })) && m.dim() == (5, 4));
+        let out = batched_matmul(Operand::F32(a.clone()), Operand::F32(b.clone()), (1, 1), (3, 5, 4, 6));
+        for h in 0..3 {
+            let ah = a.index_axis(Axis(0), h).into_dimensionality::<Ix2>().unwrap().to_owned();
+            let bh = b.index_axis(Axis(0), h).into_dimensionality::<Ix2>().unwrap().to_owned();
+            close(&out.index_axis(Axis(0), h).to_owned(), &reference(&ah, &bh));
+        }
+    }
+
+    #[test]
+    fn merging_axes_is_free_for_permuted_buffers_and_copies_otherwise() {
+        let w = ArrayD::from_shape_fn(IxDyn(&[6, 4]), |i| (i[0] * 4 + i[1]) as f32);
+        // [heads * dim, embedding] seen as (embedding | heads, dim): the column group merges.
+        let split = w.view().into_shape_with_order(IxDyn(&[2, 3, 4])).unwrap();
+        let v = split.clone().permuted_axes(vec![2, 0, 1]);
+        let merged = as_matrix(v.clone(), &[], 1);
+        assert!(merged.is_view());
+        assert_eq!(merged.strides(), [1, 4]);
+        // (dim, heads) order does not merge: copied, in logical order.
+        let swapped = split.permuted_axes(vec![2, 1, 0]);
+        let copied = as_matrix(swapped.clone(), &[], 1);
+        assert!(!copied.is_view());
+        assert_eq!(copied.row(0).to_vec(), swapped.iter().take(6).copied().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn empty_products_are_zero() {
+        let a = Array2::<f32>::zeros((3, 0));
+        let b = Array2::<f32>::zeros((0, 4));
+        let out = product(Operand::F32(dyn_view(&a)), Operand::F32(dyn_view(&b)), 3, 0, 4);
+        assert_eq!(out, Array2::<f32>::zeros((3, 4)));
+    }
+}

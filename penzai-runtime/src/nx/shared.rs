@@ -296,3 +296,79 @@ impl ArrayElement for bool {
         &[]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Six f32 values 0..6 as little-endian bytes, after `pad` leading bytes.
+    fn region(pad: usize) -> ByteRegion {
+        let mut bytes = vec![0u8; pad];
+        for i in 0..6 {
+            bytes.extend((i as f32).to_le_bytes());
+        }
+        Arc::new(bytes)
+    }
+
+    fn values(a: &SharedArray<f32>) -> Vec<f32> {
+        a.view().iter().copied().collect()
+    }
+
+    #[test]
+    fn borrowed_bytes_are_read_in_place() {
+        let bytes = region(4);
+        let a = SharedArray::<f32>::borrow_bytes(Arc::clone(&bytes), 4..28, &[2, 3]).unwrap();
+        assert!(a.is_borrowed());
+        assert_eq!(a.shape(), [2, 3]);
+        assert_eq!(values(&a), [0., 1., 2., 3., 4., 5.]);
+        let start = (*bytes).as_ref()[4..].as_ptr();
+        assert_eq!(a.as_ptr().cast::<u8>(), start);
+    }
+
+    #[test]
+    fn misaligned_or_mis_sized_bytes_are_not_borrowed() {
+        assert!(SharedArray::<f32>::borrow_bytes(region(1), 1..25, &[6]).is_none());
+        assert!(SharedArray::<f32>::borrow_bytes(region(0), 0..24, &[5]).is_none());
+        assert!(SharedArray::<f32>::borrow_bytes(region(0), 0..28, &[7]).is_none());
+        assert!(SharedArray::<f32>::borrow_bytes(region(0), 0..0, &[0]).is_none());
+    }
+
+    #[test]
+    fn layout_changes_keep_borrowing() {
+        let a = SharedArray::<f32>::borrow_bytes(region(0), 0..24, &[2, 3]).unwrap();
+        let t = a.permuted_axes(&[1, 0]);
+        assert!(t.is_borrowed());
+        assert_eq!(values(&t), [0., 3., 1., 4., 2., 5.]);
+        let row = a.index_axis(Axis(0), 1);
+        assert!(row.is_borrowed());
+        assert_eq!(values(&row), [3., 4., 5.]);
+        let cols = t.slice_axis(Axis(0), Slice::new(1, None, 1));
+        assert!(cols.is_borrowed());
+        assert_eq!(values(&cols), [1., 4., 2., 5.]);
+        let wide = row.insert_axis(Axis(0));
+        assert_eq!(wide.shape(), [1, 3]);
+        assert_eq!(cols.as_slice(), None);
+        assert_eq!(row.as_slice(), Some(&[3., 4., 5.][..]));
+    }
+
+    #[test]
+    fn an_empty_slice_of_borrowed_bytes_is_owned() {
+        let a = SharedArray::<f32>::borrow_bytes(region(0), 0..24, &[2, 3]).unwrap();
+        let none = a.slice_axis(Axis(1), Slice::new(3, None, 1));
+        assert_eq!(none.shape(), [2, 0]);
+        assert!(!none.is_borrowed());
+    }
+
+    #[test]
+    fn writing_copies_and_leaves_the_bytes_alone() {
+        let bytes = region(0);
+        let a = SharedArray::<f32>::borrow_bytes(Arc::clone(&bytes), 0..24, &[6]).unwrap();
+        let mut b = a.clone();
+        b.view_mut().mapv_inplace(|x| x * 10.0);
+        assert!(!b.is_borrowed() && a.is_borrowed());
+        assert_eq!(values(&b), [0., 10., 20., 30., 40., 50.]);
+        assert_eq!(values(&a), [0., 1., 2., 3., 4., 5.]);
+        let again = SharedArray::<f32>::borrow_bytes(bytes, 0..24, &[6]).unwrap();
+        assert_eq!(values(&again), [0., 1., 2., 3., 4., 5.]);
+    }
+}
