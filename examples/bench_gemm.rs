@@ -22,7 +22,12 @@ fn cpu_seconds() -> f64 {
     // Fields after the parenthesized command name; utime and stime are the 12th and 13th.
     let rest = stat.rsplit(')').next().unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -74,7 +79,12 @@ fn main() -> anyhow::Result<()> {
         } else {
             (
                 NamedArray::normal(0, &[("heads", nb), ("seq", m), ("embedding", k)], 0.0, 1.0)?,
-                NamedArray::normal(1, &[("heads", nb), ("embedding", k), ("hidden", n)], 0.0, 1.0)?,
+                NamedArray::normal(
+                    1,
+                    &[("heads", nb), ("embedding", k), ("hidden", n)],
+                    0.0,
+                    1.0,
+                )?,
             )
         };
         let ours = seconds(|| {
@@ -107,7 +117,12 @@ fn main() -> anyhow::Result<()> {
     }
     // Decode: one token through a weight of HF layout [out, in] (contracted axis contiguous),
     // f32 and bf16; reported as GB/s of weights streamed.
-    for &(k, n) in &[(768usize, 2304usize), (768, 50257), (2048, 8192), (8192, 2048)] {
+    for &(k, n) in &[
+        (768usize, 2304usize),
+        (768, 50257),
+        (2048, 8192),
+        (8192, 2048),
+    ] {
         let x = NamedArray::normal(0, &[("embedding", k)], 0.0, 1.0)?;
         let w = NamedArray::normal(1, &[("hidden", n), ("embedding", k)], 0.0, 1.0)?;
         let w16 = w.cast(DType::BF16)?;

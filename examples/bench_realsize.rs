@@ -35,13 +35,18 @@ fn peak_rss_bytes() -> u64 {
 }
 
 fn tokens(n: usize, vocab: usize, seed: usize) -> anyhow::Result<NamedArray> {
-    let ids = (0..n).map(|i| ((i * 7919 + seed * 104_729) % vocab) as i64).collect();
+    let ids = (0..n)
+        .map(|i| ((i * 7919 + seed * 104_729) % vocab) as i64)
+        .collect();
     Ok(NamedArray::from_i64(&[("batch", 1), ("seq", n)], ids)?)
 }
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let dir = args.get(1).cloned().ok_or_else(|| anyhow::anyhow!("usage: bench_realsize DIR"))?;
+    let dir = args
+        .get(1)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("usage: bench_realsize DIR"))?;
     let seq: usize = arg(&args, "--seq").map_or(Ok(128), |s| s.parse())?;
     let new: usize = arg(&args, "--new").map_or(Ok(32), |s| s.parse())?;
     let mut options = LoadOptions::default();

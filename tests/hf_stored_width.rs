@@ -12,7 +12,10 @@ use penzai::nx::DType;
 use penzai::prelude::*;
 
 fn dtypes(model: &dyn Tree) -> Vec<DType> {
-    let mut d: Vec<DType> = parameters(model).iter().map(|(_, p)| p.value.dtype()).collect();
+    let mut d: Vec<DType> = parameters(model)
+        .iter()
+        .map(|(_, p)| p.value.dtype())
+        .collect();
     d.sort();
     d.dedup();
     d
@@ -56,7 +59,10 @@ fn widening_at_load_gives_the_same_logits_within_the_parity_bar() {
                 .all(|(_, p)| !p.value.storage().is_borrowed())
         );
         let tokens = expected.prompts_array();
-        let a = kept.model.call(tokens.clone(), &mut Context::new()).unwrap();
+        let a = kept
+            .model
+            .call(tokens.clone(), &mut Context::new())
+            .unwrap();
         let b = wide.model.call(tokens, &mut Context::new()).unwrap();
         let names = ["batch", "seq", "vocabulary"];
         let (a, b) = (
@@ -90,7 +96,10 @@ fn tied_parameters_stay_one_array_after_widening() {
 fn a_non_float_load_dtype_is_an_error() {
     let options = LoadOptions::default().dtype(DType::I64);
     let err = hf::load_with(fixture("gpt2"), &options, &mut |_, _| {}).unwrap_err();
-    assert!(matches!(err, HfError::UnsupportedDtype { dtype: DType::I64 }));
+    assert!(matches!(
+        err,
+        HfError::UnsupportedDtype { dtype: DType::I64 }
+    ));
     assert_eq!(
         err.to_string(),
         "cannot load parameters as i64: choose f32, f16 or bf16"
@@ -110,7 +119,11 @@ fn cli_dtype_flag_widens_and_rejects_other_names() {
             .unwrap()
     };
     let parse = |out: std::process::Output| -> Vec<f64> {
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         v["logits"]
             .as_array()

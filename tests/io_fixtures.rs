@@ -276,7 +276,11 @@ fn sharded_llama_matches_the_single_file_weights() {
 fn half_precision_fixtures_store_half_precision() {
     for (name, dtype) in [("llama-f16", "F16"), ("gpt2-bf16", "BF16")] {
         let ckpt = Checkpoint::open_dir(dir(name)).unwrap();
-        assert!(ckpt.tensors().all(|t| t.dtype().safetensors_name() == dtype), "{name}");
+        assert!(
+            ckpt.tensors()
+                .all(|t| t.dtype().safetensors_name() == dtype),
+            "{name}"
+        );
         assert_eq!(expected(name)["weights_dtype"], dtype);
     }
 }

@@ -229,7 +229,11 @@ fn every_prefix_of_a_valid_file_fails_cleanly_or_parses() {
 #[test]
 fn every_dtype_name_is_accepted_by_the_reader() {
     for dtype in DType::ALL {
-        let bytes = one(dtype.safetensors_name(), "[1]", &vec![0; dtype.size_bytes()]);
+        let bytes = one(
+            dtype.safetensors_name(),
+            "[1]",
+            &vec![0; dtype.size_bytes()],
+        );
         let file = open(bytes).unwrap();
         assert_eq!(file.tensor("t").unwrap().dtype(), dtype);
         assert!(file.tensor("t").unwrap().to_host().is_ok());

@@ -155,7 +155,11 @@ impl NamedArray {
             Storage::F16(a) => a.view().iter().map(|x| x.to_f32()).collect(),
             Storage::BF16(a) => a.view().iter().map(|x| x.to_f32()).collect(),
             Storage::I64(a) => a.view().iter().map(|&x| x as f32).collect(),
-            Storage::Bool(a) => a.view().iter().map(|&x| if x { 1.0 } else { 0.0 }).collect(),
+            Storage::Bool(a) => a
+                .view()
+                .iter()
+                .map(|&x| if x { 1.0 } else { 0.0 })
+                .collect(),
         }
     }
 

@@ -142,10 +142,7 @@ impl NamedArray {
             .chain(plan.left_free)
             .chain(plan.right_free)
             .collect();
-        Ok(NamedArray::from_parts(
-            Storage::F32(out.into()),
-            names,
-        ))
+        Ok(NamedArray::from_parts(Storage::F32(out.into()), names))
     }
 
     /// Checks the contraction axes and splits the other axes into batch and free ones.

@@ -358,8 +358,14 @@ mod tests {
         }
         assert_eq!(DType::from_safetensors_name("F8_E4M3"), None);
         assert_eq!(DType::from_safetensors_name("f32"), None);
-        let held: Vec<DType> = DType::ALL.into_iter().filter(|d| d.is_array_dtype()).collect();
-        assert_eq!(held, [DType::Bool, DType::I64, DType::F16, DType::BF16, DType::F32]);
+        let held: Vec<DType> = DType::ALL
+            .into_iter()
+            .filter(|d| d.is_array_dtype())
+            .collect();
+        assert_eq!(
+            held,
+            [DType::Bool, DType::I64, DType::F16, DType::BF16, DType::F32]
+        );
     }
 
     fn values<T: Element>(s: &SharedArray<T>) -> Vec<T> {
@@ -368,7 +374,11 @@ mod tests {
 
     #[test]
     fn casts_follow_numpy_rules() {
-        let f = Storage::F32(ndarray::arr1(&[-1.7f32, 0.0, 2.9, f32::NAN]).into_dyn().into());
+        let f = Storage::F32(
+            ndarray::arr1(&[-1.7f32, 0.0, 2.9, f32::NAN])
+                .into_dyn()
+                .into(),
+        );
         let Some(Storage::I64(i)) = f.cast(DType::I64) else {
             panic!("not i64")
         };
@@ -386,12 +396,19 @@ mod tests {
 
     #[test]
     fn sixteen_bit_casts_round_to_nearest_and_widen_exactly() {
-        let f = Storage::F32(ndarray::arr1(&[1.0f32, 1.0 + 1.0 / 256.0, -3.5]).into_dyn().into());
+        let f = Storage::F32(
+            ndarray::arr1(&[1.0f32, 1.0 + 1.0 / 256.0, -3.5])
+                .into_dyn()
+                .into(),
+        );
         let Some(Storage::BF16(b)) = f.cast(DType::BF16) else {
             panic!("not bf16")
         };
         // 1 + 2^-8 is a tie between two bf16 values; ties go to even (1.0).
-        assert_eq!(values(&b).iter().map(|x| x.to_f32()).collect::<Vec<_>>(), [1.0, 1.0, -3.5]);
+        assert_eq!(
+            values(&b).iter().map(|x| x.to_f32()).collect::<Vec<_>>(),
+            [1.0, 1.0, -3.5]
+        );
         let Some(Storage::F16(h)) = f.cast(DType::F16) else {
             panic!("not f16")
         };

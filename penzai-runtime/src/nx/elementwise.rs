@@ -155,7 +155,10 @@ impl NamedArray {
             Storage::I64(a) => a.view().mapv(|x| f(x as f32)),
             Storage::Bool(_) => return Err(self.dtype_error(op, "a float or i64")),
         };
-        Ok(NamedArray::from_parts(Storage::F32(out.into()), self.names.clone()))
+        Ok(NamedArray::from_parts(
+            Storage::F32(out.into()),
+            self.names.clone(),
+        ))
     }
 
     /// `f` on float elements (16-bit ones widened, giving `f32`) and `g` on `i64` elements,

@@ -273,7 +273,10 @@ fn logic_works_on_masks_only() {
 fn cast_converts_between_dtypes() {
     let x = f(&[("a", 3)], &[-1.9, 0.0, 2.5]);
     assert_eq!(x.cast(DType::I64).unwrap().to_i64_vec(), [-1, 0, 2]);
-    assert_eq!(x.cast(DType::Bool).unwrap().to_bool_vec(), [true, false, true]);
+    assert_eq!(
+        x.cast(DType::Bool).unwrap().to_bool_vec(),
+        [true, false, true]
+    );
     assert_eq!(
         x.cast(DType::Bool)
             .unwrap()
@@ -314,6 +317,9 @@ fn arithmetic_on_sixteen_bit_arrays_gives_f32() {
 }
 
 fn x16(values: &[f32]) -> NamedArray {
-    let data = values.iter().map(|&v| crate::nx::bf16::from_f32(v)).collect();
+    let data = values
+        .iter()
+        .map(|&v| crate::nx::bf16::from_f32(v))
+        .collect();
     NamedArray::from_bf16(&[("a", values.len())], data).unwrap()
 }

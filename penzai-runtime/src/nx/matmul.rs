@@ -17,10 +17,10 @@
 use std::cell::RefCell;
 
 use half::{bf16, f16};
+use ndarray::Dimension;
 use ndarray::{
     Array3, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, CowArray, Ix2, IxDyn, ShapeBuilder,
 };
-use ndarray::Dimension;
 use rayon::prelude::*;
 
 /// Products with at most this many rows on one side take the skinny (memory-bound) path.
@@ -178,7 +178,10 @@ pub(crate) fn batched_matmul(
         .into_iter()
         .map(|idx| {
             let idx = idx.as_array_view().to_vec();
-            (slice_matrix(&a, &idx, a_split), slice_matrix(&b, &idx, b_split))
+            (
+                slice_matrix(&a, &idx, a_split),
+                slice_matrix(&b, &idx, b_split),
+            )
         })
         .collect();
     let outs: Vec<ArrayViewMut2<'_, f32>> = out.outer_iter_mut().collect();
@@ -508,7 +511,12 @@ fn widen_panel<T: Widen>(panel: ArrayView2<'_, T>, buf: &mut [f32], column_major
 /// `c = a @ b` for f32 views of any strides, by the `gemm` crate's packed kernel (threaded
 /// over rayon's pool when `parallel` and the product is large enough to pay).
 #[allow(unsafe_code)]
-fn gemm_f32(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, mut c: ArrayViewMut2<'_, f32>, parallel: bool) {
+fn gemm_f32(
+    a: ArrayView2<'_, f32>,
+    b: ArrayView2<'_, f32>,
+    mut c: ArrayViewMut2<'_, f32>,
+    parallel: bool,
+) {
     let ((m, k), (k2, n)) = (a.dim(), b.dim());
     assert!(
         k == k2 && c.dim() == (m, n),
@@ -571,7 +579,9 @@ mod tests {
         let (m, k) = a.dim();
         let n = b.ncols();
         Array2::from_shape_fn((m, n), |(i, j)| {
-            (0..k).map(|p| f64::from(a[[i, p]]) * f64::from(b[[p, j]])).sum::<f64>() as f32
+            (0..k)
+                .map(|p| f64::from(a[[i, p]]) * f64::from(b[[p, j]]))
+                .sum::<f64>() as f32
         })
     }
 
@@ -608,15 +618,33 @@ mod tests {
             let bt = b.t().as_standard_layout().into_owned();
             let b_cols = bt.t();
             for bv in [b.view(), b_cols] {
-                let got = product(Operand::F32(dyn_view(&a)), Operand::F32(bv.into_dyn()), m, k, n);
+                let got = product(
+                    Operand::F32(dyn_view(&a)),
+                    Operand::F32(bv.into_dyn()),
+                    m,
+                    k,
+                    n,
+                );
                 close(&got, &want);
                 let b16 = bv.mapv(bf16::from_f32);
                 let want16 = reference(&a, &b16.mapv(bf16::to_f32));
-                let got = product(Operand::F32(dyn_view(&a)), Operand::BF16(dyn_view(&b16)), m, k, n);
+                let got = product(
+                    Operand::F32(dyn_view(&a)),
+                    Operand::BF16(dyn_view(&b16)),
+                    m,
+                    k,
+                    n,
+                );
                 close(&got, &want16);
                 let h16 = bv.mapv(f16::from_f32);
                 let want16 = reference(&a, &h16.mapv(f16::to_f32));
-                let got = product(Operand::F32(dyn_view(&a)), Operand::F16(dyn_view(&h16)), m, k, n);
+                let got = product(
+                    Operand::F32(dyn_view(&a)),
+                    Operand::F16(dyn_view(&h16)),
+                    m,
+                    k,
+                    n,
+                );
                 close(&got, &want16);
             }
         }
@@ -628,23 +656,46 @@ mod tests {
         let a16 = data(m, k, 2).mapv(bf16::from_f32);
         let b = data(k, n, 3);
         let want = reference(&a16.mapv(bf16::to_f32), &b);
-        let got = product(Operand::BF16(dyn_view(&a16)), Operand::F32(dyn_view(&b)), m, k, n);
+        let got = product(
+            Operand::BF16(dyn_view(&a16)),
+            Operand::F32(dyn_view(&b)),
+            m,
+            k,
+            n,
+        );
         close(&got, &want);
     }
 
     #[test]
     fn batches_of_permuted_operands_need_no_copy_and_match() {
         // q {seq: 5, heads: 3, dim: 4} x k {kv: 6, heads: 3, dim: 4}, batched over heads.
-        let q = ArrayD::from_shape_fn(IxDyn(&[5, 3, 4]), |i| (i[0] * 12 + i[1] * 4 + i[2]) as f32 / 10.0);
-        let k = ArrayD::from_shape_fn(IxDyn(&[6, 3, 4]), |i| (i[0] + 2 * i[1]) as f32 - i[2] as f32);
+        let q = ArrayD::from_shape_fn(IxDyn(&[5, 3, 4]), |i| {
+            (i[0] * 12 + i[1] * 4 + i[2]) as f32 / 10.0
+        });
+        let k = ArrayD::from_shape_fn(IxDyn(&[6, 3, 4]), |i| {
+            (i[0] + 2 * i[1]) as f32 - i[2] as f32
+        });
         let a = q.view().permuted_axes(vec![1, 0, 2]); // (heads, seq, dim)
         let b = k.view().permuted_axes(vec![1, 2, 0]); // (heads, dim, kv)
         let m = slice_matrix(&Operand::F32(a.clone()), &[1], 1);
         assert!(matches!(m, Mat::F32(CowArray { .. })) && m.dim() == (5, 4));
-        let out = batched_matmul(Operand::F32(a.clone()), Operand::F32(b.clone()), (1, 1), (3, 5, 4, 6));
+        let out = batched_matmul(
+            Operand::F32(a.clone()),
+            Operand::F32(b.clone()),
+            (1, 1),
+            (3, 5, 4, 6),
+        );
         for h in 0..3 {
-            let ah = a.index_axis(Axis(0), h).into_dimensionality::<Ix2>().unwrap().to_owned();
-            let bh = b.index_axis(Axis(0), h).into_dimensionality::<Ix2>().unwrap().to_owned();
+            let ah = a
+                .index_axis(Axis(0), h)
+                .into_dimensionality::<Ix2>()
+                .unwrap()
+                .to_owned();
+            let bh = b
+                .index_axis(Axis(0), h)
+                .into_dimensionality::<Ix2>()
+                .unwrap()
+                .to_owned();
             close(&out.index_axis(Axis(0), h).to_owned(), &reference(&ah, &bh));
         }
     }
@@ -662,14 +713,23 @@ mod tests {
         let swapped = split.permuted_axes(vec![2, 1, 0]);
         let copied = as_matrix(swapped.clone(), &[], 1);
         assert!(!copied.is_view());
-        assert_eq!(copied.row(0).to_vec(), swapped.iter().take(6).copied().collect::<Vec<_>>());
+        assert_eq!(
+            copied.row(0).to_vec(),
+            swapped.iter().take(6).copied().collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn empty_products_are_zero() {
         let a = Array2::<f32>::zeros((3, 0));
         let b = Array2::<f32>::zeros((0, 4));
-        let out = product(Operand::F32(dyn_view(&a)), Operand::F32(dyn_view(&b)), 3, 0, 4);
+        let out = product(
+            Operand::F32(dyn_view(&a)),
+            Operand::F32(dyn_view(&b)),
+            3,
+            0,
+            4,
+        );
         assert_eq!(out, Array2::<f32>::zeros((3, 4)));
     }
 }

@@ -71,8 +71,8 @@ pub use array::NamedArray;
 pub use axis::AxisName;
 pub use dtype::{DType, Storage};
 pub use error::AxisError;
-pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
-pub use shared::{ArrayElement, SharedArray};
-pub(crate) use shared::ByteRegion;
 /// The 16-bit float element types of `F16` and `BF16` arrays (from the `half` crate).
 pub use half::{bf16, f16};
+pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
+pub(crate) use shared::ByteRegion;
+pub use shared::{ArrayElement, SharedArray};

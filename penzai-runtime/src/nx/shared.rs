@@ -158,11 +158,8 @@ impl<T: ArrayElement> SharedArray<T> {
                 let all = T::read(&(*b.bytes).as_ref()[b.start..b.end]);
                 // `dims`, `strides` and `offset` always come from a valid view of `all`
                 // (checked when adopted, and kept by every layout change).
-                ArrayViewD::from_shape(
-                    b.dims.clone().strides(b.strides.clone()),
-                    &all[b.offset..],
-                )
-                .expect("layout of a view of these elements")
+                ArrayViewD::from_shape(b.dims.clone().strides(b.strides.clone()), &all[b.offset..])
+                    .expect("layout of a view of these elements")
             }
         }
     }

@@ -126,7 +126,13 @@ fn host_tensor(row: &TensorMap, values: &[&NamedArray]) -> Result<HostTensor, Hf
             let same = values.iter().all(|v| v.dtype() == values[0].dtype());
             let owned: Vec<NamedArray> = values
                 .iter()
-                .map(|v| if same { Ok((*v).clone()) } else { v.cast(DType::F32) })
+                .map(|v| {
+                    if same {
+                        Ok((*v).clone())
+                    } else {
+                        v.cast(DType::F32)
+                    }
+                })
                 .collect::<Result<_, _>>()
                 .map_err(axis_error)?;
             NamedArray::stack(&owned, axis).map_err(axis_error)?

@@ -208,7 +208,11 @@ pub fn from_checkpoint(
 
 /// Converts every parameter of `model` to `dtype` (a float dtype, checked by the caller); tied
 /// parameters stay one shared array.
-fn cast_parameters(model: &mut TransformerLm, dtype: DType, config_file: &str) -> Result<(), HfError> {
+fn cast_parameters(
+    model: &mut TransformerLm,
+    dtype: DType,
+    config_file: &str,
+) -> Result<(), HfError> {
     let mut converted: HashMap<String, NamedArray> = HashMap::new();
     for (_, p) in parameters(model) {
         if p.value.dtype() != dtype && !converted.contains_key(&*p.label) {

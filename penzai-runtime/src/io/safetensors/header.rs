@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::io::json_error;
 use crate::io::IoError;
+use crate::io::json_error;
 use crate::nx::DType;
 
 /// The largest header accepted, in bytes (the reference implementation uses the same cap).

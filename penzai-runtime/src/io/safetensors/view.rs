@@ -5,8 +5,8 @@ use half::{bf16, f16};
 
 use crate::io::named::{borrowed_named, host_to_named_as};
 use crate::io::{HostTensor, IoError, TensorData};
-use crate::nx::{ByteRegion, DType};
 use crate::nx::NamedArray;
+use crate::nx::{ByteRegion, DType};
 
 /// One tensor of a safetensors file: its name, dtype, shape, and raw little-endian bytes
 /// borrowed from the (mapped) file.
