@@ -74,7 +74,8 @@ pub const CONFIG_FILE_NAME: &str = "config.json";
 #[derive(Debug, Clone)]
 pub struct LoadedModel {
     /// The model, built by [`TransformerLm::gpt2`] or [`TransformerLm::llama`] and filled
-    /// with the checkpoint's parameters (as f32).
+    /// with the checkpoint's parameters, at their stored width (F64 as f32) unless
+    /// [`LoadOptions::dtype`] said otherwise.
     pub model: TransformerLm,
     /// The parsed `config.json`; pass it to [`export`] to write the model back.
     pub config: HfConfig,
