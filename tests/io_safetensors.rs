@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use penzai::io::{Dtype, HostTensor, IoError, SafetensorsFile, TensorData, serialize_tensors};
+use penzai::io::{HostTensor, IoError, SafetensorsFile, TensorData, serialize_tensors};
+use penzai::nx::DType;
 
 mod io_common;
 
@@ -129,7 +130,7 @@ fn named_arrays_round_trip_in_their_axis_order() {
             .unwrap(),
         w
     );
-    assert_eq!(file.tensor("ids").unwrap().dtype(), Dtype::I64);
+    assert_eq!(file.tensor("ids").unwrap().dtype(), DType::I64);
     assert_eq!(
         file.tensor("ids")
             .unwrap()
@@ -137,7 +138,7 @@ fn named_arrays_round_trip_in_their_axis_order() {
             .unwrap(),
         ids
     );
-    assert_eq!(file.tensor("mask").unwrap().dtype(), Dtype::Bool);
+    assert_eq!(file.tensor("mask").unwrap().dtype(), DType::Bool);
     assert_eq!(
         file.tensor("mask")
             .unwrap()
@@ -184,7 +185,7 @@ fn float_dtypes_convert_to_f32() {
     for (dtype, bytes, expected) in cases {
         let file = open(one(dtype, "[2]", &bytes)).unwrap();
         let view = file.tensor("t").unwrap();
-        assert_eq!(view.dtype().name(), dtype);
+        assert_eq!(view.dtype().safetensors_name(), dtype);
         assert_eq!(view.to_f32_vec().unwrap(), expected, "{dtype}");
     }
 }

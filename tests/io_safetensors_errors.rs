@@ -6,7 +6,8 @@ mod io_common;
 use std::collections::BTreeMap;
 
 use io_common::{FILE, one, open, open_err, raw, tensor};
-use penzai::io::{Dtype, IoError, SafetensorsFile, TensorData, serialize_tensors};
+use penzai::io::{IoError, SafetensorsFile, TensorData, serialize_tensors};
+use penzai::nx::DType;
 
 // ---- bad inputs ----
 
@@ -234,8 +235,12 @@ fn every_prefix_of_a_valid_file_fails_cleanly_or_parses() {
 
 #[test]
 fn every_dtype_name_is_accepted_by_the_reader() {
-    for dtype in Dtype::ALL {
-        let bytes = one(dtype.name(), "[1]", &vec![0; dtype.size_bytes()]);
+    for dtype in DType::ALL {
+        let bytes = one(
+            dtype.safetensors_name(),
+            "[1]",
+            &vec![0; dtype.size_bytes()],
+        );
         let file = open(bytes).unwrap();
         assert_eq!(file.tensor("t").unwrap().dtype(), dtype);
         assert!(file.tensor("t").unwrap().to_host().is_ok());

@@ -283,12 +283,18 @@ fn a_dtype_other_than_declared() {
         ),
         "{message}"
     );
+    // A float stored wider than declared takes the declared width.
     let text = STRUCTURE.replace(
         r#""dtype":"f32","axes":["y"]"#,
         r#""dtype":"f16","axes":["y"]"#,
     );
+    assert!(load(&text, parameters()).is_ok());
+    let text = STRUCTURE.replace(
+        r#""dtype":"f32","axes":["y"]"#,
+        r#""dtype":"f8","axes":["y"]"#,
+    );
     let (_, message) = load_err(&text, parameters());
-    assert!(message.contains("unknown variant `f16`"), "{message}");
+    assert!(message.contains("unknown variant `f8`"), "{message}");
 }
 
 #[test]

@@ -25,6 +25,7 @@ use ndarray::{ArrayD, IxDyn};
 use penzai::io::hf::{self, LoadedModel};
 use penzai::io::{Architecture, SafetensorsFile, TensorData};
 use penzai::models::{GenerateOptions, Sampling, generate_with_progress};
+use penzai::nx::DType;
 use penzai::prelude::*;
 
 #[derive(Parser)]
@@ -105,6 +106,10 @@ struct ModelInput {
     /// scores), as bytes or with a suffix: 512M, 8G. Without it, what the allocator grants.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_memory: Option<usize>,
+    /// Convert a HuggingFace checkpoint's parameters to this dtype once, at load (f32, f16 or
+    /// bf16). By default they keep their stored width, mapped from the file.
+    #[arg(long, value_parser = parse_dtype, value_name = "DTYPE")]
+    dtype: Option<DType>,
 }
 
 impl ModelInput {
@@ -136,6 +141,13 @@ fn parse_size(text: &str) -> std::result::Result<usize, String> {
         .ok()
         .and_then(|n| n.checked_mul(1usize << shift))
         .ok_or_else(|| format!("expected a size such as 4096, 512M or 8G; got {text:?}"))
+}
+
+fn parse_dtype(name: &str) -> std::result::Result<DType, String> {
+    match DType::from_name(name) {
+        Some(d @ (DType::F32 | DType::F16 | DType::BF16)) => Ok(d),
+        _ => Err(format!("{name:?} is not one of f32, f16, bf16")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -242,13 +254,16 @@ impl Runnable {
     }
 }
 
-fn open_runnable(dir: &Path) -> Result<Runnable> {
+fn open_runnable(dir: &Path, dtype: Option<DType>) -> Result<Runnable> {
     if is_saved_model(dir) {
+        if dtype.is_some() {
+            bail!("--dtype applies to HuggingFace checkpoint folders, not to saved models");
+        }
         let layer =
             penzai::io::load_any(dir).with_context(|| format!("cannot load {}", dir.display()))?;
         return Ok(Runnable::Saved(layer));
     }
-    Ok(Runnable::Checkpoint(Box::new(load_model(dir)?)))
+    Ok(Runnable::Checkpoint(Box::new(load_model(dir, dtype)?)))
 }
 
 fn is_saved_model(dir: &Path) -> bool {
@@ -256,7 +271,7 @@ fn is_saved_model(dir: &Path) -> bool {
 }
 
 fn logits(input: &ModelInput) -> Result<()> {
-    let model = open_runnable(&input.model)?;
+    let model = open_runnable(&input.model, input.dtype)?;
     let tokens = token_array(model.vocab_size(), &input.tokens)?;
     let logits = input
         .context()
@@ -272,7 +287,7 @@ fn logits(input: &ModelInput) -> Result<()> {
 }
 
 fn generate(input: &ModelInput, options: &GenerateOptions) -> Result<()> {
-    let model = open_runnable(&input.model)?;
+    let model = open_runnable(&input.model, input.dtype)?;
     let prompt = token_array(model.vocab_size(), &input.tokens)?;
     let bar = progress_bar(options.max_new_tokens as u64, "generating");
     let mut on_token = |done: usize, _: usize| {
@@ -297,7 +312,7 @@ fn generate(input: &ModelInput, options: &GenerateOptions) -> Result<()> {
 }
 
 /// Loads an HF checkpoint folder, with a progress bar and a warning for ignored config keys.
-fn load_model(dir: &Path) -> Result<LoadedModel> {
+fn load_model(dir: &Path, dtype: Option<DType>) -> Result<LoadedModel> {
     if !dir.is_dir() {
         bail!(
             "{} is not a folder (expected a HuggingFace checkpoint folder)",
@@ -305,7 +320,9 @@ fn load_model(dir: &Path) -> Result<LoadedModel> {
         );
     }
     let bar = progress_bar(0, "loading");
-    let loaded = hf::load_with_progress(dir, &mut |done, total| {
+    let mut options = hf::LoadOptions::default();
+    options.dtype = dtype;
+    let loaded = hf::load_with(dir, &options, &mut |done, total| {
         if let Some(bar) = &bar {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
@@ -347,7 +364,7 @@ fn token_array(vocab: Option<usize>, tokens: &[i64]) -> Result<NamedArray> {
 fn open_tree(path: &Path) -> Result<Box<dyn Tree>> {
     if path.is_dir() {
         if hf::is_checkpoint_dir(path) {
-            return Ok(Box::new(load_model(path)?.model));
+            return Ok(Box::new(load_model(path, None)?.model));
         }
         if is_saved_model(path) {
             let layer = penzai::io::load_any(path)
@@ -383,6 +400,14 @@ fn tensors(path: &Path) -> Result<BTreeMap<String, NamedArray>> {
         let shape = IxDyn(&host.shape);
         let array = match host.data {
             TensorData::F32(v) => NamedArray::wrap(ArrayD::from_shape_vec(shape, v)?),
+            TensorData::F16(v) => {
+                let v: Vec<f32> = v.into_iter().map(f32::from).collect();
+                NamedArray::wrap(ArrayD::from_shape_vec(shape, v)?)
+            }
+            TensorData::BF16(v) => {
+                let v: Vec<f32> = v.into_iter().map(f32::from).collect();
+                NamedArray::wrap(ArrayD::from_shape_vec(shape, v)?)
+            }
             TensorData::I64(v) => NamedArray::wrap_i64(ArrayD::from_shape_vec(shape, v)?),
             TensorData::Bool(v) => NamedArray::wrap_bool(ArrayD::from_shape_vec(shape, v)?),
         };

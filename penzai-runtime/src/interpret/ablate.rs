@@ -72,7 +72,7 @@ impl Layer for Ablate {
             ))
             .into());
         }
-        let mask = mask.cast(DType::F32);
+        let mask = mask.cast(DType::F32)?;
         // `x + mask * (r - x)` keeps `x` exactly where the mask is 0.
         let delta = (&replacement - &x)?;
         Ok((&x + &(&mask * &delta)?)?.broadcast_to(x.named_shape().as_pairs())?)

@@ -65,7 +65,7 @@ impl Layer for PatchFromWorld {
         }
         let source = x.index_axis(&self.worlds_axis, self.source)?;
         let delta = (&source - &x)?;
-        let mask = self.mask.cast(DType::F32);
+        let mask = self.mask.cast(DType::F32)?;
         Ok((&x + &(&mask * &delta)?)?.broadcast_to(x.named_shape().as_pairs())?)
     }
 }

@@ -1,110 +1,5 @@
-//! Element types a safetensors file may hold, and decoding of their little-endian bytes.
-
-use std::fmt;
-
-/// The element type of a stored tensor, as spelled in a safetensors header.
-///
-/// Sub-byte and 8-bit float formats (`F4`, `F8_E4M3`, ...) are not supported: a file using them
-/// fails to open with [`IoError::UnknownDtype`](super::IoError::UnknownDtype).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Dtype {
-    /// One byte, 0 or 1.
-    Bool,
-    /// Unsigned 8-bit integer.
-    U8,
-    /// Signed 8-bit integer.
-    I8,
-    /// Unsigned 16-bit integer.
-    U16,
-    /// Signed 16-bit integer.
-    I16,
-    /// Unsigned 32-bit integer.
-    U32,
-    /// Signed 32-bit integer.
-    I32,
-    /// Unsigned 64-bit integer.
-    U64,
-    /// Signed 64-bit integer.
-    I64,
-    /// IEEE 754 half precision.
-    F16,
-    /// bfloat16: the upper half of an f32.
-    BF16,
-    /// IEEE 754 single precision.
-    F32,
-    /// IEEE 754 double precision (converted to f32 on load).
-    F64,
-}
-
-impl Dtype {
-    /// Every supported dtype.
-    pub const ALL: [Dtype; 13] = [
-        Dtype::Bool,
-        Dtype::U8,
-        Dtype::I8,
-        Dtype::U16,
-        Dtype::I16,
-        Dtype::U32,
-        Dtype::I32,
-        Dtype::U64,
-        Dtype::I64,
-        Dtype::F16,
-        Dtype::BF16,
-        Dtype::F32,
-        Dtype::F64,
-    ];
-
-    /// Parses a safetensors dtype string (`"F32"`, `"BF16"`, `"BOOL"`, ...).
-    pub fn from_name(name: &str) -> Option<Dtype> {
-        Dtype::ALL.into_iter().find(|d| d.name() == name)
-    }
-
-    /// The safetensors spelling of this dtype.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dtype::Bool => "BOOL",
-            Dtype::U8 => "U8",
-            Dtype::I8 => "I8",
-            Dtype::U16 => "U16",
-            Dtype::I16 => "I16",
-            Dtype::U32 => "U32",
-            Dtype::I32 => "I32",
-            Dtype::U64 => "U64",
-            Dtype::I64 => "I64",
-            Dtype::F16 => "F16",
-            Dtype::BF16 => "BF16",
-            Dtype::F32 => "F32",
-            Dtype::F64 => "F64",
-        }
-    }
-
-    /// Bytes per element.
-    pub fn size_bytes(self) -> usize {
-        match self {
-            Dtype::Bool | Dtype::U8 | Dtype::I8 => 1,
-            Dtype::U16 | Dtype::I16 | Dtype::F16 | Dtype::BF16 => 2,
-            Dtype::U32 | Dtype::I32 | Dtype::F32 => 4,
-            Dtype::U64 | Dtype::I64 | Dtype::F64 => 8,
-        }
-    }
-
-    /// Whether values load as `f32` (F16, BF16, F32, F64).
-    pub fn is_float(self) -> bool {
-        matches!(self, Dtype::F16 | Dtype::BF16 | Dtype::F32 | Dtype::F64)
-    }
-
-    /// Whether values load as `i64` (all integer dtypes).
-    pub fn is_integer(self) -> bool {
-        !self.is_float() && self != Dtype::Bool
-    }
-}
-
-impl fmt::Display for Dtype {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+//! Decoding of stored 16-bit floats. The element types themselves are [`DType`](crate::nx::DType),
+//! shared with `NamedArray`.
 
 /// Converts IEEE 754 half-precision bits to the `f32` of the same value (exact: every f16 is
 /// representable in f32).
@@ -134,15 +29,6 @@ pub fn bf16_to_f32(bits: u16) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for d in Dtype::ALL {
-            assert_eq!(Dtype::from_name(d.name()), Some(d));
-        }
-        assert_eq!(Dtype::from_name("F8_E4M3"), None);
-        assert_eq!(Dtype::from_name("f32"), None);
-    }
 
     #[test]
     fn f16_decodes_normals_subnormals_and_specials() {

@@ -33,7 +33,7 @@ pub mod safetensors;
 pub mod save;
 mod tensor;
 
-pub use dtype::{Dtype, bf16_to_f32, f16_to_f32};
+pub use dtype::{bf16_to_f32, f16_to_f32};
 pub use error::IoError;
 pub use hf_config::{
     Activation, Architecture, AttentionBias, Gpt2Config, HfConfig, LlamaConfig, LlamaFamily,

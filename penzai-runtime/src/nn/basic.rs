@@ -201,7 +201,7 @@ pub struct CastToDType {
 
 impl Layer for CastToDType {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
-        Ok(x.cast(self.dtype))
+        Ok(x.cast(self.dtype)?)
     }
 
     fn signature(&self) -> Option<Signature> {

@@ -119,8 +119,8 @@ impl Layer for ApplyCausalSlidingWindowMask {
             &c.seq_axis,
             &c.kv_axis,
         )?;
-        let q = q.cast(DType::F32);
-        let k = k.cast(DType::F32);
+        let q = q.cast(DType::F32)?;
+        let k = k.cast(DType::F32)?;
         let behind = (&q - &k)?;
         let keep = behind
             .ge(&NamedArray::scalar(0.0))?

@@ -5,6 +5,8 @@ use std::fmt;
 use ndarray::{ArrayD, CowArray, IxDyn};
 
 use super::axis::AxisName;
+use half::{bf16, f16};
+
 use super::dtype::{DType, Storage, views_equal, with_storage};
 use super::error::AxisError;
 use super::shape::{ArrayShape, NamedShape};
@@ -129,25 +131,35 @@ impl NamedArray {
         }
     }
 
-    /// The data as `f32`, converting integers; booleans are a dtype error naming `op`.
+    /// The data as `f32`, widening 16-bit floats and converting integers; booleans are a
+    /// dtype error naming `op`.
     pub(crate) fn numeric_f32(
         &self,
         op: &'static str,
     ) -> Result<CowArray<'_, f32, IxDyn>, AxisError> {
         match &self.data {
             Storage::F32(a) => Ok(CowArray::from(a.view())),
-            Storage::I64(a) => Ok(CowArray::from(a.mapv(|x| x as f32))),
-            Storage::Bool(_) => Err(self.dtype_error(op, "f32 or i64")),
+            Storage::F16(a) => Ok(CowArray::from(a.view().mapv(f16::to_f32))),
+            Storage::BF16(a) => Ok(CowArray::from(a.view().mapv(bf16::to_f32))),
+            Storage::I64(a) => Ok(CowArray::from(a.view().mapv(|x| x as f32))),
+            Storage::Bool(_) => Err(self.dtype_error(op, "a float or i64")),
         }
     }
 
     /// The elements as `f32`, row-major over the positional axes, then the named axes in
-    /// `named_shape()` order. Booleans become 0 or 1; integers are rounded to nearest.
+    /// `named_shape()` order. 16-bit floats widen exactly; booleans become 0 or 1; integers
+    /// are rounded to nearest.
     pub fn to_f32_vec(&self) -> Vec<f32> {
         match &self.data {
-            Storage::F32(a) => a.iter().copied().collect(),
-            Storage::I64(a) => a.iter().map(|&x| x as f32).collect(),
-            Storage::Bool(a) => a.iter().map(|&x| if x { 1.0 } else { 0.0 }).collect(),
+            Storage::F32(a) => a.view().iter().copied().collect(),
+            Storage::F16(a) => a.view().iter().map(|x| x.to_f32()).collect(),
+            Storage::BF16(a) => a.view().iter().map(|x| x.to_f32()).collect(),
+            Storage::I64(a) => a.view().iter().map(|&x| x as f32).collect(),
+            Storage::Bool(a) => a
+                .view()
+                .iter()
+                .map(|&x| if x { 1.0 } else { 0.0 })
+                .collect(),
         }
     }
 
@@ -156,9 +168,11 @@ impl NamedArray {
     /// [`cast`](NamedArray::cast); booleans become 0 or 1.
     pub fn to_i64_vec(&self) -> Vec<i64> {
         match &self.data {
-            Storage::F32(a) => a.iter().map(|&x| x as i64).collect(),
-            Storage::I64(a) => a.iter().copied().collect(),
-            Storage::Bool(a) => a.iter().map(|&x| i64::from(x)).collect(),
+            Storage::F32(a) => a.view().iter().map(|&x| x as i64).collect(),
+            Storage::F16(a) => a.view().iter().map(|x| x.to_f32() as i64).collect(),
+            Storage::BF16(a) => a.view().iter().map(|x| x.to_f32() as i64).collect(),
+            Storage::I64(a) => a.view().iter().copied().collect(),
+            Storage::Bool(a) => a.view().iter().map(|&x| i64::from(x)).collect(),
         }
     }
 
@@ -166,9 +180,11 @@ impl NamedArray {
     /// [`to_f32_vec`](NamedArray::to_f32_vec).
     pub fn to_bool_vec(&self) -> Vec<bool> {
         match &self.data {
-            Storage::F32(a) => a.iter().map(|&x| x != 0.0).collect(),
-            Storage::I64(a) => a.iter().map(|&x| x != 0).collect(),
-            Storage::Bool(a) => a.iter().copied().collect(),
+            Storage::F32(a) => a.view().iter().map(|&x| x != 0.0).collect(),
+            Storage::F16(a) => a.view().iter().map(|x| x.to_f32() != 0.0).collect(),
+            Storage::BF16(a) => a.view().iter().map(|x| x.to_f32() != 0.0).collect(),
+            Storage::I64(a) => a.view().iter().map(|&x| x != 0).collect(),
+            Storage::Bool(a) => a.view().iter().copied().collect(),
         }
     }
 
@@ -184,7 +200,7 @@ impl NamedArray {
                 shape: self.full_shape(),
             });
         }
-        Ok(ordered.data.to_f32().into_owned())
+        Ok(ordered.data.to_f32().to_owned_array())
     }
 
     /// The value of an array without axes, as `f32`.
@@ -197,12 +213,13 @@ impl NamedArray {
         Ok(self.to_f32_vec().first().copied().unwrap_or(0.0))
     }
 
-    /// Applies `f` to every element in place. If the data is shared with a clone, it is
-    /// copied first (copy-on-write), so the clone keeps its values.
+    /// Applies `f` to every element in place. If the data is shared with a clone or borrowed
+    /// from a mapped file, it is copied first (copy-on-write), so the clone and the file keep
+    /// their values.
     pub fn map_f32_inplace(&mut self, f: impl FnMut(f32) -> f32) -> Result<(), AxisError> {
         match &mut self.data {
             Storage::F32(a) => {
-                a.mapv_inplace(f);
+                a.view_mut().mapv_inplace(f);
                 Ok(())
             }
             other => Err(AxisError::DType {
@@ -243,7 +260,7 @@ impl fmt::Display for NamedArray {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "NamedArray({}{} [", self.dtype(), self.full_shape())?;
         with_storage!(&self.data, a => {
-            for (i, x) in a.iter().take(SHOWN_ELEMENTS).enumerate() {
+            for (i, x) in a.view().iter().take(SHOWN_ELEMENTS).enumerate() {
                 if i > 0 {
                     f.write_str(", ")?;
                 }
@@ -322,7 +339,7 @@ mod tests {
     fn equality_compares_values_dtype_and_shape() {
         let x = ab();
         assert_ne!(x, (&x + 1.0).unwrap());
-        assert_ne!(x, x.cast(DType::I64));
+        assert_ne!(x, x.cast(DType::I64).unwrap());
         assert_ne!(x, x.rename("a", "c").unwrap());
         let nan = NamedArray::full(&[("a", 2)], f32::NAN).unwrap();
         assert_eq!(nan, nan.clone());

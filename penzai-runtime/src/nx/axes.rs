@@ -25,7 +25,7 @@ pub(crate) fn unique_names(op: &'static str, names: &[&str]) -> Result<Vec<AxisN
 impl NamedArray {
     /// Permutes the data axes (no copy) and sets the names of the trailing named axes.
     fn permuted(&self, perm: &[usize], names: Vec<AxisName>) -> NamedArray {
-        let data = map_storage!(&self.data, a => a.clone().permuted_axes(perm));
+        let data = map_storage!(&self.data, a => a.permuted_axes(perm));
         NamedArray::from_parts(data, names)
     }
 
@@ -170,7 +170,7 @@ impl NamedArray {
             });
         }
         let end = ndarray::Axis(self.data.ndim());
-        let data = map_storage!(&self.data, a => a.clone().insert_axis(end));
+        let data = map_storage!(&self.data, a => a.insert_axis(end));
         let mut names = self.names.clone();
         names.push(name.into());
         Ok(NamedArray::from_parts(data, names))

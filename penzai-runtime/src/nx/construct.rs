@@ -133,6 +133,24 @@ impl CheckedShape {
 }
 
 impl NamedArray {
+    /// An array of `data`, whose axes are named by `shape` in order; the sizes must match.
+    pub(crate) fn from_storage(
+        op: &'static str,
+        shape: impl IntoNamedShape,
+        data: Storage,
+    ) -> Result<NamedArray, AxisError> {
+        let shape = CheckedShape::new(op, shape)?;
+        if shape.sizes != data.shape() {
+            return Err(AxisError::DataLength {
+                op,
+                expected: shape.len,
+                actual: data.shape().iter().product(),
+                shape: shape.named_shape(),
+            });
+        }
+        Ok(NamedArray::from_parts(data, shape.names))
+    }
+
     /// An `f32` array of zeros.
     ///
     /// ```
@@ -169,7 +187,7 @@ impl NamedArray {
     /// An `f32` array without axes.
     pub fn scalar(value: f32) -> NamedArray {
         NamedArray::from_parts(
-            Storage::F32(ArrayD::from_elem(IxDyn(&[]), value).into_shared()),
+            Storage::F32(ArrayD::from_elem(IxDyn(&[]), value).into()),
             vec![],
         )
     }
@@ -177,7 +195,7 @@ impl NamedArray {
     /// An `i64` array without axes.
     pub fn scalar_i64(value: i64) -> NamedArray {
         NamedArray::from_parts(
-            Storage::I64(ArrayD::from_elem(IxDyn(&[]), value).into_shared()),
+            Storage::I64(ArrayD::from_elem(IxDyn(&[]), value).into()),
             vec![],
         )
     }
@@ -228,6 +246,34 @@ impl NamedArray {
         CheckedShape::new("from_bool", shape)?.with_data("from_bool", data)
     }
 
+    /// An `f16` array from row-major data in the order of `shape` (parameters kept at 16
+    /// bits; arithmetic on them produces `f32`).
+    pub fn from_f16(
+        shape: impl IntoNamedShape,
+        data: Vec<half::f16>,
+    ) -> Result<NamedArray, AxisError> {
+        CheckedShape::new("from_f16", shape)?.with_data("from_f16", data)
+    }
+
+    /// A `bf16` array from row-major data in the order of `shape` (parameters kept at 16
+    /// bits; arithmetic on them produces `f32`).
+    ///
+    /// ```
+    /// use penzai::nx::{DType, NamedArray, bf16};
+    ///
+    /// let w = NamedArray::from_bf16(&[("a", 2)], vec![bf16::from_f32(1.5), bf16::from_f32(-2.0)])?;
+    /// assert_eq!(w.dtype(), DType::BF16);
+    /// assert_eq!((&w * 2.0)?.dtype(), DType::F32);
+    /// assert_eq!(w.to_f32_vec(), [1.5, -2.0]);
+    /// # Ok::<(), penzai::nx::AxisError>(())
+    /// ```
+    pub fn from_bf16(
+        shape: impl IntoNamedShape,
+        data: Vec<half::bf16>,
+    ) -> Result<NamedArray, AxisError> {
+        CheckedShape::new("from_bf16", shape)?.with_data("from_bf16", data)
+    }
+
     /// An `f32` array from an ndarray, naming every axis in order; the data is not copied.
     ///
     /// ```
@@ -253,17 +299,17 @@ impl NamedArray {
     /// An `f32` array whose axes are all positional (Penzai's `wrap`); name them with
     /// [`tag`](NamedArray::tag).
     pub fn wrap(array: ArrayD<f32>) -> NamedArray {
-        NamedArray::from_parts(Storage::F32(array.into_shared()), vec![])
+        NamedArray::from_parts(Storage::F32(array.into()), vec![])
     }
 
     /// An `i64` array whose axes are all positional.
     pub fn wrap_i64(array: ArrayD<i64>) -> NamedArray {
-        NamedArray::from_parts(Storage::I64(array.into_shared()), vec![])
+        NamedArray::from_parts(Storage::I64(array.into()), vec![])
     }
 
     /// A `bool` array whose axes are all positional.
     pub fn wrap_bool(array: ArrayD<bool>) -> NamedArray {
-        NamedArray::from_parts(Storage::Bool(array.into_shared()), vec![])
+        NamedArray::from_parts(Storage::Bool(array.into()), vec![])
     }
 }
 

@@ -1,19 +1,21 @@
 //! Tensor contraction by axis name, lowered to packed matrix multiplication.
 //!
 //! Both operands are permuted (a stride change) to `(batch.., M.., K..)` and
-//! `(batch.., K.., N..)`, reshaped to three axes (a copy only when the axes cannot be merged
-//! in place), and each batch slice is one `general_mat_mul` call, which packs its operands
-//! and runs the blocked, multithreaded `matrixmultiply` kernel.
+//! `(batch.., K.., N..)`; each batch slice is one matrix product (see `matmul`), fed the
+//! strided views directly: the row axes and the column axes of a slice merge in place for
+//! any permutation of one buffer, so neither attention's head-major operands nor a
+//! checkpoint's `[out, in]` weights are copied. 16-bit operands are widened inside the
+//! kernel, with f32 accumulation; the result is f32.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array3, ArrayViewD, IxDyn};
+use ndarray::IxDyn;
 
 use super::array::NamedArray;
 use super::axes::unique_names;
 use super::axis::AxisName;
 use super::construct::checked_len;
-use super::dtype::{DType, Storage};
+use super::dtype::Storage;
 use super::error::AxisError;
+use super::matmul::{Operand, batched_matmul};
 use super::shape::ArrayShape;
 
 /// How the axes of one contraction are split.
@@ -28,7 +30,9 @@ impl NamedArray {
     /// `contract`). Both arrays must have every axis in `names`, with equal sizes. Axes on
     /// both sides but not contracted are batch axes (matched, not summed); the others are
     /// free. The result's logical order is: batch axes, then `self`'s free axes, then
-    /// `other`'s. Both arrays must be `f32` without positional axes.
+    /// `other`'s. Both arrays must be floats without positional axes; `f16` and `bf16`
+    /// operands (weights kept at their stored width) are widened inside the kernel, with f32
+    /// accumulation, and the result is always `f32`.
     ///
     /// ```
     /// use penzai_runtime::nx::NamedArray;
@@ -49,11 +53,11 @@ impl NamedArray {
     /// ```
     pub fn contract(&self, other: &NamedArray, names: &[&str]) -> Result<NamedArray, AxisError> {
         const OP: &str = "contract";
-        let (Storage::F32(a), Storage::F32(b)) = (&self.data, &other.data) else {
+        let (Some(a), Some(b)) = (operand(&self.data), operand(&other.data)) else {
             return Err(AxisError::DType {
                 op: OP,
                 got: vec![self.dtype(), other.dtype()],
-                expected: "f32",
+                expected: "floats (f32, f16 or bf16)",
             });
         };
         for array in [self, other] {
@@ -130,8 +134,9 @@ impl NamedArray {
             });
         }
         let out = batched_matmul(
-            a.view().permuted_axes(left_perm),
-            b.view().permuted_axes(right_perm),
+            a.permuted(left_perm),
+            b.permuted(right_perm),
+            (plan.batch.len(), names.len()),
             (nb, m, k, n),
         );
         // `out` is in standard layout with `nb * m * n` elements, as `out_dims` describes.
@@ -144,10 +149,7 @@ impl NamedArray {
             .chain(plan.left_free)
             .chain(plan.right_free)
             .collect();
-        Ok(NamedArray::from_parts(
-            Storage::F32(out.into_shared()),
-            names,
-        ))
+        Ok(NamedArray::from_parts(Storage::F32(out.into()), names))
     }
 
     /// Checks the contraction axes and splits the other axes into batch and free ones.
@@ -224,11 +226,11 @@ impl NamedArray {
     /// # Ok::<(), penzai_runtime::nx::AxisError>(())
     /// ```
     pub fn einsum(&self, other: &NamedArray, output: &[&str]) -> Result<NamedArray, AxisError> {
-        if self.dtype() != DType::F32 || other.dtype() != DType::F32 {
+        if !self.dtype().is_float() || !other.dtype().is_float() {
             return Err(AxisError::DType {
                 op: "einsum",
                 got: vec![self.dtype(), other.dtype()],
-                expected: "f32",
+                expected: "floats (f32, f16 or bf16)",
             });
         }
         unique_names("einsum", output)?;
@@ -266,28 +268,24 @@ impl NamedArray {
     }
 }
 
-/// `out[b] = a[b] @ b[b]` for `a: (batch.., M.., K..)` and `b: (batch.., K.., N..)` views.
-fn batched_matmul(
-    a: ArrayViewD<'_, f32>,
-    b: ArrayViewD<'_, f32>,
-    (nb, m, k, n): (usize, usize, usize, usize),
-) -> Array3<f32> {
-    let mut out = Array3::<f32>::zeros((nb, m, n));
-    if nb * m * n == 0 || k == 0 {
-        return out;
+/// A float array as a product operand (16-bit ones are widened inside the kernels).
+fn operand(data: &Storage) -> Option<Operand<'_>> {
+    match data {
+        Storage::F32(a) => Some(Operand::F32(a.view())),
+        Storage::F16(a) => Some(Operand::F16(a.view())),
+        Storage::BF16(a) => Some(Operand::BF16(a.view())),
+        Storage::I64(_) | Storage::Bool(_) => None,
     }
-    // Merging axes is free when their strides allow it; otherwise `to_shape` copies.
-    // Element counts match by construction (products of the same axis sizes).
-    let a3 = a.to_shape((nb, m, k)).expect("same element count");
-    let b3 = b.to_shape((nb, k, n)).expect("same element count");
-    for ((a2, b2), mut c2) in a3
-        .outer_iter()
-        .zip(b3.outer_iter())
-        .zip(out.outer_iter_mut())
-    {
-        general_mat_mul(1.0, &a2, &b2, 0.0, &mut c2);
+}
+
+impl Operand<'_> {
+    fn permuted(self, perm: Vec<usize>) -> Self {
+        match self {
+            Operand::F32(a) => Operand::F32(a.permuted_axes(perm)),
+            Operand::F16(a) => Operand::F16(a.permuted_axes(perm)),
+            Operand::BF16(a) => Operand::BF16(a.permuted_axes(perm)),
+        }
     }
-    out
 }
 
 #[cfg(test)]

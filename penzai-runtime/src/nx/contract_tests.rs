@@ -122,7 +122,7 @@ fn contract_rejects_other_dtypes_and_positional_axes() {
     let ids = NamedArray::arange("a", 2).unwrap();
     assert_eq!(
         x.contract(&ids, &["a"]).unwrap_err().to_string(),
-        "contract does not accept f32 and i64 arrays (it needs f32)"
+        "contract does not accept f32 and i64 arrays (it needs floats (f32, f16 or bf16))"
     );
     let v = NamedArray::zeros(&[("a", 2), ("b", 2)])
         .unwrap()

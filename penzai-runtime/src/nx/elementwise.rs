@@ -1,9 +1,15 @@
 //! Elementwise arithmetic, comparisons, selection and logic, broadcasting by name.
 //!
-//! Dtype rules (jax's, restricted to our three dtypes): `f32` with `f32` gives `f32`;
+//! Dtype rules (jax's, restricted to our dtypes): `f32` with `f32` gives `f32`;
 //! `i64` with `i64` gives `i64` for `+ - *`, `maximum` and `minimum` (wrapping on overflow)
 //! and `f32` for `/` (true division); `i64` mixed with `f32`, or with an `f32` scalar,
 //! is converted to `f32` first. Arithmetic on `bool` is a dtype error.
+//!
+//! **16-bit floats compute in `f32`.** `f16` and `bf16` arrays (parameters kept at their
+//! stored width) are widened exactly, and every arithmetic result, unary or binary, is `f32`,
+//! even `bf16 + bf16`: rounding back to 16 bits after each op would lose precision the
+//! HuggingFace reference (which computes in f32) keeps. Use [`NamedArray::cast`] to store a
+//! result at 16 bits.
 //!
 //! Every operator returns `Result<NamedArray, AxisError>`, including the scalar forms:
 //! a shape can only mismatch between two arrays, but a dtype can mismatch anywhere, and one
@@ -52,7 +58,7 @@ fn float_binary(
     f: impl Fn(f32, f32) -> f32,
 ) -> Result<NamedArray, AxisError> {
     if a.dtype() == DType::Bool || b.dtype() == DType::Bool {
-        return Err(pair_dtype_error(op, a, b, "f32 or i64"));
+        return Err(pair_dtype_error(op, a, b, "a float or i64"));
     }
     let al = Alignment::pair(op, a, b)?;
     let (av, bv) = (a.numeric_f32(op)?, b.numeric_f32(op)?);
@@ -90,7 +96,7 @@ fn compare(
             Ok(binary(al, (a, x.view()), (b, y.view()), g))
         }
         (Storage::Bool(_), _) | (_, Storage::Bool(_)) => {
-            Err(pair_dtype_error(op, a, b, "f32 or i64"))
+            Err(pair_dtype_error(op, a, b, "a float or i64"))
         }
         _ => {
             let al = Alignment::pair(op, a, b)?;
@@ -143,17 +149,20 @@ impl NamedArray {
         f: impl Fn(f32) -> f32,
     ) -> Result<NamedArray, AxisError> {
         let out = match &self.data {
-            Storage::F32(a) => a.mapv(f),
-            Storage::I64(a) => a.mapv(|x| f(x as f32)),
-            Storage::Bool(_) => return Err(self.dtype_error(op, "f32 or i64")),
+            Storage::F32(a) => a.view().mapv(f),
+            Storage::F16(a) => a.view().mapv(|x| f(x.to_f32())),
+            Storage::BF16(a) => a.view().mapv(|x| f(x.to_f32())),
+            Storage::I64(a) => a.view().mapv(|x| f(x as f32)),
+            Storage::Bool(_) => return Err(self.dtype_error(op, "a float or i64")),
         };
         Ok(NamedArray::from_parts(
-            Storage::F32(out.into_shared()),
+            Storage::F32(out.into()),
             self.names.clone(),
         ))
     }
 
-    /// `f` on `f32` elements and `g` on `i64` elements, keeping the dtype; `bool` is an error.
+    /// `f` on float elements (16-bit ones widened, giving `f32`) and `g` on `i64` elements,
+    /// keeping `i64`; `bool` is an error.
     fn numeric_unary(
         &self,
         op: &'static str,
@@ -161,9 +170,9 @@ impl NamedArray {
         g: impl Fn(i64) -> i64,
     ) -> Result<NamedArray, AxisError> {
         let data = match &self.data {
-            Storage::F32(a) => Storage::F32(a.mapv(f).into_shared()),
-            Storage::I64(a) => Storage::I64(a.mapv(g).into_shared()),
-            Storage::Bool(_) => return Err(self.dtype_error(op, "f32 or i64")),
+            Storage::I64(a) => Storage::I64(a.view().mapv(g).into()),
+            Storage::Bool(_) => return Err(self.dtype_error(op, "a float or i64")),
+            other => Storage::F32(other.to_f32().view().mapv(f).into()),
         };
         Ok(NamedArray::from_parts(data, self.names.clone()))
     }
@@ -239,7 +248,7 @@ impl NamedArray {
     pub fn logical_not(&self) -> Result<NamedArray, AxisError> {
         match &self.data {
             Storage::Bool(a) => Ok(NamedArray::from_parts(
-                Storage::Bool(a.mapv(|x| !x).into_shared()),
+                Storage::Bool(a.view().mapv(|x| !x).into()),
                 self.names.clone(),
             )),
             _ => Err(self.dtype_error("logical_not", "bool")),
@@ -247,8 +256,9 @@ impl NamedArray {
     }
 
     /// Picks `on_true` where `mask` is true and `on_false` elsewhere, broadcasting all three
-    /// by name. `mask` must be `bool`; the two branches share a dtype (`i64` mixed with
-    /// `f32` gives `f32`).
+    /// by name. `mask` must be `bool`; the two branches share a dtype (mixed numeric
+    /// dtypes, such as `i64` with `f32` or `bf16` with `f32`, give `f32`). Selection does not
+    /// compute, so two `bf16` branches give `bf16`.
     pub fn where_(
         mask: &NamedArray,
         on_true: &NamedArray,
@@ -275,6 +285,12 @@ impl NamedArray {
             (Storage::F32(x), Storage::F32(y)) => {
                 pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view()))
             }
+            (Storage::F16(x), Storage::F16(y)) => {
+                pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view()))
+            }
+            (Storage::BF16(x), Storage::BF16(y)) => {
+                pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view()))
+            }
             (Storage::I64(x), Storage::I64(y)) => {
                 pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view()))
             }
@@ -296,11 +312,36 @@ impl NamedArray {
         Ok(al.finish(data))
     }
 
-    /// The array converted to `dtype`: `bool` to 0/1, `i64` to the nearest `f32`, `f32` to
+    /// The array converted to `dtype`: `bool` to 0/1, `i64` to the nearest `f32`, floats to
     /// `i64` by truncation toward zero (saturating; NaN becomes 0), numbers to `bool` as
-    /// "nonzero". Converting to the same dtype does not copy.
-    pub fn cast(&self, dtype: DType) -> NamedArray {
-        NamedArray::from_parts(self.data.cast(dtype), self.names.clone())
+    /// "nonzero", `f16`/`bf16` to `f32` exactly and `f32` to `f16`/`bf16` by rounding to
+    /// nearest (ties to even). Converting to the same dtype does not copy.
+    ///
+    /// This is also how a model's 16-bit parameters are widened once, for users who prefer
+    /// f32 storage to half the memory (see `io::hf::LoadOptions`).
+    ///
+    /// Arrays hold `f32`, `f16`, `bf16`, `i64` or `bool`; any other `dtype` (a file-only one
+    /// such as `u8`) is an [`AxisError::DType`].
+    ///
+    /// ```
+    /// use penzai::nx::{DType, NamedArray};
+    ///
+    /// let x = NamedArray::from_f32(&[("a", 2)], vec![1.0, 1.0 / 3.0])?;
+    /// let half = x.cast(DType::BF16)?;
+    /// assert_eq!(half.dtype(), DType::BF16);
+    /// assert_eq!(half.to_f32_vec(), [1.0, 0.333_984_375]);
+    /// assert!(x.cast(DType::U8).is_err());
+    /// # Ok::<(), penzai::nx::AxisError>(())
+    /// ```
+    pub fn cast(&self, dtype: DType) -> Result<NamedArray, AxisError> {
+        match self.data.cast(dtype) {
+            Some(data) => Ok(NamedArray::from_parts(data, self.names.clone())),
+            None => Err(AxisError::DType {
+                op: "cast",
+                got: vec![dtype],
+                expected: "a dtype arrays hold (f32, f16, bf16, i64 or bool)",
+            }),
+        }
     }
 }
 

@@ -129,11 +129,11 @@ fn arithmetic_on_booleans_is_a_dtype_error() {
     let m = b(&[("a", 2)], &[true, false]);
     assert_eq!(
         (&x + &m).unwrap_err().to_string(),
-        "add does not accept f32 and bool arrays (it needs f32 or i64)"
+        "add does not accept f32 and bool arrays (it needs a float or i64)"
     );
     assert_eq!(
         (&m * 2.0).unwrap_err().to_string(),
-        "mul does not accept bool arrays (it needs f32 or i64)"
+        "mul does not accept bool arrays (it needs a float or i64)"
     );
     assert!(matches!(
         (-&m).unwrap_err(),
@@ -272,11 +272,54 @@ fn logic_works_on_masks_only() {
 #[test]
 fn cast_converts_between_dtypes() {
     let x = f(&[("a", 3)], &[-1.9, 0.0, 2.5]);
-    assert_eq!(x.cast(DType::I64).to_i64_vec(), [-1, 0, 2]);
-    assert_eq!(x.cast(DType::Bool).to_bool_vec(), [true, false, true]);
+    assert_eq!(x.cast(DType::I64).unwrap().to_i64_vec(), [-1, 0, 2]);
     assert_eq!(
-        x.cast(DType::Bool).cast(DType::F32).to_f32_vec(),
+        x.cast(DType::Bool).unwrap().to_bool_vec(),
+        [true, false, true]
+    );
+    assert_eq!(
+        x.cast(DType::Bool)
+            .unwrap()
+            .cast(DType::F32)
+            .unwrap()
+            .to_f32_vec(),
         [1., 0., 1.]
     );
-    assert_eq!(x.cast(DType::F32), x);
+    assert_eq!(x.cast(DType::F32).unwrap(), x);
+}
+
+#[test]
+fn cast_to_a_file_only_dtype_is_an_error() {
+    let x = f(&[("a", 1)], &[1.0]);
+    assert_eq!(
+        x.cast(DType::U8).unwrap_err().to_string(),
+        "cast does not accept u8 arrays (it needs a dtype arrays hold (f32, f16, bf16, i64 or bool))"
+    );
+}
+
+#[test]
+fn arithmetic_on_sixteen_bit_arrays_gives_f32() {
+    let w = x16(&[1.5, -2.0]);
+    for result in [
+        (&w + &w).unwrap(),
+        (&w * 2.0).unwrap(),
+        w.exp().unwrap(),
+        w.abs().unwrap(),
+        w.sum(&["a"]).unwrap(),
+    ] {
+        assert_eq!(result.dtype(), DType::F32);
+    }
+    assert_eq!((&w + &w).unwrap().to_f32_vec(), [3.0, -4.0]);
+    assert_eq!(w.abs().unwrap().to_f32_vec(), [1.5, 2.0]);
+    // Selection does not compute: two bf16 branches stay bf16.
+    let m = NamedArray::from_bool(&[("a", 2)], vec![true, false]).unwrap();
+    assert_eq!(NamedArray::where_(&m, &w, &w).unwrap().dtype(), DType::BF16);
+}
+
+fn x16(values: &[f32]) -> NamedArray {
+    let data = values
+        .iter()
+        .map(|&v| crate::nx::bf16::from_f32(v))
+        .collect();
+    NamedArray::from_bf16(&[("a", values.len())], data).unwrap()
 }

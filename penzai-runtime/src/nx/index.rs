@@ -77,7 +77,7 @@ impl NamedArray {
             });
         }
         let v = self.data.shape()[ax];
-        if let Some(&bad) = idx.iter().find(|&&i| i < 0 || i as u64 >= v as u64) {
+        if let Some(&bad) = idx.view().iter().find(|&&i| i < 0 || i as u64 >= v as u64) {
             return Err(AxisError::IndexOutOfRange {
                 op: OP,
                 axis: axis.into(),
@@ -213,6 +213,24 @@ impl NamedArray {
                 &dims,
                 &perm,
             ),
+            Storage::F16(a) => build(
+                a.view(),
+                src_perm,
+                idx.view(),
+                idx_perm,
+                sizes,
+                &dims,
+                &perm,
+            ),
+            Storage::BF16(a) => build(
+                a.view(),
+                src_perm,
+                idx.view(),
+                idx_perm,
+                sizes,
+                &dims,
+                &perm,
+            ),
             Storage::I64(a) => build(
                 a.view(),
                 src_perm,
@@ -247,7 +265,7 @@ impl NamedArray {
                 size,
             });
         }
-        let data = map_storage!(&self.data, a => a.clone().index_axis_move(Axis(ax), i));
+        let data = map_storage!(&self.data, a => a.index_axis(Axis(ax), i));
         let names = self.names.iter().filter(|n| *n != name).cloned().collect();
         Ok(NamedArray::from_parts(data, names))
     }
@@ -301,11 +319,7 @@ impl NamedArray {
         }
         // Bounds are within the axis, so they fit in isize.
         let slice = Slice::new(start as isize, Some(end as isize), step as isize);
-        let data = map_storage!(&self.data, a => {
-            let mut a = a.clone();
-            a.slice_axis_inplace(Axis(ax), slice);
-            a
-        });
+        let data = map_storage!(&self.data, a => a.slice_axis(Axis(ax), slice));
         Ok(NamedArray::from_parts(data, self.names.clone()))
     }
 
@@ -378,7 +392,7 @@ impl NamedArray {
                 view = view.insert_axis(end);
             }
             // New axes have size 1 and old ones keep their size, so this broadcast fits.
-            view.broadcast(IxDyn(&dims)).expect("unit axes broadcast").to_owned().into_shared()
+            view.broadcast(IxDyn(&dims)).expect("unit axes broadcast").to_owned().into()
         });
         Ok(NamedArray::from_parts(data, names))
     }
@@ -462,8 +476,12 @@ fn join(
     }
     let data = match first.dtype() {
         DType::F32 => joined::<f32>(arrays, &perm, at, stack),
+        DType::F16 => joined::<half::f16>(arrays, &perm, at, stack),
+        DType::BF16 => joined::<half::bf16>(arrays, &perm, at, stack),
         DType::I64 => joined::<i64>(arrays, &perm, at, stack),
         DType::Bool => joined::<bool>(arrays, &perm, at, stack),
+        // Arrays hold only the dtypes above.
+        _ => None,
     };
     let data = data.ok_or_else(mismatch)?;
     let mut names = first.names.clone();

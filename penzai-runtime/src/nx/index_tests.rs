@@ -142,7 +142,7 @@ fn concat_joins_along_a_named_axis() {
         "concat needs at least one array"
     );
     assert!(matches!(
-        NamedArray::concat(&[x.clone(), x.cast(DType::I64)], "a").unwrap_err(),
+        NamedArray::concat(&[x.clone(), x.cast(DType::I64).unwrap()], "a").unwrap_err(),
         AxisError::DType { op: "concat", .. }
     ));
 }

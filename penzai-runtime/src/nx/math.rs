@@ -101,7 +101,9 @@ impl NamedArray {
     /// ```
     pub fn count_non_finite(&self) -> usize {
         match &self.data {
-            super::dtype::Storage::F32(a) => a.iter().filter(|v| !v.is_finite()).count(),
+            super::dtype::Storage::F32(a) => a.view().iter().filter(|v| !v.is_finite()).count(),
+            super::dtype::Storage::F16(a) => a.view().iter().filter(|v| !v.is_finite()).count(),
+            super::dtype::Storage::BF16(a) => a.view().iter().filter(|v| !v.is_finite()).count(),
             _ => 0,
         }
     }
@@ -194,7 +196,7 @@ mod tests {
         let m = NamedArray::full_bool(&[("a", 1)], true).unwrap();
         assert_eq!(
             m.exp().unwrap_err().to_string(),
-            "exp does not accept bool arrays (it needs f32 or i64)"
+            "exp does not accept bool arrays (it needs a float or i64)"
         );
     }
 }

@@ -32,6 +32,7 @@
 //! | [`AxisName`] | `axis` |
 //! | [`NamedShape`], [`ArrayShape`], [`IntoNamedShape`] | `shape` |
 //! | [`DType`], [`Storage`] | `dtype` |
+//! | [`SharedArray`]: owned or borrowed (memory-mapped) elements | `shared` |
 //! | [`NamedArray`], introspection, conversions, equality | `array` |
 //! | `tag`, `untag`, `order_as`, `rename` | `axes` |
 //! | constructors; seeded random arrays | `construct`, `random` |
@@ -56,10 +57,12 @@ mod error;
 mod index;
 mod kernels;
 mod math;
+mod matmul;
 mod nmap;
 mod random;
 mod reduce;
 mod shape;
+mod shared;
 
 #[cfg(test)]
 mod props;
@@ -69,4 +72,8 @@ pub use axis::AxisName;
 pub(crate) use construct::{can_allocate, checked_len};
 pub use dtype::{DType, Storage};
 pub use error::AxisError;
+/// The 16-bit float element types of `F16` and `BF16` arrays (from the `half` crate).
+pub use half::{bf16, f16};
 pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
+pub(crate) use shared::ByteRegion;
+pub use shared::{ArrayElement, SharedArray};

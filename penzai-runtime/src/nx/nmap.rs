@@ -36,18 +36,19 @@ impl NamedArray {
         args: &[&NamedArray],
         mut f: impl FnMut(&[ArrayViewD<'_, f32>]) -> ArrayD<f32>,
     ) -> Result<NamedArray, AxisError> {
-        let mut bases = Vec::with_capacity(args.len());
+        let mut widened = Vec::with_capacity(args.len());
         for arg in args {
-            let Storage::F32(a) = &arg.data else {
+            if !arg.dtype().is_float() {
                 let got = args.iter().map(|a| a.dtype()).collect();
                 return Err(AxisError::DType {
                     op: "nmap",
                     got,
-                    expected: "f32",
+                    expected: "floats (f32, or f16/bf16 seen as f32)",
                 });
-            };
-            bases.push(a.view());
+            }
+            widened.push(arg.data.to_f32());
         }
+        let mut bases: Vec<ArrayViewD<'_, f32>> = widened.iter().map(|a| a.view()).collect();
         let union = NamedUnion::of(args);
         if !union.conflicts.is_empty() {
             return Err(union.inconsistent("nmap", args));
@@ -119,7 +120,7 @@ impl NamedArray {
         let n_named = union.names.len();
         let perm: Vec<usize> = (n_named..dims.len()).chain(0..n_named).collect();
         Ok(NamedArray::from_parts(
-            Storage::F32(data.permuted_axes(perm).into_shared()),
+            Storage::F32(data.permuted_axes(perm).into()),
             union.names,
         ))
     }

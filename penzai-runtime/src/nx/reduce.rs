@@ -111,8 +111,8 @@ fn argmax_lane<T: Copy + PartialOrd>(lane: ArrayView1<'_, T>, is_nan: impl Fn(T)
 }
 
 impl NamedArray {
-    /// Sums over the named axes `axes`. `f32` stays `f32`, `i64` stays `i64` (wrapping),
-    /// `bool` counts into `i64`. An empty list sums over nothing (see the module docs).
+    /// Sums over the named axes `axes`. Floats sum in `f32` (16-bit ones widened), `i64`
+    /// stays `i64` (wrapping), `bool` counts into `i64`. An empty list sums over nothing (see the module docs).
     ///
     /// ```
     /// use penzai_runtime::nx::NamedArray;
@@ -125,7 +125,8 @@ impl NamedArray {
     pub fn sum(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
         let plan = self.lane_plan("sum", axes)?;
         Ok(match &self.data {
-            Storage::F32(a) => {
+            Storage::F32(_) | Storage::F16(_) | Storage::BF16(_) => {
+                let a = self.data.to_f32();
                 let mut scratch = vec![];
                 let v = per_lane(a.view(), &plan, |l| on_slice(l, &mut scratch, kernels::sum));
                 reduced(plan, v)
@@ -188,7 +189,8 @@ impl NamedArray {
             return Err(self.empty_reduction_error(op, axes));
         }
         match &self.data {
-            Storage::F32(a) => {
+            Storage::F32(_) | Storage::F16(_) | Storage::BF16(_) => {
+                let a = self.data.to_f32();
                 let mut scratch = vec![];
                 let v = per_lane(a.view(), &plan, |l| on_slice(l, &mut scratch, float));
                 Ok(reduced(plan, v))
@@ -198,7 +200,7 @@ impl NamedArray {
                 let v = per_lane(a.view(), &plan, |l| int(l).unwrap_or(0));
                 Ok(reduced(plan, v))
             }
-            Storage::Bool(_) => Err(self.dtype_error(op, "f32 or i64")),
+            Storage::Bool(_) => Err(self.dtype_error(op, "a float or i64")),
         }
     }
 
@@ -210,9 +212,12 @@ impl NamedArray {
             return Err(self.empty_reduction_error("argmax", &[axis]));
         }
         let v = match &self.data {
-            Storage::F32(a) => per_lane(a.view(), &plan, |l| argmax_lane(l, f32::is_nan)),
+            Storage::F32(_) | Storage::F16(_) | Storage::BF16(_) => {
+                let a = self.data.to_f32();
+                per_lane(a.view(), &plan, |l| argmax_lane(l, f32::is_nan))
+            }
             Storage::I64(a) => per_lane(a.view(), &plan, |l| argmax_lane(l, |_| false)),
-            Storage::Bool(_) => return Err(self.dtype_error("argmax", "f32 or i64")),
+            Storage::Bool(_) => return Err(self.dtype_error("argmax", "a float or i64")),
         };
         Ok(reduced(plan, v))
     }
@@ -296,7 +301,7 @@ impl NamedArray {
         }
         let out = out.permuted_axes(inverse);
         Ok(NamedArray::from_parts(
-            Storage::F32(out.into_shared()),
+            Storage::F32(out.into()),
             self.names.clone(),
         ))
     }

@@ -103,7 +103,7 @@ fn reductions_check_axis_names() {
     let m = NamedArray::full_bool(&[("a", 2)], true).unwrap();
     assert_eq!(
         m.max(&["a"]).unwrap_err().to_string(),
-        "max does not accept bool arrays (it needs f32 or i64)"
+        "max does not accept bool arrays (it needs a float or i64)"
     );
 }
 

@@ -173,6 +173,7 @@ impl<'a> ArrayData<'a> {
                 a.as_slice()
                     .map_or_else(|| Cow::Owned(array.to_f32_vec()), Cow::Borrowed),
             ),
+            Storage::F16(_) | Storage::BF16(_) => Values::F32(Cow::Owned(array.to_f32_vec())),
             Storage::I64(a) => Values::I64(
                 a.as_slice()
                     .map_or_else(|| Cow::Owned(array.to_i64_vec()), Cow::Borrowed),

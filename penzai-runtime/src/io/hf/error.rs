@@ -148,6 +148,13 @@ pub enum HfError {
         /// Tensors the checkpoint holds.
         tensors: usize,
     },
+    /// [`LoadOptions::dtype`](super::LoadOptions::dtype) asked for a dtype parameters cannot
+    /// have.
+    #[error("cannot load parameters as {dtype}: choose f32, f16 or bf16")]
+    UnsupportedDtype {
+        /// The dtype asked for.
+        dtype: crate::nx::DType,
+    },
     /// Building or validating the model failed (a config our builders reject).
     #[error("building the model from {file}: {source}")]
     Model {

@@ -7,7 +7,7 @@ use super::layout::{Target, TensorMap, describe_axes};
 use super::{CONFIG_FILE_NAME, HfError, config_json, gpt2, llama};
 use crate::io::{Architecture, HfConfig, HostTensor, IoError, SINGLE_FILE_NAME, TensorData};
 use crate::nn::{Parameter, parameters};
-use crate::nx::{NamedArray, Storage};
+use crate::nx::{ArrayElement, DType, NamedArray, SharedArray, Storage};
 use crate::tree::{KeyPath, Tree};
 
 /// Writes `model` as a HuggingFace checkpoint in `dir` (created if needed): `config.json`
@@ -122,24 +122,41 @@ fn host_tensor(row: &TensorMap, values: &[&NamedArray]) -> Result<HostTensor, Hf
     let whole = match &row.target {
         Target::One(_) => values[0].clone(),
         Target::Split { axis, .. } => {
-            let owned: Vec<NamedArray> = values.iter().map(|v| (*v).clone()).collect();
+            // Parts of one tensor share a dtype; if an edit made them differ, write f32.
+            let same = values.iter().all(|v| v.dtype() == values[0].dtype());
+            let owned: Vec<NamedArray> = values
+                .iter()
+                .map(|v| {
+                    if same {
+                        Ok((*v).clone())
+                    } else {
+                        v.cast(DType::F32)
+                    }
+                })
+                .collect::<Result<_, _>>()
+                .map_err(axis_error)?;
             NamedArray::stack(&owned, axis).map_err(axis_error)?
         }
     };
     let data = row_major(&whole.order_as(&row.axis_names()).map_err(axis_error)?);
     Ok(HostTensor {
         shape: row.shape.clone(),
-        data: TensorData::F32(data),
+        data,
     })
 }
 
-/// The values in logical row-major order. A loaded parameter put back in HF's axis order is
-/// its original contiguous buffer, copied in one go; anything else goes element by element.
-fn row_major(array: &NamedArray) -> Vec<f32> {
+/// The values in logical row-major order, at the parameter's width (f16 and bf16 stay 16-bit,
+/// anything else is written as f32). A loaded parameter put back in HF's axis order is its
+/// original contiguous buffer, copied in one go; anything else goes element by element.
+fn row_major(array: &NamedArray) -> TensorData {
+    fn values<T: ArrayElement>(a: &SharedArray<T>) -> Vec<T> {
+        a.as_slice()
+            .map_or_else(|| a.view().iter().copied().collect(), <[T]>::to_vec)
+    }
     match array.storage() {
-        Storage::F32(a) => a
-            .as_slice()
-            .map_or_else(|| array.to_f32_vec(), <[f32]>::to_vec),
-        _ => array.to_f32_vec(),
+        Storage::F32(a) => TensorData::F32(values(a)),
+        Storage::F16(a) => TensorData::F16(values(a)),
+        Storage::BF16(a) => TensorData::BF16(values(a)),
+        _ => TensorData::F32(array.to_f32_vec()),
     }
 }

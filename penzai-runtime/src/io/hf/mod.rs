@@ -8,7 +8,13 @@
 //!
 //! Supported: GPT-2 (`GPT2LMHeadModel`, with or without the `transformer.` prefix) and the
 //! Llama family (`llama`, `mistral` with its sliding window, `qwen2` with its query/key/value
-//! biases), in F16, BF16, F32 or F64 (computed in f32).
+//! biases), in F16, BF16, F32 or F64, computed in f32.
+//!
+//! **Weights stay at their stored width, in the file.** The safetensors files are memory-mapped
+//! and F32, F16 and BF16 parameters borrow their bytes (copy-on-write): loading copies nothing,
+//! a 16-bit checkpoint takes half the memory of its f32 form, and the kernels widen 16-bit
+//! weights as they read them, accumulating in f32 (F64 is converted to f32). To widen once at
+//! load instead, pass [`LoadOptions`] with `dtype: Some(DType::F32)` to [`load_with`].
 //!
 //! The mapping is strict: every tensor the architecture needs must be present with the shape
 //! the config implies, and every tensor in the files must be used (GPT-2's causal-mask
@@ -54,10 +60,10 @@ use std::path::Path;
 pub use error::HfError;
 pub use export::export;
 
-use crate::io::{Architecture, Checkpoint, Dtype, HfConfig, INDEX_FILE_NAME, SINGLE_FILE_NAME};
+use crate::io::{Architecture, Checkpoint, HfConfig, INDEX_FILE_NAME, SINGLE_FILE_NAME};
 use crate::models::{TransformerLm, WeightInit};
 use crate::nn::{LayerError, parameters, set_parameter};
-use crate::nx::NamedArray;
+use crate::nx::{DType, NamedArray};
 use layout::{Target, TensorMap};
 use reader::TensorReader;
 
@@ -68,14 +74,15 @@ pub const CONFIG_FILE_NAME: &str = "config.json";
 #[derive(Debug, Clone)]
 pub struct LoadedModel {
     /// The model, built by [`TransformerLm::gpt2`] or [`TransformerLm::llama`] and filled
-    /// with the checkpoint's parameters (as f32).
+    /// with the checkpoint's parameters, at their stored width (F64 as f32) unless
+    /// [`LoadOptions::dtype`] said otherwise.
     pub model: TransformerLm,
     /// The parsed `config.json`; pass it to [`export`] to write the model back.
     pub config: HfConfig,
     /// The `model_type`: `gpt2`, `llama`, `mistral` or `qwen2`.
     pub architecture: &'static str,
     /// The dtypes the parameters were stored in.
-    pub stored_dtypes: BTreeSet<Dtype>,
+    pub stored_dtypes: BTreeSet<DType>,
     /// The safetensors files read.
     pub files: Vec<String>,
 }
@@ -88,9 +95,48 @@ pub fn is_checkpoint_dir(dir: impl AsRef<Path>) -> bool {
         && (dir.join(SINGLE_FILE_NAME).is_file() || dir.join(INDEX_FILE_NAME).is_file())
 }
 
-/// Loads the HF checkpoint in `dir` (see the [module docs](self)).
+/// How [`load_with`] reads a checkpoint's parameters.
+///
+/// ```
+/// use penzai::io::hf::{self, LoadOptions};
+/// use penzai::nn::parameters;
+/// use penzai::nx::DType;
+///
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/gpt2-bf16");
+/// // By default a bf16 checkpoint stays bf16, borrowed from the mapped file.
+/// let kept = hf::load(dir)?;
+/// let (_, p) = &parameters(&kept.model)[0];
+/// assert_eq!(p.value.dtype(), DType::BF16);
+/// assert!(p.value.storage().is_borrowed());
+/// // Widened once at load, for users who prefer f32 parameters.
+/// let wide = hf::load_with(dir, &LoadOptions::default().dtype(DType::F32), &mut |_, _| {})?;
+/// let (_, p) = &parameters(&wide.model)[0];
+/// assert_eq!(p.value.dtype(), DType::F32);
+/// # Ok::<(), penzai::io::hf::HfError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct LoadOptions {
+    /// The parameters' dtype. `None` (the default) keeps each tensor's stored width: F16 and
+    /// BF16 stay 16-bit, and F32, F16 and BF16 borrow the mapped file instead of being copied.
+    /// `Some(DType::F32)` widens 16-bit parameters once, at load (twice the memory, no
+    /// widening in the kernels); `F16` and `BF16` narrow (rounding to nearest). Other dtypes
+    /// are an [`HfError::UnsupportedDtype`].
+    pub dtype: Option<DType>,
+}
+
+impl LoadOptions {
+    /// These options with parameters loaded as `dtype`.
+    pub fn dtype(mut self, dtype: DType) -> LoadOptions {
+        self.dtype = Some(dtype);
+        self
+    }
+}
+
+/// Loads the HF checkpoint in `dir` (see the [module docs](self)), keeping each parameter at
+/// its stored width.
 pub fn load(dir: impl AsRef<Path>) -> Result<LoadedModel, HfError> {
-    load_with_progress(dir, &mut |_, _| {})
+    load_with(dir, &LoadOptions::default(), &mut |_, _| {})
 }
 
 /// Like [`load`], calling `on_tensor(done, total)` after each tensor is converted (for a
@@ -99,16 +145,30 @@ pub fn load_with_progress(
     dir: impl AsRef<Path>,
     on_tensor: &mut dyn FnMut(usize, usize),
 ) -> Result<LoadedModel, HfError> {
+    load_with(dir, &LoadOptions::default(), on_tensor)
+}
+
+/// Loads the HF checkpoint in `dir` as `options` say, calling `on_tensor(done, total)` after
+/// each tensor is converted.
+pub fn load_with(
+    dir: impl AsRef<Path>,
+    options: &LoadOptions,
+    on_tensor: &mut dyn FnMut(usize, usize),
+) -> Result<LoadedModel, HfError> {
+    if let Some(dtype) = options.dtype
+        && !matches!(dtype, DType::F32 | DType::F16 | DType::BF16)
+    {
+        return Err(HfError::UnsupportedDtype { dtype });
+    }
     let dir = dir.as_ref();
     let config_path = dir.join(CONFIG_FILE_NAME);
     let config = HfConfig::from_path(&config_path)?;
     let checkpoint = Checkpoint::open_dir(dir)?;
-    let model = from_checkpoint(
-        &config,
-        &config_path.display().to_string(),
-        &checkpoint,
-        on_tensor,
-    )?;
+    let config_file = config_path.display().to_string();
+    let mut model = from_checkpoint(&config, &config_file, &checkpoint, on_tensor)?;
+    if let Some(dtype) = options.dtype {
+        cast_parameters(&mut model, dtype, &config_file)?;
+    }
     Ok(LoadedModel {
         model,
         architecture: architecture_name(&config.architecture),
@@ -201,6 +261,29 @@ fn check_layer_count(
             fixed,
             tensors: held,
         });
+    }
+    Ok(())
+}
+
+/// Converts every parameter of `model` to `dtype` (a float dtype, checked by the caller); tied
+/// parameters stay one shared array.
+fn cast_parameters(
+    model: &mut TransformerLm,
+    dtype: DType,
+    config_file: &str,
+) -> Result<(), HfError> {
+    let mut converted: HashMap<String, NamedArray> = HashMap::new();
+    for (_, p) in parameters(model) {
+        if p.value.dtype() != dtype && !converted.contains_key(&*p.label) {
+            let value = p
+                .value
+                .cast(dtype)
+                .map_err(|e| internal(config_file, e.to_string()))?;
+            converted.insert(p.label.to_string(), value);
+        }
+    }
+    for (label, value) in &converted {
+        set_parameter(model, label, value);
     }
     Ok(())
 }

@@ -47,21 +47,12 @@ impl<'a> TensorReader<'a> {
         check(&self.view(&row.name)?, &row.shape)
     }
 
-    /// Reads the tensor of `row` as a `NamedArray` with the row's axes, converting F16,
-    /// BF16 and F64 to f32 straight from the mapped bytes (the result is the only copy).
+    /// Reads the tensor of `row` as a `NamedArray` with the row's axes, at its stored width:
+    /// F32, F16 and BF16 borrow the mapped bytes (no copy when aligned), F64 becomes f32.
     pub fn read(&mut self, row: &TensorMap) -> Result<NamedArray, HfError> {
         let view = self.view(&row.name)?;
         check(&view, &row.shape)?;
-        let values = view.to_f32_vec()?;
-        Ok(
-            NamedArray::from_f32(row.axes.as_slice(), values).map_err(|e| {
-                crate::io::IoError::Axis {
-                    file: view.file().to_owned(),
-                    tensor: view.name().to_owned(),
-                    source: Box::new(e),
-                }
-            })?,
-        )
+        Ok(view.to_named_array_as(&row.axes)?)
     }
 
     /// Marks `name` used without reading it (known buffers such as GPT-2's `attn.bias`).
@@ -95,7 +86,7 @@ pub(crate) fn check(view: &TensorView<'_>, shape: &[usize]) -> Result<(), HfErro
         return Err(HfError::NotFloat {
             file: view.file().to_owned(),
             tensor: view.name().to_owned(),
-            dtype: view.dtype().name().to_owned(),
+            dtype: view.dtype().safetensors_name().to_owned(),
             offset: view.data_offset(),
         });
     }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::ops::Deref;
 use std::path::Path;
+use std::sync::Arc;
 
 use memmap2::Mmap;
 
@@ -11,21 +12,33 @@ use super::header::{Header, TensorInfo, parse_header};
 use super::mmap::map_read_only;
 use super::view::TensorView;
 use crate::io::IoError;
+use crate::nx::ByteRegion;
 
-/// The bytes of a safetensors file: mapped from disk, or owned.
-enum Storage {
-    Mapped(Mmap),
-    Owned(Vec<u8>),
+/// The bytes of a safetensors file, mapped from disk or owned, shared with the arrays that
+/// borrow their elements from it (see [`TensorView::to_named_array`]).
+struct Storage {
+    bytes: ByteRegion,
+}
+
+impl Storage {
+    fn mapped(map: Mmap) -> Storage {
+        Storage {
+            bytes: Arc::new(map),
+        }
+    }
+
+    fn owned(bytes: Vec<u8>) -> Storage {
+        Storage {
+            bytes: Arc::new(bytes),
+        }
+    }
 }
 
 impl Deref for Storage {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        match self {
-            Storage::Mapped(m) => m,
-            Storage::Owned(v) => v,
-        }
+        (*self.bytes).as_ref()
     }
 }
 
@@ -63,7 +76,9 @@ impl std::fmt::Debug for SafetensorsFile {
 impl SafetensorsFile {
     /// Opens `path` by mapping it into memory, and validates its header.
     ///
-    /// Nothing is copied: views borrow the mapped bytes. The file must not be modified or
+    /// Nothing is copied: views borrow the mapped bytes, and so do arrays made by
+    /// [`TensorView::to_named_array`] (F32, F16 and BF16 tensors whose data is aligned),
+    /// which keep the map alive after this value is dropped. The file must not be modified or
     /// truncated by another process while this value lives (truncation would crash the process
     /// with `SIGBUS` when a lost page is read); use [`SafetensorsFile::read`] where that cannot
     /// be ruled out.
@@ -72,7 +87,7 @@ impl SafetensorsFile {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|e| IoError::os(&name, "open", &e))?;
         let map = map_read_only(&file).map_err(|e| IoError::os(&name, "map", &e))?;
-        SafetensorsFile::from_storage(name, Storage::Mapped(map))
+        SafetensorsFile::from_storage(name, Storage::mapped(map))
     }
 
     /// Reads `path` into memory (no mapping), and validates its header.
@@ -80,12 +95,12 @@ impl SafetensorsFile {
         let path = path.as_ref();
         let name = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| IoError::os(&name, "read", &e))?;
-        SafetensorsFile::from_storage(name, Storage::Owned(bytes))
+        SafetensorsFile::from_storage(name, Storage::owned(bytes))
     }
 
     /// Validates `bytes` as a safetensors file; `name` labels it in errors.
     pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Result<SafetensorsFile, IoError> {
-        SafetensorsFile::from_storage(name.into(), Storage::Owned(bytes))
+        SafetensorsFile::from_storage(name.into(), Storage::owned(bytes))
     }
 
     fn from_storage(file: String, storage: Storage) -> Result<SafetensorsFile, IoError> {
@@ -155,6 +170,7 @@ impl SafetensorsFile {
             // In bounds: parse_header checked start <= end <= the file length.
             bytes: &self.storage[t.start..t.end],
             offset: t.start as u64,
+            region: &self.storage.bytes,
         }
     }
 }

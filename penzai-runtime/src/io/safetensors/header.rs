@@ -17,8 +17,9 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::io::IoError;
 use crate::io::json_error;
-use crate::io::{Dtype, IoError};
+use crate::nx::DType;
 
 /// The largest header accepted, in bytes (the reference implementation uses the same cap).
 pub const MAX_HEADER_LEN: u64 = 100 * 1024 * 1024;
@@ -30,7 +31,7 @@ pub(crate) const METADATA_KEY: &str = "__metadata__";
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TensorInfo {
     pub name: String,
-    pub dtype: Dtype,
+    pub dtype: DType,
     pub shape: Vec<usize>,
     /// Absolute byte range in the file.
     pub start: usize,
@@ -168,7 +169,7 @@ fn validate_entry(
     data_start: usize,
     data_len: usize,
 ) -> Result<TensorInfo, IoError> {
-    let Some(dtype) = Dtype::from_name(&info.dtype) else {
+    let Some(dtype) = DType::from_safetensors_name(&info.dtype) else {
         return Err(IoError::UnknownDtype {
             file: file.to_owned(),
             tensor: name,
@@ -180,7 +181,7 @@ fn validate_entry(
         file: file.to_owned(),
         tensor: name,
         shape: info.shape.clone(),
-        dtype: dtype.name().to_owned(),
+        dtype: dtype.safetensors_name().to_owned(),
         offset: entry_offset as u64,
     };
     let mut shape = Vec::with_capacity(info.shape.len());
@@ -217,7 +218,7 @@ fn validate_entry(
             file: file.to_owned(),
             tensor: name,
             shape,
-            dtype: dtype.name().to_owned(),
+            dtype: dtype.safetensors_name().to_owned(),
             expected: byte_len as u64,
             actual: (end - begin) as u64,
             offset: (data_start + begin) as u64,

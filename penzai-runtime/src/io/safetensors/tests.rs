@@ -1,7 +1,8 @@
 //! Unit tests of header validation details the public API does not expose directly.
 
 use super::header::parse_header;
-use crate::io::{Dtype, IoError};
+use crate::io::IoError;
+use crate::nx::DType;
 
 /// A safetensors file from a header text and data bytes (no padding).
 fn raw(header: &str, data: &[u8]) -> Vec<u8> {
@@ -21,7 +22,7 @@ fn valid_header_gives_absolute_ranges_sorted_by_name() {
     let a = header.find("a").unwrap();
     assert_eq!(
         (a.dtype, a.start, a.end),
-        (Dtype::I16, 8 + h.len() + 2, 8 + h.len() + 4)
+        (DType::I16, 8 + h.len() + 2, 8 + h.len() + 4)
     );
     assert!(a.shape.is_empty());
 }

@@ -74,7 +74,7 @@ fn serialize_named(
         push_key(&mut header, name);
         header.push_str(&format!(
             r#"{{"dtype":"{}","shape":{:?},"data_offsets":[{},{}]}}"#,
-            tensor.data.dtype().name(),
+            tensor.data.dtype().safetensors_name(),
             tensor.shape,
             offset,
             offset + len

@@ -19,7 +19,7 @@ use super::context::{
 };
 use super::error::SaveError;
 use super::plan::address;
-use crate::io::{Dtype, IoError};
+use crate::io::IoError;
 use crate::nn::Parameter;
 use crate::nx::{DType, NamedArray};
 
@@ -204,7 +204,7 @@ fn read_checked(
         let problem = format!(
             "declared {}, stored {} {:?}",
             describe(&declared),
-            view.dtype().name(),
+            view.dtype().safetensors_name(),
             view.shape()
         );
         return Err(mismatch(st, problem));
@@ -214,6 +214,12 @@ fn read_checked(
         Ok(array) => array,
         Err(IoError::Axis { source, .. }) => return Err(mismatch(st, source.to_string())),
         Err(other) => return Err(mismatch(st, other.to_string())),
+    };
+    // A tensor stored narrower or wider than declared (an f32 parameter saved as bf16) takes
+    // the declared dtype.
+    let array = match array.cast(declared.dtype) {
+        Ok(array) => array,
+        Err(e) => return Err(mismatch(st, e.to_string())),
     };
     st.loaded.insert(
         key.to_owned(),
@@ -226,13 +232,16 @@ fn read_checked(
     Ok(array)
 }
 
-/// Whether a stored dtype converts to the declared one: any float to f32 (a file converted to
-/// bf16 to save space still loads), any integer to i64, BOOL to bool.
-fn same_kind(declared: DType, stored: Dtype) -> bool {
-    match declared {
-        DType::F32 => stored.is_float(),
-        DType::I64 => !stored.is_float() && stored != Dtype::Bool,
-        DType::Bool => stored == Dtype::Bool,
+/// Whether a stored dtype converts to the declared one: any float to a float (a file
+/// converted to bf16 to save space still loads as the declared f32), any integer to i64,
+/// BOOL to bool.
+fn same_kind(declared: DType, stored: DType) -> bool {
+    if declared.is_float() {
+        stored.is_float()
+    } else if declared == DType::Bool {
+        stored == DType::Bool
+    } else {
+        declared == DType::I64 && stored.is_integer()
     }
 }
 
