@@ -14,6 +14,8 @@ pub mod nn;
 pub mod nx;
 pub mod prelude;
 pub mod select;
+#[cfg(feature = "text")]
+pub mod text;
 pub mod tree;
 pub mod treescope;
 
