@@ -96,7 +96,18 @@ fn prompts_cover_what_people_type() {
         .iter()
         .map(|c| c["text"].as_str().unwrap())
         .collect();
-    for needle in ["é", "日本", "한국어", "🦀", "“", "«", "\t", "\n", "\r\n", "'"] {
+    for needle in [
+        "é",
+        "日本",
+        "한국어",
+        "🦀",
+        "“",
+        "«",
+        "\t",
+        "\n",
+        "\r\n",
+        "'",
+    ] {
         assert!(texts.contains(needle), "no prompt contains {needle:?}");
     }
 }
@@ -111,7 +122,10 @@ fn byte_fallback_and_byte_level_pieces_are_really_exercised() {
         "a character outside the vocabulary falls back to its UTF-8 bytes"
     );
     let gpt2 = Tokenizer::from_dir(folder("gpt2-bytelevel")).unwrap();
-    assert_eq!(gpt2.tokenize(" world").unwrap().tokens[0].chars().next(), Some('Ġ'));
+    assert_eq!(
+        gpt2.tokenize(" world").unwrap().tokens[0].chars().next(),
+        Some('Ġ')
+    );
 }
 
 #[test]
@@ -171,9 +185,11 @@ fn decoding_an_id_outside_the_vocabulary_names_it_and_its_position() {
             vocab_size: 384,
         }
     );
-    assert!(err.to_string().ends_with(
-        "token id 384 (at position 2) is outside the tokenizer's vocabulary (0..384)"
-    ));
+    assert!(
+        err.to_string().ends_with(
+            "token id 384 (at position 2) is outside the tokenizer's vocabulary (0..384)"
+        )
+    );
     assert!(matches!(
         tokenizer.decode(&[-3]),
         Err(TextError::UnknownId { id: -3, .. })
@@ -181,10 +197,7 @@ fn decoding_an_id_outside_the_vocabulary_names_it_and_its_position() {
 }
 
 fn scratch(name: &str, contents: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "pz-text-tokenizer-{}-{name}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("pz-text-tokenizer-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(TOKENIZER_FILE), contents).unwrap();
     dir
@@ -203,7 +216,10 @@ fn a_missing_tokenizer_is_an_error_naming_the_file() {
 
 #[test]
 fn malformed_json_is_an_error_with_its_byte_offset() {
-    let dir = scratch("truncated", br#"{"version": "1.0", "model": {"type": "BPE""#);
+    let dir = scratch(
+        "truncated",
+        br#"{"version": "1.0", "model": {"type": "BPE""#,
+    );
     let err = Tokenizer::from_dir(&dir).unwrap_err();
     let TextError::Malformed { file, offset, .. } = &err else {
         panic!("{err:?}")
@@ -211,7 +227,10 @@ fn malformed_json_is_an_error_with_its_byte_offset() {
     assert!(file.ends_with("tokenizer.json"));
     // The input ends inside the object: the parser stops at its last byte.
     assert_eq!(*offset, Some(41));
-    assert!(err.to_string().contains("not a valid tokenizer.json (byte offset 41)"));
+    assert!(
+        err.to_string()
+            .contains("not a valid tokenizer.json (byte offset 41)")
+    );
 }
 
 #[test]

@@ -26,6 +26,7 @@
 mod dtype;
 mod error;
 pub mod hf;
+pub mod hf_cache;
 pub mod hf_config;
 pub(crate) mod json_error;
 mod named;

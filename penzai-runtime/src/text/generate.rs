@@ -40,7 +40,10 @@ pub fn encode_prompt(tokenizer: &Tokenizer, prompt: &str) -> Result<NamedArray> 
         }
         .into());
     }
-    Ok(NamedArray::from_i64(&[("batch", 1), ("seq", ids.len())], ids)?)
+    Ok(NamedArray::from_i64(
+        &[("batch", 1), ("seq", ids.len())],
+        ids,
+    )?)
 }
 
 /// Continues `prompt` with `model` and returns the ids and the decoded text.

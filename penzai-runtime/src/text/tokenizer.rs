@@ -153,14 +153,14 @@ impl Tokenizer {
     }
 
     fn encoding(&self, text: &str, add_special_tokens: bool) -> Result<Encoding, TextError> {
-        let encoding = self
-            .inner
-            .encode(text, add_special_tokens)
-            .map_err(|e| TextError::Encode {
-                file: self.file.clone(),
-                text: text.chars().take(40).collect(),
-                message: e.to_string(),
-            })?;
+        let encoding =
+            self.inner
+                .encode(text, add_special_tokens)
+                .map_err(|e| TextError::Encode {
+                    file: self.file.clone(),
+                    text: text.chars().take(40).collect(),
+                    message: e.to_string(),
+                })?;
         Ok(Encoding {
             ids: encoding.get_ids().iter().map(|&id| i64::from(id)).collect(),
             tokens: encoding.get_tokens().to_vec(),

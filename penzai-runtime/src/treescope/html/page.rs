@@ -38,7 +38,11 @@ fn compact(source: &str) -> String {
 fn assets() -> &'static Assets {
     static ASSETS: OnceLock<Assets> = OnceLock::new();
     ASSETS.get_or_init(|| {
-        let styles = [compact(VIEWER_CSS), compact(ARRAYVIZ_CSS), compact(TOKENS_CSS)];
+        let styles = [
+            compact(VIEWER_CSS),
+            compact(ARRAYVIZ_CSS),
+            compact(TOKENS_CSS),
+        ];
         let scripts = [compact(ARRAYVIZ_JS), compact(TOKENS_JS), compact(TREE_JS)];
         let policy = csp::policy(
             &[&scripts[0], &scripts[1], &scripts[2]],

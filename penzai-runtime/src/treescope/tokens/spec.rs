@@ -271,7 +271,11 @@ fn scale(values: &[f32], vmin: Option<f64>, vmax: Option<f64>, label: &str) -> S
         .collect();
     let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let (lo, hi) = if finite.is_empty() { (0.0, 1.0) } else { (lo, hi) };
+    let (lo, hi) = if finite.is_empty() {
+        (0.0, 1.0)
+    } else {
+        (lo, hi)
+    };
     let signed = vmin.unwrap_or(lo) < 0.0 && vmax.unwrap_or(hi) > 0.0;
     let (cmap, mut low, mut high) = if signed {
         let rms = (finite.iter().map(|x| x * x).sum::<f64>() / finite.len().max(1) as f64).sqrt();
@@ -349,7 +353,10 @@ mod tests {
 
     #[test]
     fn row_labels_name_every_outer_index() {
-        assert_eq!(row_label(&["layer", "batch", "seq"], &[2, 3], 4), "layer 1, batch 1");
+        assert_eq!(
+            row_label(&["layer", "batch", "seq"], &[2, 3], 4),
+            "layer 1, batch 1"
+        );
         assert_eq!(row_label(&["seq"], &[], 0), "");
     }
 }
