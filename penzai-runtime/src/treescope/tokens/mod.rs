@@ -14,7 +14,7 @@
 //! let vocab = ["<s>", "The", " cat", " sat", "\n"];
 //! let ids = NamedArray::from_i64(&[("batch", 1), ("seq", 5)], vec![0, 1, 2, 3, 4])?;
 //! let loss = NamedArray::from_f32(&[("batch", 1), ("seq", 5)], vec![0.0, 2.5, 0.5, 4.0, 1.0])?;
-//! let figure = render_tokens(&ids, &vocab[..])?.scores(&loss)?.score_label("loss");
+//! let figure = render_tokens(&ids, &vocab)?.scores(&loss)?.score_label("loss");
 //! assert_eq!(figure.to_text(), "tokens {batch: 1, seq: 5}, loss in [0, 4]\nbatch 0: │<s> ⟨0⟩│The ⟨2.5⟩│ cat ⟨0.5⟩│ sat ⟨4⟩│\\n ⟨1⟩│\n");
 //! let page = figure.to_html(); // one self-contained page: chips coloured by loss
 //! assert!(page.contains("pzk-spec"));
@@ -48,7 +48,7 @@ pub struct TokenText {
 
 /// A vocabulary Treescope can read token text from (Penzai's `SentencePieceProcessorLike`).
 ///
-/// Implemented by `penzai::text::Tokenizer` and by lists of strings (`[&str]`, `Vec<String>`:
+/// Implemented by `penzai::text::Tokenizer` and by lists of strings (`[&str; N]`, `Vec<String>`:
 /// the id is the index, no token is special).
 pub trait TokenVocab {
     /// How many ids the vocabulary has.
@@ -69,6 +69,16 @@ impl<S: AsRef<str>> TokenVocab for [S] {
             text,
             special: false,
         })
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> TokenVocab for [S; N] {
+    fn vocab_size(&self) -> usize {
+        N
+    }
+
+    fn token_text(&self, id: i64) -> Option<TokenText> {
+        self.as_slice().token_text(id)
     }
 }
 
