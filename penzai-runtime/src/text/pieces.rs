@@ -48,8 +48,9 @@ impl DecoderKind {
     }
 }
 
-/// The text `piece` stands for under `kind`.
-pub(crate) fn display_text(piece: &str, kind: DecoderKind) -> String {
+/// The text `piece` stands for under `kind`, and whether it holds bytes that are not a
+/// whole character (written as `\xHH`).
+pub(crate) fn display_text(piece: &str, kind: DecoderKind) -> (String, bool) {
     if kind.byte_fallback
         && let Some(byte) = fallback_byte(piece)
     {
@@ -66,9 +67,9 @@ pub(crate) fn display_text(piece: &str, kind: DecoderKind) -> String {
         return bytes_as_text(&bytes);
     }
     if kind.metaspace {
-        return piece.replace('▁', " ");
+        return (piece.replace('▁', " "), false);
     }
-    piece.to_owned()
+    (piece.to_owned(), false)
 }
 
 /// The byte of a byte-fallback piece `<0xHH>`.
@@ -80,9 +81,10 @@ fn fallback_byte(piece: &str) -> Option<u8> {
     u8::from_str_radix(hex, 16).ok()
 }
 
-/// `bytes` as text: valid UTF-8 as itself, every other byte as `\xHH`.
-fn bytes_as_text(mut bytes: &[u8]) -> String {
+/// `bytes` as text: valid UTF-8 as itself, every other byte as `\xHH` (and then `true`).
+fn bytes_as_text(mut bytes: &[u8]) -> (String, bool) {
     let mut out = String::new();
+    let mut partial = false;
     while !bytes.is_empty() {
         match std::str::from_utf8(bytes) {
             Ok(s) => {
@@ -93,6 +95,7 @@ fn bytes_as_text(mut bytes: &[u8]) -> String {
                 let (good, rest) = bytes.split_at(e.valid_up_to());
                 out.push_str(std::str::from_utf8(good).unwrap_or_default());
                 let bad = e.error_len().unwrap_or(rest.len());
+                partial = true;
                 for b in &rest[..bad] {
                     out.push_str(&format!("\\x{b:02X}"));
                 }
@@ -100,7 +103,7 @@ fn bytes_as_text(mut bytes: &[u8]) -> String {
             }
         }
     }
-    out
+    (out, partial)
 }
 
 /// The inverse of GPT-2's byte-to-character table: printable Latin-1 bytes stand for
@@ -138,12 +141,12 @@ mod tests {
 
     #[test]
     fn byte_level_pieces_read_as_their_bytes() {
-        assert_eq!(display_text("Ġworld", BYTE_LEVEL), " world");
-        assert_eq!(display_text("Ċ", BYTE_LEVEL), "\n");
-        assert_eq!(display_text("ĉ", BYTE_LEVEL), "\t");
-        assert_eq!(display_text("Ã©", BYTE_LEVEL), "é");
+        assert_eq!(display_text("Ġworld", BYTE_LEVEL), (" world".into(), false));
+        assert_eq!(display_text("Ċ", BYTE_LEVEL).0, "\n");
+        assert_eq!(display_text("ĉ", BYTE_LEVEL).0, "\t");
+        assert_eq!(display_text("Ã©", BYTE_LEVEL), ("é".into(), false));
         // The first two bytes of 日 (E6 97 A5) are not a character yet.
-        assert_eq!(display_text("æĹ", BYTE_LEVEL), "\\xE6\\x97");
+        assert_eq!(display_text("æĹ", BYTE_LEVEL), ("\\xE6\\x97".into(), true));
     }
 
     #[test]
@@ -162,11 +165,17 @@ mod tests {
 
     #[test]
     fn sentencepiece_pieces_show_spaces_and_fallback_bytes() {
-        assert_eq!(display_text("▁Hello", SENTENCEPIECE), " Hello");
-        assert_eq!(display_text("<0x0A>", SENTENCEPIECE), "\n");
-        assert_eq!(display_text("<0xE6>", SENTENCEPIECE), "\\xE6");
-        assert_eq!(display_text("<0x41>", SENTENCEPIECE), "A");
+        assert_eq!(
+            display_text("▁Hello", SENTENCEPIECE),
+            (" Hello".into(), false)
+        );
+        assert_eq!(display_text("<0x0A>", SENTENCEPIECE), ("\n".into(), false));
+        assert_eq!(
+            display_text("<0xE6>", SENTENCEPIECE),
+            ("\\xE6".into(), true)
+        );
+        assert_eq!(display_text("<0x41>", SENTENCEPIECE).0, "A");
         // Only exact `<0xHH>` pieces are bytes.
-        assert_eq!(display_text("<0x4>", SENTENCEPIECE), "<0x4>");
+        assert_eq!(display_text("<0x4>", SENTENCEPIECE).0, "<0x4>");
     }
 }

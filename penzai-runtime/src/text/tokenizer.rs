@@ -224,12 +224,12 @@ impl Tokenizer {
     /// How token `id` reads on its own: its bytes as text (a byte-level `"Ġworld"` is
     /// `" world"`, SentencePiece's `"▁Hello"` is `" Hello"`, a byte-fallback `"<0x0A>"` is
     /// `"\n"`; bytes that are only part of a character show as `\xE6`), with its piece and
-    /// whether it is special. This is what Treescope shows on a token chip.
+    /// whether it is special or such bytes. This is what Treescope shows on a token chip.
     pub fn token_text(&self, id: i64) -> Option<TokenText> {
         let piece = self.piece(id)?;
         let special = self.is_special(id);
-        let text = if special {
-            piece.clone()
+        let (text, bytes) = if special {
+            (piece.clone(), false)
         } else {
             display_text(&piece, self.decoder)
         };
@@ -237,6 +237,7 @@ impl Tokenizer {
             text,
             piece,
             special,
+            bytes,
         })
     }
 

@@ -44,6 +44,9 @@ pub struct TokenText {
     pub piece: String,
     /// A control token (`<s>`, `<|endoftext|>`): shown apart from text.
     pub special: bool,
+    /// Bytes that are only part of a character (a byte-fallback `<0xE6>`, a byte-level
+    /// piece cut inside a character), written in `text` as `\xHH`.
+    pub bytes: bool,
 }
 
 /// A vocabulary Treescope can read token text from (Penzai's `SentencePieceProcessorLike`).
@@ -68,6 +71,7 @@ impl<S: AsRef<str>> TokenVocab for [S] {
             piece: text.clone(),
             text,
             special: false,
+            bytes: false,
         })
     }
 }

@@ -56,8 +56,9 @@ pub struct TokenEntry {
     /// A special (control) token.
     #[serde(skip_serializing_if = "is_false")]
     pub special: bool,
-    /// `shown` differs from the token's text (it was escaped): drawn in another colour, as
-    /// Penzai draws pieces that need quoting.
+    /// `shown` is not the token's plain text (characters were escaped, or the token is
+    /// bytes of a character): drawn in another colour, as Penzai draws pieces that need
+    /// quoting.
     #[serde(skip_serializing_if = "is_false")]
     pub escaped: bool,
     /// The vocabulary has no such id.
@@ -215,7 +216,7 @@ fn entry(vocab: &dyn TokenVocab, id: i64) -> TokenEntry {
             let shown = escape(&t.text);
             TokenEntry {
                 id,
-                escaped: shown != t.text,
+                escaped: shown != t.text || t.bytes,
                 shown,
                 piece: t.piece,
                 special: t.special,
