@@ -40,6 +40,9 @@ Their expected.json is gen_fixtures.py's (random prompts, logits, greedy tokens)
 "text_prompts": [{"text", "ids" (encoded with special tokens), "greedy_new_tokens" (8, no EOS
 stop), "output_ids", "output_text" (decode(output_ids, skip_special_tokens=True))}].
 
+BPE training breaks ties in hash order: a re-run can give a different (equally valid)
+vocabulary, so re-run with --checkpoints to keep the checkpoints' vocabularies in step.
+
 Usage (the venv of tools/gen_fixtures.py; the tokenizers-only part needs just `tokenizers`):
     /work/venv-fixtures/bin/python tools/gen_tokenizer_fixtures.py [--checkpoints]
 """

@@ -154,11 +154,11 @@ pub(crate) fn build(r: &Request<'_>) -> TokenSpec {
     };
     let n_rows: usize = outer.iter().product();
     let shown_len = row_len.min(r.max_tokens);
-    let shown_rows = if shown_len == 0 {
-        n_rows
-    } else {
-        n_rows.min((r.max_tokens / shown_len).max(1))
-    };
+    // Empty rows cost nothing: all of them are shown.
+    let shown_rows = r
+        .max_tokens
+        .checked_div(shown_len)
+        .map_or(n_rows, |fit| n_rows.min(fit.max(1)));
 
     let mut rows = Vec::with_capacity(shown_rows);
     for row in 0..shown_rows {
