@@ -232,6 +232,9 @@ fn a_malformed_tokenizer_is_an_error_naming_the_file_and_offset() {
         );
         assert_eq!(err.lines().count(), 1, "{err}");
     }
+    // `logits` has no text to write, so ids alone do not read the tokenizer.
+    let out = json(&["logits", "--model", folder_arg, "--tokens", "1,2"]);
+    assert_eq!(out["logits"].as_array().unwrap().len(), 2);
 }
 
 #[test]

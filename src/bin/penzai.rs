@@ -219,8 +219,8 @@ fn is_saved_model(dir: &Path) -> bool {
 fn logits(input: &ModelInput) -> Result<()> {
     let dir = text::model_dir(&input.model)?;
     let model = open_runnable(&dir)?;
-    let prompt = text::prompt(&dir, &input.input)?;
-    let tokens = token_array(model.vocab_size(), &prompt.ids)?;
+    let ids = text::prompt_ids(&dir, &input.input)?;
+    let tokens = token_array(model.vocab_size(), &ids)?;
     let logits = Context::new()
         .run(model.layer(), tokens)
         .context("running the model")?;
@@ -234,7 +234,7 @@ fn logits(input: &ModelInput) -> Result<()> {
         // Say which tokens the rows are for (f32s written as f32s, as below).
         return print_line(format!(
             "{{\"ids\":{},\"logits\":{}}}",
-            serde_json::to_string(&prompt.ids)?,
+            serde_json::to_string(&ids)?,
             serde_json::to_string(&rows)?
         ));
     }

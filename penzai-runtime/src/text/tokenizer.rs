@@ -87,20 +87,24 @@ impl Tokenizer {
             file: file.to_owned(),
             offset: e.valid_up_to() as u64,
         })?;
-        let inner = tokenizers::Tokenizer::from_bytes(text.as_bytes()).map_err(|e| {
+        let malformed = |json: &serde_json::Error| TextError::Malformed {
+            file: file.to_owned(),
+            offset: Some(json_error::byte_offset(text, json) as u64),
+            message: json_error::message(json),
+        };
+        // JSON syntax first: the library panics on some truncated files instead of failing.
+        serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| malformed(&e))?;
+        let inner = guarded(file, "read", || {
+            tokenizers::Tokenizer::from_bytes(text.as_bytes())
+        })?
+        .map_err(|e| match e.downcast_ref::<serde_json::Error>() {
             // The library parses with serde_json: its errors carry a position.
-            let (offset, message) = match e.downcast_ref::<serde_json::Error>() {
-                Some(json) => (
-                    Some(json_error::byte_offset(text, json) as u64),
-                    json_error::message(json),
-                ),
-                None => (None, e.to_string()),
-            };
-            TextError::Malformed {
+            Some(json) => malformed(json),
+            None => TextError::Malformed {
                 file: file.to_owned(),
-                offset,
-                message,
-            }
+                offset: None,
+                message: e.to_string(),
+            },
         })?;
         let special = inner
             .get_added_tokens_decoder()
@@ -153,14 +157,15 @@ impl Tokenizer {
     }
 
     fn encoding(&self, text: &str, add_special_tokens: bool) -> Result<Encoding, TextError> {
-        let encoding =
-            self.inner
-                .encode(text, add_special_tokens)
-                .map_err(|e| TextError::Encode {
-                    file: self.file.clone(),
-                    text: text.chars().take(40).collect(),
-                    message: e.to_string(),
-                })?;
+        let encode_error = |message: String| TextError::Encode {
+            file: self.file.clone(),
+            text: text.chars().take(40).collect(),
+            message,
+        };
+        let encoding = guarded(&self.file, "encode", || {
+            self.inner.encode(text, add_special_tokens)
+        })?
+        .map_err(|e| encode_error(e.to_string()))?;
         Ok(Encoding {
             ids: encoding.get_ids().iter().map(|&id| i64::from(id)).collect(),
             tokens: encoding.get_tokens().to_vec(),
@@ -180,12 +185,13 @@ impl Tokenizer {
 
     fn decode_ids(&self, ids: &[i64], skip_special_tokens: bool) -> Result<String, TextError> {
         let ids = self.checked_ids(ids)?;
-        self.inner
-            .decode(&ids, skip_special_tokens)
-            .map_err(|e| TextError::Decode {
-                file: self.file.clone(),
-                message: e.to_string(),
-            })
+        guarded(&self.file, "decode", || {
+            self.inner.decode(&ids, skip_special_tokens)
+        })?
+        .map_err(|e| TextError::Decode {
+            file: self.file.clone(),
+            message: e.to_string(),
+        })
     }
 
     /// `ids` as the library's `u32`s, each one the tokenizer knows.
@@ -254,5 +260,37 @@ impl TokenVocab for Tokenizer {
 
     fn token_text(&self, id: i64) -> Option<TokenText> {
         Tokenizer::token_text(self, id)
+    }
+}
+
+/// Runs a call into the `tokenizers` library, turning a panic inside it (the library
+/// `expect`s in a few places a damaged file can reach) into an error naming the file.
+fn guarded<T>(file: &str, action: &str, call: impl FnOnce() -> T) -> Result<T, TextError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        TextError::Malformed {
+            file: file.to_owned(),
+            offset: None,
+            message: format!("the tokenizers library failed to {action} with it: {why}"),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_inside_the_library_is_an_error_naming_the_file() {
+        let err = guarded("t.json", "read", || -> u8 { panic!("Helper") }).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.json: not a valid tokenizer.json: the tokenizers library failed to read with it: Helper"
+        );
+        assert_eq!(guarded("t.json", "read", || 7), Ok(7));
     }
 }

@@ -62,6 +62,15 @@ pub fn model_dir(model: &Path) -> Result<PathBuf> {
     }
 }
 
+/// The ids of `input`: `--tokens` as given, or `--prompt` encoded with the tokenizer of
+/// `dir` (which `--tokens` does not read).
+pub fn prompt_ids(dir: &Path, input: &PromptInput) -> Result<Vec<i64>> {
+    if input.prompt.is_some() {
+        return Ok(prompt(dir, input)?.ids);
+    }
+    Ok(input.tokens.clone())
+}
+
 /// The ids of `input`, with the tokenizer of `dir` when there is one (required for
 /// `--prompt`).
 pub fn prompt(dir: &Path, input: &PromptInput) -> Result<Prompt> {
