@@ -99,9 +99,14 @@ pub fn decode_generation(
     let prompt_len = prompt_len.min(ids.len());
     let text = tokenizer.decode_skipping_special_tokens(&ids)?;
     let prompt_text = tokenizer.decode_skipping_special_tokens(&ids[..prompt_len])?;
-    // Decoding the new ids alone would lose what joins them to the prompt (a character
-    // split across the boundary, a leading space a decoder strips), so cut the whole text.
-    let new_text = match text.strip_prefix(&prompt_text) {
+    // Decoding the new ids alone would lose what joins them to the prompt (a leading space
+    // a decoder strips, a character split across the boundary), so cut the whole text. A
+    // prompt ending inside a character decodes with replacement characters at its end,
+    // which the whole text has not.
+    let new_text = match text
+        .strip_prefix(&prompt_text)
+        .or_else(|| text.strip_prefix(prompt_text.trim_end_matches('\u{FFFD}')))
+    {
         Some(rest) => rest.to_owned(),
         None => tokenizer.decode_skipping_special_tokens(&ids[prompt_len..])?,
     };
