@@ -13,6 +13,7 @@ pub mod models;
 pub mod nn;
 pub mod nx;
 pub mod prelude;
+pub mod quote;
 pub mod select;
 #[cfg(feature = "text")]
 pub mod text;
