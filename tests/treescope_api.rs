@@ -23,8 +23,8 @@ fn pages_contain_no_raw_markup_from_user_strings() {
     );
     assert_eq!(
         html.matches("<script").count(),
-        3,
-        "the island and the two viewer scripts"
+        4,
+        "the island and the three viewer scripts (arrays, tokens, tree)"
     );
 }
 
@@ -49,8 +49,8 @@ fn pages_forbid_the_network_and_allow_only_their_own_scripts() {
     assert!(!csp.contains("unsafe-inline"));
     assert_eq!(
         csp.matches("'sha256-").count(),
-        4,
-        "two scripts and two styles, by hash"
+        6,
+        "three scripts and three styles, by hash"
     );
     assert!(
         !html.contains("http://") && !html.contains("https://"),

@@ -12,7 +12,10 @@ use std::str::FromStr;
 
 use browser::Browser;
 use penzai::prelude::*;
-use penzai::treescope::{self, ArrayData, ArrayFigure, HtmlOptions};
+use std::collections::BTreeMap;
+
+use penzai::text::Tokenizer;
+use penzai::treescope::{self, ArrayData, ArrayFigure, HtmlOptions, render_tokens};
 use serde_json::{Value, json};
 use treescope_support::{EVIL_KEY, EVIL_TYPE, hostile, transformer};
 
@@ -103,6 +106,7 @@ fn pages_work_in_headless_chromium() {
     array_page(&b, &dir);
     diff_and_selection_pages(&b, &dir);
     layer_library_page(&b, &dir);
+    token_pages(&b, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -315,8 +319,8 @@ fn hostile_page(b: &Browser, dir: &Path) {
     );
     assert_eq!(
         b.script("return document.scripts.length", json!([])),
-        json!(3),
-        "only the island and our two scripts"
+        json!(4),
+        "only the island and our three scripts"
     );
     assert_eq!(
         b.script("return document.title", json!([])),
@@ -484,4 +488,151 @@ fn layer_library_page(b: &Browser, dir: &Path) {
         "five heatmaps",
     );
     assert_clean_page(b, "layer library page");
+}
+
+/// The token views: chips with hover text, scores as colours, chips inside the tree, and
+/// hostile pieces shown as text.
+fn token_pages(b: &Browser, dir: &Path) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/llama-text");
+    let tokenizer = Tokenizer::from_dir(&fixture).unwrap();
+    let ids = tokenizer
+        .encode("Der Bäcker sagt: “日本語 🙂” and\tmore.\n")
+        .unwrap();
+    let n = ids.len();
+    let tokens = NamedArray::from_i64(&[("batch", 1), ("seq", n)], ids.clone()).unwrap();
+    let mut values: Vec<f32> = (0..n).map(|i| i as f32 - 4.0).collect();
+    values[3] = f32::NAN;
+    let scores = NamedArray::from_f32(&[("batch", 1), ("seq", n)], values).unwrap();
+    let figure = render_tokens(&tokens, &tokenizer)
+        .unwrap()
+        .scores(&scores)
+        .unwrap()
+        .score_label("loss");
+    let spec = figure.spec();
+    let page = write(dir, "tokens.html", &figure.to_html());
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzk').dataset.ready === '1'",
+        "the token view",
+    );
+    assert_clean_page(b, "token page");
+    let shown: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            let entry = spec.tokens.iter().find(|e| e.id == *id).unwrap();
+            entry.shown.clone()
+        })
+        .collect();
+    assert_eq!(
+        b.script(
+            "return [...document.querySelectorAll('.pzk-tok')].map(e => e.textContent)",
+            json!([])
+        ),
+        json!(shown),
+        "one chip per token, in order"
+    );
+    let style = |i: usize, prop: &str| {
+        b.script(
+            "return getComputedStyle(document.querySelectorAll('.pzk-tok')[arguments[0]])[arguments[1]]",
+            json!([i, prop]),
+        )
+    };
+    assert_eq!(
+        style(3, "backgroundColor"),
+        json!("rgb(255, 0, 255)"),
+        "NaN is magenta"
+    );
+    assert_ne!(style(0, "backgroundColor"), style(n - 1, "backgroundColor"));
+    let class = |i: usize| {
+        b.script(
+            "return document.querySelectorAll('.pzk-tok')[arguments[0]].className",
+            json!([i]),
+        )
+    };
+    assert!(
+        class(0).as_str().unwrap().contains("pzk-special"),
+        "<s> is special"
+    );
+    let tab = shown.iter().position(|s| s == "\\t").unwrap();
+    assert!(
+        class(tab).as_str().unwrap().contains("pzk-esc"),
+        "a tab is escaped"
+    );
+
+    // Hover shows the id, the piece and the score.
+    let chips = b.find_all(".pzk-tok");
+    b.pointer(&chips[1], 0, 0, false);
+    let tip = b.find(".pzk-tip");
+    assert_eq!(style_of(b, ".pzk-tip", "display"), json!("block"));
+    let text = b.text(&tip);
+    let piece = tokenizer.piece(ids[1]).unwrap();
+    assert!(text.contains(&format!("id {}", ids[1])), "{text}");
+    assert!(
+        text.contains(&format!("piece {}", serde_json::to_string(&piece).unwrap())),
+        "{text}"
+    );
+    assert!(text.contains("batch 0, position 1"), "{text}");
+    assert!(text.contains("loss: -3"), "{text}");
+    b.pointer(&chips[3], 0, 0, false);
+    assert!(b.text(&b.find(".pzk-tip")).contains("loss: NaN"));
+
+    // Inside a tree: the prompt's chips under its summary, hover included.
+    let tree = BTreeMap::from([("prompt".to_owned(), tokens.clone())]);
+    let page = write(
+        dir,
+        "tokens-tree.html",
+        &HtmlOptions::new().tokens(tokenizer.clone()).to_html(&tree),
+    );
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzt').dataset.ready === '1'",
+        "the tree viewer",
+    );
+    assert_clean_page(b, "token tree page");
+    let chips = b.find_all(".pzt-tokens .pzk-tok");
+    assert_eq!(chips.len(), n, "the prompt's chips are in the tree");
+    b.pointer(&chips[2], 0, 0, false);
+    assert!(
+        b.text(&b.find(".pzt-tokens .pzk-tip"))
+            .contains(&format!("id {}", ids[2]))
+    );
+
+    // Pieces are text, whatever they hold.
+    let vocab = [
+        "</script><script>window.__pwned=1</script>",
+        "<img src=x onerror=window.__pwned=2>",
+        "\u{202E}gnp.exe",
+    ];
+    let ids = NamedArray::from_i64(&[("seq", 3)], vec![0, 1, 2]).unwrap();
+    let page = write(
+        dir,
+        "tokens-hostile.html",
+        &render_tokens(&ids, &vocab).unwrap().to_html(),
+    );
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzk').dataset.ready === '1'",
+        "the hostile token view",
+    );
+    assert_eq!(
+        b.script("return typeof window.__pwned", json!([])),
+        json!("undefined")
+    );
+    assert_eq!(
+        b.script("return document.images.length", json!([])),
+        json!(0)
+    );
+    let chips = b.script(
+        "return [...document.querySelectorAll('.pzk-tok')].map(e => e.textContent)",
+        json!([]),
+    );
+    assert_eq!(chips, json!([vocab[0], vocab[1], "\\u{202e}gnp.exe"]));
+    assert_clean_page(b, "hostile token page");
+}
+
+fn style_of(b: &Browser, css: &str, prop: &str) -> Value {
+    b.script(
+        "return getComputedStyle(document.querySelector(arguments[0]))[arguments[1]]",
+        json!([css, prop]),
+    )
 }

@@ -6,43 +6,10 @@
 mod treescope_support;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use penzai::prelude::*;
 use penzai::treescope::{self, Doc, DocOptions, TextOptions};
-use treescope_support::{hostile, transformer};
-
-fn check_golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/treescope")
-        .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "missing golden {}: {e}; run with UPDATE_GOLDEN=1",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from the golden at line {}:\n  golden: {:?}\n  actual: {:?}\n\
-             (UPDATE_GOLDEN=1 rewrites it)\n--- actual ---\n{actual}",
-            path.display(),
-            first + 1,
-            expected.lines().nth(first),
-            actual.lines().nth(first),
-        );
-    }
-}
+use treescope_support::{check_golden, hostile, transformer};
 
 #[test]
 fn text_of_a_small_transformer() {

@@ -38,6 +38,9 @@ come from, so 4.x layouts are produced by post-processing the saved files):
     qwen2-mqa       transformers 5 layout, Qwen2: multi-query (4 query heads over 1 kv head),
                     biases on the query, key and value projections, untied.
 
+The checkpoints with a tokenizer.json (gpt2-text, llama-text) and the tokenizer fixtures come
+from the sibling script tools/gen_tokenizer_fixtures.py, which reuses the helpers here.
+
 Usage (a venv outside the repo; CPU wheels from PyPI):
     python3 -m venv /work/venv-fixtures
     /work/venv-fixtures/bin/pip install torch transformers safetensors

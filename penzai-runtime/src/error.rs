@@ -6,6 +6,8 @@ use crate::io::hf::HfError;
 use crate::nn::LayerError;
 use crate::nx::AxisError;
 use crate::select::SelectError;
+#[cfg(feature = "text")]
+use crate::text::TextError;
 use crate::tree::{KeyPath, KeyPathParseError, TreeError};
 
 /// Any error penzai returns; each variant wraps one area's typed error.
@@ -36,6 +38,10 @@ pub enum Error {
     /// A selector query or edit failed.
     #[error(transparent)]
     Select(#[from] SelectError),
+    /// Reading a tokenizer, encoding or decoding failed (boxed like `Io`).
+    #[cfg(feature = "text")]
+    #[error(transparent)]
+    Text(Box<TextError>),
     /// An error raised while running the layer at `path`.
     #[error("at {} ({layer}): {source}", show_path(.path))]
     AtLayer {
@@ -101,6 +107,13 @@ impl From<SaveError> for Error {
 impl From<HfError> for Error {
     fn from(e: HfError) -> Error {
         Error::Hf(Box::new(e))
+    }
+}
+
+#[cfg(feature = "text")]
+impl From<TextError> for Error {
+    fn from(e: TextError) -> Error {
+        Error::Text(Box::new(e))
     }
 }
 

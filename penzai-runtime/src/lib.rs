@@ -15,6 +15,8 @@ pub mod nx;
 pub mod prelude;
 pub mod quote;
 pub mod select;
+#[cfg(feature = "text")]
+pub mod text;
 pub mod tree;
 pub mod treescope;
 

@@ -3,12 +3,16 @@
 //! ```text
 //! penzai logits   --model DIR --tokens 5,17,42              # {"logits": [[...], ...]}
 //! penzai generate --model DIR --tokens 5,17,42 --max-new 8  # {"output": [...]}
+//! penzai generate --model DIR --prompt "Once upon"          # {"output": [...], "text": "..."}
+//! penzai tokenize --model DIR --prompt "Once upon"          # {"ids": [...], "tokens": [...]}
 //! penzai view     PATH -o out.html                          # a Treescope page
 //! penzai inspect  PATH                                      # the tree in the terminal
 //! ```
 //!
 //! `DIR` is a HuggingFace checkpoint folder (`config.json` and safetensors weights) or a
-//! model saved with `penzai::io::save` (`structure.json` and `parameters.safetensors`).
+//! model saved with `penzai::io::save` (`structure.json` and `parameters.safetensors`), or a
+//! HuggingFace repository id (`org/name`) found in the local HuggingFace cache (nothing is
+//! downloaded). `--prompt` reads the folder's `tokenizer.json`.
 //! `PATH` may also be a single `.safetensors` file. Results go to stdout as JSON; progress bars
 //! (only when stderr is a terminal), warnings and errors go to stderr, and any error exits
 //! with status 1.
@@ -27,6 +31,10 @@ use penzai::io::{Architecture, SafetensorsFile, TensorData};
 use penzai::models::{GenerateOptions, Sampling, generate_with_progress};
 use penzai::nx::DType;
 use penzai::prelude::*;
+
+// Beside this file, not in src/bin/ itself, where cargo would take it for a binary.
+#[path = "penzai/text.rs"]
+mod text;
 
 #[derive(Parser)]
 #[command(
@@ -48,7 +56,8 @@ enum Command {
         input: ModelInput,
     },
     /// Continue a token sequence and print the prompt followed by the new tokens as JSON
-    /// (greedy unless a sampling option is given).
+    /// (greedy unless a sampling option is given), with the text when the model has a
+    /// tokenizer.json.
     Generate {
         #[command(flatten)]
         input: ModelInput,
@@ -71,6 +80,12 @@ enum Command {
         #[arg(long, value_delimiter = ',', value_name = "IDS")]
         stop: Vec<i64>,
     },
+    /// Print the token ids and pieces of a text as JSON, read with the model's
+    /// tokenizer.json.
+    Tokenize {
+        #[command(flatten)]
+        args: text::TokenizeArgs,
+    },
     /// Render a checkpoint folder, a saved model or a .safetensors file as a self-contained
     /// Treescope page.
     View {
@@ -91,13 +106,13 @@ enum Command {
 /// The model and tokens every running command takes.
 #[derive(Args)]
 struct ModelInput {
-    /// A HuggingFace checkpoint folder (config.json and safetensors weights), or a model
-    /// saved with penzai (structure.json and parameters.safetensors).
+    /// A HuggingFace checkpoint folder (config.json and safetensors weights), a model
+    /// saved with penzai (structure.json and parameters.safetensors), or a HuggingFace
+    /// repository id (org/name) found in the local cache.
     #[arg(long, value_name = "DIR")]
     model: PathBuf,
-    /// Input token ids, comma-separated.
-    #[arg(long, value_delimiter = ',', required = true, num_args = 1.., value_name = "IDS")]
-    tokens: Vec<i64>,
+    #[command(flatten)]
+    input: text::PromptInput,
     /// Let NaN and infinite values through instead of failing at the first layer whose
     /// output has any.
     #[arg(long)]
@@ -211,15 +226,16 @@ fn run(command: Command) -> Result<()> {
             };
             generate(&input, &options)
         }
+        Command::Tokenize { args } => print_line(text::tokenize(&args)?.to_string()),
         Command::View { path, output } => {
-            let tree = open_tree(&path)?;
+            let tree = open_tree(&text::model_dir(&path)?)?;
             penzai::treescope::save_html(tree.as_ref(), &output)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             eprintln!("wrote {}", output.display());
             Ok(())
         }
         Command::Inspect { path } => {
-            let tree = open_tree(&path)?;
+            let tree = open_tree(&text::model_dir(&path)?)?;
             print_stdout(&penzai::treescope::to_text(tree.as_ref()))
         }
     }
@@ -271,8 +287,10 @@ fn is_saved_model(dir: &Path) -> bool {
 }
 
 fn logits(input: &ModelInput) -> Result<()> {
-    let model = open_runnable(&input.model, input.dtype)?;
-    let tokens = token_array(model.vocab_size(), &input.tokens)?;
+    let dir = text::model_dir(&input.model)?;
+    let model = open_runnable(&dir, input.dtype)?;
+    let ids = text::prompt_ids(&dir, &input.input)?;
+    let tokens = token_array(model.vocab_size(), &ids)?;
     let logits = input
         .context()
         .run(model.layer(), tokens)
@@ -283,12 +301,22 @@ fn logits(input: &ModelInput) -> Result<()> {
         .context("reading the logits")?
         .to_f32_vec();
     let rows: Vec<&[f32]> = values.chunks(vocab.max(1)).collect();
+    if input.input.prompt.is_some() {
+        // Say which tokens the rows are for (f32s written as f32s, as below).
+        return print_line(format!(
+            "{{\"ids\":{},\"logits\":{}}}",
+            serde_json::to_string(&ids)?,
+            serde_json::to_string(&rows)?
+        ));
+    }
     print_line(serde_json::to_string(&BTreeMap::from([("logits", rows)]))?)
 }
 
 fn generate(input: &ModelInput, options: &GenerateOptions) -> Result<()> {
-    let model = open_runnable(&input.model, input.dtype)?;
-    let prompt = token_array(model.vocab_size(), &input.tokens)?;
+    let dir = text::model_dir(&input.model)?;
+    let model = open_runnable(&dir, input.dtype)?;
+    let prompt_input = text::prompt(&dir, &input.input)?;
+    let prompt = token_array(model.vocab_size(), &prompt_input.ids)?;
     let bar = progress_bar(options.max_new_tokens as u64, "generating");
     let mut on_token = |done: usize, _: usize| {
         if let Some(bar) = &bar {
@@ -305,10 +333,12 @@ fn generate(input: &ModelInput, options: &GenerateOptions) -> Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    print_line(serde_json::to_string(&BTreeMap::from([(
-        "output",
+    let output = text::generate_output(
         out.to_i64_vec(),
-    )]))?)
+        prompt_input.ids.len(),
+        prompt_input.tokenizer.as_ref(),
+    )?;
+    print_line(output.to_string())
 }
 
 /// Loads an HF checkpoint folder, with a progress bar and a warning for ignored config keys.

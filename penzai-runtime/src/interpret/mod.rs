@@ -9,6 +9,7 @@
 //! | low-rank adapters | [`loraify`], [`merge_lora`], [`LowRankAdapter`] |
 //! | logit lens | [`logit_lens`], [`logit_lens_at`] |
 //! | linear probes (closed-form ridge) | [`LinearProbe`] |
+//! | per-token scores for token views | [`top_tokens`], [`next_token_loss`] |
 //!
 //! Recipes that insert layers use [`Selection::chain_after_with`](crate::select::Selection::chain_after_with),
 //! which never turns a tap into an extra branch of a combinator: a capture leaves the
@@ -21,6 +22,7 @@ mod logit_lens;
 mod lora;
 mod patch;
 mod probe;
+mod token_scores;
 
 pub use ablate::{Ablate, Replacement, ablate, resample};
 pub use capture::{Capture, Captured, capture, with_captures};
@@ -28,3 +30,4 @@ pub use logit_lens::{logit_lens, logit_lens_at};
 pub use lora::{LowRankAdapter, RANK_AXIS, loraify, merge_lora};
 pub use patch::{PatchFromWorld, PatchingSweep, WORLDS, logit_difference, patch, patch_sweep};
 pub use probe::LinearProbe;
+pub use token_scores::{TokenLoss, TopTokens, next_token_loss, top_tokens};

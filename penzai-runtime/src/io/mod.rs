@@ -26,8 +26,9 @@
 mod dtype;
 mod error;
 pub mod hf;
+pub mod hf_cache;
 pub mod hf_config;
-mod json_error;
+pub(crate) mod json_error;
 mod named;
 pub mod safetensors;
 pub mod save;

@@ -9,6 +9,8 @@ use super::color::type_hue;
 use super::expand::{self, ExpandOptions};
 use super::render;
 use super::stats::{ArrayStats, summary_line};
+use super::tokens::{self, SharedVocab, TokenSpec};
+use crate::nx::{DType, NamedArray};
 use crate::tree::{Key, KeyPath, KeyRef, Leaf, Tree};
 
 /// The render tree of a whole tree.
@@ -118,6 +120,9 @@ pub struct ArrayDoc {
     /// Show the heatmap without waiting for a click (diff pages do, for changed arrays).
     #[serde(skip_serializing_if = "is_false")]
     pub heatmap_open: bool,
+    /// The ids as token chips, for token-id arrays when the options carry a vocabulary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenSpec>,
 }
 
 fn key_text<S: Serializer>(key: &Option<Key>, s: S) -> Result<S::Ok, S::Error> {
@@ -150,6 +155,9 @@ pub struct DocOptions {
     pub max_text_len: usize,
     /// How the default expansion is chosen.
     pub expand: ExpandOptions,
+    /// A vocabulary: token-id arrays (i64 with a `seq` axis, or one axis, every id in the
+    /// vocabulary) are also shown as text chips.
+    pub tokens: Option<SharedVocab>,
 }
 
 impl Default for DocOptions {
@@ -159,6 +167,7 @@ impl Default for DocOptions {
             preview_cells: 256,
             max_text_len: 200,
             expand: ExpandOptions::default(),
+            tokens: None,
         }
     }
 }
@@ -314,6 +323,9 @@ fn fill_leaf(node: &mut DocNode, leaf: Leaf<'_>, options: &DocOptions) {
         Leaf::Array { array, label } => {
             let data = ArrayData::from_named(array);
             *node = array_node(std::mem::take(node), &data, label, options);
+            if let (Some(vocab), Some(doc)) = (&options.tokens, node.array.as_mut()) {
+                doc.tokens = token_chips(array, vocab);
+            }
             return;
         }
     };
@@ -345,8 +357,34 @@ pub(crate) fn array_node(
         stats,
         preview,
         heatmap_open: false,
+        tokens: None,
     });
     node
+}
+
+/// Most chips shown per token array in a tree (the figure of one array shows more).
+const TREE_TOKEN_CHIPS: usize = 512;
+
+/// The chips of `array` if it looks like token ids: i64, named axes only, a `seq` axis
+/// (or a single axis), and every id in the vocabulary.
+fn token_chips(array: &NamedArray, vocab: &SharedVocab) -> Option<TokenSpec> {
+    let shape = array.named_shape();
+    let looks_like_ids = array.dtype() == DType::I64
+        && array.positional_shape().is_empty()
+        && (shape.get("seq").is_some() || shape.len() == 1);
+    if !looks_like_ids {
+        return None;
+    }
+    let size = vocab.0.vocab_size();
+    let in_vocab = array
+        .to_i64_vec()
+        .iter()
+        .all(|&id| usize::try_from(id).is_ok_and(|id| id < size));
+    if !in_vocab {
+        return None;
+    }
+    let figure = tokens::render_tokens(array, vocab.0.as_ref()).ok()?;
+    Some(figure.max_tokens(TREE_TOKEN_CHIPS).spec())
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut with `…`.

@@ -4,7 +4,8 @@
 //! The pipeline is a pure function: tree -> [`Doc`] -> HTML ([`to_html`]) or text
 //! ([`to_text`]). Both renderers read only the `Doc`, so they always agree. Types opt
 //! into a custom look with [`Render`]. Arrays get summaries everywhere and heatmaps in
-//! HTML ([`render_array`]); [`diff`] compares two trees.
+//! HTML ([`render_array`]); [`diff`] compares two trees. Token ids read as text chips, and
+//! per-token scores as coloured text, through a vocabulary ([`tokens`]).
 //!
 //! Pages are single files with inline JS and CSS, make no network request (their
 //! Content-Security-Policy forbids it), carry the tree as a readable JSON island, and
@@ -31,6 +32,7 @@ mod notebook;
 mod render;
 mod stats;
 mod text;
+pub mod tokens;
 
 use std::path::Path;
 
@@ -45,6 +47,7 @@ pub use notebook::NotebookDisplay;
 pub use render::{Render, register_render};
 pub use stats::{ArrayStats, format_count, format_number, summary_line};
 pub use text::{TextDisplay, TextOptions, display, fmt_text};
+pub use tokens::{TokenFigure, TokenText, TokenVocab, render_tokens};
 
 use crate::tree::{KeyPath, Tree};
 

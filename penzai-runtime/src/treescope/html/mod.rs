@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::doc::{Doc, DocNode, DocOptions};
 use super::expand::{self, ExpandOptions};
+use super::tokens::SharedVocab;
 use crate::tree::{KeyPath, Tree};
 
 /// Options of the HTML page, as a builder.
@@ -73,6 +74,13 @@ impl HtmlOptions {
     /// Cells of the heatmap preview shipped per array (0 turns previews off).
     pub fn preview_cells(mut self, n: usize) -> Self {
         self.doc.preview_cells = n;
+        self
+    }
+
+    /// Shows token-id arrays (i64 with a `seq` axis, every id in the vocabulary) as text
+    /// chips read through `vocab` (a `penzai::text::Tokenizer`, or a list of strings).
+    pub fn tokens(mut self, vocab: impl Into<SharedVocab>) -> Self {
+        self.doc.tokens = Some(vocab.into());
         self
     }
 

@@ -10,13 +10,16 @@ const VIEWER_CSS: &str = include_str!("assets/viewer.css");
 const ARRAYVIZ_CSS: &str = include_str!("assets/arrayviz.css");
 const TREE_JS: &str = include_str!("assets/tree.js");
 const ARRAYVIZ_JS: &str = include_str!("assets/arrayviz.js");
+const TOKENS_CSS: &str = include_str!("assets/tokens.css");
+const TOKENS_JS: &str = include_str!("assets/tokens.js");
 
 /// The inlined assets: the source files without comment lines and indentation, so that
 /// every page carries about a quarter less boilerplate; the sources stay commented.
 struct Assets {
-    styles: [String; 2],
-    // The array viewer goes first: the tree viewer calls it for heatmaps.
-    scripts: [String; 2],
+    styles: [String; 3],
+    // The array viewer goes first: the token views take its colours, and the tree viewer
+    // calls both.
+    scripts: [String; 3],
     policy: String,
 }
 
@@ -35,9 +38,16 @@ fn compact(source: &str) -> String {
 fn assets() -> &'static Assets {
     static ASSETS: OnceLock<Assets> = OnceLock::new();
     ASSETS.get_or_init(|| {
-        let styles = [compact(VIEWER_CSS), compact(ARRAYVIZ_CSS)];
-        let scripts = [compact(ARRAYVIZ_JS), compact(TREE_JS)];
-        let policy = csp::policy(&[&scripts[0], &scripts[1]], &[&styles[0], &styles[1]]);
+        let styles = [
+            compact(VIEWER_CSS),
+            compact(ARRAYVIZ_CSS),
+            compact(TOKENS_CSS),
+        ];
+        let scripts = [compact(ARRAYVIZ_JS), compact(TOKENS_JS), compact(TREE_JS)];
+        let policy = csp::policy(
+            &[&scripts[0], &scripts[1], &scripts[2]],
+            &[&styles[0], &styles[1], &styles[2]],
+        );
         Assets {
             styles,
             scripts,

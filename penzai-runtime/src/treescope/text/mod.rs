@@ -11,6 +11,7 @@ use style::{Line, Role};
 use super::doc::{Doc, DocNode, DocOptions, Mark, NodeKind};
 use super::expand::ExpandOptions;
 use super::stats::format_count;
+use super::tokens::{SharedVocab, text_rows};
 use crate::tree::Tree;
 
 /// Options of the text renderer, as a builder.
@@ -27,6 +28,7 @@ pub struct TextOptions {
     width: Option<usize>,
     max_items: usize,
     max_lines: usize,
+    tokens: Option<SharedVocab>,
 }
 
 impl Default for TextOptions {
@@ -44,6 +46,7 @@ impl TextOptions {
             width: None,
             max_items: 8,
             max_lines: 200,
+            tokens: None,
         }
     }
 
@@ -85,9 +88,17 @@ impl TextOptions {
         self
     }
 
+    /// Shows token-id arrays (i64 with a `seq` axis, every id in the vocabulary) as token
+    /// text under their summary, read through `vocab`.
+    pub fn tokens(mut self, vocab: impl Into<SharedVocab>) -> Self {
+        self.tokens = Some(vocab.into());
+        self
+    }
+
     fn doc_options(&self) -> DocOptions {
         DocOptions {
             preview_cells: 0,
+            tokens: self.tokens.clone(),
             expand: ExpandOptions {
                 max_lines: self.max_lines,
                 max_depth: usize::MAX,
@@ -120,6 +131,14 @@ impl TextOptions {
         line.push(Role::Guide, lead);
         header(&mut line, n, open, has_kids);
         line.write(out, self.color, self.width);
+        if let Some(spec) = n.array.as_ref().and_then(|a| a.tokens.as_ref()) {
+            for row in text_rows(spec) {
+                let mut line = Line::default();
+                line.push(Role::Guide, format!("{child_lead}  "));
+                line.push(Role::Str, row);
+                line.write(out, self.color, self.width);
+            }
+        }
         if !open {
             return;
         }

@@ -337,6 +337,11 @@
 
   // Draws `spec` into `box` once its values are decoded.
   PZ.arrayviz = {
+    // The colour at `t` in [0, 1] of a continuous map, as [r, g, b] (token views use it).
+    rgb: function (cmap, t) {
+      var lut = LUTS[cmap] || LUTS.sequential, k = Math.round(Math.min(1, Math.max(0, t)) * 255);
+      return [lut[3 * k], lut[3 * k + 1], lut[3 * k + 2]];
+    },
     mount: function (box, spec) {
       box.setAttribute('data-ready', '0');
       box.textContent = 'drawing\u2026';

@@ -138,6 +138,11 @@
       h.appendChild(hb);
     }
     node.appendChild(h);
+    if (d.array && d.array.tokens) {
+      var tb = el('div', 'pzk pzt-tokens');
+      node.appendChild(tb);
+      PZ.tokens.mount(tb, d.array.tokens);
+    }
     n.el = node;
     if (d.array && d.array.heatmap_open && d.array.preview) this.toggleHeat(i);
     this.applyOpen(i);
