@@ -155,8 +155,8 @@ pub fn static_eq<T: PartialEq>(a: &T, b: &T) -> bool {
 
 // Used by `model!` and `#[layer]`.
 pub use crate::nn::flow::{
-    Axis, Blame, Flow, HasSignature, Literal, ModelStep, Place, Signature, StepArgs, StepInput,
-    StepOption, UnitLayer, Value, Written, build_step, value,
+    Axis, Blame, Flow, HasSignature, Literal, ModelStep, Place, Planned, Signature, StepArgs,
+    StepInput, StepOption, UnitLayer, Value, Written, plan_step, value,
 };
 pub use crate::nn::{AnyLayer, Initializer, Sequential, Steps};
 
@@ -218,7 +218,9 @@ pub fn end_as_started(
 /// Branches that must agree, when `model!` builds the model.
 pub fn branches_agree(ends: &[Flow<'static>], layer: &str) -> crate::Result<Flow<'static>> {
     let Some(first) = ends.first() else {
-        return Err(crate::nn::LayerError::Config(format!("{layer} needs at least one branch")).into());
+        return Err(
+            crate::nn::LayerError::Config(format!("{layer} needs at least one branch")).into(),
+        );
     };
     for (i, end) in ends.iter().enumerate().skip(1) {
         crate::nn::flow::ops::branches_agree(first.axes(), end.axes(), i, layer)

@@ -40,19 +40,52 @@ fn local(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
+/// The check of a model that has errors of its own (reported beside): the steps that
+/// parsed are still checked, so one build shows every mistake.
+pub fn check_only(model: &Model, layout: &Layout, krate: &TokenStream) -> TokenStream {
+    let mut ex = Expander::new(model, layout, krate);
+    let p = ex.p.clone();
+    let start = match &model.input {
+        Some(list) => {
+            let input: Vec<TokenStream> = list.axes.iter().map(|a| axis_const(a, &p)).collect();
+            ex.emit_flow(quote!(#p::Flow::new(&[#(#input),*])), None, &[])
+        }
+        None => ex.emit_flow(quote!(#p::Flow::UNKNOWN), None, &[]),
+    };
+    let (_, end) = ex.steps(&model.steps, start);
+    if let Some(out) = &model.output {
+        let declared: Vec<TokenStream> = out.axes.iter().map(|a| axis_const(a, &p)).collect();
+        ex.emit_flow(
+            quote!(#end.output(&[#(#declared),*])),
+            Some(&out.to_token_stream()),
+            &[],
+        );
+    }
+    ex.consts
+}
+
+impl<'a> Expander<'a> {
+    fn new(model: &Model, layout: &'a Layout, krate: &TokenStream) -> Expander<'a> {
+        Expander {
+            nn: quote!(#krate::nn),
+            p: quote!(#krate::__private),
+            layout,
+            has_init: model.init.is_some(),
+            consts: TokenStream::new(),
+            next: 0,
+        }
+    }
+}
+
 /// The model's code.
 pub fn expand(model: &Model, layout: &Layout, krate: &TokenStream) -> TokenStream {
-    let nn = quote!(#krate::nn);
-    let p = quote!(#krate::__private);
-    let mut ex = Expander {
-        nn: nn.clone(),
-        p: p.clone(),
-        layout,
-        has_init: model.init.is_some(),
-        consts: TokenStream::new(),
-        next: 0,
-    };
-    let input = model.input.as_ref().map(|l| l.axes.as_slice()).unwrap_or(&[]);
+    let mut ex = Expander::new(model, layout, krate);
+    let (nn, p) = (ex.nn.clone(), ex.p.clone());
+    let input = model
+        .input
+        .as_ref()
+        .map(|l| l.axes.as_slice())
+        .unwrap_or(&[]);
     let input_const: Vec<TokenStream> = input.iter().map(|a| axis_const(a, &p)).collect();
     let start = ex.emit_flow(quote!(#p::Flow::new(&[#(#input_const),*])), None, &[]);
     let (steps, end) = ex.steps(&model.steps, start);
@@ -60,11 +93,7 @@ pub fn expand(model: &Model, layout: &Layout, krate: &TokenStream) -> TokenStrea
     let output = model.output.as_ref().map(|out| {
         let declared: Vec<TokenStream> = out.axes.iter().map(|a| axis_const(a, &p)).collect();
         let at = out.to_token_stream();
-        ex.emit_flow(
-            quote!(#end.output(&[#(#declared),*])),
-            Some(&at),
-            &[],
-        );
+        ex.emit_flow(quote!(#end.output(&[#(#declared),*])), Some(&at), &[]);
         let declared: Vec<TokenStream> = out.axes.iter().map(|a| axis_run(a, &p)).collect();
         quote!(#p::check_output(&#flow, &[#(#declared),*])?;)
     });
@@ -234,6 +263,11 @@ impl Expander<'_> {
             StepKind::Block(b) => self.block(b, flow),
             StepKind::Group(g) => self.group(step, g, flow),
             StepKind::Repeat(r) => self.repeat(step, r, flow),
+            StepKind::Invalid => {
+                let p = self.p.clone();
+                let after = self.emit_flow(quote!(#p::Flow::UNKNOWN), None, &[]);
+                (TokenStream::new(), after)
+            }
         }
     }
 
@@ -275,30 +309,31 @@ impl Expander<'_> {
                 const STEP: #p::Written<'static> = #written_const;
             }
         });
-        let mut at = vec![(quote!(#p::Blame::Args), match &b.args {
-            Some(args) => args.tokens.clone(),
-            None => ident.to_token_stream(),
-        })];
+        let mut at = vec![(
+            quote!(#p::Blame::Args),
+            match &b.args {
+                Some(args) => args.tokens.clone(),
+                None => ident.to_token_stream(),
+            },
+        )];
         if let Some(args) = &b.args {
             at.extend(blame_points(args, &p));
         }
-        let after = self.emit_flow(
-            quote!({
+        // One use of the layer type, so a type that is no step is one error.
+        let planned = self.fresh("__PENZAI_STEP_");
+        self.consts.extend(quote! {
+            #[allow(dead_code)]
+            const #planned: #p::Planned = {
                 #[allow(unused_imports)]
                 use #nn::*;
-                <#ident as #p::ModelStep<#input>>::FLOW
-            }),
-            Some(&step.tokens),
-            &at,
-        );
+                #p::plan_step::<#ident, #input>()
+            };
+        });
+        let after = self.emit_flow(quote!(#planned.flow), Some(&step.tokens), &at);
         let written = self.written(step, b, true);
         let build = self.step_args(step, b);
         let flow_var = local("__penzai_flow");
-        let code = quote!({
-            #[allow(unused_imports)]
-            use #nn::*;
-            #p::build_step::<#ident, #input>
-        }(&mut #flow_var, &#written, #build)?);
+        let code = quote!((#planned.build)(&mut #flow_var, &#written, #build)?);
         (code, after)
     }
 
@@ -308,9 +343,13 @@ impl Expander<'_> {
         let name = b.ident.to_string();
         let place = self.place(step);
         let axes = |list: &[AxisDecl]| -> TokenStream {
-            let items = list
-                .iter()
-                .map(|a| if run { axis_run(a, p) } else { axis_const(a, p) });
+            let items = list.iter().map(|a| {
+                if run {
+                    axis_run(a, p)
+                } else {
+                    axis_const(a, p)
+                }
+            });
             quote!(&[#(#items),*])
         };
         let Some(args) = &b.args else {
@@ -365,10 +404,13 @@ impl Expander<'_> {
                 quote!(#p::Literal::Word(#w))
             }
             Value::Axes(list) => {
-                let items = list
-                    .axes
-                    .iter()
-                    .map(|a| if run { axis_run(a, p) } else { axis_const(a, p) });
+                let items = list.axes.iter().map(|a| {
+                    if run {
+                        axis_run(a, p)
+                    } else {
+                        axis_const(a, p)
+                    }
+                });
                 quote!(#p::Literal::Axes(&[#(#items),*]))
             }
             Value::Expr(e) => {
@@ -495,7 +537,10 @@ impl Expander<'_> {
         match g.kind {
             GroupKind::Sequential => {
                 let (steps, after) = self.steps(&g.steps, flow);
-                (quote!(#nn::AnyLayer::new(#nn::Sequential { steps: #steps })), after)
+                (
+                    quote!(#nn::AnyLayer::new(#nn::Sequential { steps: #steps })),
+                    after,
+                )
             }
             GroupKind::NamedGroup => {
                 let (steps, after) = self.steps(&g.steps, flow);
@@ -510,11 +555,8 @@ impl Expander<'_> {
                 let (steps, end) = self.steps(&g.steps, flow.clone());
                 let what = "the Residual body";
                 let at = g.keyword.to_token_stream();
-                let after = self.emit_flow(
-                    quote!(#end.end_as_started(&#flow, #what)),
-                    Some(&at),
-                    &[],
-                );
+                let after =
+                    self.emit_flow(quote!(#end.end_as_started(&#flow, #what)), Some(&at), &[]);
                 let body = local("__penzai_body");
                 let code = quote!({
                     let #start = #flow_var;
@@ -624,7 +666,7 @@ fn blame_points(args: &Args, p: &TokenStream) -> Vec<(TokenStream, TokenStream)>
         at.push((quote!(#p::Blame::Value(#i)), value.tokens()));
     }
     for (i, option) in args.options.iter().enumerate() {
-        at.push((quote!(#p::Blame::Option(#i)), option.tokens()));
+        at.push((quote!(#p::Blame::OptionArg(#i)), option.tokens()));
     }
     at
 }

@@ -24,10 +24,14 @@ pub fn expand(tokens: TokenStream) -> TokenStream {
     let layout = model.as_ref().map(|m| validate::validate(&cx, m));
     match (cx.check(), model, layout) {
         (Ok(()), Some(model), Some(layout)) => expand::expand(&model, &layout, &krate),
-        (Err(err), _, _) => {
+        (Err(err), model, layout) => {
             let errors = err.into_compile_error();
+            let checks = match (&model, &layout) {
+                (Some(model), Some(layout)) => expand::check_only(model, layout, &krate),
+                _ => TokenStream::new(),
+            };
             let fallback = expand::fallback(&krate);
-            quote!({ #errors #fallback })
+            quote!({ #errors #checks #fallback })
         }
         // `parse` returns `None` only after recording an error.
         (Ok(()), _, _) => expand::fallback(&krate),

@@ -45,6 +45,8 @@ pub enum StepKind {
     Custom(Custom),
     /// Any expression, with the axes it ends with: `{ expr } as [batch, seq]`.
     Block(BlockStep),
+    /// A step that failed to parse (already reported).
+    Invalid,
 }
 
 /// The combinators that hold steps.
@@ -209,6 +211,15 @@ pub fn parse_steps(cx: &Ctxt, input: ParseStream, ids: &mut usize) -> Vec<Step> 
             Err(e) => {
                 cx.syn_error(e);
                 skip_to_comma(input);
+                // Kept as a step whose axes are unknown, so the steps after it are checked
+                // without piling up follow-on errors.
+                steps.push(Step {
+                    id: *ids,
+                    name: None,
+                    kind: StepKind::Invalid,
+                    tokens: TokenStream::new(),
+                });
+                *ids += 1;
             }
         }
         if input.is_empty() {

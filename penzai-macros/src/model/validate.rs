@@ -61,7 +61,7 @@ fn step(cx: &Ctxt, layout: &mut Layout, s: &Step, path: StepPath, place: PlaceSp
         StepKind::Block(b) => check_unique(cx, &b.axes.axes, "the block's axes"),
         StepKind::Group(g) => group(cx, layout, s, g, &path),
         StepKind::Repeat(r) => steps(cx, layout, &r.steps, &path.repeat()),
-        StepKind::ByName(_) | StepKind::Custom(_) => {}
+        StepKind::ByName(_) | StepKind::Custom(_) | StepKind::Invalid => {}
     }
     layout.paths.insert(s.id, path);
 }
@@ -72,7 +72,10 @@ fn group(cx: &Ctxt, layout: &mut Layout, s: &Step, g: &Group, path: &StepPath) {
         GroupKind::Residual => steps(cx, layout, &g.steps, &path.field("delta")),
         GroupKind::BranchAndAdd | GroupKind::BranchAndMultiply => {
             if g.steps.is_empty() {
-                cx.error_spanned_by(&s.tokens, format!("{} needs at least one branch", g.keyword));
+                cx.error_spanned_by(
+                    &s.tokens,
+                    format!("{} needs at least one branch", g.keyword),
+                );
             }
             for (i, branch) in g.steps.iter().enumerate() {
                 if let Some(name) = &branch.name {

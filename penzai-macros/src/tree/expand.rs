@@ -119,6 +119,7 @@ fn unit_value(input: &Input<'_>, p: &TokenStream) -> TokenStream {
     let ident = &input.original.ident;
     quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #p::UnitLayer for #ident {
             const VALUE: Self = #ident;
         }

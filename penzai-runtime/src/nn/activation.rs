@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::Result;
-use crate::nn::flow::{AxesForm, Flow, HasSignature, ModelStep, Planner, StepBuild, StepInput, Syntax, Written};
+use crate::nn::flow::{
+    AxesForm, Flow, HasSignature, ModelStep, Planner, StepBuild, StepInput, Syntax, Written,
+};
 use crate::nn::{AnyLayer, Context, Layer, Signature};
 use crate::nx::NamedArray;
 
@@ -29,6 +31,8 @@ macro_rules! activation_layer {
             }
         }
 
+        // Not offered to users as an example when their own layer lacks a signature.
+        #[diagnostic::do_not_recommend]
         impl HasSignature for $name {
             const SIGNATURE: Signature<'static> = Signature::PASS_THROUGH;
         }
@@ -203,4 +207,3 @@ impl<S: StepInput> ModelStep<S> for Elementwise {
         Ok(Elementwise::new(step.any::<Activation>(0)?))
     }
 }
-

@@ -3,8 +3,8 @@
 use crate::Result;
 use crate::nn::check::require_axis;
 use crate::nn::flow::{
-    AxesForm, Axis, AxisSet, Blame, Flow, Literal, Message, ModelStep, Planner, StepBuild, StepInput,
-    Syntax, Written,
+    AxesForm, Axis, AxisSet, Blame, Flow, Literal, Message, ModelStep, Planner, StepBuild,
+    StepInput, Syntax, Written,
 };
 use crate::nn::{Context, Layer, LayerError, Mode, Signature};
 use crate::nx::{AxisName, DType, NamedArray};
@@ -36,7 +36,9 @@ impl Layer for Softmax {
     }
 
     fn signature(&self) -> Option<Signature<'_>> {
-        Some(Signature::requiring(&self.axes.iter().map(|a| Axis::any(a)).collect()))
+        Some(Signature::requiring(
+            &self.axes.iter().map(|a| Axis::any(a)).collect(),
+        ))
     }
 }
 
@@ -75,13 +77,13 @@ const fn plan_number(
     input: &Flow<'static>,
     step: &Written<'_>,
     syntax: &Syntax,
-    check: Option<number_check::Check>,
+    check: Option<(number_check::Check, &str)>,
 ) -> Flow<'static> {
     let mut p = Planner::new(input, step, syntax);
-    if let (Some(check), Some(Literal::Number { value, text, .. })) = (check, p.value(0)) {
-        if let Some(m) = number_check::mistake(check, step.name, value, text) {
-            p.fail_with(m, Blame::Value(0));
-        }
+    if let (Some((check, noun)), Some(Literal::Number { value, text, .. })) = (check, p.value(0))
+        && let Some(m) = number_check::mistake(check, step.name, noun, value, text)
+    {
+        p.fail_with(m, Blame::Value(0));
     }
     p.then(&Signature::PASS_THROUGH);
     p.finish()
@@ -101,8 +103,14 @@ mod number_check {
         Positive,
     }
 
-    /// The mistake of `value` (written `text`) for `layer`, if it has one.
-    pub const fn mistake(check: Check, layer: &str, value: f64, text: &str) -> Option<Message> {
+    /// The mistake of `value` (written `text`), the `noun` of `layer`, if it has one.
+    pub const fn mistake(
+        check: Check,
+        layer: &str,
+        noun: &str,
+        value: f64,
+        text: &str,
+    ) -> Option<Message> {
         let ok = match check {
             Check::Rate => value >= 0.0 && value < 1.0,
             Check::Positive => value > 0.0 && value < f64::INFINITY,
@@ -111,9 +119,9 @@ mod number_check {
             return None;
         }
         let mut m = Message::new();
-        m.push(layer).push("'s value must be ");
+        m.push(layer).push("'s ").push(noun).push(" must be ");
         m.push(match check {
-            Check::Rate => "a rate in [0, 1)",
+            Check::Rate => "in [0, 1)",
             Check::Positive => "finite and above zero",
         });
         m.push("; it is ").push(text);
@@ -122,10 +130,11 @@ mod number_check {
 }
 
 /// A number for a builder, checked like the `model!` literal would be.
-fn checked_number(step: &StepBuild<'_>, check: Option<number_check::Check>) -> Result<f32> {
+fn checked_number(step: &StepBuild<'_>, check: Option<(number_check::Check, &str)>) -> Result<f32> {
     let value = step.number(0)?;
-    if let Some(check) = check
-        && let Some(m) = number_check::mistake(check, step.step.name, value, &value.to_string())
+    if let Some((check, noun)) = check
+        && let Some(m) =
+            number_check::mistake(check, step.step.name, noun, value, &value.to_string())
     {
         return Err(LayerError::Config(m.as_str().to_owned()).into());
     }
@@ -202,16 +211,21 @@ impl<S: StepInput> ModelStep<S> for TanhSoftCap {
         &S::FLOW,
         &S::STEP,
         &SOFT_CAP_SYNTAX,
-        Some(number_check::Check::Positive),
+        Some((number_check::Check::Positive, "cap")),
     );
 
     fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
-        plan_number(input, step, &SOFT_CAP_SYNTAX, Some(number_check::Check::Positive))
+        plan_number(
+            input,
+            step,
+            &SOFT_CAP_SYNTAX,
+            Some((number_check::Check::Positive, "cap")),
+        )
     }
 
     fn build(step: &StepBuild<'_>) -> Result<TanhSoftCap> {
         Ok(TanhSoftCap {
-            soft_cap: checked_number(step, Some(number_check::Check::Positive))?,
+            soft_cap: checked_number(step, Some((number_check::Check::Positive, "cap")))?,
         })
     }
 }
@@ -310,14 +324,26 @@ const DROPOUT_SYNTAX: Syntax = Syntax {
 };
 
 impl<S: StepInput> ModelStep<S> for Dropout {
-    const FLOW: Flow<'static> =
-        plan_number(&S::FLOW, &S::STEP, &DROPOUT_SYNTAX, Some(number_check::Check::Rate));
+    const FLOW: Flow<'static> = plan_number(
+        &S::FLOW,
+        &S::STEP,
+        &DROPOUT_SYNTAX,
+        Some((number_check::Check::Rate, "rate")),
+    );
 
     fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
-        plan_number(input, step, &DROPOUT_SYNTAX, Some(number_check::Check::Rate))
+        plan_number(
+            input,
+            step,
+            &DROPOUT_SYNTAX,
+            Some((number_check::Check::Rate, "rate")),
+        )
     }
 
     fn build(step: &StepBuild<'_>) -> Result<Dropout> {
-        Ok(Dropout::new(checked_number(step, Some(number_check::Check::Rate))?))
+        Ok(Dropout::new(checked_number(
+            step,
+            Some((number_check::Check::Rate, "rate")),
+        )?))
     }
 }

@@ -35,6 +35,7 @@ impl Layer for Identity {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl HasSignature for Identity {
     const SIGNATURE: Signature<'static> = Signature::PASS_THROUGH;
 }
@@ -330,12 +331,7 @@ const fn plan_rename(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static>
         to[i] = step.after[i].name;
         i += 1;
     }
-    let result = RenameAxes::rename(
-        p.input(),
-        from.split_at(i).0,
-        to.split_at(i).0,
-        step.place,
-    );
+    let result = RenameAxes::rename(p.input(), from.split_at(i).0, to.split_at(i).0, step.place);
     p.set_result(result);
     p.finish()
 }

@@ -224,11 +224,7 @@ const LINEAR_SYNTAX: Syntax = Syntax {
 
 /// `Linear(in -> out)`, `Affine(in -> out)`: the input sizes must be known (the weights
 /// need them), the outputs written; an output axis cannot have an input's name.
-const fn plan_linear(
-    input: &Flow<'static>,
-    step: &Written<'_>,
-    syntax: &Syntax,
-) -> Flow<'static> {
+const fn plan_linear(input: &Flow<'static>, step: &Written<'_>, syntax: &Syntax) -> Flow<'static> {
     let mut p = Planner::new(input, step, syntax);
     let parallel = step.option_axes("parallel");
     p.need_distinct(step.before, "the inputs");
@@ -236,13 +232,16 @@ const fn plan_linear(
     let mut i = 0;
     while i < step.after.len() {
         if AxisSet::of(step.before).contains(step.after[i].name) {
-            p.fail_with(same_name_in_and_out(step.name, step.after[i].name), Blame::After(i));
+            p.fail_with(
+                same_name_in_and_out(step.name, step.after[i].name),
+                Blame::After(i),
+            );
         }
         i += 1;
     }
+    p.need_written_sizes(step.after);
     p.need_sizes(step.before);
     p.need_sizes(parallel);
-    p.need_written_sizes(step.after);
     p.then(&Linear::signature_of(
         &AxisSet::of(step.before),
         &AxisSet::of(step.after),
@@ -256,7 +255,12 @@ const fn same_name_in_and_out(layer: &str, axis: &str) -> Message {
     let mut m = Message::new();
     m.push(layer).push(" cannot output axis ").quoted(axis);
     m.push(", which it also takes as input (its weights would have the axis twice): give the output another name and rename it back, like `");
-    m.push(layer).push("(").push(axis).push(" -> ").push(axis).push("_out), RenameAxes(");
+    m.push(layer)
+        .push("(")
+        .push(axis)
+        .push(" -> ")
+        .push(axis)
+        .push("_out), RenameAxes(");
     m.push(axis).push("_out -> ").push(axis).push(")`");
     m
 }

@@ -33,6 +33,11 @@ pub use context::{AnyState, Context, Mode, label_hash, split_seed};
 pub use einsum::*;
 pub use embed::*;
 pub use error::LayerError;
+pub use flow::{
+    AxesForm, Axis, AxisSet, Flow, FlowCheck, FlowError, FlowFailure, FlowResult, HasSignature,
+    ModelStep, OptionSyntax, Planner, Signature, Size, StepBuild, StepInput, Syntax, UnitLayer,
+    Written, check_flow, check_flow_to,
+};
 pub use init::{Distribution, FanMode, Initializer, WeightAxes};
 pub use layer::{Layer, LayerObject};
 pub use linear::*;
@@ -42,8 +47,3 @@ pub use norm::*;
 pub use parameter::{Parameter, parameters, set_parameter};
 pub use rope::{ApplyRoPE, ApplyRoPEToSubset};
 pub use sequential::{NamedGroup, Sequential, Step, Steps};
-pub use flow::{
-    AxesForm, Axis, AxisSet, Flow, FlowCheck, FlowError, FlowFailure, FlowResult, HasSignature,
-    ModelStep, OptionSyntax, Planner, Signature, Size, StepBuild, StepInput, Syntax, UnitLayer,
-    Written, check_flow, check_flow_to,
-};

@@ -207,30 +207,59 @@ impl RMSNorm {
     }
 }
 
-norm_step!(Standardize, "Standardize(over embedding)", [OptionSyntax::value("eps")], sized = false, |step| {
-    Ok(Standardize {
-        across: StepBuild::names(step.step.over_axes()),
-        epsilon: epsilon(step)?,
-    })
-});
+norm_step!(
+    Standardize,
+    "Standardize(over embedding)",
+    [OptionSyntax::value("eps")],
+    sized = false,
+    |step| {
+        Ok(Standardize {
+            across: StepBuild::names(step.step.over_axes()),
+            epsilon: epsilon(step)?,
+        })
+    }
+);
 
-norm_step!(RMSStandardize, "RMSStandardize(over embedding)", [OptionSyntax::value("eps")], sized = false, |step| {
-    Ok(RMSStandardize {
-        across: StepBuild::names(step.step.over_axes()),
-        epsilon: epsilon(step)?,
-    })
-});
+norm_step!(
+    RMSStandardize,
+    "RMSStandardize(over embedding)",
+    [OptionSyntax::value("eps")],
+    sized = false,
+    |step| {
+        Ok(RMSStandardize {
+            across: StepBuild::names(step.step.over_axes()),
+            epsilon: epsilon(step)?,
+        })
+    }
+);
 
-norm_step!(RMSNorm, "RMSNorm(over embedding)", [OptionSyntax::value("eps"), OptionSyntax::SEED], sized = true, |step| {
-    RMSNorm::new(step.seed, step.label, &step.sized(step.step.over_axes())?, epsilon(step)?)
-});
+norm_step!(
+    RMSNorm,
+    "RMSNorm(over embedding)",
+    [OptionSyntax::value("eps"), OptionSyntax::SEED],
+    sized = true,
+    |step| {
+        RMSNorm::new(
+            step.seed,
+            step.label,
+            &step.sized(step.step.over_axes())?,
+            epsilon(step)?,
+        )
+    }
+);
 
-norm_step!(LayerNorm, "LayerNorm(over embedding)", [OptionSyntax::value("eps"), OptionSyntax::SEED], sized = true, |step| {
-    LayerNorm::labelled(
-        step.seed,
-        step.label,
-        &format!("{}.bias", step.label),
-        &step.sized(step.step.over_axes())?,
-        epsilon(step)?,
-    )
-});
+norm_step!(
+    LayerNorm,
+    "LayerNorm(over embedding)",
+    [OptionSyntax::value("eps"), OptionSyntax::SEED],
+    sized = true,
+    |step| {
+        LayerNorm::labelled(
+            step.seed,
+            step.label,
+            &format!("{}.bias", step.label),
+            &step.sized(step.step.over_axes())?,
+            epsilon(step)?,
+        )
+    }
+);

@@ -145,8 +145,11 @@ pub const fn odd_rotation<'a>(layer: &str, axis: Axis<'_>) -> Option<FlowError<'
     match axis.size {
         Size::Known(n) if n % 2 == 1 => {
             let mut m = Message::new();
-            m.push(layer).push(" rotates pairs of entries along ").quoted(axis.name);
-            m.push(" (RoPE), which needs an even size, but ").quoted(axis.name);
+            m.push(layer)
+                .push(" rotates pairs of entries along ")
+                .quoted(axis.name);
+            m.push(" (RoPE), which needs an even size, but ")
+                .quoted(axis.name);
             m.push(" has size ").number(n);
             Some(FlowError::other(m))
         }

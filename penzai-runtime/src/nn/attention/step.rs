@@ -41,7 +41,11 @@ const SYNTAX: Syntax = Syntax {
 const fn mask_signature(step: &Written<'_>) -> Option<Signature<'static>> {
     let causal = matches!(step.option("mask"), Some((_, Literal::Word(w))) if str_eq(w, "causal"));
     if causal || step.option("window").is_some() {
-        Some(Signature::new().require(Axis::any(SEQ)).require(Axis::any(KV_SEQ)))
+        Some(
+            Signature::new()
+                .require(Axis::any(SEQ))
+                .require(Axis::any(KV_SEQ)),
+        )
     } else {
         None
     }
@@ -74,16 +78,23 @@ const fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
     if let Some((at, _)) = step.option("kv") {
         check_kv_heads(&mut p, heads, kv, at);
     }
-    if let Some((at, Literal::Number { value, integer, text })) = step.option("window")
+    if let Some((
+        at,
+        Literal::Number {
+            value,
+            integer,
+            text,
+        },
+    )) = step.option("window")
         && let Some(m) = window_mistake(value, integer, text)
     {
-        p.fail_with(m, Blame::Option(at));
+        p.fail_with(m, Blame::OptionArg(at));
     }
     if let (Some((at, Literal::Word(w))), Some(_)) = (step.option("mask"), step.option("window"))
         && str_eq(w, "none")
     {
         let m = Message::of("a sliding window is a causal mask: drop `mask = none`");
-        p.fail_with(m, Blame::Option(at));
+        p.fail_with(m, Blame::OptionArg(at));
     }
     p.need_sizes(step.before);
     if p.failed() {
@@ -94,7 +105,7 @@ const fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
     if let (Some((at, _)), Some(per_head)) = (step.option("rope"), last(heads))
         && let Some(e) = odd_rotation("Attention", per_head)
     {
-        p.fail_flow(e, Blame::Option(at), false);
+        p.fail_flow(e, Blame::OptionArg(at), false);
     }
     p.finish()
 }
@@ -112,8 +123,11 @@ const fn need_head_sizes(p: &mut Planner<'_>, axes: &[Axis<'static>]) {
     while i < axes.len() {
         if !axes[i].size.is_stated() {
             let mut m = Message::new();
-            m.push("Attention needs the size of head axis ").quoted(axes[i].name);
-            m.push(" to build its weights: write `").push(axes[i].name).push(": 16`");
+            m.push("Attention needs the size of head axis ")
+                .quoted(axes[i].name);
+            m.push(" to build its weights: write `")
+                .push(axes[i].name)
+                .push(": 16`");
             let at = match p.step().blame_of(axes[i].name) {
                 Some(b) => b,
                 None => Blame::Step,
@@ -126,7 +140,12 @@ const fn need_head_sizes(p: &mut Planner<'_>, axes: &[Axis<'static>]) {
 
 /// Keys and values of grouped-query attention use some of the queries' head axes (with
 /// the queries' sizes), ending with the same per-head axis.
-const fn check_kv_heads(p: &mut Planner<'_>, heads: &[Axis<'static>], kv: &[Axis<'static>], at: usize) {
+const fn check_kv_heads(
+    p: &mut Planner<'_>,
+    heads: &[Axis<'static>],
+    kv: &[Axis<'static>],
+    at: usize,
+) {
     let queries = AxisSet::of(heads);
     let (Some(per_head), Some(kv_last)) = (last(heads), last(kv)) else {
         return;
@@ -135,7 +154,7 @@ const fn check_kv_heads(p: &mut Planner<'_>, heads: &[Axis<'static>], kv: &[Axis
         let mut m = Message::new();
         m.push("the key/value axes must end with the queries' per-head axis ")
             .quoted(per_head.name);
-        p.fail_with(m, Blame::Option(at));
+        p.fail_with(m, Blame::OptionArg(at));
         return;
     }
     let mut i = 0;
@@ -145,13 +164,13 @@ const fn check_kv_heads(p: &mut Planner<'_>, heads: &[Axis<'static>], kv: &[Axis
                 let mut m = Message::new();
                 m.push("key/value axis ").quoted(kv[i].name);
                 m.push(" is not one of the query head axes; grouped-query attention shares the queries' axes (`kv = [kv_heads: 2, projection: 16]` with queries `kv_heads: 2, q_per_kv: 2, projection: 16`)");
-                p.fail_with(m, Blame::Option(at));
+                p.fail_with(m, Blame::OptionArg(at));
             }
             Some(q) if !q.size.agrees(kv[i].size) => {
                 let mut m = Message::new();
                 m.push("key/value axis ").quoted(kv[i].name);
                 m.push(" must have the size the queries give it");
-                p.fail_with(m, Blame::Option(at));
+                p.fail_with(m, Blame::OptionArg(at));
             }
             Some(_) => {}
         }
@@ -173,7 +192,16 @@ const fn follow(
     let Some(per_head) = last(heads) else {
         return Ok(*x);
     };
-    let q = inside(x, ops::apply(x, &Linear::signature_of(&inputs, &queries, &AxisSet::new()), "Linear", place), place);
+    let q = inside(
+        x,
+        ops::apply(
+            x,
+            &Linear::signature_of(&inputs, &queries, &AxisSet::new()),
+            "Linear",
+            place,
+        ),
+        place,
+    );
     let q = match q {
         Ok(q) => q,
         Err(e) => return Err(e),
@@ -191,7 +219,11 @@ const fn follow(
         return Ok(*x);
     };
     let scores = match mask_signature(step) {
-        Some(sig) => match inside(x, ops::apply(&scores, &sig, "ApplyCausalMask", place), place) {
+        Some(sig) => match inside(
+            x,
+            ops::apply(&scores, &sig, "ApplyCausalMask", place),
+            place,
+        ) {
             Ok(s) => s,
             Err(e) => return Err(e),
         },
@@ -241,10 +273,9 @@ impl<S: StepInput> ModelStep<S> for Attention {
             let label = format!("{}.{slot}", step.label);
             Linear::new(step.seed, &label, from, to, &[], init).map(AnyLayer::new)
         };
-        let rope = match step.option_number("rope")? {
-            Some(theta) => Some(AnyLayer::new(ApplyRoPE::new(per_head.name, theta as f32))),
-            None => None,
-        };
+        let rope = step
+            .option_number("rope")?
+            .map(|theta| AnyLayer::new(ApplyRoPE::new(per_head.name, theta as f32)));
         let rename = || AnyLayer::new(RenameAxes::new(SEQ, KV_SEQ));
         let mut query = vec![("proj", linear("query.proj", &input, &queries)?)];
         query.extend(rope.clone().map(|r| ("rope", r)));
@@ -257,7 +288,10 @@ impl<S: StepInput> ModelStep<S> for Attention {
         let mut key = vec![("proj", linear("key.proj", &input, &keys)?)];
         key.extend(rope.map(|r| ("rope", r)));
         key.push(("rename", rename()));
-        let value = vec![("proj", linear("value.proj", &input, &keys)?), ("rename", rename())];
+        let value = vec![
+            ("proj", linear("value.proj", &input, &keys)?),
+            ("rename", rename()),
+        ];
         let mut scores = Vec::new();
         match (step.option_word("mask"), step.option_number("window")?) {
             (_, Some(window)) => scores.push((

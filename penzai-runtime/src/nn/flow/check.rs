@@ -103,7 +103,12 @@ impl FlowCheck {
 
     /// Follows `child`, reached from the current layer by `key`, its input coming from the
     /// start of the current layer.
-    pub fn child<'a>(&mut self, key: Key, child: &'a dyn Layer, x: Option<AxisSet<'a>>) -> FlowResult<'a> {
+    pub fn child<'a>(
+        &mut self,
+        key: Key,
+        child: &'a dyn Layer,
+        x: Option<AxisSet<'a>>,
+    ) -> FlowResult<'a> {
         self.descend([key], child, x)
     }
 

@@ -20,7 +20,7 @@ pub enum Blame {
     /// Positional value `i`.
     Value(usize),
     /// Option `i` (`key = value`).
-    Option(usize),
+    OptionArg(usize),
 }
 
 /// What went wrong, as far as other layers need to know (the message says the rest).

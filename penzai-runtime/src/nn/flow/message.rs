@@ -325,7 +325,10 @@ mod tests {
             m(Place::of_step(0, None, "mlp.delta", false)),
             "at the start of 'mlp.delta'"
         );
-        assert_eq!(m(Place::of_step(2, Some("up"), "", true)), "after step 1 'up'");
+        assert_eq!(
+            m(Place::of_step(2, Some("up"), "", true)),
+            "after step 1 'up'"
+        );
         assert_eq!(
             m(Place::of_step(1, Some("up"), "blocks[0].mlp.delta", false)),
             "after step 0 'up' in 'blocks[0].mlp.delta'"

@@ -34,7 +34,7 @@ pub use pipeline::Flow;
 pub use run::{axes_of, call_checked};
 pub use signature::{HasSignature, Signature};
 pub use step::{
-    AxesForm, IntoValue, Literal, ModelStep, OptionKind, OptionSyntax, Planner, StepArgs,
-    StepBuild, StepInput, StepOption, Syntax, UnitLayer, Value, Written, build_step, plan_unit,
-    value,
+    AxesForm, BuildFn, IntoValue, Literal, ModelStep, OptionKind, OptionSyntax, Planned, Planner,
+    StepArgs, StepBuild, StepInput, StepOption, Syntax, UnitLayer, Value, Written, build_step,
+    plan_step, plan_unit, value,
 };

@@ -81,7 +81,14 @@ pub const fn rename<'a>(
                     size: axis.size,
                 });
             }
-            None => return Err(FlowError::needs_axis(layer, Axis::any(from[i]), here, place)),
+            None => {
+                return Err(FlowError::needs_axis(
+                    layer,
+                    Axis::any(from[i]),
+                    here,
+                    place,
+                ));
+            }
         }
         i += 1;
     }
@@ -89,7 +96,12 @@ pub const fn rename<'a>(
     let mut j = 0;
     while j < moved_list.len() {
         if out.contains(moved_list[j].name) {
-            return Err(FlowError::adds_present(layer, moved_list[j].name, here, place));
+            return Err(FlowError::adds_present(
+                layer,
+                moved_list[j].name,
+                here,
+                place,
+            ));
         }
         if !out.insert(moved_list[j]) {
             return Err(FlowError::too_many_axes(place));
@@ -255,7 +267,11 @@ mod tests {
     #[test]
     fn contraction_keeps_both_sides_other_axes() {
         let q = AxisSet::of(&[Axis::any("seq"), Axis::sized("heads", 4), Axis::any("proj")]);
-        let k = AxisSet::of(&[Axis::any("kv_seq"), Axis::sized("heads", 4), Axis::any("proj")]);
+        let k = AxisSet::of(&[
+            Axis::any("kv_seq"),
+            Axis::sized("heads", 4),
+            Axis::any("proj"),
+        ]);
         assert_eq!(
             contract(&q, &k, "proj").unwrap().to_string(),
             "[seq, heads: 4, kv_seq]"
@@ -270,6 +286,9 @@ mod tests {
             Some(Axis::sized("embedding", 64))
         );
         assert!(size_of(&INPUT, "batch", "RMSNorm", Place::Input).is_err());
-        assert_eq!(size_of(&INPUT, "seq", "RMSNorm", Place::Input).unwrap(), None);
+        assert_eq!(
+            size_of(&INPUT, "seq", "RMSNorm", Place::Input).unwrap(),
+            None
+        );
     }
 }

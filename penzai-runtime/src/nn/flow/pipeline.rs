@@ -24,6 +24,14 @@ pub struct Flow<'a> {
 }
 
 impl<'a> Flow<'a> {
+    /// Axes that are unknown (after a step that did not parse): later steps report nothing
+    /// until the axes are stated again.
+    pub const UNKNOWN: Flow<'static> = Flow {
+        axes: AxisSet::EMPTY,
+        error: None,
+        poisoned: true,
+    };
+
     /// The flow of exactly these axes.
     pub const fn new(axes: &[Axis<'a>]) -> Flow<'a> {
         Flow::of(AxisSet::of(axes))
@@ -211,7 +219,7 @@ const fn blame_eq(a: Blame, b: Blame) -> bool {
         | (Blame::After(x), Blame::After(y))
         | (Blame::Over(x), Blame::Over(y))
         | (Blame::Value(x), Blame::Value(y))
-        | (Blame::Option(x), Blame::Option(y)) => x == y,
+        | (Blame::OptionArg(x), Blame::OptionArg(y)) => x == y,
         _ => false,
     }
 }
@@ -248,8 +256,12 @@ mod tests {
 
     #[test]
     fn a_check_states_the_axes_again() {
-        const BAD: Flow<'static> = INPUT.then(&UP, "Up", Place::Input).then(&UP, "Up", Place::Input);
-        const CHECKED: Flow<'static> = BAD.check(&[Axis::any("batch"), Axis::any("x")], Place::Input);
+        const BAD: Flow<'static> =
+            INPUT
+                .then(&UP, "Up", Place::Input)
+                .then(&UP, "Up", Place::Input);
+        const CHECKED: Flow<'static> =
+            BAD.check(&[Axis::any("batch"), Axis::any("x")], Place::Input);
         assert!(!CHECKED.is_poisoned());
         assert!(CHECKED.error().is_none());
     }

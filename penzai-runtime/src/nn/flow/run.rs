@@ -40,7 +40,9 @@ pub fn call_checked(layer: &dyn Layer, x: NamedArray, cx: &mut Context) -> Resul
     let names = y.axis_names();
     let agrees = names.len() == expected.len()
         && names.iter().all(|name| match expected.get(name) {
-            Some(want) => want.size.agrees(super::Size::from_option(y.axis_size(name))),
+            Some(want) => want
+                .size
+                .agrees(super::Size::from_option(y.axis_size(name))),
             None => false,
         });
     if agrees {

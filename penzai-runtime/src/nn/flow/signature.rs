@@ -49,7 +49,11 @@ impl<'a> Signature<'a> {
     }
 
     /// A signature from its three lists (the form `#[layer(...)]` writes).
-    pub const fn of(requires: &[Axis<'a>], removes: &[&'a str], adds: &[Axis<'a>]) -> Signature<'a> {
+    pub const fn of(
+        requires: &[Axis<'a>],
+        removes: &[&'a str],
+        adds: &[Axis<'a>],
+    ) -> Signature<'a> {
         Signature {
             requires: AxisSet::of(requires),
             removes: AxisSet::of_names(removes),
