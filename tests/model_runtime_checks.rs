@@ -422,7 +422,7 @@ mod attention {
         }
         .unwrap();
         let odd = select(model)
-            .at_path("attention.query.proj".parse().unwrap())
+            .at_path("attention.query.proj")
             .unwrap()
             .set(
                 Linear::new(

@@ -446,8 +446,12 @@ impl Expander<'_> {
                 let tokens = other.tokens();
                 quote!(#p::Some(#tokens))
             }
-            None if self.has_init => local("__penzai_init").to_token_stream(),
             None => quote!(#p::None),
+        };
+        let model_init = if self.has_init {
+            local("__penzai_init").to_token_stream()
+        } else {
+            quote!(#p::None)
         };
         let (values, options): (Vec<TokenStream>, Vec<TokenStream>) = match &b.args {
             None => (Vec::new(), Vec::new()),
@@ -467,6 +471,7 @@ impl Expander<'_> {
             label: #label,
             seed: #seed,
             init: #init,
+            model_init: #model_init,
             values: &[#(#values),*],
             options: &[#(#options),*],
         })

@@ -372,7 +372,8 @@ impl<S: StepInput> ModelStep<S> for AddBias {
             step.seed,
             step.label,
             &step.sized(step.step.over_axes())?,
-            step.init_or(Initializer::Zeros),
+            // A bias starts at zero unless the step says otherwise (not the model's init).
+            step.init.unwrap_or(Initializer::Zeros),
         )
     }
 }

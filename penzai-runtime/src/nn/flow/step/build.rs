@@ -79,8 +79,10 @@ pub struct StepArgs<'a> {
     pub label: &'a str,
     /// The seed of the step's parameters.
     pub seed: u64,
-    /// The initializer the step or the model states, if any.
+    /// The initializer the step states (`init = ..`), if any.
     pub init: Option<Initializer>,
+    /// The initializer the model states (`init = ..;`), if any.
+    pub model_init: Option<Initializer>,
     /// The positional values.
     pub values: &'a [Value],
     /// The options with values (not `seed` and `init`).
@@ -98,8 +100,10 @@ pub struct StepBuild<'a> {
     pub label: &'a str,
     /// The seed of the step's parameters.
     pub seed: u64,
-    /// The initializer the step or the model states, if any.
+    /// The initializer the step states (`init = ..`), if any.
     pub init: Option<Initializer>,
+    /// The initializer the model states (`init = ..;`), if any: for weights, not biases.
+    pub model_init: Option<Initializer>,
     /// The positional values.
     pub values: &'a [Value],
     /// The options with values (not `seed` and `init`).
@@ -131,9 +135,9 @@ impl StepBuild<'_> {
         axes.iter().map(|a| a.name.into()).collect()
     }
 
-    /// The initializer: the step's or the model's, else `default`.
+    /// The initializer of weights: the step's, else the model's, else `default`.
     pub fn init_or(&self, default: Initializer) -> Initializer {
-        self.init.unwrap_or(default)
+        self.init.or(self.model_init).unwrap_or(default)
     }
 
     /// Positional value `i` as a number.

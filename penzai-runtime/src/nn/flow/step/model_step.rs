@@ -179,6 +179,7 @@ pub fn build_step<L: ModelStep<S>, S: StepInput>(
         label: args.label,
         seed: args.seed,
         init: args.init,
+        model_init: args.model_init,
         values: args.values,
         options: args.options,
     })?;

@@ -264,7 +264,7 @@ const fn unknown_option(name: &str, key: &str, syntax: &Syntax) -> Message {
     if let Some(best) = best {
         let limit = if best.len() > 3 { best.len() / 3 } else { 1 };
         if best_distance <= limit {
-            m.push("; did you mean ").code(best).push("?");
+            m.push(" (did you mean ").code(best).push("?)");
         }
     }
     if syntax.options.is_empty() {
@@ -354,41 +354,52 @@ const fn check_option_value(
     }
 }
 
-/// The Levenshtein distance of two short names (longer ones count as far apart).
+/// The edit distance of two short names, a swap of neighbours counting as one edit (longer
+/// names count as far apart).
 const fn edit_distance(a: &str, b: &str) -> usize {
     const MAX: usize = 48;
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() >= MAX || b.len() >= MAX {
         return usize::MAX;
     }
-    let mut row = [0usize; MAX];
+    // d[i][j]: the distance of a[..i] and b[..j].
+    let mut d = [[0usize; MAX]; MAX];
+    let mut i = 0;
+    while i <= a.len() {
+        d[i][0] = i;
+        i += 1;
+    }
     let mut j = 0;
     while j <= b.len() {
-        row[j] = j;
+        d[0][j] = j;
         j += 1;
     }
-    let mut i = 0;
-    while i < a.len() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        let mut j = 0;
-        while j < b.len() {
-            let current = row[j + 1];
-            let substitute = prev + if a[i] == b[j] { 0 } else { 1 };
-            let mut best = row[j] + 1;
-            if current + 1 < best {
-                best = current + 1;
+    i = 1;
+    while i <= a.len() {
+        j = 1;
+        while j <= b.len() {
+            let cost = if a[i - 1] == b[j - 1] { 0 } else { 1 };
+            let mut best = d[i - 1][j - 1] + cost;
+            if d[i - 1][j] + 1 < best {
+                best = d[i - 1][j] + 1;
             }
-            if substitute < best {
-                best = substitute;
+            if d[i][j - 1] + 1 < best {
+                best = d[i][j - 1] + 1;
             }
-            row[j + 1] = best;
-            prev = current;
+            if i > 1
+                && j > 1
+                && a[i - 1] == b[j - 2]
+                && a[i - 2] == b[j - 1]
+                && d[i - 2][j - 2] + 1 < best
+            {
+                best = d[i - 2][j - 2] + 1;
+            }
+            d[i][j] = best;
             j += 1;
         }
         i += 1;
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -397,7 +408,8 @@ mod tests {
 
     #[test]
     fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("inti", "init"), 2);
+        assert_eq!(edit_distance("inti", "init"), 1);
+        assert_eq!(edit_distance("theat", "theta"), 1);
         assert_eq!(edit_distance("seeds", "seed"), 1);
         assert_eq!(edit_distance("", "eps"), 3);
     }
