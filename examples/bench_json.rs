@@ -198,5 +198,45 @@ fn main() -> anyhow::Result<()> {
     let v = NamedArray::normal(1, &[("embedding", 64)], 0.0, 1.0)?;
     let (s, _) = time(reps(2000), || linear.call(v.clone(), &mut Context::new()));
     report("g_linear64", s, "");
+
+    // The check every run makes of a layer that states a signature: its cost per call (a
+    // checked call of `Identity` minus a plain one, on the big forward's activation), and
+    // that cost times the checked calls of one big forward, against the forward itself.
+    let activation = NamedArray::normal(
+        2,
+        &[("batch", 4), ("seq", 128), ("embedding", 256)],
+        0.0,
+        1.0,
+    )?;
+    let calls = 20_000;
+    let (checked, _) = time(reps(5), || {
+        let mut cx = Context::new();
+        for _ in 0..calls {
+            let _ = penzai::nn::flow::call_checked(&Identity, activation.clone(), &mut cx);
+        }
+    });
+    let (plain, _) = time(reps(5), || {
+        let mut cx = Context::new();
+        for _ in 0..calls {
+            let _ = Identity.call(activation.clone(), &mut cx);
+        }
+    });
+    let per_call = ((checked - plain) / calls as f64).max(0.0);
+    let mut checked_layers = 0usize;
+    big_model.walk(&mut |_, node| {
+        if node.as_layer().is_some_and(|l| l.signature().is_some()) {
+            checked_layers += 1;
+        }
+        Walk::Continue
+    });
+    let forward = time(reps(5), || big_model.call(x.clone(), &mut Context::new())).0;
+    report(
+        "h_signature_check",
+        per_call,
+        &format!(
+            "\"checked_calls_per_big_forward\": {checked_layers}, \"big_forward_seconds\": {forward:.6}, \"percent_of_big_forward\": {:.4}",
+            100.0 * per_call * checked_layers as f64 / forward
+        ),
+    );
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! read like the syntax, labels that follow the paths, independent repeated blocks.
 
 use penzai::nn::{
-    Activation, AnyLayer, Elementwise, Initializer, Linear, NamedGroup, Parameter, RMSNorm,
-    Residual, Sequential, Steps, parameters,
+    AnyLayer, Initializer, Linear, NamedGroup, Parameter, RMSNorm, Relu, Residual, Sequential,
+    Steps, parameters,
 };
 use penzai::prelude::*;
 
@@ -45,7 +45,7 @@ fn expands_to_the_constructor_calls_written_by_hand() -> penzai::Result<()> {
             init,
         )?),
     )?;
-    body.push_named("act", AnyLayer::new(Elementwise::new(Activation::Relu)))?;
+    body.push_named("act", AnyLayer::new(Relu))?;
     body.push_named(
         "down",
         AnyLayer::new(Linear::new(

@@ -67,7 +67,7 @@ fn missing_axis_reads_as_at_compile_time() {
     let message = run_time_message(err);
     assert_eq!(
         message,
-        "Linear needs input axis 'hidden' of size 256, but the axes here are [batch, seq, neurons: 256] (after step 2 'up')"
+        "Linear needs input axis 'hidden' of size 256, but the axes here are [batch, seq, neurons: 256] (after step 1 'up')"
     );
     compile_time_message("missing_axis", &message);
 }
@@ -241,7 +241,7 @@ fn repeated_blocks_that_change_axes_fail_at_the_second_block() {
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "at blocks[1] (Linear): Linear needs input axis 'embedding' of size 64, but the axes here are [batch, hidden: 64] (after step 1)"
+        "at blocks[1] (Linear): Linear needs input axis 'embedding' of size 64, but the axes here are [batch, hidden: 64] (after step 0 in 'blocks')"
     );
 }
 
@@ -342,7 +342,7 @@ fn a_layer_without_a_signature_stops_the_check_until_axes_are_stated_again() {
     let err = Sequential::checked("[batch, embedding: 4]", s).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "at bad (Linear): Linear needs input axis 'y' of size 2, but the axes here are [batch, x: 1] (after step 3)"
+        "at bad (Linear): Linear needs input axis 'y' of size 2, but the axes here are [batch, x: 1] (after step 2)"
     );
 }
 
@@ -360,5 +360,169 @@ fn library_models_pass_the_run_time_check() {
             end.map(|a| a.to_string()).as_deref(),
             Some("[batch, seq, vocabulary: 64]")
         );
+    }
+}
+
+/// Without `model!`, the three attention mistakes `model!` rejects at compile time are
+/// Attention's own errors at the attention's path, in the same words.
+mod attention {
+    use super::*;
+
+    fn attention_model() -> Sequential {
+        model! {
+            input: [batch, seq, embedding: 64];
+            attention: Attention(embedding -> heads: 4, projection: 16, mask = causal),
+        }
+        .unwrap()
+    }
+
+    fn flow_error(input: &str) -> penzai::Error {
+        check_flow(&attention_model(), &input.parse().unwrap()).unwrap_err()
+    }
+
+    #[test]
+    fn a_missing_seq_is_reported_as_attention_not_at_an_inner_step() {
+        let err = flow_error("[batch, tokens, embedding: 64]");
+        assert_eq!(
+            err.layer_path().map(ToString::to_string).as_deref(),
+            Some("attention")
+        );
+        assert!(
+            err.to_string().starts_with("at attention (Attention): "),
+            "{err}"
+        );
+        compile_time_message("attention_without_seq", &run_time_message(err));
+    }
+
+    #[test]
+    fn an_input_with_kv_seq_is_reported_as_attention() {
+        let err = flow_error("[batch, seq, kv_seq, embedding: 64]");
+        assert!(
+            err.to_string().starts_with("at attention (Attention): "),
+            "{err}"
+        );
+        compile_time_message("attention_input_has_kv_seq", &run_time_message(err));
+    }
+
+    #[test]
+    fn an_input_with_a_head_axis_is_reported_as_attention() {
+        let err = flow_error("[batch, seq, heads: 4, embedding: 64]");
+        assert!(
+            err.to_string().starts_with("at attention (Attention): "),
+            "{err}"
+        );
+        compile_time_message("attention_head_axis_in_input", &run_time_message(err));
+    }
+
+    #[test]
+    fn an_odd_rope_axis_is_found_at_the_rotation() {
+        let model = model! {
+            input: [batch, seq, embedding: 64];
+            attention: Attention(embedding -> heads: 4, projection: 8, rope = 10_000.0),
+        }
+        .unwrap();
+        let odd = select(model)
+            .at_path("attention.query.proj")
+            .unwrap()
+            .set(
+                Linear::new(
+                    0,
+                    "q",
+                    &[("embedding", 64)],
+                    &[("heads", 4), ("projection", 7)],
+                    &[],
+                    Initializer::Zeros,
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        let err = check_flow(&odd, &"[batch, seq, embedding: 64]".parse().unwrap()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "at attention.query.rope (ApplyRoPE): ApplyRoPE rotates pairs of entries along 'projection' (RoPE), which needs an even size, but 'projection' has size 7"
+        );
+    }
+}
+
+/// A layer's signature is a promise every run checks.
+mod signatures_hold_at_run_time {
+    use super::*;
+
+    /// Says it removes `seq`, but keeps it.
+    #[derive(Clone, Debug, PartialEq, Tree)]
+    struct Liar;
+
+    #[layer(requires = [seq], removes = [seq])]
+    impl Layer for Liar {
+        fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
+            Ok(x)
+        }
+    }
+
+    #[test]
+    fn a_layer_that_breaks_its_signature_is_an_error_at_its_path() {
+        let model = model! {
+            input: [batch, seq, embedding: 4];
+            body: Residual [
+                norm: RMSNorm(over embedding),
+            ],
+            pool: { Liar } as [batch, embedding: 4],
+        }
+        .unwrap();
+        let x = NamedArray::ones(&[("batch", 2), ("seq", 3), ("embedding", 4)]).unwrap();
+        let err = Context::new().run(&model, x).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "at pool (Liar): its output {batch: 2, seq: 3, embedding: 4} breaks its signature (requires [seq], removes [seq], adds []): from the input {batch: 2, seq: 3, embedding: 4} it must give [batch: 2, embedding: 4]"
+        );
+    }
+
+    #[test]
+    fn layers_that_keep_their_signatures_run_unchanged() {
+        use penzai::models::{Gpt2Config, TransformerLm};
+        let model = TransformerLm::gpt2(&Gpt2Config::tiny(), 0).unwrap();
+        let ids = NamedArray::from_i64(&[("batch", 1), ("seq", 4)], vec![1, 2, 3, 4]).unwrap();
+        let logits = Context::new().run(&model, ids).unwrap();
+        assert_eq!(
+            logits.named_shape().to_string(),
+            "{batch: 1, seq: 4, vocabulary: 64}"
+        );
+    }
+}
+
+/// Sizes and values written as Rust expressions are checked when `model!` builds the
+/// model, in the words of the compile-time checks.
+mod checked_when_built {
+    use super::*;
+
+    #[test]
+    fn a_size_mismatch_through_an_expression_is_a_build_error() {
+        let width = 128;
+        let err = model! {
+            input: [batch, embedding: 64];
+            up: Linear(embedding -> hidden: width),
+            down: Linear(hidden: 256 -> out: 2),
+        }
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Linear needs input axis 'hidden' of size 256, but the axes here are [batch, hidden: 128] (after step 0 'up')"
+        );
+    }
+
+    #[test]
+    fn a_dropout_rate_out_of_range_is_a_build_error() {
+        let rate = 1.5;
+        let err = model! {
+            input: [batch, embedding: 64];
+            drop: Dropout({rate}),
+        }
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: Dropout's rate must be in [0, 1); it is 1.5"
+        );
+        let fine = 0.25;
+        assert!(model! { input: [batch]; Dropout({fine}) }.is_ok());
     }
 }

@@ -100,20 +100,6 @@ impl Parse for AxisDecl {
     }
 }
 
-/// Axes separated by commas, up to the end of the stream or to a token that ends the list
-/// (`->`, or `name =` starting an option).
-pub fn parse_axes_until_option(input: ParseStream) -> syn::Result<Vec<AxisDecl>> {
-    let mut axes = Vec::new();
-    while !input.is_empty() && !input.peek(Token![->]) && !starts_option(input) {
-        axes.push(input.parse()?);
-        if input.is_empty() || input.peek(Token![->]) {
-            break;
-        }
-        input.parse::<Token![,]>()?;
-    }
-    Ok(axes)
-}
-
 /// True when the stream continues with `name = ...`.
 pub fn starts_option(input: ParseStream) -> bool {
     input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==])

@@ -201,14 +201,13 @@ fn validate_signature(cx: &Ctxt, sig: &Signature) {
 
 fn axis_tokens(p: &TokenStream, axis: &AxisDecl) -> TokenStream {
     let name = axis.name.to_string();
-    let size = match &axis.size {
+    match &axis.size {
         Some(size) => {
             let size = size.tokens();
-            quote!(#p::Some(#size))
+            quote_spanned!(axis.name.span()=> #p::Axis::sized(#name, #size))
         }
-        None => quote!(#p::None),
-    };
-    quote_spanned!(axis.name.span()=> #p::SignatureAxis { name: #name, size: #size })
+        None => quote_spanned!(axis.name.span()=> #p::Axis::any(#name)),
+    }
 }
 
 fn generate(sig: &Signature, mut item: ItemImpl) -> TokenStream {
@@ -223,10 +222,8 @@ fn generate(sig: &Signature, mut item: ItemImpl) -> TokenStream {
     let self_ty = &item.self_ty;
     let (impl_generics, _, where_clause) = item.generics.split_for_impl();
     let method: ImplItem = syn::parse_quote! {
-        fn signature(&self) -> #p::Option<#p::Signature> {
-            #p::Some(#p::Signature::from_static(
-                &<Self as #p::HasSignature>::SIGNATURE,
-            ))
+        fn signature(&self) -> #p::Option<#p::Signature<'_>> {
+            #p::Some(<Self as #p::HasSignature>::SIGNATURE)
         }
     };
     item.items.push(method);
@@ -235,11 +232,11 @@ fn generate(sig: &Signature, mut item: ItemImpl) -> TokenStream {
         #item
 
         impl #impl_generics #p::HasSignature for #self_ty #where_clause {
-            const SIGNATURE: #p::StaticSignature = #p::StaticSignature {
-                requires: &[#(#requires),*],
-                removes: &[#(#removes),*],
-                adds: &[#(#adds),*],
-            };
+            const SIGNATURE: #p::Signature<'static> = #p::Signature::of(
+                &[#(#requires),*],
+                &[#(#removes),*],
+                &[#(#adds),*],
+            );
         }
     }
 }

@@ -154,11 +154,11 @@ pub fn static_eq<T: PartialEq>(a: &T, b: &T) -> bool {
 }
 
 // Used by `model!` and `#[layer]`.
-pub use crate::nn::signature::{Message, StaticFlow};
-pub use crate::nn::{
-    AnyLayer, HasSignature, Initializer, Sequential, Signature, SignatureAxis, StaticSignature,
-    Steps,
+pub use crate::nn::flow::{
+    Axis, Blame, Flow, HasSignature, Literal, ModelStep, Place, Planned, Signature, StepArgs,
+    StepInput, StepOption, UnitLayer, Value, Written, plan_step, value,
 };
+pub use crate::nn::{AnyLayer, Initializer, Sequential, Steps};
 
 /// Runs the body `model!` expands to (a closure, so that `?` works in it).
 pub fn build_model(build: impl FnOnce() -> crate::Result<Sequential>) -> crate::Result<Sequential> {
@@ -184,4 +184,54 @@ pub fn block_layer<L: Layer>(layer: L) -> AnyLayer {
 /// What `model!` leaves in place of a model after reporting compile errors.
 pub fn unbuilt_model() -> crate::Result<Sequential> {
     Err(crate::nn::LayerError::Config("model! reported compile errors".into()).into())
+}
+
+fn flow_error(message: &str) -> crate::Error {
+    crate::nn::LayerError::Check(message.to_owned()).into()
+}
+
+/// The flow after a custom layer's signature, when `model!` builds the model.
+pub fn after_signature(
+    flow: &Flow<'static>,
+    sig: &Signature<'static>,
+    layer: &str,
+    place: Place<'static>,
+) -> crate::Result<Flow<'static>> {
+    let next = flow.then(sig, layer, place);
+    match next.error() {
+        Some(e) => Err(flow_error(e.as_str())),
+        None => Ok(next),
+    }
+}
+
+/// A body that must end as it started, when `model!` builds the model.
+pub fn end_as_started(
+    start: &Flow<'static>,
+    end: &Flow<'static>,
+    what: &str,
+) -> crate::Result<Flow<'static>> {
+    crate::nn::flow::ops::end_as_started(start.axes(), end.axes(), what)
+        .map(Flow::of)
+        .map_err(|e| flow_error(e.as_str()))
+}
+
+/// Branches that must agree, when `model!` builds the model.
+pub fn branches_agree(ends: &[Flow<'static>], layer: &str) -> crate::Result<Flow<'static>> {
+    let Some(first) = ends.first() else {
+        return Err(
+            crate::nn::LayerError::Config(format!("{layer} needs at least one branch")).into(),
+        );
+    };
+    for (i, end) in ends.iter().enumerate().skip(1) {
+        crate::nn::flow::ops::branches_agree(first.axes(), end.axes(), i, layer)
+            .map_err(|e| flow_error(e.as_str()))?;
+    }
+    Ok(*first)
+}
+
+/// The model's declared output, when `model!` builds the model.
+pub fn check_output(end: &Flow<'static>, declared: &[Axis<'static>]) -> crate::Result<()> {
+    crate::nn::flow::ops::output(end.axes(), &crate::nn::AxisSet::of(declared))
+        .map(drop)
+        .map_err(|e| flow_error(e.as_str()))
 }

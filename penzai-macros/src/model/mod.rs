@@ -1,14 +1,14 @@
-//! `model!`: parse (`parse`, `builtin`, `options`) -> check the axis flow (`check`, `effect`, `flow`,
-//! `path`) -> expand (`expand`).
+//! `model!`: parse (`parse`, `args`) -> validate names and syntax (`validate`, `path`) ->
+//! expand (`expand`: the axis-flow check as `const`s the compiler evaluates, and the build).
+//!
+//! The macro knows the structure of a pipeline (steps, names, groups, `repeat`, blocks)
+//! and no layer: each step written by a layer's name is described by that layer type.
 
-mod builtin;
-mod check;
-mod effect;
+mod args;
 mod expand;
-mod flow;
-mod options;
 mod parse;
 mod path;
+mod validate;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -21,15 +21,17 @@ pub fn expand(tokens: TokenStream) -> TokenStream {
     let krate = penzai_path();
     let cx = Ctxt::default();
     let model = parse::parse(&cx, tokens);
-    let checked = model
-        .as_ref()
-        .map(|m| check::check(&cx, m, quote!(#krate::__private)));
-    match (cx.check(), model, checked) {
-        (Ok(()), Some(model), Some(checked)) => expand::expand(&model, &checked, &krate),
-        (Err(err), _, _) => {
+    let layout = model.as_ref().map(|m| validate::validate(&cx, m));
+    match (cx.check(), model, layout) {
+        (Ok(()), Some(model), Some(layout)) => expand::expand(&model, &layout, &krate),
+        (Err(err), model, layout) => {
             let errors = err.into_compile_error();
+            let checks = match (&model, &layout) {
+                (Some(model), Some(layout)) => expand::check_only(model, layout, &krate),
+                _ => TokenStream::new(),
+            };
             let fallback = expand::fallback(&krate);
-            quote!({ #errors #fallback })
+            quote!({ #errors #checks #fallback })
         }
         // `parse` returns `None` only after recording an error.
         (Ok(()), _, _) => expand::fallback(&krate),

@@ -9,7 +9,7 @@ use syn::buffer::Cursor;
 use syn::parse::ParseStream;
 use syn::{Expr, Ident, LitStr, Token, token};
 
-use super::builtin::{self, Builtin};
+use super::args::{self, Args};
 use crate::axis_list::{AxisList, Size};
 use crate::ctxt::Ctxt;
 
@@ -35,8 +35,8 @@ pub struct Step {
 
 /// What a step is.
 pub enum StepKind {
-    /// A built-in layer: `Linear(embedding: 64 -> hidden: 256)`.
-    Builtin(Box<Builtin>),
+    /// A layer written by its type's name: `Linear(embedding: 64 -> hidden: 256)`, `Gelu`.
+    ByName(ByName),
     /// `Sequential [..]`, `NamedGroup "mlp" [..]`, `Residual [..]`, `BranchAndAdd [..]`...
     Group(Group),
     /// `repeat 12 as blocks { .. }`.
@@ -82,6 +82,13 @@ pub struct Repeat {
     pub count: Size,
     pub name: Option<Ident>,
     pub steps: Vec<Step>,
+}
+
+/// A step written by a layer type's name, described by the type itself.
+pub struct ByName {
+    pub ident: Ident,
+    /// The arguments in parentheses; `None` for a bare name.
+    pub args: Option<Args>,
 }
 
 pub struct Custom {
@@ -204,6 +211,15 @@ pub fn parse_steps(cx: &Ctxt, input: ParseStream, ids: &mut usize) -> Vec<Step> 
             Err(e) => {
                 cx.syn_error(e);
                 skip_to_comma(input);
+                // Kept as a step whose axes are unknown, so the steps after it are checked
+                // without piling up follow-on errors.
+                steps.push(Step {
+                    id: *ids,
+                    name: None,
+                    kind: StepKind::Invalid,
+                    tokens: TokenStream::new(),
+                });
+                *ids += 1;
             }
         }
         if input.is_empty() {
@@ -303,12 +319,13 @@ fn parse_body(cx: &Ctxt, input: ParseStream, ids: &mut usize) -> syn::Result<Ste
         if let Some(&(_, kind)) = GroupKind::ALL.iter().find(|(n, _)| ident == n) {
             return parse_group(cx, input, ident, kind, ids).map(StepKind::Group);
         }
-        let builtin = if input.peek(token::Paren) {
+        let args = if input.peek(token::Paren) {
+            let group: TokenTree = input.fork().parse()?;
             let content;
-            let paren = syn::parenthesized!(content in input);
-            builtin::parse(cx, &ident, Some((paren, &content)))
+            syn::parenthesized!(content in input);
+            Some(args::parse(cx, group.into_token_stream(), &content)?)
         } else {
-            builtin::parse(cx, &ident, None)
+            None
         };
         if input.peek(token::Bracket) || input.peek(LitStr) {
             return Err(syn::Error::new(
@@ -318,17 +335,29 @@ fn parse_body(cx: &Ctxt, input: ParseStream, ids: &mut usize) -> syn::Result<Ste
                 ),
             ));
         }
-        return Ok(match builtin {
-            Some(b) => StepKind::Builtin(Box::new(b)),
-            None => StepKind::Invalid,
-        });
+        if !is_type_name(&ident) {
+            let (what, example) = match &args {
+                Some(args) => (
+                    format!("`{ident}(..)` is a function call"),
+                    format!("{{ {ident}{} }}", args::text_of(&args.tokens)),
+                ),
+                None => (format!("`{ident}` is a value"), format!("{{ {ident} }}")),
+            };
+            return Err(syn::Error::new_spanned(
+                &ident,
+                format!(
+                    "{what}, not a layer type: model! builds a step `Name(..)` through its layer type `Name`; for any other expression, write it as a block with the axes it ends with: `{example} as [batch, seq, embedding: 64]`"
+                ),
+            ));
+        }
+        return Ok(StepKind::ByName(ByName { ident, args }));
     }
     let expr: Expr = input.parse()?;
     match layer_type(&expr) {
         Some(ty) => Ok(StepKind::Custom(Custom { ty, expr })),
         None => Err(syn::Error::new_spanned(
             &expr,
-            "cannot tell this layer's type, which model! needs to check its axis signature: build it through its type (`MyLayer::new(..)`, `MyLayer { .. }`), or write `{ .. } as [axes]` with the axes it ends with",
+            "cannot tell this layer's type, which model! needs to check its axis signature: build it through its type (`MyLayer::new(..)`, `MyLayer { .. }`), or write it as a block with the axes it ends with: `{ .. } as [batch, seq, embedding: 64]`",
         )),
     }
 }
@@ -417,11 +446,13 @@ fn layer_type(expr: &Expr) -> Option<syn::Path> {
     }
 }
 
+/// `CamelCase`, by Rust's naming convention a type.
+fn is_type_name(ident: &Ident) -> bool {
+    let s = ident.to_string();
+    s.starts_with(|c: char| c.is_ascii_uppercase()) && s.chars().any(|c| c.is_ascii_lowercase())
+}
+
 fn type_prefix(path: &syn::Path) -> Option<syn::Path> {
-    let is_type_name = |ident: &Ident| {
-        let s = ident.to_string();
-        s.starts_with(|c: char| c.is_ascii_uppercase()) && s.chars().any(|c| c.is_ascii_lowercase())
-    };
     let last = path
         .segments
         .iter()

@@ -1,6 +1,8 @@
 //! Where a step sits in the model: its path (as `KeyPath` prints it, for messages) and its
 //! parameter label (the same path with dots, `blocks.{i}.attn` inside repeats).
 
+use proc_macro2::TokenStream;
+use quote::quote;
 use syn::ext::IdentExt;
 
 use super::parse::{Step, StepKind};
@@ -98,22 +100,53 @@ pub fn step_key(step: &Step) -> Option<String> {
     }
 }
 
-/// Where the input of a sequence's first step comes from.
-pub fn start_place(path: &StepPath) -> String {
-    if path.is_root() {
-        "at the input".to_owned()
-    } else {
-        format!("at the start of '{}'", path.display())
-    }
+/// Where a step's input comes from, as `penzai::nn::Place` says it in messages.
+#[derive(Clone, Debug)]
+pub enum PlaceSpec {
+    Input,
+    Start(String),
+    After {
+        index: usize,
+        name: Option<String>,
+        group: String,
+    },
 }
 
-/// Where the input of step `index` (0-based) of `steps` comes from.
-pub fn step_place(steps: &[Step], index: usize, path: &StepPath) -> String {
-    match index.checked_sub(1).map(|i| &steps[i]) {
-        None => start_place(path),
-        Some(previous) => match step_key(previous) {
-            Some(name) => format!("after step {index} '{name}'"),
-            None => format!("after step {index}"),
-        },
+impl PlaceSpec {
+    /// The start of the group at `path` (the model's input at the root).
+    pub fn start(path: &StepPath) -> PlaceSpec {
+        if path.is_root() {
+            PlaceSpec::Input
+        } else {
+            PlaceSpec::Start(path.display())
+        }
+    }
+
+    /// Where the input of step `index` (0-based) of `steps`, the sequence at `path`,
+    /// comes from: the start of the sequence, or the step before it.
+    pub fn of_step(steps: &[Step], index: usize, path: &StepPath) -> PlaceSpec {
+        match index.checked_sub(1) {
+            None => PlaceSpec::start(path),
+            Some(previous) => PlaceSpec::After {
+                index: previous,
+                name: step_key(&steps[previous]),
+                group: path.display(),
+            },
+        }
+    }
+
+    /// The place as a `Place` expression (`p` is `::penzai::__private`).
+    pub fn tokens(&self, p: &TokenStream) -> TokenStream {
+        match self {
+            PlaceSpec::Input => quote!(#p::Place::Input),
+            PlaceSpec::Start(group) => quote!(#p::Place::Start(#group)),
+            PlaceSpec::After { index, name, group } => {
+                let name = match name {
+                    Some(n) => quote!(#p::Some(#n)),
+                    None => quote!(#p::None),
+                };
+                quote!(#p::Place::After { index: #index, name: #name, group: #group })
+            }
+        }
     }
 }

@@ -30,6 +30,7 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
     let statics = static_fields(input, &p);
     let validate = validate(input, &p);
     let paths = typed_paths(input, &p);
+    let unit = unit_value(input, &p);
     let display = if input.attrs.no_display {
         TokenStream::new()
     } else {
@@ -104,6 +105,24 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
         }
         #paths
         #display
+        #unit
+    }
+}
+
+/// For a unit struct without generics, its value as a constant: `model!` builds a unit
+/// layer from its name alone (`Pool`, like `Gelu`).
+fn unit_value(input: &Input<'_>, p: &TokenStream) -> TokenStream {
+    let is_unit = matches!(&input.data, Data::Struct(v) if v.style == Style::Unit);
+    if !is_unit || !input.original.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let ident = &input.original.ident;
+    quote! {
+        #[automatically_derived]
+        #[diagnostic::do_not_recommend]
+        impl #p::UnitLayer for #ident {
+            const VALUE: Self = #ident;
+        }
     }
 }
 

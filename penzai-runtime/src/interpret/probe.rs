@@ -121,8 +121,8 @@ impl LinearProbe {
         let bias = NamedArray::from_f32(&[(CLASSES, classes)], bias)?;
         let linear = Linear::from_weights(
             Parameter::new("probe.weights", weights),
-            vec![feature_axis.to_owned()],
-            vec![CLASSES.to_owned()],
+            vec![feature_axis.into()],
+            vec![CLASSES.into()],
         )?;
         let mut steps = Steps::new();
         steps.push_named("linear", AnyLayer::new(linear))?;

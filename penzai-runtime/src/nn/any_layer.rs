@@ -3,7 +3,8 @@
 use std::fmt;
 
 use crate::Result;
-use crate::nn::{Context, Layer, Signature, Steps};
+use crate::nn::flow::{AxisSet, FlowCheck, FlowResult};
+use crate::nn::{Context, Layer, Signature};
 use crate::nx::NamedArray;
 use crate::tree::{AnyPath, ChildError, HasTypedPath, KeyRef, Leaf, Tree};
 
@@ -146,11 +147,11 @@ impl Layer for AnyLayer {
     fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
         self.0.call(x, cx)
     }
-    fn signature(&self) -> Option<Signature> {
+    fn signature(&self) -> Option<Signature<'_>> {
         self.0.signature()
     }
-    fn as_steps(&self) -> Option<&Steps> {
-        self.0.as_steps()
+    fn flow<'a>(&'a self, x: Option<AxisSet<'a>>, check: &mut FlowCheck) -> FlowResult<'a> {
+        self.0.flow(x, check)
     }
 }
 

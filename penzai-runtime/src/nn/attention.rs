@@ -2,9 +2,12 @@
 
 use crate::Result;
 use crate::nn::check::require_axis;
+use crate::nn::flow::{AxisSet, FlowCheck, FlowError, FlowFailure, FlowResult, ops};
 use crate::nn::{AnyLayer, Context, Layer, LayerError};
-use crate::nx::{NamedArray, NamedShape};
+use crate::nx::{AxisName, NamedArray, NamedShape};
 use crate::tree::{ChildError, HasTypedPath, Key, KeyRef, LayerCast, Tree};
+
+mod step;
 
 /// Multi-head attention whose every step is a slot you can select, capture or replace:
 ///
@@ -18,6 +21,14 @@ use crate::tree::{ChildError, HasTypedPath, Key, KeyRef, LayerCast, Tree};
 ///
 /// Multi-query and grouped-query attention need nothing special: keys with fewer head axes
 /// than queries broadcast by name (queries `{kv_heads, q_per_kv}`, keys `{kv_heads}`).
+///
+/// In `model!`: `Attention(embedding: 64 -> heads: 4, projection: 16)`: the input axes
+/// project to the head axes, the last of which (`projection`) is the per-head axis queries
+/// and keys are contracted over. Options: `mask = causal` (default: none), `window = 128`
+/// (a causal sliding window), `rope = 10000.0` (rotate queries and keys), `kv = [kv_heads:
+/// 2, projection: 16]` (grouped-query: keys and values use some of the query head axes),
+/// `init`, `seed`. The input must have `seq`, and neither `kv_seq` nor a head axis, which
+/// attention uses inside.
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct Attention {
     /// Input to queries.
@@ -32,10 +43,10 @@ pub struct Attention {
     pub output: AnyLayer,
     /// The per-head feature axis contracted by the scores.
     #[tree(skip)]
-    pub head_axis: String,
+    pub head_axis: AxisName,
     /// The key/value sequence axis.
     #[tree(skip)]
-    pub kv_axis: String,
+    pub kv_axis: AxisName,
 }
 
 /// The two fixed contractions of attention.
@@ -81,6 +92,39 @@ impl Attention {
         let mixed = weights.contract(v, &[self.kv_axis.as_str()])?;
         cx.call_child(Key::field("output"), self.output.get(), mixed)
     }
+
+    /// Follows the axes through the slots, as they run: a mistake the input causes (it
+    /// lacks `seq`, or has `kv_seq` or a head axis, which attention uses inside) is
+    /// reported as Attention's, in the words `model!` uses.
+    fn follow<'a>(&'a self, x: AxisSet<'a>, check: &mut FlowCheck) -> FlowResult<'a> {
+        let reattribute = |check: &FlowCheck, f: FlowFailure<'a>| -> FlowFailure<'a> {
+            match FlowError::as_input_mistake(&f.error, "Attention", &x, check.place()) {
+                Some(error) => check.fail("Attention", error),
+                None => f,
+            }
+        };
+        let slot = |check: &mut FlowCheck, name: &'static str, layer: &'a AnyLayer, input| {
+            check
+                .child(Key::field(name), layer.get(), input)
+                .map_err(|f| reattribute(check, f))
+        };
+        let q = slot(check, "query", &self.query, Some(x))?;
+        let k = slot(check, "key", &self.key, Some(x))?;
+        let v = slot(check, "value", &self.value, Some(x))?;
+        let (Some(q), Some(k), Some(v)) = (q, k, v) else {
+            return Ok(None);
+        };
+        let Some(scores) = ops::contract(&q, &k, &self.head_axis) else {
+            return Ok(None);
+        };
+        let Some(weights) = slot(check, "scores", &self.scores, Some(scores))? else {
+            return Ok(None);
+        };
+        let Some(mixed) = ops::contract(&weights, &v, &self.kv_axis) else {
+            return Ok(None);
+        };
+        slot(check, "output", &self.output, Some(mixed))
+    }
 }
 
 impl Layer for Attention {
@@ -88,6 +132,13 @@ impl Layer for Attention {
         let q = cx.call_child(Key::field("query"), self.query.get(), x.clone())?;
         let (k, v) = self.keys_and_values(&x, cx)?;
         self.finish(q, &k, &v, cx)
+    }
+
+    fn flow<'a>(&'a self, x: Option<AxisSet<'a>>, check: &mut FlowCheck) -> FlowResult<'a> {
+        match x {
+            Some(x) => self.follow(x, check),
+            None => Ok(None),
+        }
     }
 }
 
@@ -160,6 +211,10 @@ impl Layer for KVCachingAttention {
             cx.set_state(cache);
             out
         }
+    }
+
+    fn flow<'a>(&'a self, x: Option<AxisSet<'a>>, check: &mut FlowCheck) -> FlowResult<'a> {
+        self.attention.flow(x, check)
     }
 }
 

@@ -1,124 +1,27 @@
-//! Simple layers: elementwise functions, softmax, rescaling, soft caps, casts, dropout.
-
-use std::fmt;
-use std::sync::Arc;
+//! Simple layers: softmax, rescaling, soft caps, casts, dropout.
 
 use crate::Result;
 use crate::nn::check::require_axis;
+use crate::nn::flow::{
+    AxesForm, Axis, AxisSet, Blame, Flow, Literal, Message, ModelStep, Planner, StepBuild,
+    StepInput, Syntax, Written,
+};
 use crate::nn::{Context, Layer, LayerError, Mode, Signature};
-use crate::nx::{DType, NamedArray};
+use crate::nx::{AxisName, DType, NamedArray};
 
-/// A custom elementwise function with a name (the name is what prints and compares).
-#[derive(Clone)]
-pub struct NamedFn {
-    /// Shown in the tree and used for equality together with the function's identity.
-    pub name: String,
-    /// The function.
-    pub f: Arc<dyn Fn(f32) -> f32 + Send + Sync>,
-}
-
-impl fmt::Debug for NamedFn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.name)
-    }
-}
-
-impl PartialEq for NamedFn {
-    fn eq(&self, other: &NamedFn) -> bool {
-        self.name == other.name && Arc::ptr_eq(&self.f, &other.f)
-    }
-}
-
-/// The function an [`Elementwise`] layer applies.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum Activation {
-    /// `max(x, 0)`.
-    Relu,
-    /// Exact GELU, `x * Phi(x)` with the error function.
-    GeluExact,
-    /// The tanh approximation of GELU (GPT-2's `gelu_new`).
-    GeluTanh,
-    /// `x * sigmoid(x)` (SwiGLU's gate).
-    Silu,
-    /// `tanh(x)`.
-    Tanh,
-    /// `exp(x)`.
-    Exp,
-    /// `1 / (1 + exp(-x))`.
-    Sigmoid,
-    /// Any function of one value (a closure: models holding one cannot be saved).
-    #[serde(
-        serialize_with = "crate::io::save::refuse_custom_activation",
-        skip_deserializing
-    )]
-    Custom(NamedFn),
-}
-
-impl Activation {
-    /// A custom activation.
-    pub fn custom(name: &str, f: impl Fn(f32) -> f32 + Send + Sync + 'static) -> Activation {
-        Activation::Custom(NamedFn {
-            name: name.to_owned(),
-            f: Arc::new(f),
-        })
-    }
-
-    /// Applies the function to every element.
-    pub fn apply(&self, x: &NamedArray) -> Result<NamedArray> {
-        Ok(match self {
-            Activation::Relu => x.relu()?,
-            Activation::GeluExact => x.gelu_erf()?,
-            Activation::GeluTanh => x.gelu_tanh()?,
-            Activation::Silu => x.silu()?,
-            Activation::Tanh => x.tanh()?,
-            Activation::Exp => x.exp()?,
-            Activation::Sigmoid => x.sigmoid()?,
-            Activation::Custom(named) => {
-                let f = named.f.clone();
-                x.map_f32(move |v| f(v))?
-            }
-        })
-    }
-}
-
-/// Applies an [`Activation`] to every element.
-#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
-pub struct Elementwise {
-    /// The function.
-    #[tree(skip)]
-    pub activation: Activation,
-}
-
-impl Elementwise {
-    /// An elementwise layer.
-    pub fn new(activation: Activation) -> Elementwise {
-        Elementwise { activation }
-    }
-}
-
-impl Layer for Elementwise {
-    fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
-        self.activation.apply(&x)
-    }
-
-    fn signature(&self) -> Option<Signature> {
-        Some(Signature::pass_through())
-    }
-}
-
-/// Softmax over one or more named axes.
+/// Softmax over one or more named axes. In `model!`: `Softmax(over kv_seq)`.
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct Softmax {
     /// The axes normalized over.
     #[tree(skip)]
-    pub axes: Vec<String>,
+    pub axes: Vec<AxisName>,
 }
 
 impl Softmax {
     /// Softmax over one axis.
     pub fn over(axis: &str) -> Softmax {
         Softmax {
-            axes: vec![axis.to_owned()],
+            axes: vec![axis.into()],
         }
     }
 }
@@ -128,18 +31,117 @@ impl Layer for Softmax {
         for axis in &self.axes {
             require_axis(&x, axis, None)?;
         }
-        let axes: Vec<&str> = self.axes.iter().map(String::as_str).collect();
+        let axes: Vec<&str> = self.axes.iter().map(AxisName::as_str).collect();
         Ok(x.softmax(&axes)?)
     }
 
-    fn signature(&self) -> Option<Signature> {
+    fn signature(&self) -> Option<Signature<'_>> {
         Some(Signature::requiring(
-            self.axes.iter().map(|a| (a.as_str(), None)),
+            &self.axes.iter().map(|a| Axis::any(a)).collect(),
         ))
     }
 }
 
-/// Multiplies by a constant (attention's `1/sqrt(d)`).
+const SOFTMAX_SYNTAX: Syntax = Syntax {
+    example: "Softmax(over kv_seq)",
+    axes: AxesForm::Over,
+    values: 0,
+    bare: false,
+    options: &[],
+};
+
+const fn plan_softmax(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+    let mut p = Planner::new(input, step, &SOFTMAX_SYNTAX);
+    p.need_distinct(step.over_axes(), "`Softmax`");
+    p.then(&Signature::requiring(&AxisSet::of(step.over_axes())));
+    p.finish()
+}
+
+impl<S: StepInput> ModelStep<S> for Softmax {
+    const FLOW: Flow<'static> = plan_softmax(&S::FLOW, &S::STEP);
+
+    fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+        plan_softmax(input, step)
+    }
+
+    fn build(step: &StepBuild<'_>) -> Result<Softmax> {
+        Ok(Softmax {
+            axes: StepBuild::names(step.step.over_axes()),
+        })
+    }
+}
+
+/// The plan of a step taking one number and passing every axis through; `check` words
+/// the number's mistake, if it has one.
+const fn plan_number(
+    input: &Flow<'static>,
+    step: &Written<'_>,
+    syntax: &Syntax,
+    check: Option<(number_check::Check, &str)>,
+) -> Flow<'static> {
+    let mut p = Planner::new(input, step, syntax);
+    if let (Some((check, noun)), Some(Literal::Number { value, text, .. })) = (check, p.value(0))
+        && let Some(m) = number_check::mistake(check, step.name, noun, value, text)
+    {
+        p.fail_with(m, Blame::Value(0));
+    }
+    p.then(&Signature::PASS_THROUGH);
+    p.finish()
+}
+
+/// The number checks of [`plan_number`], shared by `model!` (literals, at compile time)
+/// and the builders (any value, when the model is built).
+mod number_check {
+    use super::Message;
+
+    /// What a number must be.
+    #[derive(Clone, Copy)]
+    pub enum Check {
+        /// In `[0, 1)` (a probability of dropping).
+        Rate,
+        /// Finite and above zero.
+        Positive,
+    }
+
+    /// The mistake of `value` (written `text`), the `noun` of `layer`, if it has one.
+    pub const fn mistake(
+        check: Check,
+        layer: &str,
+        noun: &str,
+        value: f64,
+        text: &str,
+    ) -> Option<Message> {
+        let ok = match check {
+            Check::Rate => value >= 0.0 && value < 1.0,
+            Check::Positive => value > 0.0 && value < f64::INFINITY,
+        };
+        if ok {
+            return None;
+        }
+        let mut m = Message::new();
+        m.push(layer).push("'s ").push(noun).push(" must be ");
+        m.push(match check {
+            Check::Rate => "in [0, 1)",
+            Check::Positive => "finite and above zero",
+        });
+        m.push("; it is ").push(text);
+        Some(m)
+    }
+}
+
+/// A number for a builder, checked like the `model!` literal would be.
+fn checked_number(step: &StepBuild<'_>, check: Option<(number_check::Check, &str)>) -> Result<f32> {
+    let value = step.number(0)?;
+    if let Some((check, noun)) = check
+        && let Some(m) =
+            number_check::mistake(check, step.step.name, noun, value, &value.to_string())
+    {
+        return Err(LayerError::Config(m.as_str().to_owned()).into());
+    }
+    Ok(value as f32)
+}
+
+/// Multiplies by a constant (attention's `1/sqrt(d)`). In `model!`: `ConstantRescale(0.5)`.
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 #[tree(validate = "ConstantRescale::validate")]
 pub struct ConstantRescale {
@@ -160,12 +162,13 @@ impl Layer for ConstantRescale {
         Ok((x * self.by)?)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        Some(Signature::pass_through())
+    fn signature(&self) -> Option<Signature<'_>> {
+        Some(Signature::PASS_THROUGH)
     }
 }
 
-/// `tanh(x / cap) * cap`: a smooth clamp of logits (Gemma 2).
+/// `tanh(x / cap) * cap`: a smooth clamp of logits (Gemma 2). In `model!`:
+/// `TanhSoftCap(30.0)` (the cap must be above zero).
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 #[tree(validate = "TanhSoftCap::validate")]
 pub struct TanhSoftCap {
@@ -180,14 +183,68 @@ impl TanhSoftCap {
     }
 }
 
+const RESCALE_SYNTAX: Syntax = Syntax {
+    example: "ConstantRescale(0.5)",
+    axes: AxesForm::None,
+    values: 1,
+    bare: false,
+    options: &[],
+};
+
+impl<S: StepInput> ModelStep<S> for ConstantRescale {
+    const FLOW: Flow<'static> = plan_number(&S::FLOW, &S::STEP, &RESCALE_SYNTAX, None);
+
+    fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+        plan_number(input, step, &RESCALE_SYNTAX, None)
+    }
+
+    fn build(step: &StepBuild<'_>) -> Result<ConstantRescale> {
+        Ok(ConstantRescale {
+            by: checked_number(step, None)?,
+        })
+    }
+}
+
 impl Layer for TanhSoftCap {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
         self.validate()?;
         Ok(((x * (1.0 / self.soft_cap))?.tanh()? * self.soft_cap)?)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        Some(Signature::pass_through())
+    fn signature(&self) -> Option<Signature<'_>> {
+        Some(Signature::PASS_THROUGH)
+    }
+}
+
+const SOFT_CAP_SYNTAX: Syntax = Syntax {
+    example: "TanhSoftCap(30.0)",
+    axes: AxesForm::None,
+    values: 1,
+    bare: false,
+    options: &[],
+};
+
+impl<S: StepInput> ModelStep<S> for TanhSoftCap {
+    const FLOW: Flow<'static> = plan_number(
+        &S::FLOW,
+        &S::STEP,
+        &SOFT_CAP_SYNTAX,
+        Some((number_check::Check::Positive, "cap")),
+    );
+
+    fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+        plan_number(
+            input,
+            step,
+            &SOFT_CAP_SYNTAX,
+            Some((number_check::Check::Positive, "cap")),
+        )
+    }
+
+    fn build(step: &StepBuild<'_>) -> Result<TanhSoftCap> {
+        Ok(TanhSoftCap {
+            soft_cap: checked_number(step, Some((number_check::Check::Positive, "cap")))?,
+        })
     }
 }
 
@@ -204,13 +261,15 @@ impl Layer for CastToDType {
         Ok(x.cast(self.dtype)?)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        Some(Signature::pass_through())
+    fn signature(&self) -> Option<Signature<'_>> {
+        Some(Signature::PASS_THROUGH)
     }
 }
 
 /// Zeroes each element with probability `rate` and rescales the rest by `1/(1-rate)`,
-/// drawing from the context's random stream; the identity in deterministic mode.
+/// drawing from the context's random stream; the identity in deterministic mode. In
+/// `model!`: `Dropout(0.1)` (a rate outside `[0, 1)` is an error: at compile time for a
+/// number, when the model is built for an expression).
 ///
 /// ```
 /// use penzai::prelude::*;
@@ -230,7 +289,7 @@ pub struct Dropout {
     pub rate: f32,
     /// Axes along which the same mask is shared.
     #[tree(skip)]
-    pub share_across: Vec<String>,
+    pub share_across: Vec<AxisName>,
 }
 
 impl Dropout {
@@ -278,7 +337,40 @@ impl Layer for Dropout {
         )?)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        Some(Signature::pass_through())
+    fn signature(&self) -> Option<Signature<'_>> {
+        Some(Signature::PASS_THROUGH)
+    }
+}
+
+const DROPOUT_SYNTAX: Syntax = Syntax {
+    example: "Dropout(0.1)",
+    axes: AxesForm::None,
+    values: 1,
+    bare: false,
+    options: &[],
+};
+
+impl<S: StepInput> ModelStep<S> for Dropout {
+    const FLOW: Flow<'static> = plan_number(
+        &S::FLOW,
+        &S::STEP,
+        &DROPOUT_SYNTAX,
+        Some((number_check::Check::Rate, "rate")),
+    );
+
+    fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+        plan_number(
+            input,
+            step,
+            &DROPOUT_SYNTAX,
+            Some((number_check::Check::Rate, "rate")),
+        )
+    }
+
+    fn build(step: &StepBuild<'_>) -> Result<Dropout> {
+        Ok(Dropout::new(checked_number(
+            step,
+            Some((number_check::Check::Rate, "rate")),
+        )?))
     }
 }

@@ -307,7 +307,7 @@ impl Context {
     /// `key` for the duration of the call, and an error gets the child's location.
     pub fn call_child(&mut self, key: Key, layer: &dyn Layer, x: NamedArray) -> Result<NamedArray> {
         self.path.push(key);
-        let result = layer.call(x, self);
+        let result = crate::nn::flow::call_checked(layer, x, self);
         let result = self.checked_output(result);
         let result = result.map_err(|e| e.at_layer(|| self.path(), layer.type_name()));
         self.path.pop();
@@ -324,7 +324,7 @@ impl Context {
     ) -> Result<NamedArray> {
         let depth = self.path.len();
         self.path.extend(keys);
-        let result = layer.call(x, self);
+        let result = crate::nn::flow::call_checked(layer, x, self);
         let result = self.checked_output(result);
         let result = result.map_err(|e| e.at_layer(|| self.path(), layer.type_name()));
         self.path.truncate(depth);
@@ -334,7 +334,7 @@ impl Context {
     /// Runs `layer` as the root of a model: errors get the root location when nothing
     /// deeper claimed them.
     pub fn run(&mut self, layer: &dyn Layer, x: NamedArray) -> Result<NamedArray> {
-        let result = layer.call(x, self);
+        let result = crate::nn::flow::call_checked(layer, x, self);
         self.checked_output(result)
             .map_err(|e| e.at_layer(|| self.path(), layer.type_name()))
     }

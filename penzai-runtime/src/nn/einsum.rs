@@ -3,7 +3,7 @@
 use crate::Result;
 use crate::nn::check::require_axis;
 use crate::nn::{Context, Layer, LayerError};
-use crate::nx::NamedArray;
+use crate::nx::{AxisName, NamedArray};
 
 /// `einsum` keyed by axis names for two operands: axes of `a_axes` and `b_axes` absent from
 /// `out_axes` are summed; listed shared axes are matched; axes of the arrays not listed
@@ -100,13 +100,13 @@ pub struct NamedEinsum {
     pub other_input: String,
     /// Axes of the main input taking part.
     #[tree(skip)]
-    pub input_axes: Vec<String>,
+    pub input_axes: Vec<AxisName>,
     /// Axes of the second operand taking part.
     #[tree(skip)]
-    pub other_axes: Vec<String>,
+    pub other_axes: Vec<AxisName>,
     /// Axes of the result (others listed are summed).
     #[tree(skip)]
-    pub output_axes: Vec<String>,
+    pub output_axes: Vec<AxisName>,
 }
 
 impl NamedEinsum {
@@ -117,7 +117,7 @@ impl NamedEinsum {
         other_axes: &[&str],
         output_axes: &[&str],
     ) -> NamedEinsum {
-        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        let own = |v: &[&str]| v.iter().map(|&s| s.into()).collect();
         NamedEinsum {
             other_input: other_input.to_owned(),
             input_axes: own(input_axes),
@@ -130,8 +130,8 @@ impl NamedEinsum {
 impl Layer for NamedEinsum {
     fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
         let other = cx.require_side_input(&self.other_input)?;
-        fn refs(v: &[String]) -> Vec<&str> {
-            v.iter().map(String::as_str).collect()
+        fn refs(v: &[AxisName]) -> Vec<&str> {
+            v.iter().map(AxisName::as_str).collect()
         }
         einsum2(
             &x,

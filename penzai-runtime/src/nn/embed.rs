@@ -2,8 +2,9 @@
 
 use crate::Result;
 use crate::nn::check::require_axis;
+use crate::nn::flow::{Axis, AxisSet};
 use crate::nn::{Context, Initializer, Layer, LayerError, Parameter, Signature, WeightAxes};
-use crate::nx::{DType, NamedArray};
+use crate::nx::{AxisName, DType, NamedArray};
 
 /// An embedding table: one vector (over the embedding axes) per vocabulary entry.
 /// Not a layer itself; [`EmbeddingLookup`] and [`EmbeddingDecode`] hold copies that share
@@ -15,7 +16,7 @@ pub struct EmbeddingTable {
     pub embeddings: Parameter,
     /// The name of the vocabulary axis.
     #[tree(skip)]
-    pub vocabulary_axis: String,
+    pub vocabulary_axis: AxisName,
 }
 
 impl EmbeddingTable {
@@ -34,7 +35,7 @@ impl EmbeddingTable {
         };
         Ok(EmbeddingTable {
             embeddings: init.parameter(seed, &format!("{label}.embeddings"), &axes)?,
-            vocabulary_axis: "vocabulary".to_owned(),
+            vocabulary_axis: "vocabulary".into(),
         })
     }
 
@@ -52,7 +53,7 @@ impl EmbeddingTable {
         }
         Ok(EmbeddingTable {
             embeddings,
-            vocabulary_axis: vocabulary_axis.to_owned(),
+            vocabulary_axis: vocabulary_axis.into(),
         })
     }
 
@@ -70,8 +71,19 @@ impl EmbeddingTable {
             .value
             .named_shape()
             .names()
-            .filter(|n| n.as_str() != self.vocabulary_axis)
+            .filter(|n| **n != self.vocabulary_axis)
             .map(|n| n.to_string())
+            .collect()
+    }
+
+    /// The embedding axes with their sizes, borrowed from the table.
+    fn embedding_axis_set(&self) -> AxisSet<'_> {
+        let value = &self.embeddings.value;
+        value
+            .axis_names()
+            .iter()
+            .filter(|n| **n != self.vocabulary_axis)
+            .map(|n| Axis::maybe_sized(n, value.axis_size(n)))
             .collect()
     }
 }
@@ -100,19 +112,10 @@ impl Layer for EmbeddingLookup {
             .take(&self.table.vocabulary_axis, &x)?)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        let shape = self.table.embeddings.value.named_shape();
+    fn signature(&self) -> Option<Signature<'_>> {
         Some(Signature {
-            adds: self
-                .table
-                .embedding_axes()
-                .into_iter()
-                .map(|n| {
-                    let size = shape.get(&n);
-                    (n.into(), size)
-                })
-                .collect(),
-            ..Signature::default()
+            adds: self.table.embedding_axis_set(),
+            ..Signature::new()
         })
     }
 }
@@ -135,19 +138,15 @@ impl Layer for EmbeddingDecode {
         Ok(x.contract(&self.table.embeddings.value, &names)?)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        let shape = self.table.embeddings.value.named_shape();
-        let axes = self.table.embedding_axes();
+    fn signature(&self) -> Option<Signature<'_>> {
+        let axes = self.table.embedding_axis_set();
         Some(Signature {
-            requires: axes
-                .iter()
-                .map(|n| (n.as_str().into(), shape.get(n)))
-                .collect(),
-            removes: axes.iter().map(|n| n.as_str().into()).collect(),
-            adds: vec![(
-                self.table.vocabulary_axis.as_str().into(),
-                Some(self.table.vocab_size()),
-            )],
+            requires: axes,
+            removes: axes,
+            adds: AxisSet::of(&[Axis::sized(
+                &self.table.vocabulary_axis,
+                self.table.vocab_size(),
+            )]),
         })
     }
 }
@@ -188,14 +187,7 @@ impl Layer for AddPositionalEmbedding {
         Ok((&x + &rows)?)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        let shape = self.table.embeddings.value.named_shape();
-        Some(Signature::requiring(
-            self.table
-                .embedding_axes()
-                .iter()
-                .map(|n| (n.as_str(), shape.get(n)))
-                .collect::<Vec<_>>(),
-        ))
+    fn signature(&self) -> Option<Signature<'_>> {
+        Some(Signature::requiring(&self.table.embedding_axis_set()))
     }
 }

@@ -54,6 +54,20 @@ pub enum LayerError {
         /// What is wrong, naming the axis and both sizes.
         problem: String,
     },
+    /// A layer's output disagrees with the signature it states.
+    #[error(
+        "its output {output} breaks its signature ({signature}): from the input {input} it must give {expected}"
+    )]
+    SignatureBroken {
+        /// The signature, as it prints.
+        signature: String,
+        /// The input's named shape.
+        input: NamedShape,
+        /// The axes the signature gives that input (or why the input does not fit it).
+        expected: String,
+        /// The output's named shape.
+        output: NamedShape,
+    },
     /// A structural check (`CheckAxes`, a checked `Sequential`) failed.
     #[error("{0}")]
     Check(String),

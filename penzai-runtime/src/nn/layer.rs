@@ -1,7 +1,8 @@
 //! The `Layer` trait: a node that maps one named array to another.
 
 use crate::Result;
-use crate::nn::{Context, Signature, Steps};
+use crate::nn::flow::{AxisSet, FlowCheck, FlowResult};
+use crate::nn::{Context, Signature};
 use crate::nx::NamedArray;
 use crate::tree::Tree;
 
@@ -14,22 +15,26 @@ pub trait Layer: Tree + LayerObject {
     fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray>;
 
     /// The axes this layer requires, removes and adds (everything else passes through), if
-    /// it states them. Run-time flow checks ([`check_flow`](crate::nn::check_flow),
-    /// [`Sequential::checked`](crate::nn::Sequential::checked)) use it; `None`, the
-    /// default, means "unknown": a check stops following the axes at this layer.
-    /// `#[layer(...)]` on an `impl Layer` block writes this method.
-    fn signature(&self) -> Option<Signature> {
+    /// it states them. `#[layer(...)]` on an `impl Layer` block writes this method.
+    ///
+    /// A stated signature is a promise checked at every run: when the layer's output
+    /// disagrees with it, [`Context`] returns an error naming the layer, the signature and
+    /// the axes it produced. Flow checks ([`check_flow`](crate::nn::check_flow),
+    /// [`Sequential::checked`](crate::nn::Sequential::checked)) follow it; `None`, the
+    /// default, means "unknown": a check stops following the axes at this layer (unless
+    /// [`flow`](Layer::flow) says more).
+    fn signature(&self) -> Option<Signature<'_>> {
         None
     }
 
-    /// The steps, when this layer runs a sequence of steps in order ([`Sequential`],
-    /// [`NamedGroup`] and every [`sequential_layer!`](crate::sequential_layer) type), so
-    /// that flow checks can follow them.
-    ///
-    /// [`Sequential`]: crate::nn::Sequential
-    /// [`NamedGroup`]: crate::nn::NamedGroup
-    fn as_steps(&self) -> Option<&Steps> {
-        None
+    /// How the named axes `x` (`None`: unknown) flow through this layer, for flow checks:
+    /// the axes after it, or the mistake. The default follows [`signature`](Layer::signature);
+    /// a combinator follows its children through `check` (see [`FlowCheck`]).
+    fn flow<'a>(&'a self, x: Option<AxisSet<'a>>, check: &mut FlowCheck) -> FlowResult<'a> {
+        match (x, self.signature()) {
+            (Some(x), Some(sig)) => check.apply(self.type_name(), &x, &sig).map(Some),
+            _ => Ok(None),
+        }
     }
 }
 

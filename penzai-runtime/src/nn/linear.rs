@@ -2,6 +2,10 @@
 
 use crate::Result;
 use crate::nn::check::{forbid_axis, require_axis};
+use crate::nn::flow::{
+    AxesForm, Axis, AxisSet, Blame, Flow, Message, ModelStep, OptionSyntax, Planner, StepBuild,
+    StepInput, Syntax, Written,
+};
 use crate::nn::{
     AnyLayer, Context, Initializer, Layer, LayerError, Parameter, Signature, Steps, WeightAxes,
 };
@@ -10,6 +14,10 @@ use crate::nx::{AxisName, NamedArray};
 /// A learned linear map: contracts the input's `in_axes` with the weights and produces
 /// `out_axes`. Weight axes in neither list are **parallel** (e.g. `heads`): the map is
 /// applied separately per slice, and the input must have them too.
+///
+/// In `model!`: `Linear(embedding: 64 -> hidden: 256)`; several axes on either side
+/// (`Linear(heads: 4, projection: 16 -> embedding: 64)`); options `parallel = [heads: 4]`,
+/// `init = ..`, `seed = ..`. Input sizes not written are read from the axes flowing in.
 ///
 /// ```
 /// use penzai::prelude::*;
@@ -35,10 +43,10 @@ pub struct Linear {
     pub weights: Parameter,
     /// Axes contracted with the input.
     #[tree(skip)]
-    pub in_axes: Vec<String>,
+    pub in_axes: Vec<AxisName>,
     /// Axes produced.
     #[tree(skip)]
-    pub out_axes: Vec<String>,
+    pub out_axes: Vec<AxisName>,
 }
 
 impl Linear {
@@ -59,16 +67,16 @@ impl Linear {
         let weights = init.parameter(seed, &format!("{label}.weights"), &axes)?;
         Linear::from_weights(
             weights,
-            input.iter().map(|(n, _)| n.to_string()).collect(),
-            output.iter().map(|(n, _)| n.to_string()).collect(),
+            input.iter().map(|&(n, _)| n.into()).collect(),
+            output.iter().map(|&(n, _)| n.into()).collect(),
         )
     }
 
     /// A linear map over given weights; checks that they have every listed axis.
     pub fn from_weights(
         weights: Parameter,
-        in_axes: Vec<String>,
-        out_axes: Vec<String>,
+        in_axes: Vec<AxisName>,
+        out_axes: Vec<AxisName>,
     ) -> Result<Linear> {
         let linear = Linear {
             weights,
@@ -135,12 +143,40 @@ impl Linear {
             .collect()
     }
 
-    fn sized(&self, names: &[String]) -> Vec<(AxisName, usize)> {
+    fn sized(&self, names: &[AxisName]) -> Vec<(AxisName, usize)> {
         let shape = self.weights.value.named_shape();
         names
             .iter()
-            .filter_map(|n| shape.get(n).map(|s| (AxisName::from(n.as_str()), s)))
+            .filter_map(|n| shape.get(n).map(|s| (n.clone(), s)))
             .collect()
+    }
+
+    /// The signature of a linear map from `input` to `output` with `parallel` axes: it
+    /// requires the inputs and the parallel axes, removes the inputs and adds the outputs.
+    /// `model!` and [`Layer::signature`] both use it.
+    pub const fn signature_of<'a>(
+        input: &AxisSet<'a>,
+        output: &AxisSet<'a>,
+        parallel: &AxisSet<'a>,
+    ) -> Signature<'a> {
+        let mut sig = Signature::new();
+        let (ins, pars, outs) = (input.as_slice(), parallel.as_slice(), output.as_slice());
+        let mut i = 0;
+        while i < ins.len() {
+            sig = sig.require(ins[i]).remove(ins[i].name);
+            i += 1;
+        }
+        i = 0;
+        while i < pars.len() {
+            sig = sig.require(pars[i]);
+            i += 1;
+        }
+        i = 0;
+        while i < outs.len() {
+            sig = sig.add(outs[i]);
+            i += 1;
+        }
+        sig
     }
 }
 
@@ -156,23 +192,110 @@ impl Layer for Linear {
             // Nothing to contract: an elementwise scale (norm scales), broadcast by name.
             return Ok((&x * &self.weights.value)?);
         }
-        let names: Vec<&str> = self.in_axes.iter().map(String::as_str).collect();
+        let names: Vec<&str> = self.in_axes.iter().map(AxisName::as_str).collect();
         Ok(x.contract(&self.weights.value, &names)?)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        let sized = |axes: Vec<(AxisName, usize)>| axes.into_iter().map(|(n, s)| (n, Some(s)));
-        Some(Signature {
-            requires: sized(self.input_axes())
-                .chain(sized(self.parallel_axes()))
-                .collect(),
-            removes: self.in_axes.iter().map(|n| n.as_str().into()).collect(),
-            adds: sized(self.output_axes()).collect(),
-        })
+    fn signature(&self) -> Option<Signature<'_>> {
+        let weights = &self.weights.value;
+        let input = sized_axes(&self.in_axes, weights);
+        let output = sized_axes(&self.out_axes, weights);
+        let parallel: AxisSet<'_> = weights
+            .axis_names()
+            .iter()
+            .filter(|n| !self.in_axes.contains(n) && !self.out_axes.contains(n))
+            .map(|n| Axis::maybe_sized(n.as_str(), weights.axis_size(n)))
+            .collect();
+        Some(Linear::signature_of(&input, &output, &parallel))
     }
 }
 
+const LINEAR_SYNTAX: Syntax = Syntax {
+    example: "Linear(embedding: 64 -> hidden: 256)",
+    axes: AxesForm::Arrow,
+    values: 0,
+    bare: false,
+    options: &[
+        OptionSyntax::axes("parallel"),
+        OptionSyntax::INIT,
+        OptionSyntax::SEED,
+    ],
+};
+
+/// `Linear(in -> out)`, `Affine(in -> out)`: the input sizes must be known (the weights
+/// need them), the outputs written; an output axis cannot have an input's name.
+const fn plan_linear(input: &Flow<'static>, step: &Written<'_>, syntax: &Syntax) -> Flow<'static> {
+    let mut p = Planner::new(input, step, syntax);
+    let parallel = step.option_axes("parallel");
+    p.need_distinct(step.before, "the inputs");
+    p.need_distinct(step.after, "the outputs");
+    let mut i = 0;
+    while i < step.after.len() {
+        if AxisSet::of(step.before).contains(step.after[i].name) {
+            p.fail_with(
+                same_name_in_and_out(step.name, step.after[i].name),
+                Blame::After(i),
+            );
+        }
+        i += 1;
+    }
+    p.need_written_sizes(step.after);
+    p.need_sizes(step.before);
+    p.need_sizes(parallel);
+    p.then(&Linear::signature_of(
+        &AxisSet::of(step.before),
+        &AxisSet::of(step.after),
+        &AxisSet::of(parallel),
+    ));
+    p.finish()
+}
+
+/// Why `Linear(embedding -> embedding)` cannot be: the weights would need the axis twice.
+const fn same_name_in_and_out(layer: &str, axis: &str) -> Message {
+    let mut m = Message::new();
+    m.push(layer).push(" cannot output axis ").quoted(axis);
+    m.push(", which it also takes as input (its weights would have the axis twice): give the output another name and rename it back, like `");
+    m.push(layer)
+        .push("(")
+        .push(axis)
+        .push(" -> ")
+        .push(axis)
+        .push("_out), RenameAxes(");
+    m.push(axis).push("_out -> ").push(axis).push(")`");
+    m
+}
+
+impl<S: StepInput> ModelStep<S> for Linear {
+    const FLOW: Flow<'static> = plan_linear(&S::FLOW, &S::STEP, &LINEAR_SYNTAX);
+
+    fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+        plan_linear(input, step, &LINEAR_SYNTAX)
+    }
+
+    fn build(step: &StepBuild<'_>) -> Result<Linear> {
+        let parallel = step.sized(step.step.option_axes("parallel"))?;
+        Linear::new(
+            step.seed,
+            step.label,
+            &step.sized(step.step.before)?,
+            &step.sized(step.step.after)?,
+            &parallel,
+            step.init_or(Initializer::XAVIER_UNIFORM),
+        )
+    }
+}
+
+/// `names` with their sizes in `weights`.
+fn sized_axes<'a>(names: &'a [AxisName], weights: &NamedArray) -> AxisSet<'a> {
+    names
+        .iter()
+        .map(|n| Axis::maybe_sized(n, weights.axis_size(n)))
+        .collect()
+}
+
 /// Adds a learned bias, broadcast by name; the input must have every bias axis.
+///
+/// In `model!`: `AddBias(over hidden)`; options `init` (default zeros), `seed`.
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct AddBias {
     /// The bias.
@@ -206,21 +329,65 @@ impl Layer for AddBias {
         Ok((&x + &self.bias.value)?)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        let shape = self.bias.value.named_shape();
+    fn signature(&self) -> Option<Signature<'_>> {
+        let sizes = self.bias.value.named_shape();
         Some(Signature::requiring(
-            shape.iter().map(|(n, s)| (n.as_str(), Some(s))),
+            &self
+                .bias
+                .value
+                .axis_names()
+                .iter()
+                .map(|n| Axis::maybe_sized(n.as_str(), sizes.get(n)))
+                .collect(),
         ))
+    }
+}
+
+const ADD_BIAS_SYNTAX: Syntax = Syntax {
+    example: "AddBias(over hidden: 256)",
+    axes: AxesForm::Over,
+    values: 0,
+    bare: false,
+    options: &[OptionSyntax::INIT, OptionSyntax::SEED],
+};
+
+/// `AddBias(over ..)`: the axes must be there, with known sizes.
+const fn plan_add_bias(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+    let mut p = Planner::new(input, step, &ADD_BIAS_SYNTAX);
+    p.need_distinct(step.over_axes(), "`AddBias`");
+    p.need_sizes(step.over_axes());
+    p.then(&Signature::requiring(&AxisSet::of(step.over_axes())));
+    p.finish()
+}
+
+impl<S: StepInput> ModelStep<S> for AddBias {
+    const FLOW: Flow<'static> = plan_add_bias(&S::FLOW, &S::STEP);
+
+    fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+        plan_add_bias(input, step)
+    }
+
+    fn build(step: &StepBuild<'_>) -> Result<AddBias> {
+        AddBias::new(
+            step.seed,
+            step.label,
+            &step.sized(step.step.over_axes())?,
+            // A bias starts at zero unless the step says otherwise (not the model's init).
+            step.init.unwrap_or(Initializer::Zeros),
+        )
     }
 }
 
 crate::sequential_layer! {
     /// A [`Linear`] map followed by an [`AddBias`] over its outputs: steps `linear`, `bias`.
+    ///
+    /// In `model!`: `Affine(embedding: 64 -> hidden: 256)`; options `init`, `seed`.
     pub struct Affine;
 }
 
 impl Affine {
-    /// A new affine map (weights with `init`, zero bias over the output axes).
+    /// A new affine map (weights with `init`, zero bias over the output axes), its
+    /// parameters labelled `label.weights` and `label.bias`.
     pub fn new(
         seed: u64,
         label: &str,
@@ -228,15 +395,55 @@ impl Affine {
         output: &[(&str, usize)],
         init: Initializer,
     ) -> Result<Affine> {
+        Affine::labelled(seed, label, label, input, output, init)
+    }
+
+    /// A new affine map whose linear part is labelled under `linear` and bias under `bias`.
+    fn labelled(
+        seed: u64,
+        linear: &str,
+        bias: &str,
+        input: &[(&str, usize)],
+        output: &[(&str, usize)],
+        init: Initializer,
+    ) -> Result<Affine> {
         let mut steps = Steps::new();
         steps.push_named(
             "linear",
-            AnyLayer::new(Linear::new(seed, label, input, output, &[], init)?),
+            AnyLayer::new(Linear::new(seed, linear, input, output, &[], init)?),
         )?;
         steps.push_named(
             "bias",
-            AnyLayer::new(AddBias::new(seed, label, output, Initializer::Zeros)?),
+            AnyLayer::new(AddBias::new(seed, bias, output, Initializer::Zeros)?),
         )?;
         Ok(Affine { steps })
+    }
+}
+
+const AFFINE_SYNTAX: Syntax = Syntax {
+    example: "Affine(embedding: 64 -> hidden: 256)",
+    axes: AxesForm::Arrow,
+    values: 0,
+    bare: false,
+    options: &[OptionSyntax::INIT, OptionSyntax::SEED],
+};
+
+impl<S: StepInput> ModelStep<S> for Affine {
+    const FLOW: Flow<'static> = plan_linear(&S::FLOW, &S::STEP, &AFFINE_SYNTAX);
+
+    fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+        plan_linear(input, step, &AFFINE_SYNTAX)
+    }
+
+    /// Labels follow the paths: `up.linear.weights`, `up.bias.bias`.
+    fn build(step: &StepBuild<'_>) -> Result<Affine> {
+        Affine::labelled(
+            step.seed,
+            &format!("{}.linear", step.label),
+            &format!("{}.bias", step.label),
+            &step.sized(step.step.before)?,
+            &step.sized(step.step.after)?,
+            step.init_or(Initializer::XAVIER_UNIFORM),
+        )
     }
 }

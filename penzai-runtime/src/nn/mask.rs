@@ -2,9 +2,13 @@
 
 use crate::Result;
 use crate::nn::check::require_axis;
+use crate::nn::flow::{
+    AxesForm, Axis, Blame, Flow, Literal, Message, ModelStep, Planner, StepBuild, StepInput,
+    Syntax, Written,
+};
 use crate::nn::rope::positions;
 use crate::nn::{Context, Layer, LayerError, Signature};
-use crate::nx::{DType, NamedArray};
+use crate::nx::{AxisName, DType, NamedArray};
 
 /// The value masked scores get: finite, so a fully masked row stays finite after softmax
 /// the way the reference implementations behave (Penzai uses the same constant).
@@ -39,6 +43,8 @@ fn query_and_key_positions(
 }
 
 /// Masks scores where the key comes after the query (`kv_pos > q_pos`).
+///
+/// In `model!`: `ApplyCausalMask` (on scores with `seq` and `kv_seq` axes).
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct ApplyCausalMask {
     /// Side input with query positions (default `token_positions`; else `0..n`).
@@ -49,10 +55,10 @@ pub struct ApplyCausalMask {
     pub key_positions: String,
     /// The query axis of the scores.
     #[tree(skip)]
-    pub seq_axis: String,
+    pub seq_axis: AxisName,
     /// The key axis of the scores.
     #[tree(skip)]
-    pub kv_axis: String,
+    pub kv_axis: AxisName,
 }
 
 impl Default for ApplyCausalMask {
@@ -79,15 +85,47 @@ impl Layer for ApplyCausalMask {
         masked(&x, &q.ge(&k)?)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        Some(Signature::requiring([
-            (self.seq_axis.as_str(), None),
-            (self.kv_axis.as_str(), None),
-        ]))
+    fn signature(&self) -> Option<Signature<'_>> {
+        Some(causal_signature(&self.seq_axis, &self.kv_axis))
+    }
+}
+
+/// What a causal mask needs: the scores' query and key axes.
+const fn causal_signature<'a>(seq: &'a str, kv_seq: &'a str) -> Signature<'a> {
+    Signature::new()
+        .require(Axis::any(seq))
+        .require(Axis::any(kv_seq))
+}
+
+const CAUSAL_SYNTAX: Syntax = Syntax {
+    example: "ApplyCausalMask",
+    axes: AxesForm::None,
+    values: 0,
+    bare: true,
+    options: &[],
+};
+
+const fn plan_causal(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+    let mut p = Planner::new(input, step, &CAUSAL_SYNTAX);
+    p.then(&causal_signature("seq", "kv_seq"));
+    p.finish()
+}
+
+impl<S: StepInput> ModelStep<S> for ApplyCausalMask {
+    const FLOW: Flow<'static> = plan_causal(&S::FLOW, &S::STEP);
+
+    fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+        plan_causal(input, step)
+    }
+
+    fn build(_step: &StepBuild<'_>) -> Result<ApplyCausalMask> {
+        Ok(ApplyCausalMask::default())
     }
 }
 
 /// Causal mask that also hides keys more than `window - 1` positions back (Mistral).
+///
+/// In `model!`: `ApplyCausalSlidingWindowMask(128)` (the window is at least 1).
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 pub struct ApplyCausalSlidingWindowMask {
     /// How many positions (the query's own included) a query sees.
@@ -128,8 +166,64 @@ impl Layer for ApplyCausalSlidingWindowMask {
         masked(&x, &keep)
     }
 
-    fn signature(&self) -> Option<Signature> {
+    fn signature(&self) -> Option<Signature<'_>> {
         self.causal.signature()
+    }
+}
+
+const WINDOW_SYNTAX: Syntax = Syntax {
+    example: "ApplyCausalSlidingWindowMask(128)",
+    axes: AxesForm::None,
+    values: 1,
+    bare: false,
+    options: &[],
+};
+
+/// The mistake of a sliding window written `text` (an integer of at least 1).
+pub(crate) const fn window_mistake(value: f64, integer: bool, text: &str) -> Option<Message> {
+    if integer && value >= 1.0 {
+        return None;
+    }
+    let mut m = Message::new();
+    m.push("a sliding window is a number of positions, at least 1; it is ")
+        .push(text);
+    Some(m)
+}
+
+const fn plan_window(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+    let mut p = Planner::new(input, step, &WINDOW_SYNTAX);
+    if let Some(Literal::Number {
+        value,
+        integer,
+        text,
+    }) = p.value(0)
+        && let Some(m) = window_mistake(value, integer, text)
+    {
+        p.fail_with(m, Blame::Value(0));
+    }
+    p.then(&causal_signature("seq", "kv_seq"));
+    p.finish()
+}
+
+/// A window for a builder, checked like the `model!` literal would be.
+pub(crate) fn checked_window(value: f64) -> Result<usize> {
+    match window_mistake(value, value.fract() == 0.0, &value.to_string()) {
+        Some(m) => Err(LayerError::Config(m.as_str().to_owned()).into()),
+        None => Ok(value as usize),
+    }
+}
+
+impl<S: StepInput> ModelStep<S> for ApplyCausalSlidingWindowMask {
+    const FLOW: Flow<'static> = plan_window(&S::FLOW, &S::STEP);
+
+    fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+        plan_window(input, step)
+    }
+
+    fn build(step: &StepBuild<'_>) -> Result<ApplyCausalSlidingWindowMask> {
+        Ok(ApplyCausalSlidingWindowMask::new(checked_window(
+            step.number(0)?,
+        )?))
     }
 }
 
@@ -155,7 +249,7 @@ impl Layer for ApplyExplicitMask {
         masked(&x, mask)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        Some(Signature::pass_through())
+    fn signature(&self) -> Option<Signature<'_>> {
+        Some(Signature::PASS_THROUGH)
     }
 }

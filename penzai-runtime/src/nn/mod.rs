@@ -1,6 +1,7 @@
 //! Layers: the [`Layer`] trait, the run [`Context`], parameters and initializers,
 //! combinators and the layer library.
 
+mod activation;
 mod any_layer;
 mod attention;
 mod basic;
@@ -10,6 +11,7 @@ mod context;
 mod einsum;
 mod embed;
 mod error;
+pub mod flow;
 mod init;
 mod layer;
 mod linear;
@@ -20,28 +22,29 @@ mod options;
 mod parameter;
 pub mod rope;
 mod sequential;
-pub mod signature;
 
+// The layer modules export everything public, so a new layer is one file's change.
+pub use activation::*;
 pub use any_layer::AnyLayer;
-pub use attention::{Attention, KVCache, KVCachingAttention};
-pub use basic::{
-    Activation, CastToDType, ConstantRescale, Dropout, Elementwise, NamedFn, Softmax, TanhSoftCap,
-};
+pub use attention::*;
+pub use basic::*;
 pub use check::{AxesSpec, SizeSpec};
-pub use combinators::{BranchAndAdd, BranchAndMultiply, CheckAxes, Identity, RenameAxes, Residual};
+pub use combinators::*;
 pub use context::{AnyState, Context, Mode, label_hash, split_seed};
-pub use einsum::{NamedEinsum, einsum2};
-pub use embed::{AddPositionalEmbedding, EmbeddingDecode, EmbeddingLookup, EmbeddingTable};
+pub use einsum::*;
+pub use embed::*;
 pub use error::LayerError;
+pub use flow::{
+    AxesForm, Axis, AxisSet, Flow, FlowCheck, FlowError, FlowFailure, FlowResult, HasSignature,
+    ModelStep, OptionSyntax, Planner, Signature, Size, StepBuild, StepInput, Syntax, UnitLayer,
+    Written, check_flow, check_flow_to,
+};
 pub use init::{Distribution, FanMode, Initializer, WeightAxes};
 pub use layer::{Layer, LayerObject};
-pub use linear::{AddBias, Affine, Linear};
-pub use mask::{ApplyCausalMask, ApplyCausalSlidingWindowMask, ApplyExplicitMask, MASKED_SCORE};
+pub use linear::*;
+pub use mask::*;
 pub use mlp::Mlp;
-pub use norm::{LayerNorm, RMSNorm, RMSStandardize, Standardize};
+pub use norm::*;
 pub use parameter::{Parameter, parameters, set_parameter};
 pub use rope::{ApplyRoPE, ApplyRoPEToSubset};
 pub use sequential::{NamedGroup, Sequential, Step, Steps};
-pub use signature::{
-    FlowAxes, HasSignature, Signature, SignatureAxis, StaticSignature, check_flow, check_flow_to,
-};

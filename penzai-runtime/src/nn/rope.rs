@@ -2,8 +2,12 @@
 
 use crate::Result;
 use crate::nn::check::require_axis;
+use crate::nn::flow::{
+    AxesForm, Axis, AxisSet, Flow, FlowCheck, FlowError, FlowResult, Message, ModelStep,
+    OptionSyntax, Planner, Size, StepBuild, StepInput, Syntax, Written,
+};
 use crate::nn::{Context, Layer, LayerError, Signature};
-use crate::nx::{DType, NamedArray};
+use crate::nx::{AxisName, DType, NamedArray};
 
 /// The positions for an input: the side input `name` when given, else `0..n` along the
 /// input's `seq_axis` (the common case of a fresh, unpadded sequence).
@@ -82,12 +86,15 @@ fn rotate(
 }
 
 /// Rotary position embedding over the whole `embedding_axis` (Llama's RoPE).
+///
+/// In `model!`: `ApplyRoPE(over projection)`; option `theta = 10000.0`. The axis pairs its
+/// first and second halves, so its size must be even.
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 #[tree(validate = "ApplyRoPE::validate")]
 pub struct ApplyRoPE {
     /// The axis rotated (the per-head dimension, e.g. `projection`).
     #[tree(skip)]
-    pub embedding_axis: String,
+    pub embedding_axis: AxisName,
     /// The base wavelength (`rope_theta`), 10 000 in the original paper.
     #[tree(skip)]
     pub max_wavelength: f32,
@@ -100,7 +107,7 @@ impl ApplyRoPE {
     /// RoPE over `embedding_axis` with `token_positions` as positions.
     pub fn new(embedding_axis: &str, max_wavelength: f32) -> ApplyRoPE {
         ApplyRoPE {
-            embedding_axis: embedding_axis.to_owned(),
+            embedding_axis: embedding_axis.into(),
             max_wavelength,
             positions_input: "token_positions".to_owned(),
         }
@@ -123,8 +130,85 @@ impl Layer for ApplyRoPE {
         rotate(&x, &self.embedding_axis, size, &pos, self.max_wavelength)
     }
 
-    fn signature(&self) -> Option<Signature> {
-        Some(Signature::requiring([(self.embedding_axis.as_str(), None)]))
+    fn signature(&self) -> Option<Signature<'_>> {
+        Some(Signature::new().require(Axis::any(&self.embedding_axis)))
+    }
+
+    /// The rotated axis must be there, with an even size when it is known.
+    fn flow<'a>(&'a self, x: Option<AxisSet<'a>>, check: &mut FlowCheck) -> FlowResult<'a> {
+        let Some(x) = x else { return Ok(None) };
+        let sig = Signature::new().require(Axis::any(&self.embedding_axis));
+        let out = check.apply("ApplyRoPE", &x, &sig)?;
+        if let Some(axis) = x.get(&self.embedding_axis)
+            && let Some(e) = odd_rotation("ApplyRoPE", axis)
+        {
+            return Err(check.fail("ApplyRoPE", e));
+        }
+        Ok(Some(out))
+    }
+}
+
+/// The mistake of rotating `axis` when its size is known to be odd (RoPE pairs the first
+/// half of the axis with the second). `layer` is the one that rotates it.
+pub const fn odd_rotation<'a>(layer: &str, axis: Axis<'_>) -> Option<FlowError<'a>> {
+    match axis.size {
+        Size::Known(n) if n % 2 == 1 => {
+            let mut m = Message::new();
+            m.push(layer)
+                .push(" rotates pairs of entries along ")
+                .quoted(axis.name);
+            m.push(" (RoPE), which needs an even size, but ")
+                .quoted(axis.name);
+            m.push(" has size ").number(n);
+            Some(FlowError::other(m))
+        }
+        _ => None,
+    }
+}
+
+const ROPE_SYNTAX: Syntax = Syntax {
+    example: "ApplyRoPE(over projection)",
+    axes: AxesForm::Over,
+    values: 0,
+    bare: false,
+    options: &[OptionSyntax::value("theta")],
+};
+
+const fn plan_rope(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+    let mut p = Planner::new(input, step, &ROPE_SYNTAX);
+    if !p.failed() && step.before.len() != 1 {
+        p.fail_with(
+            Message::of("ApplyRoPE rotates one axis: `ApplyRoPE(over projection)`"),
+            crate::nn::flow::Blame::Args,
+        );
+    }
+    p.then(&Signature::requiring(&AxisSet::of(step.over_axes())));
+    if step.over && !step.before.is_empty() {
+        let written = step.before[0];
+        let axis = match p.input().get(written.name) {
+            Some(here) => Axis {
+                name: written.name,
+                size: here.size.or(written.size),
+            },
+            None => written,
+        };
+        if let Some(e) = odd_rotation("ApplyRoPE", axis) {
+            p.fail_flow(e, crate::nn::flow::Blame::Over(0), false);
+        }
+    }
+    p.finish()
+}
+
+impl<S: StepInput> ModelStep<S> for ApplyRoPE {
+    const FLOW: Flow<'static> = plan_rope(&S::FLOW, &S::STEP);
+
+    fn plan(input: &Flow<'static>, step: &Written<'_>) -> Flow<'static> {
+        plan_rope(input, step)
+    }
+
+    fn build(step: &StepBuild<'_>) -> Result<ApplyRoPE> {
+        let theta = step.option_number("theta")?.unwrap_or(10_000.0) as f32;
+        Ok(ApplyRoPE::new(step.step.before[0].name, theta))
     }
 }
 
@@ -134,7 +218,7 @@ impl Layer for ApplyRoPE {
 pub struct ApplyRoPEToSubset {
     /// The axis rotated.
     #[tree(skip)]
-    pub embedding_axis: String,
+    pub embedding_axis: AxisName,
     /// How many leading entries are rotated.
     #[tree(skip)]
     pub rope_subset_size: usize,
@@ -175,7 +259,7 @@ impl Layer for ApplyRoPEToSubset {
         )
     }
 
-    fn signature(&self) -> Option<Signature> {
-        Some(Signature::requiring([(self.embedding_axis.as_str(), None)]))
+    fn signature(&self) -> Option<Signature<'_>> {
+        Some(Signature::new().require(Axis::any(&self.embedding_axis)))
     }
 }

@@ -114,6 +114,16 @@ impl Steps {
         }
     }
 
+    /// The signature of running these steps in order, when every step states one and they
+    /// compose (see [`Signature::then`](crate::nn::Signature::then)).
+    pub fn signature(&self) -> Option<crate::nn::Signature<'_>> {
+        let mut out = crate::nn::Signature::new();
+        for step in self.iter() {
+            out = out.then(&step.layer.get().signature()?)?;
+        }
+        Some(out)
+    }
+
     /// Runs the steps in order, each as a child of the current layer.
     pub fn run(&self, mut x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
         for (i, step) in self.0.iter().enumerate() {
@@ -237,6 +247,59 @@ fn accept_layer(value: Box<dyn Tree>) -> Result<AnyLayer, ChildError> {
 #[macro_export]
 macro_rules! __steps_node {
     ($ty:ty, $name:expr, |$s:ident, $visit:ident| $statics:block, |$a:ident, $b:ident| $eq:expr) => {
+        $crate::__steps_node!(@tree $ty, $name, |$s, $visit| $statics, |$a, $b| $eq);
+
+        impl $crate::nn::Layer for $ty {
+            fn call(
+                &self,
+                x: $crate::nx::NamedArray,
+                cx: &mut $crate::nn::Context,
+            ) -> $crate::Result<$crate::nx::NamedArray> {
+                self.steps.run(x, cx)
+            }
+
+            fn flow<'a>(
+                &'a self,
+                x: ::std::option::Option<$crate::nn::AxisSet<'a>>,
+                check: &mut $crate::nn::FlowCheck,
+            ) -> $crate::nn::FlowResult<'a> {
+                check.steps(&self.steps, x)
+            }
+        }
+    };
+    // A named kind of sequence (`LayerNorm`, `Affine`): it states the signature its steps
+    // compose into, so checks report it as one layer.
+    (@composite $ty:ty, $name:expr) => {
+        $crate::__steps_node!(@tree $ty, $name, |_s, _visit| {}, |_a, _b| true);
+
+        impl $crate::nn::Layer for $ty {
+            fn call(
+                &self,
+                x: $crate::nx::NamedArray,
+                cx: &mut $crate::nn::Context,
+            ) -> $crate::Result<$crate::nx::NamedArray> {
+                self.steps.run(x, cx)
+            }
+
+            fn signature(&self) -> ::std::option::Option<$crate::nn::Signature<'_>> {
+                self.steps.signature()
+            }
+
+            fn flow<'a>(
+                &'a self,
+                x: ::std::option::Option<$crate::nn::AxisSet<'a>>,
+                check: &mut $crate::nn::FlowCheck,
+            ) -> $crate::nn::FlowResult<'a> {
+                match (x, self.steps.signature()) {
+                    (::std::option::Option::Some(x), ::std::option::Option::Some(sig)) => check
+                        .apply($name, &x, &sig)
+                        .map(::std::option::Option::Some),
+                    (x, _) => check.steps(&self.steps, x),
+                }
+            }
+        }
+    };
+    (@tree $ty:ty, $name:expr, |$s:ident, $visit:ident| $statics:block, |$a:ident, $b:ident| $eq:expr) => {
         impl $crate::tree::Tree for $ty {
             fn type_name(&self) -> &'static str {
                 $name
@@ -316,24 +379,6 @@ macro_rules! __steps_node {
             }
         }
 
-        impl $crate::nn::Layer for $ty {
-            fn call(
-                &self,
-                x: $crate::nx::NamedArray,
-                cx: &mut $crate::nn::Context,
-            ) -> $crate::Result<$crate::nx::NamedArray> {
-                self.steps.run(x, cx)
-            }
-
-            fn signature(&self) -> ::std::option::Option<$crate::nn::Signature> {
-                self.steps.signature()
-            }
-
-            fn as_steps(&self) -> ::std::option::Option<&$crate::nn::Steps> {
-                ::std::option::Option::Some(&self.steps)
-            }
-        }
-
         impl $crate::tree::HasTypedPath for $ty {
             type Path = $crate::tree::AnyPath;
         }
@@ -377,7 +422,7 @@ macro_rules! sequential_layer {
             pub steps: $crate::nn::Steps,
         }
 
-        $crate::__steps_node!($name, ::core::stringify!($name), |_s, _visit| {}, |_a, _b| true);
+        $crate::__steps_node!(@composite $name, ::core::stringify!($name));
 
         // Saved as `{"steps": [...]}` (see `penzai::io::save`).
         impl $crate::__private::serde::Serialize for $name {

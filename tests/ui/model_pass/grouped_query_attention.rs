@@ -11,7 +11,7 @@ fn main() -> penzai::Result<()> {
                 Attention(
                     embedding: 8 -> kv_heads: 2, q_per_kv: 2, projection: 4,
                     kv = [kv_heads: 2, projection: 4],
-                    mask = window(3),
+                    window = 3,
                 ),
             ],
             Residual [

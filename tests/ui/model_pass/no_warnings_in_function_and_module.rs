@@ -20,7 +20,7 @@ fn scaled<T: Into<f32>>(factor: T) -> penzai::Result<penzai::nn::Sequential> {
     let factor: f32 = factor.into();
     penzai::model! {
         input: [batch, embedding: 8];
-        ConstantRescale(factor),
+        ConstantRescale({factor}),
         // Repeats without parameters, and with none at all, leave nothing unused.
         repeat 2 { Identity },
         repeat 0 as nothing { Relu },

@@ -114,6 +114,13 @@ fn builtin_layers() -> Registry {
     add(r.add::<AddBias>("AddBias"));
     add(r.add::<Affine>("Affine"));
     add(r.add::<Elementwise>("Elementwise"));
+    add(r.add::<Relu>("Relu"));
+    add(r.add::<Gelu>("Gelu"));
+    add(r.add::<GeluTanh>("GeluTanh"));
+    add(r.add::<Silu>("Silu"));
+    add(r.add::<Tanh>("Tanh"));
+    add(r.add::<Sigmoid>("Sigmoid"));
+    add(r.add::<Exp>("Exp"));
     add(r.add::<Softmax>("Softmax"));
     add(r.add::<ConstantRescale>("ConstantRescale"));
     add(r.add::<TanhSoftCap>("TanhSoftCap"));
