@@ -81,7 +81,7 @@ impl Attention {
             q.named_shape()
                 .iter()
                 .chain(k.named_shape().iter().filter(|(n, _)| !q.has_axis(n)))
-                .filter(|(n, _)| n.as_str() != self.head_axis)
+                .filter(|(n, _)| self.head_axis != n.as_str())
                 .map(|(n, s)| (n.clone(), s)),
         );
         cx.ensure_fits("attention scores", &score_shape)?;
