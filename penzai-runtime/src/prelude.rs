@@ -1,7 +1,7 @@
 //! Everything a model author or analyst usually needs: `use penzai::prelude::*;`.
 
 pub use crate::error::{Error, Result};
-pub use crate::nn::{AnyLayer, Context, Layer};
+pub use crate::nn::{AnyLayer, AsLayer, Context, Layer};
 pub use crate::nx::{AxisError, NamedArray};
 pub use crate::select::{SelectError, Selection, select};
 pub use crate::tree::{

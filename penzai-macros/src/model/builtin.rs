@@ -93,7 +93,7 @@ pub struct Attention {
 pub enum Mask {
     None,
     Causal,
-    Window(Expr),
+    Window(Box<Expr>),
 }
 
 const ACTIVATIONS: [(&str, &str); 8] = [

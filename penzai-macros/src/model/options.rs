@@ -128,7 +128,7 @@ fn parse_mask(input: ParseStream) -> syn::Result<Mask> {
         "window" => {
             let content;
             syn::parenthesized!(content in input);
-            Ok(Mask::Window(content.parse()?))
+            Ok(Mask::Window(Box::new(content.parse()?)))
         }
         other => Err(syn::Error::new_spanned(
             &kind,

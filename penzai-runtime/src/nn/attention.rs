@@ -1,10 +1,12 @@
 //! Attention as data: every intermediate flows through a sub-layer slot.
 
+use std::any::TypeId;
+
 use crate::Result;
 use crate::nn::check::require_axis;
-use crate::nn::{AnyLayer, Context, Layer, LayerError};
+use crate::nn::{AnyLayer, Context, Layer, LayerCapability, LayerError};
 use crate::nx::NamedArray;
-use crate::tree::{ChildError, HasTypedPath, Key, KeyRef, LayerCast, Tree};
+use crate::tree::{Capability, ChildError, HasTypedPath, Key, KeyRef, Tree};
 
 /// Multi-head attention whose every step is a slot you can select, capture or replace:
 ///
@@ -184,20 +186,8 @@ impl Tree for KVCachingAttention {
     fn visit_static_fields(&self, visit: &mut dyn FnMut(&'static str, &dyn std::fmt::Debug)) {
         self.attention.visit_static_fields(visit)
     }
-    fn as_layer(&self) -> Option<&dyn Layer> {
-        Some(self)
-    }
-    fn as_layer_mut(&mut self) -> Option<&mut dyn Layer> {
-        Some(self)
-    }
-    fn layer_cast(&self) -> Option<LayerCast> {
-        Some(crate::__private::cast_layer::<KVCachingAttention>)
-    }
-}
-
-impl std::fmt::Display for KVCachingAttention {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::treescope::fmt_text(self, f)
+    fn capability(&self, key: TypeId) -> Option<Capability> {
+        LayerCapability::answer::<KVCachingAttention>(key)
     }
 }
 

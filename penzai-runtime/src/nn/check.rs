@@ -6,6 +6,7 @@ use std::fmt;
 use crate::Result;
 use crate::nn::LayerError;
 use crate::nx::{NamedArray, NamedShape};
+use crate::tree::Invalid;
 
 /// The size an axis must have in an [`AxesSpec`].
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -264,15 +265,9 @@ impl AxesCheck {
         shape: Option<NamedShape>,
         axes: &[(&'static str, DeclaredSize)],
         allow_others: bool,
-    ) -> Result<()> {
+    ) -> std::result::Result<(), Invalid> {
         let Some(shape) = shape else { return Ok(()) };
-        let fail = |problem: String| -> crate::Error {
-            LayerError::ParameterAxes {
-                field: crate::tree::KeyPath::root().field(field),
-                problem,
-            }
-            .into()
-        };
+        let fail = |problem: String| Invalid::at_field(field, problem);
         for &(axis, size) in axes {
             let Some(actual) = shape.get(axis) else {
                 return Err(fail(format!("lacks axis {axis:?} (its axes are {shape})")));

@@ -33,7 +33,7 @@ pub use einsum::{NamedEinsum, einsum2};
 pub use embed::{AddPositionalEmbedding, EmbeddingDecode, EmbeddingLookup, EmbeddingTable};
 pub use error::LayerError;
 pub use init::{Distribution, FanMode, Initializer, WeightAxes};
-pub use layer::{Layer, LayerObject};
+pub use layer::{AsLayer, Layer, LayerCapability, LayerObject};
 pub use linear::{AddBias, Affine, Linear};
 pub use mask::{ApplyCausalMask, ApplyCausalSlidingWindowMask, ApplyExplicitMask, MASKED_SCORE};
 pub use mlp::Mlp;

@@ -19,11 +19,11 @@ impl NamedArray {
     /// elementwise functions not provided here.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// let x = NamedArray::from_f32(&[("a", 2)], vec![1.0, 2.0])?;
     /// assert_eq!(x.map_f32(|v| v * v + 1.0)?.to_f32_vec(), [2.0, 5.0]);
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn map_f32(&self, f: impl Fn(f32) -> f32) -> Result<NamedArray, AxisError> {
         self.scalar_op("map_f32", f)

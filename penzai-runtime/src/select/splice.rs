@@ -8,7 +8,7 @@
 use super::args::IntoNode;
 use super::error::{InsertProblem, SelectError};
 use super::selection::Selection;
-use crate::nn::{AnyLayer, Sequential};
+use crate::nn::{AnyLayer, AsLayer, Sequential};
 use crate::tree::{ChildError, Key, KeyPath, Tree, get_mut};
 
 /// Which side of the selected node a value goes.

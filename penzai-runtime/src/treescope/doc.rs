@@ -9,6 +9,7 @@ use super::color::type_hue;
 use super::expand::{self, ExpandOptions};
 use super::render;
 use super::stats::{ArrayStats, summary_line};
+use crate::nn::AsLayer;
 use crate::tree::{Key, KeyPath, KeyRef, Leaf, Tree};
 
 /// The render tree of a whole tree.

@@ -255,7 +255,7 @@ fn fill(
     }
     crate::tree::validate_all(&model).map_err(|e| HfError::Model {
         file: config_file.to_owned(),
-        source: Box::new(e),
+        source: Box::new(e.into()),
     })?;
     Ok(model)
 }

@@ -36,7 +36,7 @@ pub enum Architecture {
 /// A parsed HF config: the architecture, plus the keys we neither use nor know to be harmless.
 ///
 /// ```
-/// use penzai_runtime::io::hf_config::{Architecture, HfConfig};
+/// use penzai::io::hf_config::{Architecture, HfConfig};
 ///
 /// let json = br#"{"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 4,
 ///                 "n_positions": 64, "vocab_size": 97, "architectures": ["GPT2LMHeadModel"]}"#;
@@ -48,7 +48,7 @@ pub enum Architecture {
 /// let bad = br#"{"model_type": "llama", "rope_scaling": {"rope_type": "llama3"}}"#;
 /// let err = HfConfig::from_json_bytes("config.json", bad).unwrap_err();
 /// assert!(err.to_string().contains("unsupported \"rope_scaling\""));
-/// # Ok::<(), penzai_runtime::io::IoError>(())
+/// # Ok::<(), penzai::io::IoError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct HfConfig {

@@ -55,7 +55,6 @@ use crate::tree::{KeyPath, Tree, validate_all};
 
 pub use self::context::MAX_LAYER_DEPTH;
 pub use self::error::SaveError;
-pub(crate) use self::layers::refuse_custom_activation;
 #[doc(hidden)]
 pub use self::layers::{deserialize_steps_struct, serialize_steps_struct};
 pub use self::registry::{register_layer, registered_layers};

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::context::SaveState;
 use super::error::SaveError;
-use crate::nn::Parameter;
+use crate::nn::{AsLayer, Parameter};
 use crate::nx::NamedArray;
 use crate::tree::{KeyPath, Leaf, Tree, Walk, walk};
 

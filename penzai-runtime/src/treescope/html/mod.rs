@@ -1,6 +1,7 @@
 //! The HTML renderer: a [`Doc`] becomes one self-contained page (or notebook fragment)
 //! whose data travels as a readable, escaped JSON island.
 
+mod array_figure;
 mod csp;
 pub(crate) mod page;
 
@@ -15,7 +16,7 @@ use crate::tree::{KeyPath, Tree};
 /// Options of the HTML page, as a builder.
 ///
 /// ```
-/// use penzai_runtime::treescope::HtmlOptions;
+/// use penzai::treescope::HtmlOptions;
 /// let tree = vec![1.0f32, 2.0, 3.0];
 /// let html = HtmlOptions::new().title("three numbers").expand_depth(1).to_html(&tree);
 /// assert!(html.contains("<title>three numbers</title>"));
