@@ -7,6 +7,7 @@
 mod containers;
 mod debug;
 mod error;
+mod field_names;
 mod key;
 mod leaves;
 mod node;
