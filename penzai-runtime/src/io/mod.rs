@@ -36,7 +36,7 @@ mod tensor;
 pub use dtype::{Dtype, bf16_to_f32, f16_to_f32};
 pub use error::IoError;
 pub use hf_config::{
-    Activation, Architecture, AttentionBias, Gpt2Config, HfConfig, LlamaConfig, LlamaFamily,
+    Architecture, AttentionBias, HfConfig, HfGpt2Config, HfLlamaConfig, LlamaFamily,
 };
 pub use safetensors::{
     Checkpoint, INDEX_FILE_NAME, SINGLE_FILE_NAME, SafetensorsFile, TensorView, serialize_tensors,

@@ -4,6 +4,7 @@ use std::any::TypeId;
 
 use crate::Result;
 use crate::nn::check::require_axis;
+use crate::nn::side_inputs::KV_TOKEN_POSITIONS;
 use crate::nn::{AnyLayer, Context, Layer, LayerCapability, LayerError};
 use crate::nx::NamedArray;
 use crate::tree::{Capability, ChildError, HasTypedPath, Key, KeyRef, Tree};
@@ -140,13 +141,13 @@ impl Layer for KVCachingAttention {
                 .keys
                 .axis_size(kv_axis)
                 .ok_or_else(|| LayerError::Config(format!("keys lack the kv axis {kv_axis:?}")))?;
-            let previous = cx.remove_side_input("kv_token_positions");
-            cx.set_side_input("kv_token_positions", NamedArray::arange(kv_axis, total)?);
+            let previous = cx.remove_side_input(KV_TOKEN_POSITIONS);
+            cx.set_side_input(KV_TOKEN_POSITIONS, NamedArray::arange(kv_axis, total)?);
             let out = attn.finish(q, &cache.keys, &cache.values, cx);
             match previous {
-                Some(p) => cx.set_side_input("kv_token_positions", p),
+                Some(p) => cx.set_side_input(KV_TOKEN_POSITIONS, p),
                 None => {
-                    cx.remove_side_input("kv_token_positions");
+                    cx.remove_side_input(KV_TOKEN_POSITIONS);
                 }
             }
             cx.set_state(cache);

@@ -19,6 +19,7 @@ mod norm;
 mod parameter;
 pub mod rope;
 mod sequential;
+pub mod side_inputs;
 pub mod signature;
 
 pub use any_layer::AnyLayer;

@@ -2,6 +2,7 @@
 
 use crate::Result;
 use crate::nn::check::require_axis;
+use crate::nn::side_inputs::TOKEN_POSITIONS;
 use crate::nn::{Context, Layer, LayerError, Signature};
 use crate::nx::{DType, NamedArray};
 
@@ -101,7 +102,7 @@ impl ApplyRoPE {
         ApplyRoPE {
             embedding_axis: embedding_axis.to_owned(),
             max_wavelength,
-            positions_input: "token_positions".to_owned(),
+            positions_input: TOKEN_POSITIONS.to_owned(),
         }
     }
 }
