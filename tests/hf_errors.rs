@@ -138,12 +138,59 @@ fn an_integer_parameter_is_a_dtype_error() {
 
 #[test]
 fn a_shape_that_disagrees_with_the_config_is_caught_on_the_config_side_too() {
-    // The config says 3 layers; the file has 2.
+    // The config says 3 layers; the file has 2. One layer short still names the first
+    // missing tensor; more than that is the count's error.
     let v = Variant::new("mistral-sliding", "layers", |_| {})
         .with_config(|c| c["num_hidden_layers"] = 3.into());
     let err = load_err(&v.0);
     assert!(
         matches!(&err, HfError::MissingTensor { tensor, .. } if tensor.starts_with("model.layers.2.")),
+        "{err}"
+    );
+    let v = Variant::new("mistral-sliding", "layers4", |_| {})
+        .with_config(|c| c["num_hidden_layers"] = 4.into());
+    let err = load_err(&v.0);
+    assert!(
+        matches!(
+            &err,
+            HfError::LayerCount {
+                layers: 4,
+                per_layer: 9,
+                fixed: 3,
+                tensors: 21,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_layer_count_the_files_cannot_back_is_refused_before_anything_is_built() {
+    // Issue 14: these used to abort (Llama after ~10 s at 3.3 GB, GPT-2 at once asking for
+    // 4.8 GB) while building per-layer tables.
+    let v = Variant::new("llama-mha", "huge-layers", |_| {})
+        .with_config(|c| c["num_hidden_layers"] = 100_000_000.into());
+    let err = load_err(&v.0);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: num_hidden_layers = 100000000 needs 9 tensors per layer plus 3 others, but the checkpoint holds 21 tensors",
+            v.0.join("config.json").display()
+        )
+    );
+    let v = Variant::new("gpt2", "huge-layers", |_| {})
+        .with_config(|c| c["n_layer"] = 100_000_000.into());
+    let err = load_err(&v.0);
+    assert!(
+        matches!(
+            &err,
+            HfError::LayerCount {
+                key: "n_layer",
+                layers: 100_000_000,
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -170,6 +217,27 @@ fn a_stored_copy_of_a_tied_tensor_must_equal_its_original() {
         hf::load(&same.0).unwrap().model,
         hf::load(fixture("llama-gqa-tied")).unwrap().model
     );
+    // An exact copy is accepted even when it holds a NaN (NaN != NaN in f32).
+    let with_nan = Variant::new("llama-gqa-tied", "tied-nan", |t| {
+        let mut embed = t["model.embed_tokens.weight"].clone();
+        if let TensorData::F32(values) = &mut embed.data {
+            values[5] = f32::NAN;
+        }
+        t.insert("model.embed_tokens.weight".into(), embed.clone());
+        t.insert("lm_head.weight".into(), embed);
+    });
+    assert!(hf::load(&with_nan.0).is_ok());
+    let nan_in_copy_only = Variant::new("llama-gqa-tied", "tied-nan-copy", |t| {
+        let mut embed = t["model.embed_tokens.weight"].clone();
+        if let TensorData::F32(values) = &mut embed.data {
+            values[5] = f32::NAN;
+        }
+        t.insert("lm_head.weight".into(), embed);
+    });
+    assert!(matches!(
+        load_err(&nan_in_copy_only.0),
+        HfError::TiedMismatch { .. }
+    ));
     let different = Variant::new("llama-gqa-tied", "tied-different", |t| {
         t.insert("lm_head.weight".into(), f32s(vec![101, 32]));
     });

@@ -570,3 +570,161 @@ fn loading_validates_the_model() {
         "scale: axis \"embedding\" has size 5, expected 4 (its axes are {embedding: 5})"
     );
 }
+
+#[test]
+fn a_huge_type_tag_is_quoted_in_part_whether_read_first_or_buffered() {
+    // Issue 14: a 200 MB nested tag took 80 s and 1 GB to fail, and the message quoted it
+    // whole. The message keeps a bounded prefix whatever the tag's size.
+    for n in [1usize << 10, 1 << 24] {
+        let tag = "A".repeat(n);
+        let text = STRUCTURE.replace(r#""type":"AddBias""#, &format!(r#""type":"{tag}""#));
+        let (_, message) = load_err(&text, parameters());
+        assert!(
+            message.starts_with(&format!(
+                "structure.json: unknown layer type \"{}\"… ({n} bytes) at byte offset ",
+                "A".repeat(200)
+            )),
+            "{}",
+            &message[..message.len().min(1000)]
+        );
+        // Keys sorted, so every "type" comes after the entries that hold the nested layers.
+        let sorted: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let text = sorted.to_string();
+        assert!(text.find(r#""type":"Sequential""#) > text.find(r#""steps""#));
+        let (_, message) = load_err(&text, parameters());
+        assert!(
+            message.len() < 400,
+            "{}",
+            &message[..message.len().min(1000)]
+        );
+    }
+}
+
+#[test]
+fn a_huge_rejected_value_is_quoted_in_part() {
+    // serde's own messages quote a rejected string whole ("unknown variant `...`").
+    let dtype = "q".repeat(1 << 20);
+    let text = STRUCTURE.replacen(r#""dtype":"f32""#, &format!(r#""dtype":"{dtype}""#), 1);
+    let (_, message) = load_err(&text, parameters());
+    assert!(message.len() < 1200, "{}", &message[..2000]);
+    assert!(
+        message.contains(&format!("unknown variant `{}…`", "q".repeat(200))),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_unknown_field_in_a_layer_is_an_error_at_its_byte_offset() {
+    let text = STRUCTURE.replace(r#""in_axes":["x"]"#, r#""in_axes":["x"],"stride":2"#);
+    let (err, message) = load_err(&text, parameters());
+    let offset = end_of(&text, r#""stride""#);
+    assert!(
+        matches!(save_error(&err), SaveError::InvalidStructure { offset: o, .. } if *o == offset as u64),
+        "{message}"
+    );
+    assert!(
+        message.starts_with(&format!(
+            "structure.json: invalid model structure at byte offset {offset}: unknown field `stride`, expected one of"
+        )),
+        "{message}"
+    );
+    // Also in a step of a Sequential.
+    let text = STRUCTURE.replace(r#"{"name":"up","#, r#"{"name":"up","comment":"hi","#);
+    let (_, message) = load_err(&text, parameters());
+    assert!(message.contains("unknown field `comment`"), "{message}");
+}
+
+#[test]
+fn a_repeated_type_is_an_error_in_either_order() {
+    // Issue 14: "type":"Softmax","type":"Identity" loaded as Softmax; the reverse was refused.
+    for (first, second) in [("AddBias", "Identity"), ("Identity", "AddBias")] {
+        let text = STRUCTURE.replace(
+            r#""type":"AddBias""#,
+            &format!(r#""type":"{first}","type":"{second}""#),
+        );
+        let (err, message) = load_err(&text, parameters());
+        assert!(
+            matches!(save_error(&err), SaveError::InvalidStructure { .. }),
+            "{message}"
+        );
+        assert!(
+            message.contains("repeated entry \"type\" in this layer")
+                || message.contains("unexpected entry \"type\" in this layer"),
+            "{first}, {second}: {message}"
+        );
+    }
+    // A repeated entry before the type (buffered) is refused too.
+    let text = STRUCTURE.replace(
+        r#"{"type":"Linear","weights""#,
+        r#"{"in_axes":["x"],"in_axes":["x"],"type":"Linear","weights""#,
+    );
+    let (_, message) = load_err(&text, parameters());
+    assert!(
+        message.contains("repeated entry \"in_axes\" in this layer"),
+        "{message}"
+    );
+}
+
+/// A saved `Sequential` of layers with numeric options, as JSON text.
+fn options_model() -> (String, Vec<u8>) {
+    use penzai::nn::{ApplyRoPE, Dropout, RMSStandardize, TanhSoftCap};
+    let model = Sequential::new()
+        .then_named(
+            "norm",
+            RMSStandardize {
+                across: vec!["x".into()],
+                epsilon: 1e-6,
+            },
+        )
+        .unwrap()
+        .then_named("drop", Dropout::new(0.25))
+        .unwrap()
+        .then_named("rope", ApplyRoPE::new("x", 10000.0))
+        .unwrap()
+        .then_named("cap", TanhSoftCap { soft_cap: 30.0 })
+        .unwrap();
+    let saved = io::save_to_memory(&model).unwrap();
+    (
+        String::from_utf8(saved.structure).unwrap(),
+        saved.parameters,
+    )
+}
+
+#[test]
+fn layer_options_out_of_range_are_refused_at_load_naming_the_layer() {
+    // Issue 14: "epsilon": -1.0 and "max_wavelength": 0.0 loaded and gave all-NaN logits.
+    let (text, parameters) = options_model();
+    assert!(load(&text, parameters.clone()).is_ok());
+    for (from, to, path, expected) in [
+        (
+            "0.000001",
+            "-1.0",
+            "norm",
+            "option epsilon is -1, but must be a finite number greater than 0",
+        ),
+        (
+            "0.25",
+            "1.5",
+            "drop",
+            "option rate is 1.5, but must be a rate in [0, 1)",
+        ),
+        (
+            "10000.0",
+            "0.0",
+            "rope",
+            "option max_wavelength is 0, but must be a finite number greater than 0",
+        ),
+        (
+            "30.0",
+            "-30.0",
+            "cap",
+            "option soft_cap is -30, but must be a finite number greater than 0",
+        ),
+    ] {
+        assert!(text.contains(from), "{from} in {text}");
+        let edited = text.replacen(from, to, 1);
+        let message = load(&edited, parameters.clone()).unwrap_err().to_string();
+        assert!(message.contains(path), "{message}");
+        assert!(message.ends_with(expected), "{message}");
+    }
+}

@@ -122,6 +122,29 @@ fn control_characters_in_names_cannot_drive_the_terminal() {
 }
 
 #[test]
+fn bidi_and_line_separators_are_escaped_in_keys_and_axis_names_as_in_values() {
+    // Issue 14: keys and axis names printed U+202E (bidi override) and U+2028 raw.
+    let x = NamedArray::zeros(&[("seq\u{2028}len", 2), ("emb\u{202e}ding", 3)]).unwrap();
+    let tree = std::collections::BTreeMap::from([
+        ("key\u{202e}gnp.exe".to_owned(), x),
+        (
+            "line\u{2028}break\u{2029}".to_owned(),
+            NamedArray::scalar(1.0),
+        ),
+    ]);
+    let text = TextOptions::plain().render(&tree);
+    for raw in ['\u{202e}', '\u{2028}', '\u{2029}'] {
+        assert!(!text.contains(raw), "{raw:?} reached the terminal: {text}");
+    }
+    assert!(text.contains("key\\u{202e}gnp.exe"), "{text}");
+    assert!(text.contains("line\\u{2028}break\\u{2029}"), "{text}");
+    assert!(text.contains("seq\\u{2028}len: 2"), "{text}");
+    assert!(text.contains("emb\\u{202e}ding: 3"), "{text}");
+    let value = treescope::to_text_plain(&vec!["a\u{202e}b".to_owned()]);
+    assert!(value.contains("a\\u{202e}b"), "{value}");
+}
+
+#[test]
 fn display_through_fmt_text_honours_a_width() {
     struct Shown(Vec<String>);
     impl std::fmt::Display for Shown {

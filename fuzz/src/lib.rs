@@ -1,5 +1,7 @@
 //! Helpers shared by the fuzz targets and their seed writers.
 
+pub mod extreme;
+
 use penzai_runtime::io::{self, SavedModel};
 use penzai_runtime::models::{Gpt2Config, LlamaConfig, TransformerLm, with_kv_cache};
 use penzai_runtime::nn::{

@@ -22,7 +22,7 @@ mod tree;
 /// `Parameter`/`NamedArray` fields, which generates a `validate()` checking the named axes
 /// and that size variables agree across fields. Container attributes: `#[tree(bound = "T: Layer")]`
 /// (replace the inferred where-clauses), `#[tree(crate = "pz")]` (path of the penzai crate),
-/// `#[tree(validate = "Type::check")]` (a `fn(&Self) -> Result<(), penzai::tree::Invalid>` that the
+/// `#[tree(validate = "Type::check")]` (a `fn(&Self) -> Result<(), E>`, `E` a `penzai::tree::Invalid` or a `penzai::Error`, that the
 /// generated `validate()` also runs), `#[tree(no_display)]` (skip the generated `Display`, which prints the tree with the
 /// Treescope text renderer).
 #[proc_macro_derive(Tree, attributes(tree, axes))]

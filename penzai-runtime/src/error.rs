@@ -6,7 +6,7 @@ use crate::io::hf::HfError;
 use crate::nn::LayerError;
 use crate::nx::AxisError;
 use crate::select::SelectError;
-use crate::tree::{KeyPath, KeyPathParseError, TreeError};
+use crate::tree::{Invalid, KeyPath, KeyPathParseError, TreeError};
 
 /// Any error penzai returns; each variant wraps one area's typed error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -113,6 +113,15 @@ impl From<AxisError> for Error {
 impl From<KeyPathParseError> for Error {
     fn from(e: KeyPathParseError) -> Error {
         Error::Tree(TreeError::Parse(e))
+    }
+}
+
+/// A validation hook (`#[tree(validate = "...")]`) may return penzai's [`Error`] (a layer's
+/// option check, say): its message becomes the node's problem, located by
+/// [`validate_all`](crate::tree::validate_all).
+impl From<Error> for Invalid {
+    fn from(e: Error) -> Invalid {
+        Invalid::new(e.to_string())
     }
 }
 

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! (`select` uses `treescope` to show a selection; `io` maps checkpoints onto `models`;
-//! `interpret` edits `models` with `select`.) `tree` knows nothing of layers: `nn` finds
+//! `interpret` edits `models` with `select`; `quote`, which escapes user strings for
+//! messages, sits below them all.) `tree` knows nothing of layers: `nn` finds
 //! out that a node is a layer through the node's capability hook
 //! ([`Tree::capability`](tree::Tree::capability), answered by `#[derive(Tree)]`; see
 //! [`nn::LayerCapability`]), and `Tree::validate` reports its own [`tree::Invalid`]. At the
@@ -46,6 +47,7 @@ pub mod models;
 pub mod nn;
 pub mod nx;
 pub mod prelude;
+pub mod quote;
 pub mod select;
 pub mod tree;
 pub mod treescope;

@@ -97,6 +97,45 @@ struct ModelInput {
     /// Input token ids, comma-separated.
     #[arg(long, value_delimiter = ',', required = true, num_args = 1.., value_name = "IDS")]
     tokens: Vec<i64>,
+    /// Let NaN and infinite values through instead of failing at the first layer whose
+    /// output has any.
+    #[arg(long)]
+    allow_non_finite: bool,
+    /// The most memory any one array of the forward pass may take (a long input's attention
+    /// scores), as bytes or with a suffix: 512M, 8G. Without it, what the allocator grants.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<usize>,
+}
+
+impl ModelInput {
+    /// The context a run starts from: the non-finite check on unless allowed, the memory cap.
+    fn context(&self) -> Context {
+        let cx = Context::new().with_finite_check(!self.allow_non_finite);
+        match self.max_memory {
+            Some(bytes) => cx.with_max_memory(bytes),
+            None => cx,
+        }
+    }
+}
+
+/// A byte count: digits, optionally followed by K, M, G or T (powers of 1024) and an
+/// optional B.
+fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let upper = upper.strip_suffix('B').unwrap_or(&upper);
+    let (digits, shift) = match upper.char_indices().last() {
+        Some((i, 'K')) => (&upper[..i], 10),
+        Some((i, 'M')) => (&upper[..i], 20),
+        Some((i, 'G')) => (&upper[..i], 30),
+        Some((i, 'T')) => (&upper[..i], 40),
+        _ => (upper, 0),
+    };
+    digits
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1usize << shift))
+        .ok_or_else(|| format!("expected a size such as 4096, 512M or 8G; got {text:?}"))
 }
 
 fn main() -> ExitCode {
@@ -108,10 +147,24 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("penzai: error: {e:#}");
+            eprintln!("penzai: error: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose text the message
+/// already holds (many errors print their source inside their own message).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn run(command: Command) -> Result<()> {
@@ -141,6 +194,8 @@ fn run(command: Command) -> Result<()> {
                 seed,
                 stop_tokens: stop,
                 use_kv_cache: true,
+                check_finite: !input.allow_non_finite,
+                max_memory: input.max_memory,
             };
             generate(&input, &options)
         }
@@ -203,7 +258,8 @@ fn is_saved_model(dir: &Path) -> bool {
 fn logits(input: &ModelInput) -> Result<()> {
     let model = open_runnable(&input.model)?;
     let tokens = token_array(model.vocab_size(), &input.tokens)?;
-    let logits = Context::new()
+    let logits = input
+        .context()
         .run(model.layer(), tokens)
         .context("running the model")?;
     let vocab = logits.axis_size("vocabulary").unwrap_or(0);

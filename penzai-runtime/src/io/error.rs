@@ -78,7 +78,10 @@ pub enum IoError {
         message: String,
     },
     /// One tensor's header entry is malformed (missing field, wrong type).
-    #[error("{file}: tensor {tensor:?}: invalid header entry at byte offset {offset}: {message}")]
+    #[error(
+        "{file}: tensor {}: invalid header entry at byte offset {offset}: {message}",
+        crate::quote::Quoted(.tensor)
+    )]
     InvalidTensorEntry {
         /// The file involved.
         file: String,
@@ -91,7 +94,8 @@ pub enum IoError {
     },
     /// A tensor's dtype string is not one we know.
     #[error(
-        "{file}: tensor {tensor:?}: unknown dtype {dtype:?} (header entry at byte offset {offset})"
+        "{file}: tensor {}: unknown dtype {} (header entry at byte offset {offset})",
+        crate::quote::Quoted(.tensor), crate::quote::Quoted(.dtype)
     )]
     UnknownDtype {
         /// The file involved.
@@ -105,7 +109,8 @@ pub enum IoError {
     },
     /// A tensor's shape has more elements (or bytes) than fit in memory addresses.
     #[error(
-        "{file}: tensor {tensor:?}: shape {shape:?} of {dtype} overflows the address space (header entry at byte offset {offset})"
+        "{file}: tensor {}: shape {shape:?} of {dtype} overflows the address space (header entry at byte offset {offset})",
+        crate::quote::Quoted(.tensor)
     )]
     ShapeOverflow {
         /// The file involved.
@@ -121,7 +126,8 @@ pub enum IoError {
     },
     /// A tensor's `data_offsets` are reversed or run past the end of the data section.
     #[error(
-        "{file}: tensor {tensor:?}: data_offsets [{begin}, {end}] do not fit the data section of {data_len} bytes starting at byte offset {data_start}"
+        "{file}: tensor {}: data_offsets [{begin}, {end}] do not fit the data section of {data_len} bytes starting at byte offset {data_start}",
+        crate::quote::Quoted(.tensor)
     )]
     OffsetsOutOfBounds {
         /// The file involved.
@@ -139,7 +145,8 @@ pub enum IoError {
     },
     /// A tensor's byte range does not match its shape and dtype.
     #[error(
-        "{file}: tensor {tensor:?}: shape {shape:?} of {dtype} needs {expected} bytes, but data_offsets span {actual} bytes (at byte offset {offset})"
+        "{file}: tensor {}: shape {shape:?} of {dtype} needs {expected} bytes, but data_offsets span {actual} bytes (at byte offset {offset})",
+        crate::quote::Quoted(.tensor)
     )]
     ByteLengthMismatch {
         /// The file involved.
@@ -158,7 +165,10 @@ pub enum IoError {
         offset: u64,
     },
     /// Two tensors' byte ranges overlap.
-    #[error("{file}: tensors {first:?} and {second:?} overlap at byte offset {offset}")]
+    #[error(
+        "{file}: tensors {} and {} overlap at byte offset {offset}",
+        crate::quote::Quoted(.first), crate::quote::Quoted(.second)
+    )]
     OverlappingTensors {
         /// The file involved.
         file: String,
@@ -170,7 +180,10 @@ pub enum IoError {
         offset: u64,
     },
     /// No tensor of that name exists.
-    #[error("{file}: no tensor named {tensor:?}")]
+    #[error(
+        "{file}: no tensor named {}",
+        crate::quote::Quoted(.tensor)
+    )]
     TensorNotFound {
         /// The file involved.
         file: String,
@@ -178,7 +191,10 @@ pub enum IoError {
         tensor: String,
     },
     /// A conversion was asked of a tensor whose dtype does not allow it.
-    #[error("{file}: tensor {tensor:?} has dtype {dtype}, expected {expected}")]
+    #[error(
+        "{file}: tensor {} has dtype {dtype}, expected {expected}",
+        crate::quote::Quoted(.tensor)
+    )]
     DtypeMismatch {
         /// The file involved.
         file: String,
@@ -191,7 +207,10 @@ pub enum IoError {
     },
     /// A value cannot be represented in the requested type (a BOOL byte other than 0 or 1, a
     /// U64 above `i64::MAX`).
-    #[error("{file}: tensor {tensor:?}: invalid {dtype} value {value} at byte offset {offset}")]
+    #[error(
+        "{file}: tensor {}: invalid {dtype} value {value} at byte offset {offset}",
+        crate::quote::Quoted(.tensor)
+    )]
     InvalidValue {
         /// The file involved.
         file: String,
@@ -205,7 +224,10 @@ pub enum IoError {
         offset: u64,
     },
     /// The axis names given do not match the tensor's rank.
-    #[error("{file}: tensor {tensor:?} has shape {shape:?} (rank {}), but {} axis names were given: {axis_names:?}", shape.len(), axis_names.len())]
+    #[error(
+        "{file}: tensor {} has shape {shape:?} (rank {}), but {} axis names were given: {axis_names:?}",
+        crate::quote::Quoted(.tensor), shape.len(), axis_names.len()
+    )]
     RankMismatch {
         /// The file involved.
         file: String,
@@ -217,7 +239,10 @@ pub enum IoError {
         axis_names: Vec<String>,
     },
     /// Building a `NamedArray` from a tensor failed (e.g. duplicate axis names).
-    #[error("{file}: tensor {tensor:?}: {source}")]
+    #[error(
+        "{file}: tensor {}: {source}",
+        crate::quote::Quoted(.tensor)
+    )]
     Axis {
         /// The file involved.
         file: String,
@@ -228,7 +253,10 @@ pub enum IoError {
     },
     /// A tensor given to the writer is inconsistent (duplicate or reserved name, data length
     /// not matching its shape, size overflow).
-    #[error("{file}: cannot write tensor {tensor:?}: {message}")]
+    #[error(
+        "{file}: cannot write tensor {}: {message}",
+        crate::quote::Quoted(.tensor)
+    )]
     InvalidTensorToWrite {
         /// The file being written.
         file: String,
@@ -238,7 +266,10 @@ pub enum IoError {
         message: String,
     },
     /// A checkpoint index names a shard that cannot be opened.
-    #[error("{index}: shard {shard:?} (holding tensor {tensor:?}) cannot be opened: {source}")]
+    #[error(
+        "{index}: shard {} (holding tensor {}) cannot be opened: {source}",
+        crate::quote::Quoted(.shard), crate::quote::Quoted(.tensor)
+    )]
     MissingShard {
         /// The index file.
         index: String,
@@ -251,7 +282,8 @@ pub enum IoError {
     },
     /// A checkpoint index places a tensor in a shard that does not contain it.
     #[error(
-        "{index}: tensor {tensor:?} is listed in shard {shard:?}, but that shard has no such tensor"
+        "{index}: tensor {} is listed in shard {}, but that shard has no such tensor",
+        crate::quote::Quoted(.tensor), crate::quote::Quoted(.shard)
     )]
     TensorMissingFromShard {
         /// The index file.
@@ -263,7 +295,8 @@ pub enum IoError {
     },
     /// A checkpoint index names a shard outside the index's folder.
     #[error(
-        "{index}: shard file name {shard:?} (holding tensor {tensor:?}) must be a plain file name in the index's folder"
+        "{index}: shard file name {} (holding tensor {}) must be a plain file name in the index's folder",
+        crate::quote::Quoted(.shard), crate::quote::Quoted(.tensor)
     )]
     UnsafeShardPath {
         /// The index file.
@@ -274,7 +307,10 @@ pub enum IoError {
         tensor: String,
     },
     /// A config key has the wrong JSON type or an out-of-range value.
-    #[error("{file}: key {key:?}: expected {expected}, found {found}")]
+    #[error(
+        "{file}: key {}: expected {expected}, found {found}",
+        crate::quote::Quoted(.key)
+    )]
     ConfigValue {
         /// The config file.
         file: String,
@@ -286,7 +322,10 @@ pub enum IoError {
         found: String,
     },
     /// A required config key is absent.
-    #[error("{file}: missing key {key:?}")]
+    #[error(
+        "{file}: missing key {}",
+        crate::quote::Quoted(.key)
+    )]
     MissingConfigKey {
         /// The config file.
         file: String,
@@ -294,7 +333,10 @@ pub enum IoError {
         key: String,
     },
     /// A config key asks for numerics this crate does not implement.
-    #[error("{file}: unsupported {key:?} = {value}: {reason}")]
+    #[error(
+        "{file}: unsupported {} = {value}: {reason}",
+        crate::quote::Quoted(.key)
+    )]
     UnsupportedConfig {
         /// The config file.
         file: String,
@@ -307,7 +349,8 @@ pub enum IoError {
     },
     /// The config's `model_type` is not one we can load.
     #[error(
-        "{file}: unsupported model_type {model_type:?} (supported: gpt2, llama, mistral, qwen2)"
+        "{file}: unsupported model_type {} (supported: gpt2, llama, mistral, qwen2)",
+        crate::quote::Quoted(.model_type)
     )]
     UnsupportedModelType {
         /// The config file.

@@ -2,6 +2,7 @@
 //! file the same way binary errors do.
 
 use super::IoError;
+use crate::quote::clip_message;
 
 /// Byte offset (within `text`) of the position serde_json reports for `err`.
 ///
@@ -19,13 +20,16 @@ pub(crate) fn byte_offset(text: &str, err: &serde_json::Error) -> usize {
     (line_start + err.column().saturating_sub(1)).min(text.len())
 }
 
-/// serde_json's message without its " at line L column C" suffix (we report a byte offset).
+/// serde_json's message without its " at line L column C" suffix (we report a byte offset),
+/// with the values it quotes cut to a bounded prefix ([`clip_message`]): serde quotes a
+/// string it rejects whole, however long.
 pub(crate) fn message(err: &serde_json::Error) -> String {
     let full = err.to_string();
-    match full.rfind(" at line ") {
-        Some(i) => full[..i].to_owned(),
-        None => full,
-    }
+    let without_position = match full.rfind(" at line ") {
+        Some(i) => &full[..i],
+        None => &full,
+    };
+    clip_message(without_position)
 }
 
 /// Parses `bytes` (which start at absolute offset `base` in `file`) as UTF-8 text.

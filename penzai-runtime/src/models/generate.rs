@@ -38,6 +38,24 @@ pub struct GenerateOptions {
     /// Reuse keys and values through a KV cache (else recompute the whole sequence per
     /// token; the results are the same, the cache is faster).
     pub use_kv_cache: bool,
+    /// Check every layer's output for NaN and infinite values (see
+    /// [`Context::with_finite_check`]): generation fails naming the first layer whose output
+    /// is not finite instead of choosing from NaN logits. Off by default; the CLI turns it on.
+    pub check_finite: bool,
+    /// The most bytes any one array of a forward pass may take (see
+    /// [`Context::with_max_memory`]); `None` means what the allocator grants.
+    pub max_memory: Option<usize>,
+}
+
+impl GenerateOptions {
+    /// The context of one forward pass under these options.
+    fn context(&self) -> Context {
+        let cx = Context::new().with_finite_check(self.check_finite);
+        match self.max_memory {
+            Some(bytes) => cx.with_max_memory(bytes),
+            None => cx,
+        }
+    }
 }
 
 impl Default for GenerateOptions {
@@ -48,6 +66,8 @@ impl Default for GenerateOptions {
             seed: 0,
             stop_tokens: Vec::new(),
             use_kv_cache: true,
+            check_finite: false,
+            max_memory: None,
         }
     }
 }
@@ -119,7 +139,7 @@ pub fn generate_with_progress<L: Layer + Clone>(
     } else {
         None
     };
-    let mut cx = Context::new();
+    let mut cx = options.context();
     for step in 0..options.max_new_tokens {
         let len = rows[0].len();
         let logits = match &cached {
@@ -128,7 +148,10 @@ pub fn generate_with_progress<L: Layer + Clone>(
                 let start = if step == 0 { 0 } else { len - 1 };
                 run_tokens(cached, &rows, start, len, &mut cx)?
             }
-            None => run_tokens(model, &rows, 0, len, &mut Context::new())?,
+            None => {
+                let mut fresh = options.context();
+                run_tokens(model, &rows, 0, len, &mut fresh)?
+            }
         };
         let vocab = logits
             .axis_size("vocabulary")
@@ -222,6 +245,20 @@ pub fn choose(logits: &[f32], sampling: Sampling, seed: u64) -> Result<usize> {
             LayerError::Config("cannot choose a token from an empty vocabulary".into()).into(),
         );
     }
+    // NaN compares false with everything: greedy would return whatever came first, and
+    // sampling would weigh NaN. All -inf leaves nothing to choose from.
+    if let Some(i) = logits.iter().position(|v| v.is_nan()) {
+        return Err(LayerError::UnusableLogits {
+            reason: format!("logit {i} of {} is NaN", logits.len()),
+        }
+        .into());
+    }
+    if logits.iter().all(|&v| v == f32::NEG_INFINITY) {
+        return Err(LayerError::UnusableLogits {
+            reason: format!("all {} logits are -infinity", logits.len()),
+        }
+        .into());
+    }
     let argmax = || {
         let mut best = 0;
         for (i, &v) in logits.iter().enumerate() {
@@ -249,6 +286,15 @@ pub fn choose(logits: &[f32], sampling: Sampling, seed: u64) -> Result<usize> {
         && (p.is_nan() || p <= 0.0 || p > 1.0)
     {
         return Err(LayerError::Config(format!("top_p must be in (0, 1]; got {p}")).into());
+    }
+    if let Some(i) = logits.iter().position(|&v| v == f32::INFINITY) {
+        return Err(LayerError::UnusableLogits {
+            reason: format!(
+                "logit {i} of {} is +infinity, which gives no distribution to sample from",
+                logits.len()
+            ),
+        }
+        .into());
     }
     // Candidates sorted by logit, most likely first (index order breaks ties).
     let mut order: Vec<usize> = (0..logits.len()).collect();
@@ -355,5 +401,38 @@ mod tests {
         };
         assert!(choose(&[1.0], bad, 0).is_err());
         assert!(choose(&[], Sampling::Greedy, 0).is_err());
+    }
+
+    #[test]
+    fn nan_and_all_negative_infinite_logits_are_refused() {
+        let sample = Sampling::Sample {
+            temperature: 1.0,
+            top_k: None,
+            top_p: None,
+        };
+        for sampling in [Sampling::Greedy, sample] {
+            let err = choose(&[0.5, f32::NAN, 1.0], sampling, 0).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "cannot choose a token: logit 1 of 3 is NaN"
+            );
+            let all = [f32::NEG_INFINITY; 4];
+            let err = choose(&all, sampling, 0).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "cannot choose a token: all 4 logits are -infinity"
+            );
+            // Some -inf (masked tokens) is fine: the others are chosen.
+            assert_eq!(choose(&[f32::NEG_INFINITY, 2.0], sampling, 3).unwrap(), 1);
+        }
+        assert_eq!(
+            choose(&[0.0, f32::INFINITY], Sampling::Greedy, 0).unwrap(),
+            1
+        );
+        let err = choose(&[0.0, f32::INFINITY], sample, 0).unwrap_err();
+        assert!(
+            err.to_string().contains("logit 1 of 2 is +infinity"),
+            "{err}"
+        );
     }
 }

@@ -57,7 +57,29 @@ impl Gpt2Config {
 
     /// Hidden width of the MLP: `mlp_hidden`, or `4 * d_model` when unset.
     pub fn mlp_width(&self) -> usize {
-        self.mlp_hidden.unwrap_or(4 * self.d_model)
+        self.mlp_hidden.unwrap_or(self.d_model.saturating_mul(4))
+    }
+
+    /// The number of parameters a model of this config has (saturating, so a config far
+    /// too large to build still gets a number to report).
+    pub fn parameter_count(&self) -> u128 {
+        let [v, p, d, l, m] = [
+            self.vocab_size,
+            self.n_positions,
+            self.d_model,
+            self.n_layers,
+            self.mlp_width(),
+        ]
+        .map(|x| x as u128);
+        let mul = |xs: &[u128]| xs.iter().fold(1u128, |a, &b| a.saturating_mul(b));
+        // Two LayerNorms, query/key/value and output projections with biases, the MLP.
+        let block = [4 * d, mul(&[4, d, d]), 4 * d, mul(&[2, d, m]), m + d]
+            .iter()
+            .fold(0u128, |a, &b| a.saturating_add(b));
+        let unembed = if self.tie_embeddings { 0 } else { mul(&[v, d]) };
+        [mul(&[l, block]), mul(&[v, d]), mul(&[p, d]), unembed, 2 * d]
+            .iter()
+            .fold(0u128, |a, &b| a.saturating_add(b))
     }
 
     fn check(&self) -> Result<()> {
@@ -193,6 +215,11 @@ impl TransformerLm {
     /// overwrites, without drawing millions of random numbers first.
     pub fn gpt2_with(cfg: &Gpt2Config, init: WeightInit) -> Result<TransformerLm> {
         cfg.check()?;
+        super::memory::ensure_model_fits(
+            &format!("a GPT-2 model with {} layers", cfg.n_layers),
+            cfg.parameter_count(),
+            cfg.n_layers,
+        )?;
         let d = [("embedding", cfg.d_model)];
         let (w, seed, init) = (init, init.seed(), init.or(GPT2_INIT));
         let table = EmbeddingTable::new(seed, "embed", cfg.vocab_size, &d, init)?;

@@ -84,6 +84,40 @@ impl LlamaConfig {
         }
     }
 
+    /// The number of parameters a model of this config has (saturating, so a config far
+    /// too large to build still gets a number to report).
+    pub fn parameter_count(&self) -> u128 {
+        let [v, d, l, h, kv, hd, m] = [
+            self.vocab_size,
+            self.d_model,
+            self.n_layers,
+            self.n_heads,
+            self.n_kv_heads,
+            self.head_dim,
+            self.mlp_hidden,
+        ]
+        .map(|x| x as u128);
+        let mul = |xs: &[u128]| xs.iter().fold(1u128, |a, &b| a.saturating_mul(b));
+        let attention = [
+            mul(&[d, h, hd]).saturating_mul(2),
+            mul(&[d, kv, hd]).saturating_mul(2),
+            if self.qkv_bias {
+                mul(&[h + 2 * kv, hd])
+            } else {
+                0
+            },
+            if self.output_bias { d } else { 0 },
+        ];
+        let block = attention
+            .iter()
+            .fold(mul(&[3, d, m]), |a, &b| a.saturating_add(b))
+            .saturating_add(2 * d);
+        let embeddings = mul(&[v, d]).saturating_mul(if self.tie_embeddings { 1 } else { 2 });
+        mul(&[l, block])
+            .saturating_add(embeddings)
+            .saturating_add(d)
+    }
+
     fn check(&self) -> Result<()> {
         let bad = |m: String| Err(crate::nn::LayerError::Config(m).into());
         if self.n_kv_heads == 0 || !self.n_heads.is_multiple_of(self.n_kv_heads) {
@@ -348,6 +382,11 @@ impl TransformerLm {
     /// checkpoint loader overwrites, without drawing millions of random numbers first.
     pub fn llama_with(cfg: &LlamaConfig, init: WeightInit) -> Result<TransformerLm> {
         cfg.check()?;
+        super::memory::ensure_model_fits(
+            &format!("a Llama model with {} layers", cfg.n_layers),
+            cfg.parameter_count(),
+            cfg.n_layers,
+        )?;
         let (w, seed) = (init, init.seed());
         let d = [("embedding", cfg.d_model)];
         let table = EmbeddingTable::new(

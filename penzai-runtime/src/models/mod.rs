@@ -3,6 +3,7 @@
 pub mod generate;
 pub mod gpt2;
 pub mod llama;
+mod memory;
 
 use crate::nn::Initializer;
 

@@ -6,7 +6,7 @@ use crate::Result;
 use crate::nn::check::require_axis;
 use crate::nn::side_inputs::KV_TOKEN_POSITIONS;
 use crate::nn::{AnyLayer, Context, Layer, LayerCapability, LayerError};
-use crate::nx::NamedArray;
+use crate::nx::{NamedArray, NamedShape};
 use crate::tree::{Capability, ChildError, HasTypedPath, Key, KeyRef, Tree};
 
 /// Multi-head attention whose every step is a slot you can select, capture or replace:
@@ -67,6 +67,16 @@ impl Attention {
         v: &NamedArray,
         cx: &mut Context,
     ) -> Result<NamedArray> {
+        // The scores grow with the square of the input length: the largest array of a
+        // long run, so its size is checked before it is made.
+        let score_shape = NamedShape::new(
+            q.named_shape()
+                .iter()
+                .chain(k.named_shape().iter().filter(|(n, _)| !q.has_axis(n)))
+                .filter(|(n, _)| n.as_str() != self.head_axis)
+                .map(|(n, s)| (n.clone(), s)),
+        );
+        cx.ensure_fits("attention scores", &score_shape)?;
         let scores = attend(&q, k, &self.head_axis, &self.kv_axis)?;
         let weights = cx.call_child(Key::field("scores"), self.scores.get(), scores)?;
         require_axis(&weights, &self.kv_axis, k.axis_size(&self.kv_axis))?;

@@ -139,13 +139,22 @@ impl Layer for Softmax {
 
 /// Multiplies by a constant (attention's `1/sqrt(d)`).
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+#[tree(validate = "ConstantRescale::validate")]
 pub struct ConstantRescale {
     /// The factor.
     pub by: f32,
 }
 
+impl ConstantRescale {
+    /// Checks the options (run by constructors, after loading and before each call).
+    pub fn validate(&self) -> Result<()> {
+        super::options::finite("by", self.by)
+    }
+}
+
 impl Layer for ConstantRescale {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
+        self.validate()?;
         Ok((x * self.by)?)
     }
 
@@ -156,13 +165,22 @@ impl Layer for ConstantRescale {
 
 /// `tanh(x / cap) * cap`: a smooth clamp of logits (Gemma 2).
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+#[tree(validate = "TanhSoftCap::validate")]
 pub struct TanhSoftCap {
     /// The cap.
     pub soft_cap: f32,
 }
 
+impl TanhSoftCap {
+    /// Checks the options (run by constructors, after loading and before each call).
+    pub fn validate(&self) -> Result<()> {
+        super::options::positive("soft_cap", self.soft_cap)
+    }
+}
+
 impl Layer for TanhSoftCap {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
+        self.validate()?;
         Ok(((x * (1.0 / self.soft_cap))?.tanh()? * self.soft_cap)?)
     }
 
@@ -204,6 +222,7 @@ impl Layer for CastToDType {
 /// # Ok::<(), penzai::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+#[tree(validate = "Dropout::validate")]
 pub struct Dropout {
     /// Probability of dropping an element.
     pub rate: f32,
@@ -222,8 +241,16 @@ impl Dropout {
     }
 }
 
+impl Dropout {
+    /// Checks the options (run by constructors, after loading and before each call).
+    pub fn validate(&self) -> Result<()> {
+        super::options::rate("rate", self.rate)
+    }
+}
+
 impl Layer for Dropout {
     fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
+        self.validate()?;
         if cx.mode() == Mode::Deterministic || self.rate == 0.0 {
             return Ok(x);
         }

@@ -41,6 +41,7 @@ pub enum SizeSpec {
 /// # Ok::<(), penzai::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AxesSpec {
     /// The axes, in the order written.
     pub axes: Vec<(String, SizeSpec)>,

@@ -50,6 +50,8 @@ pub struct Context {
     draws: u64,
     mode: Mode,
     path: Vec<Key>,
+    check_finite: bool,
+    max_memory: Option<usize>,
 }
 
 /// Per-layer state stored in a [`Context`] (a KV cache, a counter).
@@ -213,11 +215,101 @@ impl Context {
         self.path.pop();
     }
 
+    /// Makes every layer check its output for NaN and infinite values (off by default): the
+    /// first layer whose output has any fails the run with [`LayerError::NonFinite`] at its
+    /// path, instead of NaN logits reaching the caller. The check is one pass over each
+    /// layer's output, with no allocation.
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    /// use penzai::nn::{ConstantRescale, Sequential, Softmax};
+    ///
+    /// let model = Sequential::new()
+    ///     .then_named("scale", ConstantRescale { by: 3e38 })?
+    ///     .then_named("scale_again", ConstantRescale { by: 3e38 })?
+    ///     .then_named("softmax", Softmax::over("x"))?;
+    /// let x = NamedArray::ones(&[("x", 3)])?;
+    /// let err = Context::new().with_finite_check(true).run(&model, x).unwrap_err();
+    /// assert!(err.to_string().starts_with("at scale_again (ConstantRescale): output has 3 non-finite values"));
+    /// # Ok::<(), penzai::Error>(())
+    /// ```
+    pub fn with_finite_check(mut self, on: bool) -> Context {
+        self.check_finite = on;
+        self
+    }
+
+    /// Turns the check of [`with_finite_check`](Context::with_finite_check) on or off.
+    pub fn set_finite_check(&mut self, on: bool) {
+        self.check_finite = on;
+    }
+
+    /// Whether layers check their outputs for NaN and infinite values.
+    pub fn finite_check(&self) -> bool {
+        self.check_finite
+    }
+
+    /// Caps the size of any one array that layers estimate before making it (attention
+    /// scores, which grow with the square of the input length): a larger one fails the run
+    /// with [`LayerError::ForwardTooLarge`] naming its shape and size, before anything is
+    /// allocated. Without a cap, the estimate is checked against what the allocator grants.
+    pub fn with_max_memory(mut self, bytes: usize) -> Context {
+        self.max_memory = Some(bytes);
+        self
+    }
+
+    /// The cap set by [`with_max_memory`](Context::with_max_memory), if any.
+    pub fn max_memory(&self) -> Option<usize> {
+        self.max_memory
+    }
+
+    /// Checks, before it is made, that an f32 array `what` of `shape` fits: within the cap of
+    /// [`with_max_memory`](Context::with_max_memory) when there is one, else within what the
+    /// allocator grants. The error names the array, its shape and its size.
+    pub fn ensure_fits(&self, what: &'static str, shape: &crate::nx::NamedShape) -> Result<()> {
+        let elements = shape
+            .iter()
+            .fold(1u128, |n, (_, size)| n.saturating_mul(size as u128));
+        let bytes = elements.saturating_mul(4);
+        let fits = match self.max_memory {
+            Some(limit) => bytes <= limit as u128,
+            None => crate::nx::can_allocate(bytes),
+        };
+        if fits {
+            return Ok(());
+        }
+        Err(LayerError::ForwardTooLarge {
+            what,
+            shape: shape.clone(),
+            bytes,
+            limit: self.max_memory,
+        }
+        .into())
+    }
+
+    /// The output of a layer, or the non-finite error when the check is on and it has any
+    /// NaN or infinite value (reported before the caller's location is added, so it names
+    /// the layer that produced them).
+    fn checked_output(&self, result: Result<NamedArray>) -> Result<NamedArray> {
+        match result {
+            Ok(y) if self.check_finite => match y.count_non_finite() {
+                0 => Ok(y),
+                count => Err(LayerError::NonFinite {
+                    count,
+                    total: y.len(),
+                    shape: y.named_shape(),
+                }
+                .into()),
+            },
+            other => other,
+        }
+    }
+
     /// Runs `layer`, a child of the current layer reached by `key`: the path grows by
     /// `key` for the duration of the call, and an error gets the child's location.
     pub fn call_child(&mut self, key: Key, layer: &dyn Layer, x: NamedArray) -> Result<NamedArray> {
         self.path.push(key);
         let result = layer.call(x, self);
+        let result = self.checked_output(result);
         let result = result.map_err(|e| e.at_layer(|| self.path(), layer.type_name()));
         self.path.pop();
         result
@@ -234,6 +326,7 @@ impl Context {
         let depth = self.path.len();
         self.path.extend(keys);
         let result = layer.call(x, self);
+        let result = self.checked_output(result);
         let result = result.map_err(|e| e.at_layer(|| self.path(), layer.type_name()));
         self.path.truncate(depth);
         result
@@ -242,8 +335,8 @@ impl Context {
     /// Runs `layer` as the root of a model: errors get the root location when nothing
     /// deeper claimed them.
     pub fn run(&mut self, layer: &dyn Layer, x: NamedArray) -> Result<NamedArray> {
-        layer
-            .call(x, self)
+        let result = layer.call(x, self);
+        self.checked_output(result)
             .map_err(|e| e.at_layer(|| self.path(), layer.type_name()))
     }
 }

@@ -10,6 +10,7 @@ use crate::nx::{DType, NamedArray};
 /// Not a layer itself; [`EmbeddingLookup`] and [`EmbeddingDecode`] hold copies that share
 /// its parameter label and storage, so the two stay one tied parameter.
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EmbeddingTable {
     /// The table, with the vocabulary axis and the embedding axes.
     pub embeddings: Parameter,

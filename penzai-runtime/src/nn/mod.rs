@@ -16,6 +16,7 @@ mod linear;
 mod mask;
 mod mlp;
 mod norm;
+mod options;
 mod parameter;
 pub mod rope;
 mod sequential;

@@ -11,6 +11,7 @@ fn axes_refs(axes: &[String]) -> Vec<&str> {
 
 /// `(x - mean) / sqrt(var + epsilon)` over the `across` axes.
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+#[tree(validate = "Standardize::validate")]
 pub struct Standardize {
     /// The axes statistics are taken over.
     #[tree(skip)]
@@ -20,8 +21,16 @@ pub struct Standardize {
     pub epsilon: f32,
 }
 
+impl Standardize {
+    /// Checks the options (run by constructors, after loading and before each call).
+    pub fn validate(&self) -> Result<()> {
+        super::options::positive("epsilon", self.epsilon)
+    }
+}
+
 impl Layer for Standardize {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
+        self.validate()?;
         let across = axes_refs(&self.across);
         for axis in &across {
             require_axis(&x, axis, None)?;
@@ -42,6 +51,7 @@ impl Layer for Standardize {
 
 /// `x / sqrt(mean(x^2) + epsilon)` over the `across` axes.
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+#[tree(validate = "RMSStandardize::validate")]
 pub struct RMSStandardize {
     /// The axes the mean square is taken over.
     #[tree(skip)]
@@ -51,8 +61,16 @@ pub struct RMSStandardize {
     pub epsilon: f32,
 }
 
+impl RMSStandardize {
+    /// Checks the options (run by constructors, after loading and before each call).
+    pub fn validate(&self) -> Result<()> {
+        super::options::positive("epsilon", self.epsilon)
+    }
+}
+
 impl Layer for RMSStandardize {
     fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
+        self.validate()?;
         let across = axes_refs(&self.across);
         for axis in &across {
             require_axis(&x, axis, None)?;
@@ -94,6 +112,7 @@ impl LayerNorm {
         across: &[(&str, usize)],
         epsilon: f32,
     ) -> Result<LayerNorm> {
+        super::options::positive("epsilon", epsilon)?;
         let mut steps = Steps::new();
         steps.push_named(
             "standardize",
@@ -120,6 +139,7 @@ crate::sequential_layer! {
 impl RMSNorm {
     /// An RMS norm over `across` with unit scale, labelled under `label`.
     pub fn new(seed: u64, label: &str, across: &[(&str, usize)], epsilon: f32) -> Result<RMSNorm> {
+        super::options::positive("epsilon", epsilon)?;
         let mut steps = Steps::new();
         steps.push_named(
             "standardize",

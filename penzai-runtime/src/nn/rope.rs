@@ -84,6 +84,7 @@ fn rotate(
 
 /// Rotary position embedding over the whole `embedding_axis` (Llama's RoPE).
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+#[tree(validate = "ApplyRoPE::validate")]
 pub struct ApplyRoPE {
     /// The axis rotated (the per-head dimension, e.g. `projection`).
     #[tree(skip)]
@@ -107,8 +108,16 @@ impl ApplyRoPE {
     }
 }
 
+impl ApplyRoPE {
+    /// Checks the options (run by constructors, after loading and before each call).
+    pub fn validate(&self) -> Result<()> {
+        super::options::positive("max_wavelength", self.max_wavelength)
+    }
+}
+
 impl Layer for ApplyRoPE {
     fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
+        self.validate()?;
         require_axis(&x, &self.embedding_axis, None)?;
         let size = x.axis_size(&self.embedding_axis).unwrap_or(0);
         let pos = positions(cx, &self.positions_input, &x, "seq")?;
@@ -122,6 +131,7 @@ impl Layer for ApplyRoPE {
 
 /// RoPE on the first `rope_subset_size` entries of the axis only (GPT-NeoX).
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+#[tree(validate = "ApplyRoPEToSubset::validate")]
 pub struct ApplyRoPEToSubset {
     /// The axis rotated.
     #[tree(skip)]
@@ -137,8 +147,16 @@ pub struct ApplyRoPEToSubset {
     pub positions_input: String,
 }
 
+impl ApplyRoPEToSubset {
+    /// Checks the options (run by constructors, after loading and before each call).
+    pub fn validate(&self) -> Result<()> {
+        super::options::positive("max_wavelength", self.max_wavelength)
+    }
+}
+
 impl Layer for ApplyRoPEToSubset {
     fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
+        self.validate()?;
         require_axis(&x, &self.embedding_axis, None)?;
         let size = x.axis_size(&self.embedding_axis).unwrap_or(0);
         if self.rope_subset_size > size {

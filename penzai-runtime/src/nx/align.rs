@@ -9,8 +9,9 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
 
 use super::array::NamedArray;
 use super::axis::AxisName;
+use super::construct::checked_len;
 use super::error::AxisError;
-use super::shape::NamedShape;
+use super::shape::{ArrayShape, NamedShape};
 
 /// The union of several arrays' named axes, and the names whose sizes disagree.
 pub(crate) struct NamedUnion {
@@ -120,11 +121,7 @@ impl Alignment {
                 right: b.full_shape(),
             },
         )?;
-        Ok(Alignment {
-            pos,
-            names: union.names,
-            sizes: union.sizes,
-        })
+        Alignment::checked(op, pos, union.names, union.sizes)
     }
 
     /// Aligns any number of arrays (as for `where_`).
@@ -153,11 +150,27 @@ impl Alignment {
                 }
             };
         }
-        Ok(Alignment {
-            pos,
-            names: union.names,
-            sizes: union.sizes,
-        })
+        Alignment::checked(op, pos, union.names, union.sizes)
+    }
+
+    /// The alignment, if an array of its shape can be made ([`checked_len`]); the union of
+    /// two arrays' axes can be far larger than either.
+    fn checked(
+        op: &'static str,
+        pos: Vec<usize>,
+        names: Vec<AxisName>,
+        sizes: Vec<usize>,
+    ) -> Result<Alignment, AxisError> {
+        if checked_len(pos.iter().chain(&sizes).copied()).is_none() {
+            return Err(AxisError::TooLarge {
+                op,
+                shape: ArrayShape {
+                    positional: pos.into(),
+                    named: NamedShape::new(names.into_iter().zip(sizes)),
+                },
+            });
+        }
+        Ok(Alignment { pos, names, sizes })
     }
 
     /// The full result shape: positional axes, then named axes.

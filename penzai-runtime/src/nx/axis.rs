@@ -82,10 +82,12 @@ impl fmt::Display for AxisName {
     }
 }
 
-/// Quoted, so that a name with spaces or an empty name stays visible in error messages.
+/// Quoted, so that a name with spaces or an empty name stays visible in error messages;
+/// escaped, and cut after [`QUOTE_LIMIT`](crate::quote::QUOTE_LIMIT) bytes (a name read from a
+/// file may be anything).
 impl fmt::Debug for AxisName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Display::fmt(&crate::quote::Quoted(&self.0), f)
     }
 }
 

@@ -12,6 +12,37 @@ use super::shape::{ArrayShape, IntoNamedShape, NamedShape};
 /// element) must fit in `isize::MAX` bytes, or allocating it would panic instead of failing.
 pub(crate) const MAX_ELEMENTS: usize = isize::MAX as usize / 8;
 
+/// The element count of an array whose axes have `sizes`, if an array of that shape can be
+/// made: `None` when it cannot.
+///
+/// This is the one shape check every constructor, operation result and file loader goes
+/// through, and it checks what the allocator and ndarray will check: the product of all
+/// lengths (the buffer) and the product of the non-zero lengths (ndarray's stride arithmetic,
+/// which it asserts even for an empty array) must both stay within [`MAX_ELEMENTS`]. A shape
+/// like `[0, 2^63]` has no elements but is still refused.
+pub(crate) fn checked_len(sizes: impl IntoIterator<Item = usize>) -> Option<usize> {
+    let mut len = 1usize;
+    let mut non_zero = 1usize;
+    for size in sizes {
+        len = len.saturating_mul(size);
+        if size != 0 {
+            non_zero = non_zero.checked_mul(size).filter(|&n| n <= MAX_ELEMENTS)?;
+        }
+    }
+    // `len` is 0 or equals `non_zero`, which is within the bound.
+    Some(len)
+}
+
+/// Whether one allocation of `bytes` is possible: the allocator is asked for that much and
+/// the untouched buffer is released at once (so the answer costs nothing, whatever its size).
+/// Layers use it to refuse, with a message, an array the machine cannot hold.
+pub(crate) fn can_allocate(bytes: u128) -> bool {
+    let Ok(bytes) = usize::try_from(bytes) else {
+        return false;
+    };
+    bytes <= isize::MAX as usize && Vec::<u8>::new().try_reserve_exact(bytes).is_ok()
+}
+
 /// A checked shape: unique names and an element count that fits in memory addresses.
 pub(crate) struct CheckedShape {
     pub names: Vec<AxisName>,
@@ -27,7 +58,6 @@ impl CheckedShape {
         let pairs = shape.into_pairs();
         let mut names: Vec<AxisName> = Vec::with_capacity(pairs.len());
         let mut sizes = Vec::with_capacity(pairs.len());
-        let mut len = Some(1usize);
         for (name, size) in &pairs {
             if names.contains(name) {
                 return Err(AxisError::RepeatedAxis {
@@ -37,9 +67,8 @@ impl CheckedShape {
             }
             names.push(name.clone());
             sizes.push(*size);
-            len = len.and_then(|l| l.checked_mul(*size));
         }
-        match len.filter(|&l| l <= MAX_ELEMENTS) {
+        match checked_len(sizes.iter().copied()) {
             Some(len) => Ok(CheckedShape { names, sizes, len }),
             None => Err(AxisError::TooLarge {
                 op,
@@ -55,14 +84,35 @@ impl CheckedShape {
         NamedShape::new(self.names.iter().cloned().zip(self.sizes.iter().copied()))
     }
 
-    fn filled<T: Element + Clone>(self, value: T) -> NamedArray {
-        NamedArray::from_parts(
-            T::into_storage(ArrayD::from_elem(IxDyn(&self.sizes), value)),
-            self.names,
-        )
+    /// An empty buffer with room for every element, or an error if the allocator refuses it
+    /// (a shape within [`MAX_ELEMENTS`] may still be more than the machine has).
+    pub(crate) fn buffer<T>(&self, op: &'static str) -> Result<Vec<T>, AxisError> {
+        let mut data = Vec::new();
+        match data.try_reserve_exact(self.len) {
+            Ok(()) => Ok(data),
+            Err(_) => Err(AxisError::OutOfMemory {
+                op,
+                shape: self.named_shape(),
+                bytes: self.len.saturating_mul(std::mem::size_of::<T>()),
+            }),
+        }
     }
 
-    fn with_data<T: Element>(
+    fn filled<T: Element + Clone>(
+        self,
+        op: &'static str,
+        value: T,
+    ) -> Result<NamedArray, AxisError> {
+        // Probe with an untouched buffer, then let `from_elem` allocate: for zeros it asks
+        // the allocator for zeroed memory, which costs nothing until written.
+        drop(self.buffer::<T>(op)?);
+        Ok(NamedArray::from_parts(
+            T::into_storage(ArrayD::from_elem(IxDyn(&self.sizes), value)),
+            self.names,
+        ))
+    }
+
+    pub(crate) fn with_data<T: Element>(
         self,
         op: &'static str,
         data: Vec<T>,
@@ -75,7 +125,8 @@ impl CheckedShape {
                 shape: self.named_shape(),
             });
         }
-        // The length was checked just above, so the shape matches.
+        // The shape passed `checked_len` and the length was checked just above: ndarray
+        // checks nothing more.
         let array = ArrayD::from_shape_vec(IxDyn(&self.sizes), data).expect("length checked");
         Ok(NamedArray::from_parts(T::into_storage(array), self.names))
     }
@@ -92,27 +143,27 @@ impl NamedArray {
     /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn zeros(shape: impl IntoNamedShape) -> Result<NamedArray, AxisError> {
-        Ok(CheckedShape::new("zeros", shape)?.filled(0.0f32))
+        CheckedShape::new("zeros", shape)?.filled("zeros", 0.0f32)
     }
 
     /// An `f32` array of ones.
     pub fn ones(shape: impl IntoNamedShape) -> Result<NamedArray, AxisError> {
-        Ok(CheckedShape::new("ones", shape)?.filled(1.0f32))
+        CheckedShape::new("ones", shape)?.filled("ones", 1.0f32)
     }
 
     /// An `f32` array with every element `value`.
     pub fn full(shape: impl IntoNamedShape, value: f32) -> Result<NamedArray, AxisError> {
-        Ok(CheckedShape::new("full", shape)?.filled(value))
+        CheckedShape::new("full", shape)?.filled("full", value)
     }
 
     /// An `i64` array with every element `value`.
     pub fn full_i64(shape: impl IntoNamedShape, value: i64) -> Result<NamedArray, AxisError> {
-        Ok(CheckedShape::new("full_i64", shape)?.filled(value))
+        CheckedShape::new("full_i64", shape)?.filled("full_i64", value)
     }
 
     /// A `bool` array with every element `value` (a mask).
     pub fn full_bool(shape: impl IntoNamedShape, value: bool) -> Result<NamedArray, AxisError> {
-        Ok(CheckedShape::new("full_bool", shape)?.filled(value))
+        CheckedShape::new("full_bool", shape)?.filled("full_bool", value)
     }
 
     /// An `f32` array without axes.
@@ -258,6 +309,37 @@ mod tests {
             matches!(err, AxisError::TooLarge { op: "zeros", .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn shapes_with_a_zero_still_bound_the_other_lengths() {
+        // ndarray checks the product of the non-zero lengths even when there are no elements:
+        // [0, 2^63] must be refused like [2^63, 0], not panic inside ndarray.
+        for pairs in [
+            [("a", 0), ("b", 1usize << 63)],
+            [("a", 1usize << 63), ("b", 0)],
+            [("a", 0), ("b", usize::MAX)],
+        ] {
+            let err = NamedArray::zeros(&pairs).unwrap_err();
+            assert!(
+                matches!(err, AxisError::TooLarge { op: "zeros", .. }),
+                "{err}"
+            );
+            let err = NamedArray::from_f32(&pairs, vec![]).unwrap_err();
+            assert!(
+                matches!(err, AxisError::TooLarge { op: "from_f32", .. }),
+                "{err}"
+            );
+        }
+        assert_eq!(checked_len([0, MAX_ELEMENTS]), Some(0));
+        assert_eq!(
+            checked_len([2, MAX_ELEMENTS / 2]),
+            Some(MAX_ELEMENTS / 2 * 2)
+        );
+        assert_eq!(checked_len([0, MAX_ELEMENTS, 2]), None);
+        assert_eq!(checked_len([]), Some(1));
+        let empty = NamedArray::zeros(&[("a", 0), ("b", 1 << 40)]).unwrap();
+        assert_eq!(empty.len(), 0);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use ndarray::{Array3, ArrayViewD, IxDyn};
 use super::array::NamedArray;
 use super::axes::unique_names;
 use super::axis::AxisName;
-use super::construct::MAX_ELEMENTS;
+use super::construct::checked_len;
 use super::dtype::{DType, Storage};
 use super::error::AxisError;
 use super::shape::ArrayShape;
@@ -102,24 +102,31 @@ impl NamedArray {
             .chain(plan.right_free.iter().map(|x| other.axis_size(x)))
             .map(|s| s.unwrap_or(0))
             .collect();
-        let fits = nb
-            .checked_mul(m)
-            .and_then(|x| x.checked_mul(n))
-            .is_some_and(|x| x <= MAX_ELEMENTS);
-        if !fits {
+        let named = || {
             let named = out_dims.iter().zip(
                 plan.batch
                     .iter()
                     .chain(&plan.left_free)
                     .chain(&plan.right_free),
             );
-            let named = super::shape::NamedShape::new(named.map(|(&s, name)| (name.clone(), s)));
+            super::shape::NamedShape::new(named.map(|(&s, name)| (name.clone(), s)))
+        };
+        let Some(out_len) = checked_len(out_dims.iter().copied()) else {
             return Err(AxisError::TooLarge {
                 op: OP,
                 shape: ArrayShape {
                     positional: Box::default(),
-                    named,
+                    named: named(),
                 },
+            });
+        };
+        // The result is the one large allocation here: ask for it first, so a product too
+        // large for the machine is an error rather than an abort.
+        if Vec::<f32>::new().try_reserve_exact(out_len).is_err() {
+            return Err(AxisError::OutOfMemory {
+                op: OP,
+                shape: named(),
+                bytes: out_len.saturating_mul(4),
             });
         }
         let out = batched_matmul(

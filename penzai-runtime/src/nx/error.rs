@@ -195,6 +195,16 @@ pub enum AxisError {
         /// The shape.
         shape: ArrayShape,
     },
+    /// A shape that can be made, but whose buffer the allocator refused.
+    #[error("{op}: cannot allocate {bytes} bytes for the shape {shape}")]
+    OutOfMemory {
+        /// The operation.
+        op: &'static str,
+        /// The shape.
+        shape: NamedShape,
+        /// The size of the buffer asked for.
+        bytes: usize,
+    },
     /// An index outside an axis.
     #[error("{op}: index {index} is out of range for axis {axis:?} of size {size}")]
     IndexOutOfRange {

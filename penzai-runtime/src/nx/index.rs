@@ -6,7 +6,7 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice, s};
 
 use super::array::NamedArray;
 use super::axis::AxisName;
-use super::construct::MAX_ELEMENTS;
+use super::construct::checked_len;
 use super::dtype::{DType, Element, Storage, map_storage};
 use super::error::AxisError;
 use super::shape::{ArrayShape, IntoNamedShape, NamedShape};
@@ -133,10 +133,6 @@ impl NamedArray {
         };
         let (s, n) = (size_of(self, &shared), size_of(indices, &new));
         let r = self.data.shape()[..n_pos].iter().product::<usize>() * size_of(self, &rest);
-        let out_len = s
-            .checked_mul(n)
-            .and_then(|x| x.checked_mul(r))
-            .filter(|&x| x <= MAX_ELEMENTS);
         // The output, in computation order: shared, new, positional, rest.
         let slots: Vec<Slot> = shared
             .iter()
@@ -153,6 +149,7 @@ impl NamedArray {
             .chain(rest.iter().map(|n| self.axis_size(n)))
             .map(|d| d.unwrap_or(0))
             .collect();
+        let out_len = checked_len(dims.iter().copied());
         // The final order: positional axes, then self's names with `axis` replaced by `new`.
         let mut names: Vec<AxisName> = vec![];
         for name in &self.names {
@@ -367,11 +364,7 @@ impl NamedArray {
                 right: target_shape,
             });
         }
-        if dims
-            .iter()
-            .try_fold(1usize, |n, &d| n.checked_mul(d))
-            .is_none_or(|n| n > MAX_ELEMENTS)
-        {
+        if checked_len(dims.iter().copied()).is_none() {
             return Err(AxisError::TooLarge {
                 op: "broadcast_to",
                 shape: target_shape,

@@ -88,6 +88,23 @@ impl NamedArray {
     pub fn sigmoid(&self) -> Result<NamedArray, AxisError> {
         self.scalar_op("sigmoid", sigmoid)
     }
+
+    /// How many elements are NaN or infinite (0 for integer and bool arrays): one pass over
+    /// the data, no allocation.
+    ///
+    /// ```
+    /// use penzai::nx::NamedArray;
+    ///
+    /// let x = NamedArray::from_f32(&[("a", 4)], vec![1.0, f32::NAN, f32::NEG_INFINITY, 0.0])?;
+    /// assert_eq!(x.count_non_finite(), 2);
+    /// # Ok::<(), penzai::nx::AxisError>(())
+    /// ```
+    pub fn count_non_finite(&self) -> usize {
+        match &self.data {
+            super::dtype::Storage::F32(a) => a.iter().filter(|v| !v.is_finite()).count(),
+            _ => 0,
+        }
+    }
 }
 
 #[cfg(test)]

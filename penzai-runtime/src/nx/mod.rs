@@ -66,6 +66,7 @@ mod props;
 
 pub use array::NamedArray;
 pub use axis::AxisName;
+pub(crate) use construct::{can_allocate, checked_len};
 pub use dtype::{DType, Storage};
 pub use error::AxisError;
 pub use shape::{ArrayShape, IntoNamedShape, NamedShape};

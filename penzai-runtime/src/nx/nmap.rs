@@ -4,7 +4,7 @@ use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
 use super::align::NamedUnion;
 use super::array::NamedArray;
-use super::construct::MAX_ELEMENTS;
+use super::construct::checked_len;
 use super::dtype::Storage;
 use super::error::AxisError;
 use super::shape::ArrayShape;
@@ -61,7 +61,15 @@ impl NamedArray {
             *base = base.clone().permuted_axes(perm);
             present.push(union.names.iter().map(|n| arg.has_axis(n)).collect());
         }
-        let count: usize = union.sizes.iter().product();
+        let Some(count) = checked_len(union.sizes.iter().copied()) else {
+            return Err(AxisError::TooLarge {
+                op: "nmap",
+                shape: ArrayShape {
+                    positional: Box::default(),
+                    named: union.named_shape(),
+                },
+            });
+        };
         if count == 0 {
             return Err(AxisError::NmapEmpty {
                 shape: union.named_shape(),
@@ -82,7 +90,7 @@ impl NamedArray {
             let out = f(&views);
             match &out_shape {
                 None => {
-                    let total = count.checked_mul(out.len()).filter(|&t| t <= MAX_ELEMENTS);
+                    let total = checked_len(union.sizes.iter().chain(out.shape()).copied());
                     let Some(total) = total else {
                         let positional = out.shape().into();
                         let shape = ArrayShape {

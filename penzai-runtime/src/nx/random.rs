@@ -15,11 +15,8 @@
 //!
 //! Elements are numbered row-major in the order the shape is given.
 
-use ndarray::{ArrayD, IxDyn};
-
 use super::array::NamedArray;
 use super::construct::CheckedShape;
-use super::dtype::Storage;
 use super::error::AxisError;
 use super::shape::IntoNamedShape;
 
@@ -77,10 +74,9 @@ impl NamedArray {
         std: f32,
     ) -> Result<NamedArray, AxisError> {
         let shape = CheckedShape::new("normal", shape)?;
-        let data: Vec<f32> = (0..shape.len as u64)
-            .map(|i| normal_value(seed, i, mean, std))
-            .collect();
-        Ok(from_vec(shape, data))
+        let mut data = shape.buffer("normal")?;
+        data.extend((0..shape.len as u64).map(|i| normal_value(seed, i, mean, std)));
+        shape.with_data("normal", data)
     }
 
     /// An `f32` array of samples from the uniform distribution on `[low, high)`,
@@ -92,17 +88,10 @@ impl NamedArray {
         high: f32,
     ) -> Result<NamedArray, AxisError> {
         let shape = CheckedShape::new("uniform", shape)?;
-        let data: Vec<f32> = (0..shape.len as u64)
-            .map(|i| uniform_value(seed, i, low, high))
-            .collect();
-        Ok(from_vec(shape, data))
+        let mut data = shape.buffer("uniform")?;
+        data.extend((0..shape.len as u64).map(|i| uniform_value(seed, i, low, high)));
+        shape.with_data("uniform", data)
     }
-}
-
-fn from_vec(shape: CheckedShape, data: Vec<f32>) -> NamedArray {
-    // `data` has exactly `shape.len` elements by construction.
-    let array = ArrayD::from_shape_vec(IxDyn(&shape.sizes), data).expect("one sample per element");
-    NamedArray::from_parts(Storage::F32(array.into_shared()), shape.names)
 }
 
 #[cfg(test)]

@@ -17,7 +17,10 @@ pub enum HfError {
     #[error(transparent)]
     Io(#[from] IoError),
     /// The architecture needs a tensor the checkpoint does not have.
-    #[error("{checkpoint}: missing tensor {tensor:?}, which a {architecture} model needs")]
+    #[error(
+        "{checkpoint}: missing tensor {}, which a {architecture} model needs",
+        crate::quote::Quoted(.tensor)
+    )]
     MissingTensor {
         /// The checkpoint's file (or shard index).
         checkpoint: String,
@@ -28,7 +31,8 @@ pub enum HfError {
     },
     /// The checkpoint has a tensor the architecture does not use.
     #[error(
-        "{file}: unexpected tensor {tensor:?} (data at byte offset {offset}): a {architecture} model with this config has no such parameter"
+        "{file}: unexpected tensor {} (data at byte offset {offset}): a {architecture} model with this config has no such parameter",
+        crate::quote::Quoted(.tensor)
     )]
     UnexpectedTensor {
         /// The file holding it.
@@ -42,7 +46,8 @@ pub enum HfError {
     },
     /// A tensor's shape is not the one the config implies.
     #[error(
-        "{file}: tensor {tensor:?} (data at byte offset {offset}) has shape {actual:?}, but the config implies {expected:?}"
+        "{file}: tensor {} (data at byte offset {offset}) has shape {actual:?}, but the config implies {expected:?}",
+        crate::quote::Quoted(.tensor)
     )]
     ShapeMismatch {
         /// The file holding it.
@@ -58,7 +63,8 @@ pub enum HfError {
     },
     /// A parameter is stored with a dtype that is not a float.
     #[error(
-        "{file}: tensor {tensor:?} (data at byte offset {offset}) has dtype {dtype}; parameters must be F16, BF16, F32 or F64"
+        "{file}: tensor {} (data at byte offset {offset}) has dtype {dtype}; parameters must be F16, BF16, F32 or F64",
+        crate::quote::Quoted(.tensor)
     )]
     NotFloat {
         /// The file holding it.
@@ -72,7 +78,8 @@ pub enum HfError {
     },
     /// A tied checkpoint also stores the tied copy, and it differs from the original.
     #[error(
-        "{file}: tensor {tensor:?} (data at byte offset {offset}) differs from {tied_to:?}, but the config ties them (tie_word_embeddings)"
+        "{file}: tensor {} (data at byte offset {offset}) differs from {}, but the config ties them (tie_word_embeddings)",
+        crate::quote::Quoted(.tensor), crate::quote::Quoted(.tied_to)
     )]
     TiedMismatch {
         /// The file holding the copy.
@@ -86,7 +93,8 @@ pub enum HfError {
     },
     /// The model to export lacks a parameter the HF layout needs.
     #[error(
-        "cannot export: the model has no parameter labelled {label:?} (needed for HF tensor {tensor:?})"
+        "cannot export: the model has no parameter labelled {} (needed for HF tensor {})",
+        crate::quote::Quoted(.label), crate::quote::Quoted(.tensor)
     )]
     MissingParameter {
         /// The parameter label looked for.
@@ -96,7 +104,8 @@ pub enum HfError {
     },
     /// The model to export has a parameter the HF layout cannot hold.
     #[error(
-        "cannot export: parameter {label:?} at {path} has no place in the HF {architecture} layout"
+        "cannot export: parameter {} at {path} has no place in the HF {architecture} layout",
+        crate::quote::Quoted(.label)
     )]
     UnmappedParameter {
         /// The parameter's label.
@@ -108,7 +117,8 @@ pub enum HfError {
     },
     /// A parameter of the model to export does not have the axes the config implies.
     #[error(
-        "cannot export: parameter {label:?} has axes {actual}, but HF tensor {tensor:?} needs {expected}"
+        "cannot export: parameter {} has axes {actual}, but HF tensor {} needs {expected}",
+        crate::quote::Quoted(.label), crate::quote::Quoted(.tensor)
     )]
     ParameterShape {
         /// The parameter's label.
@@ -119,6 +129,24 @@ pub enum HfError {
         expected: String,
         /// The parameter's axes.
         actual: String,
+    },
+    /// The config asks for more layers than the checkpoint has tensors for.
+    #[error(
+        "{file}: {key} = {layers} needs {per_layer} tensors per layer plus {fixed} others, but the checkpoint holds {tensors} tensors"
+    )]
+    LayerCount {
+        /// The config file.
+        file: String,
+        /// The config key giving the layer count (`n_layer`, `num_hidden_layers`).
+        key: &'static str,
+        /// The layer count it gives.
+        layers: usize,
+        /// Tensors each layer needs.
+        per_layer: usize,
+        /// Tensors outside the layers (embeddings, final norm, ...).
+        fixed: usize,
+        /// Tensors the checkpoint holds.
+        tensors: usize,
     },
     /// Building or validating the model failed (a config our builders reject).
     #[error("building the model from {file}: {source}")]

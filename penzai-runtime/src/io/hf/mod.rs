@@ -130,6 +130,7 @@ pub fn from_checkpoint(
     checkpoint: &Checkpoint,
     on_tensor: &mut dyn FnMut(usize, usize),
 ) -> Result<TransformerLm, HfError> {
+    check_layer_count(config, config_file, checkpoint)?;
     let plan = match &config.architecture {
         Architecture::Gpt2(cfg) => {
             // Checkpoints saved from `GPT2Model` (the published ones) lack the prefix.
@@ -145,6 +146,63 @@ pub fn from_checkpoint(
         Architecture::Llama(cfg) => llama::plan(cfg),
     };
     fill(plan, checkpoint, config_file, on_tensor)
+}
+
+/// Refuses a config whose layer count needs more tensors than the checkpoint holds, before
+/// anything is built per layer: a config claiming 10^8 layers must not allocate 10^8 layers'
+/// worth of tables (or blocks) only to find the first missing tensor.
+///
+/// Every layer needs its own tensors (as many as the layout lists for one layer), so the
+/// checkpoint's tensor count bounds the layer count. A claim of one layer more than the files
+/// can back still goes through the mapping, whose error names the first missing tensor; past
+/// that, the count itself is the error (and the tables built are bounded by the files).
+fn check_layer_count(
+    config: &HfConfig,
+    config_file: &str,
+    checkpoint: &Checkpoint,
+) -> Result<(), HfError> {
+    // The layout of a 1-layer and a 2-layer model differ by one layer's tensors.
+    let (key, layers, rows_for) = match &config.architecture {
+        Architecture::Gpt2(cfg) => {
+            let rows = |n| {
+                let one = crate::io::hf_config::HfGpt2Config {
+                    n_layer: n,
+                    ..cfg.clone()
+                };
+                gpt2::layout(&one, "").len()
+            };
+            ("n_layer", cfg.n_layer, (rows(1), rows(2)))
+        }
+        Architecture::Llama(cfg) => {
+            let rows = |n| {
+                let one = crate::io::hf_config::HfLlamaConfig {
+                    num_hidden_layers: n,
+                    ..cfg.clone()
+                };
+                llama::layout(&one).len()
+            };
+            (
+                "num_hidden_layers",
+                cfg.num_hidden_layers,
+                (rows(1), rows(2)),
+            )
+        }
+    };
+    let per_layer = rows_for.1 - rows_for.0;
+    let fixed = rows_for.0 - per_layer;
+    let held = checkpoint.len();
+    let backed = held.saturating_sub(fixed) / per_layer.max(1);
+    if layers > backed + 1 {
+        return Err(HfError::LayerCount {
+            file: config_file.to_owned(),
+            key,
+            layers,
+            per_layer,
+            fixed,
+            tensors: held,
+        });
+    }
+    Ok(())
 }
 
 /// The `model_type` of an architecture.
@@ -290,7 +348,16 @@ fn check_tied_copy(
     let original_view = reader.view(original)?;
     let copy_view = reader.view(copy)?;
     reader::check(&copy_view, original_view.shape())?;
-    if copy_view.to_f32_vec()? != original_view.to_f32_vec()? {
+    // Equal as stored: a NaN in the original must be a NaN in the copy (f32 `!=` would call
+    // an exact copy different), and -0.0 and 0.0 count as equal.
+    let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+    let (copy_values, original_values) = (copy_view.to_f32_vec()?, original_view.to_f32_vec()?);
+    if copy_values.len() != original_values.len()
+        || !copy_values
+            .iter()
+            .zip(&original_values)
+            .all(|(&a, &b)| same(a, b))
+    {
         return Err(HfError::TiedMismatch {
             file: copy_view.file().to_owned(),
             tensor: copy.to_owned(),

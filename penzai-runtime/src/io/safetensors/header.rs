@@ -195,6 +195,10 @@ fn validate_entry(
         byte_len = len;
         shape.push(dim);
     }
+    // The same bound every array constructor applies, so a shape accepted here converts.
+    if crate::nx::checked_len(shape.iter().copied()).is_none() {
+        return Err(overflow(name));
+    }
     let (begin, end) = info.data_offsets;
     if begin > end || end > data_len as u64 {
         return Err(IoError::OffsetsOutOfBounds {

@@ -25,7 +25,10 @@ pub enum SaveError {
         type_name: &'static str,
     },
     /// Saving met a value the format cannot hold (a closure, positional axes, ...).
-    #[error("cannot save {} ({type_name}): {reason}", show_path(.path))]
+    #[error(
+        "cannot save {} ({type_name}): {reason}",
+        show_path(.path)
+    )]
     Unsavable {
         /// The innermost layer (or parameter) around the value.
         path: KeyPath,
@@ -36,7 +39,8 @@ pub enum SaveError {
     },
     /// Two slots with the same label (one tied parameter) hold different values.
     #[error(
-        "{file}: parameters at {first} and {second} share the label {label:?} but hold different values; tied parameters must be equal"
+        "{file}: parameters at {first} and {second} share the label {} but hold different values; tied parameters must be equal",
+        crate::quote::Quoted(.label)
     )]
     TieMismatch {
         /// The structure file being written or read.
@@ -70,7 +74,8 @@ pub enum SaveError {
     },
     /// The structure names a layer type that is not registered.
     #[error(
-        "{file}: unknown layer type {type_name:?} at byte offset {offset}; register it with `penzai::io::register_layer` before loading"
+        "{file}: unknown layer type {} at byte offset {offset}; register it with `penzai::io::register_layer` before loading",
+        crate::quote::Quoted(.type_name)
     )]
     UnknownLayerType {
         /// The structure file.
@@ -104,7 +109,10 @@ pub enum SaveError {
         offset: u64,
     },
     /// The structure names a tensor the parameters file does not have.
-    #[error("{file}: byte offset {offset}: tensor {tensor:?} is missing from {tensors_file}")]
+    #[error(
+        "{file}: byte offset {offset}: tensor {} is missing from {tensors_file}",
+        crate::quote::Quoted(.tensor)
+    )]
     MissingTensor {
         /// The structure file.
         file: String,
@@ -116,7 +124,10 @@ pub enum SaveError {
         offset: u64,
     },
     /// The parameters file holds a tensor the structure never names.
-    #[error("{tensors_file}: tensor {tensor:?} is not used by {file}")]
+    #[error(
+        "{tensors_file}: tensor {} is not used by {file}",
+        crate::quote::Quoted(.tensor)
+    )]
     UnusedTensor {
         /// The structure file.
         file: String,
@@ -126,7 +137,10 @@ pub enum SaveError {
         tensor: String,
     },
     /// A tensor differs from what the structure declares for it (shape, dtype, axes, label).
-    #[error("{file}: byte offset {offset}: tensor {tensor:?} in {tensors_file}: {problem}")]
+    #[error(
+        "{file}: byte offset {offset}: tensor {} in {tensors_file}: {problem}",
+        crate::quote::Quoted(.tensor)
+    )]
     TensorMismatch {
         /// The structure file.
         file: String,
@@ -140,7 +154,10 @@ pub enum SaveError {
         problem: String,
     },
     /// `register_layer` was given a name that another type already has.
-    #[error("layer name {name:?} is already registered for {existing}; choose another name")]
+    #[error(
+        "layer name {} is already registered for {existing}; choose another name",
+        crate::quote::Quoted(.name)
+    )]
     NameTaken {
         /// The name asked for.
         name: String,
@@ -148,7 +165,10 @@ pub enum SaveError {
         existing: &'static str,
     },
     /// `register_layer` was given a type that is already registered under another name.
-    #[error("{type_name} is already registered as {existing:?}")]
+    #[error(
+        "{type_name} is already registered as {}",
+        crate::quote::Quoted(.existing)
+    )]
     TypeTaken {
         /// The Rust type.
         type_name: &'static str,

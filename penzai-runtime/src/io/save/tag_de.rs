@@ -13,6 +13,15 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
 
 use super::tag_ser::{TYPE_KEY, VALUE_KEY};
+use crate::quote::{QUOTE_LIMIT, Quoted};
+
+/// A key cut to a bounded prefix for serde's messages (which quote it whole).
+fn clip(key: &str) -> String {
+    match key.len() > QUOTE_LIMIT {
+        true => format!("{}…", &key[..key.floor_char_boundary(QUOTE_LIMIT)]),
+        false => key.to_owned(),
+    }
+}
 
 /// What to build once the type name is known.
 pub(super) trait TagTarget<'de> {
@@ -37,7 +46,7 @@ impl<'de, T: TagTarget<'de>> Visitor<'de> for TaggedVisitor<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T::Value, A::Error> {
-        let mut buffered = VecDeque::new();
+        let mut buffered: VecDeque<(String, serde_json::Value)> = VecDeque::new();
         loop {
             let Some(key) = map.next_key::<String>()? else {
                 return Err(A::Error::missing_field(TYPE_KEY));
@@ -50,9 +59,16 @@ impl<'de, T: TagTarget<'de>> Visitor<'de> for TaggedVisitor<T> {
                         map,
                         buffered,
                         pending: None,
+                        fields: None,
                         marker: PhantomData,
                     },
                 );
+            }
+            if buffered.iter().any(|(k, _)| *k == key) {
+                return Err(A::Error::custom(format_args!(
+                    "repeated entry {} in this layer",
+                    Quoted(&key)
+                )));
             }
             let value: serde_json::Value = map.next_value()?;
             buffered.push_back((key, value));
@@ -69,6 +85,8 @@ pub(super) struct RestOfMap<'de, A> {
     buffered: VecDeque<(String, serde_json::Value)>,
     /// The value of a buffered key just handed out.
     pending: Option<serde_json::Value>,
+    /// The fields of the struct being read, once known: any other entry is an error.
+    fields: Option<&'static [&'static str]>,
     marker: PhantomData<&'de ()>,
 }
 
@@ -78,7 +96,8 @@ impl<'de, A: MapAccess<'de>> RestOfMap<'de, A> {
         match self.next_key::<String>()? {
             None => Ok(()),
             Some(key) => Err(A::Error::custom(format!(
-                "unexpected entry {key:?} in this layer"
+                "unexpected entry {} in this layer",
+                Quoted(&key)
             ))),
         }
     }
@@ -89,7 +108,8 @@ impl<'de, A: MapAccess<'de>> RestOfMap<'de, A> {
             Some(key) if key == VALUE_KEY => {}
             Some(key) => {
                 return Err(A::Error::custom(format!(
-                    "expected the entry \"value\" in this layer, found {key:?}"
+                    "expected the entry \"value\" in this layer, found {}",
+                    Quoted(&key)
                 )));
             }
             None => return Err(A::Error::missing_field(VALUE_KEY)),
@@ -107,14 +127,32 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for RestOfMap<'de, A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        match self.buffered.pop_front() {
+        let key = match self.buffered.pop_front() {
             Some((key, value)) => {
                 self.pending = Some(value);
-                seed.deserialize(de::value::StringDeserializer::<A::Error>::new(key))
-                    .map(Some)
+                key
             }
-            None => self.map.next_key_seed(seed),
+            None => match self.map.next_key::<String>()? {
+                Some(key) => key,
+                None => return Ok(None),
+            },
+        };
+        // Checked here, while the parser stands just after the key, so the error carries
+        // its byte offset: a second "type" (JSON allows repeated keys; reading either one
+        // silently would be a guess) and a field the layer type does not have.
+        if key == TYPE_KEY {
+            return Err(A::Error::custom(format_args!(
+                "repeated entry {} in this layer",
+                Quoted(TYPE_KEY)
+            )));
         }
+        if let Some(fields) = self.fields
+            && !fields.contains(&key.as_str())
+        {
+            return Err(A::Error::unknown_field(&clip(&key), fields));
+        }
+        seed.deserialize(de::value::StringDeserializer::<A::Error>::new(key))
+            .map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
@@ -150,11 +188,14 @@ impl<'de, A: MapAccess<'de>> Deserializer<'de> for RestOfMap<'de, A> {
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
-        self,
+        mut self,
         _name: &'static str,
-        _fields: &'static [&'static str],
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
+        // Serde's derive ignores unknown fields unless told otherwise; a saved layer must
+        // not carry entries its type would silently drop.
+        self.fields = Some(fields);
         visitor.visit_map(self)
     }
 

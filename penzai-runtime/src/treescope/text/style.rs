@@ -85,15 +85,30 @@ impl Line {
 }
 
 /// Control characters from user data would move the cursor or recolour the terminal (and
-/// newlines would break the tree's guides): show them as visible symbols instead.
+/// newlines would break the tree's guides): show them as visible symbols instead. Bidi
+/// overrides and isolates (which reorder the text after them, U+202E) and line and paragraph
+/// separators (U+2028, U+2029) are written as `\u{..}` escapes, as string values are; this
+/// runs on every segment, so keys, type names, fields and axis names in summaries too.
 fn visible(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\n' => '↵',
-            c if (c as u32) < 0x20 => char::from_u32(0x2400 + c as u32).unwrap_or('?'),
-            '\u{7f}' => '␡',
-            c if c.is_control() => '�',
-            c => c,
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push('↵'),
+            c if (c as u32) < 0x20 => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
+            '\u{7f}' => out.push('␡'),
+            c if c.is_control() => out.push('�'),
+            '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{FEFF}' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
