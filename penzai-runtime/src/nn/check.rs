@@ -40,7 +40,7 @@ pub enum SizeSpec {
 /// );
 /// # Ok::<(), penzai::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AxesSpec {
     /// The axes, in the order written.
@@ -106,6 +106,14 @@ impl fmt::Display for AxesSpec {
             f.write_str(if self.axes.is_empty() { "..." } else { ", ..." })?;
         }
         f.write_str("]")
+    }
+}
+
+/// The spec as written (`[batch, seq: S, embedding: 64]`), which is also how Treescope and
+/// `{:?}` show a `CheckAxes`.
+impl fmt::Debug for AxesSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -38,7 +38,7 @@ impl<M: Tree> Selection<M> {
     ///     err.unwrap_err().to_string(),
     ///     "cannot put a Identity at unembed.weights: the slot expects Parameter"
     /// );
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn apply<T: FromNode, V: IntoNode>(
         self,

@@ -49,7 +49,7 @@
 //!     .at_instances_of::<Linear>()
 //!     .insert_after(Identity)?;
 //! assert_eq!(select(with_taps.as_dyn()).at_instances_of::<Identity>().count(), 20);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok::<(), penzai::Error>(())
 //! ```
 
 mod args;

@@ -77,7 +77,7 @@ impl<M: Tree> Selection<M> {
     ///     "cannot insert next to embed.table: it is a EmbeddingTable, not a layer, and its \
     ///      parent EmbeddingLookup is not a sequence"
     /// );
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn insert_after<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
         self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| {
@@ -184,7 +184,7 @@ impl<M: Tree> Selection<M> {
     ///     tapped.call(tokens.clone(), &mut Context::new())?,
     ///     model.call(tokens, &mut Context::new())?
     /// );
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn chain_after_with<V: IntoNode>(
         self,

@@ -210,6 +210,9 @@ pub enum Leaf<'a> {
     UInt(u64),
     /// A floating-point number.
     Float(f64),
+    /// A single-precision number, kept as one so that it prints as written (`0.1`, not
+    /// the `0.10000000149011612` of its `f64` widening).
+    Float32(f32),
     /// A string.
     Str(&'a str),
     /// An array, with the parameter label when the leaf is a parameter.

@@ -106,7 +106,7 @@ impl Diff {
 
     /// Writes [`to_html`](Diff::to_html) to `path`.
     pub fn save_html(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        std::fs::write(path, self.to_html())
+        html::write_page(path.as_ref(), &self.to_html())
     }
 
     /// The differences as plain text.

@@ -310,6 +310,7 @@ fn fill_leaf(node: &mut DocNode, leaf: Leaf<'_>, options: &DocOptions) {
         Leaf::Int(i) => i.to_string(),
         Leaf::UInt(u) => u.to_string(),
         Leaf::Float(x) => format!("{x:?}"),
+        Leaf::Float32(x) => format!("{x:?}"),
         Leaf::Str(s) => format!("{s:?}"),
         Leaf::Opaque(d) => format!("{d:?}"),
         Leaf::Array { array, label } => {

@@ -37,7 +37,7 @@
 //! // A folder that is not a checkpoint is an error naming the file it lacks.
 //! let err = hf::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures")).unwrap_err();
 //! assert!(err.to_string().contains("config.json"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok::<(), penzai::Error>(())
 //! ```
 
 mod config_json;

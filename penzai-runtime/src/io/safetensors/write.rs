@@ -144,7 +144,7 @@ pub fn write_tensors(
 /// assert_eq!(view.shape(), &[2, 3]);
 /// assert_eq!(view.to_named_array(&["embedding", "neurons"])?, w);
 /// # std::fs::remove_file(&path).ok();
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn write_safetensors<'a, S: Into<String>>(
     path: impl AsRef<Path>,

@@ -147,7 +147,7 @@ pub fn save_to_memory<T: Tree + Serialize>(model: &T) -> Result<SavedModel> {
 ///     "structure.json: unknown layer type \"Nope\" at byte offset 110; register it with `penzai::io::register_layer` before loading"
 /// ), "{message}");
 /// # std::fs::remove_dir_all(&dir).ok();
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn load<T: Tree + DeserializeOwned>(dir: impl AsRef<Path>) -> Result<T> {
     let dir = dir.as_ref();

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{json_island, page};
+use super::{json_island, page, write_page};
 use crate::treescope::arrayviz::ArrayFigure;
 
 impl ArrayFigure<'_> {
@@ -24,6 +24,6 @@ impl ArrayFigure<'_> {
 
     /// Writes [`to_html`](ArrayFigure::to_html) to `path`.
     pub fn save_html(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        std::fs::write(path, self.to_html())
+        write_page(path.as_ref(), &self.to_html())
     }
 }

@@ -103,9 +103,9 @@ impl HtmlOptions {
         self.render_doc(&self.doc(tree))
     }
 
-    /// Writes the page for `tree` to `path`.
+    /// Writes the page for `tree` to `path`; an error names the path.
     pub fn save_html(&self, tree: &dyn Tree, path: impl AsRef<Path>) -> std::io::Result<()> {
-        std::fs::write(path, self.to_html(tree))
+        write_page(path.as_ref(), &self.to_html(tree))
     }
 
     /// The page for an already built doc.
@@ -164,6 +164,14 @@ pub(crate) fn tree_markup(doc: &Doc, expand: &ExpandOptions, legend: Option<&str
 /// JSON that is safe inside `<script>`: `<`, `>` and `&` become `\u003c`, `\u003e`,
 /// `\u0026`, so no data can close the element or open a comment; JSON parsers read
 /// them back as the same characters, and the island stays readable.
+/// Writes a page to `path`; the error, if any, names the path (a `std::io::Error` alone
+/// does not), so it reads well where `?` turns it into `penzai::Error`.
+pub(crate) fn write_page(path: &Path, page: &str) -> std::io::Result<()> {
+    std::fs::write(path, page).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("{}: cannot write: {e}", path.display()))
+    })
+}
+
 pub(crate) fn json_island(value: &impl Serialize) -> String {
     let raw = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
     let mut out = String::with_capacity(raw.len() + raw.len() / 64);
