@@ -174,3 +174,21 @@ fn a_missing_parameter_or_wrong_axes_are_errors() {
          but HF tensor \"model.layers.0.mlp.down_proj.weight\" needs {embedding: 32, neurons: 64}"
     );
 }
+
+#[test]
+fn an_activation_transformers_cannot_name_is_an_export_error() {
+    let mut loaded = hf::load(fixture("gpt2-legacy")).unwrap();
+    let penzai::io::Architecture::Gpt2(gpt2) = &mut loaded.config.architecture else {
+        panic!("gpt2-legacy is a GPT-2 checkpoint");
+    };
+    gpt2.activation = penzai::nn::Activation::Tanh;
+    let out = TempDir::new("tanh");
+    let err = hf::export(&loaded.model, &loaded.config, &out.0).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.ends_with(
+            "config.json: unsupported \"activation_function\" = \"Tanh\": transformers has no name for this activation"
+        ),
+        "{message}"
+    );
+}

@@ -1,7 +1,8 @@
 //! HF config.json parsing: defaults, harmless keys ignored, unsupported numerics named, wrong
 //! types and malformed JSON located.
 
-use penzai::io::{Activation, Architecture, AttentionBias, HfConfig, IoError, LlamaFamily};
+use penzai::io::{Architecture, AttentionBias, HfConfig, IoError, LlamaFamily};
+use penzai::nn::Activation;
 use serde_json::{Value, json};
 
 const FILE: &str = "config.json";

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use hf_common::{FIXTURES, fixture};
-use penzai::io::{Architecture, Checkpoint, Gpt2Config, HfConfig, LlamaConfig, LlamaFamily};
+use penzai::io::{Architecture, Checkpoint, HfConfig, HfGpt2Config, HfLlamaConfig, LlamaFamily};
 use serde_json::Value;
 
 /// The fixture folder `name`.
@@ -100,7 +100,7 @@ fn fixture_configs_have_the_generated_values() {
         (32, 2, 4, 97, 64, 128)
     );
     assert!(g.tie_word_embeddings && g.scale_attn_weights);
-    assert_eq!(g.activation, penzai::io::Activation::GeluTanh);
+    assert_eq!(g.activation, penzai::nn::Activation::GeluTanh);
     assert_eq!(g.layer_norm_epsilon, 1e-5);
 
     let Architecture::Llama(l) = config("llama-mha").architecture else {
@@ -141,7 +141,7 @@ fn fixture_configs_have_the_generated_values() {
 }
 
 /// The tensors a GPT-2 checkpoint must hold, with the shapes its config implies.
-fn gpt2_tensors(c: &Gpt2Config, prefix: &str) -> Vec<(String, Vec<usize>)> {
+fn gpt2_tensors(c: &HfGpt2Config, prefix: &str) -> Vec<(String, Vec<usize>)> {
     let (d, v) = (c.n_embd, c.vocab_size);
     let mut out = vec![
         (format!("{prefix}wte.weight"), vec![v, d]),
@@ -172,7 +172,7 @@ fn gpt2_tensors(c: &Gpt2Config, prefix: &str) -> Vec<(String, Vec<usize>)> {
 }
 
 /// The tensors a Llama-family checkpoint must hold, with the shapes its config implies.
-fn llama_tensors(c: &LlamaConfig) -> Vec<(String, Vec<usize>)> {
+fn llama_tensors(c: &HfLlamaConfig) -> Vec<(String, Vec<usize>)> {
     let (d, hd, f) = (c.hidden_size, c.head_dim, c.intermediate_size);
     let (q, kv) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
     let mut out = vec![

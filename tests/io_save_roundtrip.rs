@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use penzai::io::{self, SafetensorsFile, SavedModel};
 use penzai::models::{Gpt2Config, LlamaConfig, TransformerLm, with_kv_cache};
+use penzai::nn::side_inputs::TOKEN_POSITIONS;
 use penzai::nn::{
     Activation, AddBias, ConstantRescale, Elementwise, Identity, Initializer, Linear, NamedGroup,
     Parameter, Residual, Sequential, Softmax,
@@ -249,8 +250,8 @@ fn kv_caching_attention_round_trips_and_decodes_the_same() {
     );
     let next = NamedArray::from_i64(&[("batch", 1), ("seq", 1)], vec![4]).unwrap();
     let positions = NamedArray::from_i64(&[("seq", 1)], vec![3]).unwrap();
-    a.set_side_input("token_positions", positions.clone());
-    b.set_side_input("token_positions", positions);
+    a.set_side_input(TOKEN_POSITIONS, positions.clone());
+    b.set_side_input(TOKEN_POSITIONS, positions);
     assert_eq!(
         back.call(next.clone(), &mut b).unwrap(),
         model.call(next, &mut a).unwrap()

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array2, ArrayD, Axis, Ix2};
 use penzai::models::{LlamaConfig, TransformerLm};
+use penzai::nn::side_inputs::TOKEN_POSITIONS;
 use penzai::nn::*;
 use penzai::prelude::*;
 
@@ -276,7 +277,7 @@ fn rope_matches_the_rotate_half_formula() {
     let x = random(6, &[("seq", 5), ("projection", 8)]);
     let positions = vec![3i64, 4, 5, 6, 7];
     let pos = NamedArray::from_i64(&[("seq", 5)], positions.clone()).unwrap();
-    let mut cx = Context::new().with_side_input("token_positions", pos);
+    let mut cx = Context::new().with_side_input(TOKEN_POSITIONS, pos);
     let y = cx
         .run(&ApplyRoPE::new("projection", 10_000.0), x.clone())
         .unwrap();
@@ -294,7 +295,7 @@ fn rope_matches_the_rotate_half_formula() {
         embedding_axis: "projection".into(),
         rope_subset_size: 4,
         max_wavelength: 100.0,
-        positions_input: "token_positions".into(),
+        positions_input: TOKEN_POSITIONS.into(),
     };
     let y = cx.run(&sub, x.clone()).unwrap();
     let rotated = rope_reference(
@@ -846,7 +847,7 @@ fn kv_cached_decoding_token_by_token_equals_the_full_forward() {
                 .unwrap();
         let positions =
             NamedArray::from_i64(&[("seq", n)], (start as i64..end as i64).collect()).unwrap();
-        cx.set_side_input("token_positions", positions);
+        cx.set_side_input(TOKEN_POSITIONS, positions);
         rows.push(cx.run(&cached, ids).unwrap());
         start = end;
     }

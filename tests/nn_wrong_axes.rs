@@ -1,6 +1,7 @@
 //! Wrong inputs to every layer give an error naming the layer's path and type (no panics).
 
 use penzai::models::{LlamaConfig, llama::llama_attention};
+use penzai::nn::side_inputs::TOKEN_POSITIONS;
 use penzai::nn::*;
 use penzai::prelude::*;
 
@@ -168,7 +169,7 @@ fn every_layer_reports_wrong_input_with_its_path_and_type() {
                 embedding_axis: "hidden".into(),
                 rope_subset_size: 512,
                 max_wavelength: 10_000.0,
-                positions_input: "token_positions".into(),
+                positions_input: TOKEN_POSITIONS.into(),
             }),
             wrong(),
             "ApplyRoPEToSubset",

@@ -342,3 +342,111 @@ fn a_failed_edit_changes_nothing_the_caller_kept() {
     assert!(err.is_err());
     assert!(original.tree_eq(&net()));
 }
+
+thread_local! {
+    static CLONES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A layer that counts its clones (per thread: tests run in parallel).
+#[derive(Debug, PartialEq, Tree)]
+struct Counted {
+    id: i64,
+}
+
+impl Clone for Counted {
+    fn clone(&self) -> Counted {
+        CLONES.with(|c| c.set(c.get() + 1));
+        Counted { id: self.id }
+    }
+}
+
+impl Layer for Counted {
+    fn call(&self, x: NamedArray, _cx: &mut Context) -> penzai::Result<NamedArray> {
+        Ok(x)
+    }
+}
+
+/// Counted layers in every kind of slot.
+#[derive(Clone, Debug, Tree)]
+struct Slots {
+    any: AnyLayer,
+    steps: Sequential,
+    list: Vec<Counted>,
+    typed: Counted,
+}
+
+fn slots() -> Slots {
+    Slots {
+        any: AnyLayer::new(Counted { id: 1 }),
+        steps: Sequential::from_layers([AnyLayer::new(Counted { id: 2 })])
+            .then_named("named", Counted { id: 3 })
+            .unwrap(),
+        list: vec![Counted { id: 4 }, Counted { id: 5 }],
+        typed: Counted { id: 6 },
+    }
+}
+
+fn clones_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = CLONES.with(|c| c.get());
+    let out = f();
+    (CLONES.with(|c| c.get()) - before, out)
+}
+
+#[test]
+fn apply_moves_nodes_out_of_their_slots_without_copying_them() {
+    let tree = slots();
+    // Slots that take any layer, steps (named or not) and typed sequences: no copy.
+    let (clones, edited) = clones_during(|| {
+        select(tree)
+            .at_paths(["any", "steps[0]", "steps.named", "list[0]", "list[1]"])
+            .unwrap()
+            .apply(|c: Counted| Counted { id: c.id * 10 })
+            .unwrap()
+    });
+    assert_eq!(clones, 0);
+    let ids: Vec<i64> = select(edited.as_dyn())
+        .at_instances_of::<Counted>()
+        .get_all_as::<Counted>()
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, [10, 20, 30, 40, 50, 6]);
+    // The named step keeps its name.
+    assert!(select(edited.as_dyn()).at_path("steps.named").is_ok());
+    // A field of a concrete type must hold a `Counted` at every moment: one copy.
+    let (clones, edited) = clones_during(|| {
+        select(edited)
+            .at_path("typed")
+            .unwrap()
+            .apply(|c: Counted| Counted { id: c.id + 1 })
+            .unwrap()
+    });
+    assert_eq!((clones, edited.typed.id), (1, 7));
+}
+
+#[test]
+fn wrapping_a_node_in_an_any_layer_slot_does_not_copy_it() {
+    let (clones, edited) = clones_during(|| {
+        select(slots())
+            .at_path("any")
+            .unwrap()
+            .insert_after(Identity)
+            .unwrap()
+    });
+    assert_eq!(clones, 0);
+    assert_eq!(edited.any.get().type_name(), "Sequential");
+}
+
+#[test]
+fn a_refused_value_after_a_move_is_an_error_naming_the_path() {
+    let err = select(slots())
+        .at_paths(["list[1]", "typed"])
+        .unwrap()
+        .apply(|_: Counted| Identity)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot put a Identity at list[1]: the slot expects Counted"
+    );
+}

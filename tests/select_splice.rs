@@ -31,10 +31,11 @@ fn insert_and_select_returns_the_inserted_nodes_in_the_new_tree() {
 
 #[test]
 fn inserting_a_value_the_sequence_refuses_names_the_slot() {
+    // The first site in tree order (`a[0]`) is where the edit stops.
     let err = multiples_of_4(lists()).insert_after(Identity).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "cannot put a Identity at b[7]: the slot expects i64"
+        "cannot put a Identity at a[1]: the slot expects i64"
     );
 }
 
@@ -170,7 +171,7 @@ fn insert_after_with_makes_a_fresh_value_per_site_from_the_original_path() {
     // `norm` is a typed slot: nothing changes, and the error names the first site.
     assert_eq!(
         n.unwrap_err().to_string(),
-        "cannot insert next to blocks[1].norm: its parent Block is not a sequence, and the slot \
+        "cannot insert next to blocks[0].norm: its parent Block is not a sequence, and the slot \
          only accepts Scale, so it cannot be wrapped in a Sequential"
     );
     let n = select(net())

@@ -13,7 +13,8 @@ mod model;
 mod tree;
 
 /// Derives `penzai::Tree`: children with keys, type-checked replacement, equality,
-/// layer detection and a typed path builder (`Type::path()`).
+/// the layer capability (for types that implement `Layer`; see `penzai::nn::LayerCapability`)
+/// and a typed path builder (`Type::path()`).
 ///
 /// Field attributes: `#[tree(skip)]` (static configuration, not a child),
 /// `#[tree(leaf)]` (an opaque leaf: shown and replaceable, not traversed),
@@ -21,7 +22,7 @@ mod tree;
 /// `Parameter`/`NamedArray` fields, which generates a `validate()` checking the named axes
 /// and that size variables agree across fields. Container attributes: `#[tree(bound = "T: Layer")]`
 /// (replace the inferred where-clauses), `#[tree(crate = "pz")]` (path of the penzai crate),
-/// `#[tree(validate = "Type::check")]` (a `fn(&Self) -> penzai::Result<()>` that the
+/// `#[tree(validate = "Type::check")]` (a `fn(&Self) -> Result<(), E>`, `E` a `penzai::tree::Invalid` or a `penzai::Error`, that the
 /// generated `validate()` also runs), `#[tree(no_display)]` (skip the generated `Display`, which prints the tree with the
 /// Treescope text renderer).
 #[proc_macro_derive(Tree, attributes(tree, axes))]

@@ -1,18 +1,18 @@
 //! Items used by code that penzai's macros generate. Not a public API.
 
-use std::any::Any;
 use std::marker::PhantomData;
 
 pub use crate::io::save::{deserialize_steps_struct, serialize_steps_struct};
-pub use crate::nn::Layer;
 pub use crate::nn::check::{AxesCheck, AxesField, DeclaredSize};
+pub use crate::nn::{Layer, LayerCapability};
 pub use crate::tree::{
-    ChildError, HasTypedPath, Key, KeyPath, KeyRef, LayerCast, Leaf, OpaqueLeaf, Tree, TreeObject,
-    TypedPath, field_path,
+    Capability, ChildError, HasTypedPath, Invalid, Key, KeyPath, KeyRef, Leaf, OpaqueLeaf, Tree,
+    TreeObject, TypedPath, field_path,
 };
 pub use crate::treescope::fmt_text as fmt_tree_text;
 pub use crate::{Error, Result as PzResult};
 pub use serde;
+pub use std::any::TypeId;
 pub use std::boxed::Box;
 pub use std::fmt::Debug;
 pub use std::marker::PhantomData as Marker;
@@ -20,7 +20,10 @@ pub use std::option::Option::{self, None, Some};
 pub use std::result::Result::{self, Err, Ok};
 pub use std::string::String;
 
-/// Autoref probe that finds out, where the type is concrete, whether `T` is a layer.
+/// Autoref probe that finds out, where the type is concrete, whether `T` is a layer: the
+/// derive answers [`Tree::capability`] through it, so that `nn`'s
+/// [`LayerCapability`](crate::nn::LayerCapability) is found for layer types without `tree`
+/// knowing what a layer is.
 pub struct LayerProbe<T>(PhantomData<T>);
 
 impl<T> LayerProbe<T> {
@@ -38,54 +41,25 @@ impl<T> Default for LayerProbe<T> {
 
 /// Chosen when `T: Layer` holds (method resolution tries it before autoref).
 pub trait ProbeLayer<T> {
-    /// `Some(value)` as a layer.
-    fn probe_as_layer<'a>(&self, value: &'a T) -> Option<&'a dyn Layer>;
-    /// `Some(value)` as a mutable layer.
-    fn probe_as_layer_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn Layer>;
-    /// The conversion from a boxed `T` to a boxed layer.
-    fn probe_layer_cast(&self) -> Option<LayerCast>;
+    /// `T`'s answer to [`Tree::capability`].
+    fn probe_capability(&self, key: TypeId) -> Option<Capability>;
 }
 
 impl<T: Layer> ProbeLayer<T> for LayerProbe<T> {
-    fn probe_as_layer<'a>(&self, value: &'a T) -> Option<&'a dyn Layer> {
-        Some(value)
-    }
-    fn probe_as_layer_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn Layer> {
-        Some(value)
-    }
-    fn probe_layer_cast(&self) -> Option<LayerCast> {
-        Some(cast_layer::<T>)
+    fn probe_capability(&self, key: TypeId) -> Option<Capability> {
+        LayerCapability::answer::<T>(key)
     }
 }
 
 /// The fallback: `T` is not (known to be) a layer.
 pub trait ProbeTree<T> {
-    /// `None`.
-    fn probe_as_layer<'a>(&self, value: &'a T) -> Option<&'a dyn Layer>;
-    /// `None`.
-    fn probe_as_layer_mut<'a>(&self, value: &'a mut T) -> Option<&'a mut dyn Layer>;
-    /// `None`.
-    fn probe_layer_cast(&self) -> Option<LayerCast>;
+    /// `None`: no capability.
+    fn probe_capability(&self, key: TypeId) -> Option<Capability>;
 }
 
 impl<T> ProbeTree<T> for &LayerProbe<T> {
-    fn probe_as_layer<'a>(&self, _value: &'a T) -> Option<&'a dyn Layer> {
+    fn probe_capability(&self, _key: TypeId) -> Option<Capability> {
         None
-    }
-    fn probe_as_layer_mut<'a>(&self, _value: &'a mut T) -> Option<&'a mut dyn Layer> {
-        None
-    }
-    fn probe_layer_cast(&self) -> Option<LayerCast> {
-        None
-    }
-}
-
-/// Converts a boxed node known to be an `L` into a boxed layer (see [`LayerCast`]).
-pub fn cast_layer<L: Layer>(value: Box<dyn Any>) -> Box<dyn Layer> {
-    match value.downcast::<L>() {
-        Ok(layer) => layer,
-        // `TreeObject::into_layer` only calls a node's own cast on that same node.
-        Err(_) => unreachable!("layer cast applied to a node of another type"),
     }
 }
 

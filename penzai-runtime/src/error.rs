@@ -1,5 +1,7 @@
 //! The crate-wide error type wrapping each area's own error.
 
+use std::fmt;
+
 use crate::io::IoError;
 use crate::io::SaveError;
 use crate::io::hf::HfError;
@@ -8,10 +10,28 @@ use crate::nx::AxisError;
 use crate::select::SelectError;
 #[cfg(feature = "text")]
 use crate::text::TextError;
-use crate::tree::{KeyPath, KeyPathParseError, TreeError};
+use crate::tree::{Invalid, KeyPath, KeyPathParseError, TreeError};
 
 /// Any error penzai returns; each variant wraps one area's typed error.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+///
+/// Its `Debug` form is its message followed by the errors that caused it, so that a `main`
+/// returning `penzai::Result<()>` prints a readable error rather than a struct dump; every
+/// `std::io::Error` converts into it, so `?` works on file writes in such a `main` too.
+///
+/// ```
+/// fn main() -> penzai::Result<()> {
+///     let tree = vec![1.0f32, 2.0];
+///     let dir = std::env::temp_dir().join(format!("penzai-doc-main-{}", std::process::id()));
+///     std::fs::create_dir_all(&dir)?;
+///     penzai::treescope::save_html(&tree, dir.join("tree.html"))?;
+///     let err = penzai::treescope::save_html(&tree, dir.join("missing/tree.html")).unwrap_err();
+///     let err = penzai::Error::from(err);
+///     assert!(format!("{err:?}").contains("missing/tree.html: cannot write"), "{err:?}");
+///     std::fs::remove_dir_all(&dir)?;
+///     Ok(())
+/// }
+/// ```
+#[derive(Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A lookup or edit in a tree failed.
@@ -42,6 +62,15 @@ pub enum Error {
     #[cfg(feature = "text")]
     #[error(transparent)]
     Text(Box<TextError>),
+    /// An operating-system error that reached penzai's error through `?` (a
+    /// `std::io::Error`: writing a Treescope page, or a file of the caller's own).
+    #[error("{message}")]
+    Os {
+        /// The error's kind.
+        kind: std::io::ErrorKind,
+        /// Its message.
+        message: String,
+    },
     /// An error raised while running the layer at `path`.
     #[error("at {} ({layer}): {source}", show_path(.path))]
     AtLayer {
@@ -126,6 +155,49 @@ impl From<AxisError> for Error {
 impl From<KeyPathParseError> for Error {
     fn from(e: KeyPathParseError) -> Error {
         Error::Tree(TreeError::Parse(e))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::Os {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The message, then each cause whose message it does not already include (most of
+/// penzai's errors quote their cause): what `main` prints when it returns the error.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = self.to_string();
+        f.write_str(&message)?;
+        let mut shown = message;
+        let mut heading = false;
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            let text = e.to_string();
+            if !shown.contains(&text) {
+                if !heading {
+                    f.write_str("\n\nCaused by:")?;
+                    heading = true;
+                }
+                write!(f, "\n    {text}")?;
+                shown = text;
+            }
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
+/// A validation hook (`#[tree(validate = "...")]`) may return penzai's [`Error`] (a layer's
+/// option check, say): its message becomes the node's problem, located by
+/// [`validate_all`](crate::tree::validate_all).
+impl From<Error> for Invalid {
+    fn from(e: Error) -> Invalid {
+        Invalid::new(e.to_string())
     }
 }
 

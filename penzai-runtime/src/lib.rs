@@ -1,6 +1,40 @@
 //! Runtime of penzai: trees, named arrays, layers, selectors, rendering and io.
 //!
 //! Users depend on the `penzai` facade crate, which re-exports all of this.
+//!
+//! # Layers of the runtime
+//!
+//! The modules are layered bottom-up, and nothing names a module above it:
+//!
+//! ```text
+//! nx  ->  tree  ->  nn  ->  treescope, models  ->  select  ->  io, interpret
+//! ```
+//!
+//! (`select` uses `treescope` to show a selection; `io` maps checkpoints onto `models`;
+//! `interpret` edits `models` with `select`; `quote`, which escapes user strings for
+//! messages, sits below them all.) `tree` knows nothing of layers: `nn` finds
+//! out that a node is a layer through the node's capability hook
+//! ([`Tree::capability`](tree::Tree::capability), answered by `#[derive(Tree)]`; see
+//! [`nn::LayerCapability`]), and `Tree::validate` reports its own [`tree::Invalid`]. At the
+//! crate root sit the glue modules that may name everything: [`error`] (the crate-wide
+//! [`Error`] that wraps each area's error, which `Layer::call` returns so that `?` works
+//! across areas; `nx` and `tree` do not use it), [`prelude`], and `__private` (what the
+//! macros' expansions call).
+//!
+//! The rule is enforced by `tests/architecture.rs`, which reads every source file and fails
+//! on a path (`crate::..`, `super::..`, `$crate::..`, a serde attribute string) that points
+//! upward, from a table of allowed dependencies. Modules plus that test, rather than one
+//! crate per layer, because: the derive and the macros emit `::penzai::__private::..` paths
+//! that must resolve in every layer's own code (one crate aliased as `penzai` does that;
+//! seven crates would each need a path parameter), inherent impls such as the HTML forms of
+//! `ArrayFigure` or `Display` for layers written in a higher module would become orphan
+//! conflicts, and a split would rename every file that other work is changing at the same
+//! time. The test gives the same guarantee for imports, and its table is the one place to
+//! read the layering.
+//!
+//! Documentation examples are written as user code, against the `penzai` facade (a
+//! dev-dependency of this crate), not as `penzai_runtime::`; the architecture test checks
+//! that too.
 #![warn(missing_docs)]
 
 // Lets the macros' `::penzai::...` paths resolve inside this crate too.

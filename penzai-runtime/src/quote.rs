@@ -15,7 +15,7 @@ const MESSAGE_LIMIT: usize = 1000;
 /// full length.
 ///
 /// ```
-/// use penzai_runtime::quote::Quoted;
+/// use penzai::quote::Quoted;
 ///
 /// assert_eq!(Quoted("up.weights").to_string(), "\"up.weights\"");
 /// assert_eq!(Quoted("a\u{202e}b").to_string(), "\"a\\u{202e}b\"");

@@ -29,7 +29,7 @@ pub struct ContainerAttrs {
     pub crate_path: Option<syn::Path>,
     /// `#[tree(no_display)]`: do not implement `Display` (the type has its own).
     pub no_display: bool,
-    /// `#[tree(validate = "path")]`: a `fn(&Self) -> penzai::Result<()>` that `validate()`
+    /// `#[tree(validate = "path")]`: a `fn(&Self) -> Result<(), E>`, `E` a `penzai::tree::Invalid` or a `penzai::Error`, that `validate()`
     /// runs after the `#[axes]` checks.
     pub validate: Option<syn::Path>,
 }

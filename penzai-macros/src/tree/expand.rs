@@ -87,20 +87,10 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
                 #statics
             }
             #validate
-            fn as_layer(&self) -> #p::Option<&dyn #p::Layer> {
+            fn capability(&self, __key: #p::TypeId) -> #p::Option<#p::Capability> {
                 #[allow(unused_imports)]
                 use #p::{ProbeLayer as _, ProbeTree as _};
-                (&#p::LayerProbe::<Self>::new()).probe_as_layer(self)
-            }
-            fn as_layer_mut(&mut self) -> #p::Option<&mut dyn #p::Layer> {
-                #[allow(unused_imports)]
-                use #p::{ProbeLayer as _, ProbeTree as _};
-                (&#p::LayerProbe::<Self>::new()).probe_as_layer_mut(self)
-            }
-            fn layer_cast(&self) -> #p::Option<#p::LayerCast> {
-                #[allow(unused_imports)]
-                use #p::{ProbeLayer as _, ProbeTree as _};
-                (&#p::LayerProbe::<Self>::new()).probe_layer_cast()
+                (&#p::LayerProbe::<Self>::new()).probe_capability(__key)
             }
         }
         #paths
@@ -251,7 +241,7 @@ fn validate(input: &Input<'_>, p: &TokenStream) -> TokenStream {
         quote!(#(#checks)*)
     });
     quote! {
-        fn validate(&self) -> #p::Result<(), #p::Error> {
+        fn validate(&self) -> #p::Result<(), #p::Invalid> {
             #[allow(unused_mut, unused_variables)]
             let mut __check = #p::AxesCheck::new();
             #body

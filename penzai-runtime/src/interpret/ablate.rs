@@ -99,7 +99,7 @@ impl Layer for Ablate {
 /// let tokens = NamedArray::from_i64(&[("batch", 1), ("seq", 4)], vec![1, 2, 3, 4])?;
 /// let logits = ablated.call(tokens, &mut Context::new())?;
 /// assert_eq!(logits.named_shape().to_string(), "{batch: 1, seq: 4, vocabulary: 64}");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn ablate<M: Layer>(
     sites: Selection<M>,

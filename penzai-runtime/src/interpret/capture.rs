@@ -57,7 +57,7 @@ pub fn with_captures<M: Layer>(sites: Selection<M>) -> Result<M, SelectError> {
 /// )?;
 /// let residual = &run.activations[&"blocks[1]".parse()?];
 /// assert_eq!(residual.named_shape().to_string(), "{batch: 1, seq: 4, embedding: 32}");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn capture<M: Layer>(sites: Selection<M>, x: NamedArray, cx: &mut Context) -> Result<Captured> {
     let paths = sites.paths().to_vec();

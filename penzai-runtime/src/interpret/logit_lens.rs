@@ -47,7 +47,7 @@ pub fn logit_lens_at<M: Layer>(
 /// let lens = logit_lens(&model, tokens.clone(), &mut Context::new())?;
 /// assert_eq!(lens.named_shape().to_string(), "{layer: 2, batch: 1, seq: 3, vocabulary: 64}");
 /// assert_eq!(lens.index_axis("layer", 1)?, model.call(tokens, &mut Context::new())?);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn logit_lens(
     model: &TransformerLm,

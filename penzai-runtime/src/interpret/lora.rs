@@ -132,7 +132,7 @@ impl Layer for LowRankAdapter {
 ///     model.call(tokens, &mut Context::new())?
 /// );
 /// assert!(merge_lora(adapted)?.tree_eq(&model));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn loraify<M: Layer>(sites: Selection<M>, rank: usize, seed: u64) -> Result<M> {
     Ok(sites

@@ -27,7 +27,7 @@ pub const WORLDS: &str = "worlds";
 /// // Patching every position of block 0's output restores the clean logits.
 /// let patched = patch(blocks, &clean_run, None)?.call(corrupted, &mut Context::new())?;
 /// assert_eq!(patched, clean_run.output);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn patch<M: Layer>(
     sites: Selection<M>,
@@ -109,7 +109,7 @@ pub struct PatchingSweep {
 ///     &mut Context::new(),
 /// )?;
 /// assert_eq!(sweep.effects.named_shape().to_string(), "{site: 2, seq: 3, batch: 1}");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn patch_sweep<M: Layer>(
     sites: Selection<M>,

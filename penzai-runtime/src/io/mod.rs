@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use penzai_runtime::io::{HostTensor, SafetensorsFile, TensorData, serialize_tensors};
+//! use penzai::io::{HostTensor, SafetensorsFile, TensorData, serialize_tensors};
 //!
 //! let ids = HostTensor::new(vec![3], TensorData::I64(vec![7, 8, 9])).unwrap();
 //! let bytes = serialize_tensors([("ids".to_owned(), ids)], &BTreeMap::new())?;
@@ -18,7 +18,7 @@
 //!
 //! let err = file.tensor("nope").unwrap_err();
 //! assert_eq!(err.to_string(), "ids.safetensors: no tensor named \"nope\"");
-//! # Ok::<(), penzai_runtime::io::IoError>(())
+//! # Ok::<(), penzai::io::IoError>(())
 //! ```
 // The memory map is the one exception, allowed in `safetensors::mmap` alone.
 #![deny(unsafe_code)]
@@ -37,7 +37,7 @@ mod tensor;
 pub use dtype::{bf16_to_f32, f16_to_f32};
 pub use error::IoError;
 pub use hf_config::{
-    Activation, Architecture, AttentionBias, Gpt2Config, HfConfig, LlamaConfig, LlamaFamily,
+    Architecture, AttentionBias, HfConfig, HfGpt2Config, HfLlamaConfig, LlamaFamily,
 };
 pub use safetensors::{
     Checkpoint, INDEX_FILE_NAME, SINGLE_FILE_NAME, SafetensorsFile, TensorView, serialize_tensors,

@@ -1,5 +1,6 @@
 //! Token generation with a KV cache held in the `Context`: greedy or sampled, seeded.
 
+use crate::nn::side_inputs::TOKEN_POSITIONS;
 use crate::nn::{Attention, Context, KVCachingAttention, Layer, LayerError, split_seed};
 use crate::nx::{DType, NamedArray};
 use crate::tree::{KeyPath, Tree, TreeExt, Walk};
@@ -233,7 +234,7 @@ fn run_tokens(
         &[("seq", end - start)],
         (start as i64..end as i64).collect(),
     )?;
-    cx.set_side_input("token_positions", positions);
+    cx.set_side_input(TOKEN_POSITIONS, positions);
     cx.run(model, tokens)
 }
 

@@ -107,10 +107,8 @@ pub enum Activation {
     /// `1 / (1 + exp(-x))`.
     Sigmoid,
     /// Any function of one value (a closure: models holding one cannot be saved).
-    #[serde(
-        serialize_with = "crate::io::save::refuse_custom_activation",
-        skip_deserializing
-    )]
+    // `NamedFn`'s `Serialize` (in `io::save`) refuses: a closure has no saved form.
+    #[serde(skip_deserializing)]
     Custom(NamedFn),
 }
 

@@ -1,12 +1,13 @@
 //! `AnyLayer`: a slot that holds any layer.
 
+use std::any::TypeId;
 use std::fmt;
 
 use crate::Result;
 use crate::nn::flow::{AxisSet, FlowCheck, FlowResult};
-use crate::nn::{Context, Layer, Signature};
+use crate::nn::{AsLayer, Context, Layer, LayerCapability, Signature};
 use crate::nx::NamedArray;
-use crate::tree::{AnyPath, ChildError, HasTypedPath, KeyRef, Leaf, Tree};
+use crate::tree::{AnyPath, Capability, ChildError, HasTypedPath, KeyRef, Leaf, Tree};
 
 /// A slot (struct field or sequence element) that accepts any layer.
 ///
@@ -56,12 +57,6 @@ impl fmt::Debug for AnyLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tree: &dyn Tree = &*self.0;
         fmt::Debug::fmt(tree, f)
-    }
-}
-
-impl fmt::Display for AnyLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::treescope::fmt_text(&*self.0, f)
     }
 }
 
@@ -118,11 +113,9 @@ impl Tree for AnyLayer {
     fn leaf(&self) -> Option<Leaf<'_>> {
         self.0.leaf()
     }
-    fn as_layer(&self) -> Option<&dyn Layer> {
-        Some(&*self.0)
-    }
-    fn as_layer_mut(&mut self) -> Option<&mut dyn Layer> {
-        Some(&mut *self.0)
+    // The slot itself is a layer (`AsLayer` looks through it to the layer it holds).
+    fn capability(&self, key: TypeId) -> Option<Capability> {
+        LayerCapability::answer::<AnyLayer>(key)
     }
     fn transparent_child(&self) -> Option<Option<&dyn Tree>> {
         let inner: &dyn Tree = &*self.0;
@@ -136,7 +129,7 @@ impl Tree for AnyLayer {
         if value.is::<AnyLayer>() {
             return value.downcast::<AnyLayer>().map(|b| *b);
         }
-        value.into_layer().map(AnyLayer)
+        AsLayer::into_layer(value).map(AnyLayer)
     }
     fn slot_description() -> String {
         "any layer".to_owned()

@@ -1,11 +1,14 @@
 //! Attention as data: every intermediate flows through a sub-layer slot.
 
+use std::any::TypeId;
+
 use crate::Result;
 use crate::nn::check::require_axis;
 use crate::nn::flow::{AxisSet, FlowCheck, FlowError, FlowFailure, FlowResult, ops};
-use crate::nn::{AnyLayer, Context, Layer, LayerError};
+use crate::nn::side_inputs::KV_TOKEN_POSITIONS;
+use crate::nn::{AnyLayer, Context, Layer, LayerCapability, LayerError};
 use crate::nx::{AxisName, NamedArray, NamedShape};
-use crate::tree::{ChildError, HasTypedPath, Key, KeyRef, LayerCast, Tree};
+use crate::tree::{Capability, ChildError, HasTypedPath, Key, KeyRef, Tree};
 
 mod step;
 
@@ -199,13 +202,13 @@ impl Layer for KVCachingAttention {
                 .keys
                 .axis_size(kv_axis)
                 .ok_or_else(|| LayerError::Config(format!("keys lack the kv axis {kv_axis:?}")))?;
-            let previous = cx.remove_side_input("kv_token_positions");
-            cx.set_side_input("kv_token_positions", NamedArray::arange(kv_axis, total)?);
+            let previous = cx.remove_side_input(KV_TOKEN_POSITIONS);
+            cx.set_side_input(KV_TOKEN_POSITIONS, NamedArray::arange(kv_axis, total)?);
             let out = attn.finish(q, &cache.keys, &cache.values, cx);
             match previous {
-                Some(p) => cx.set_side_input("kv_token_positions", p),
+                Some(p) => cx.set_side_input(KV_TOKEN_POSITIONS, p),
                 None => {
-                    cx.remove_side_input("kv_token_positions");
+                    cx.remove_side_input(KV_TOKEN_POSITIONS);
                 }
             }
             cx.set_state(cache);
@@ -249,20 +252,8 @@ impl Tree for KVCachingAttention {
     fn visit_static_fields(&self, visit: &mut dyn FnMut(&'static str, &dyn std::fmt::Debug)) {
         self.attention.visit_static_fields(visit)
     }
-    fn as_layer(&self) -> Option<&dyn Layer> {
-        Some(self)
-    }
-    fn as_layer_mut(&mut self) -> Option<&mut dyn Layer> {
-        Some(self)
-    }
-    fn layer_cast(&self) -> Option<LayerCast> {
-        Some(crate::__private::cast_layer::<KVCachingAttention>)
-    }
-}
-
-impl std::fmt::Display for KVCachingAttention {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::treescope::fmt_text(self, f)
+    fn capability(&self, key: TypeId) -> Option<Capability> {
+        LayerCapability::answer::<KVCachingAttention>(key)
     }
 }
 

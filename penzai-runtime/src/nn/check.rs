@@ -6,6 +6,7 @@ use std::fmt;
 use crate::Result;
 use crate::nn::LayerError;
 use crate::nx::{NamedArray, NamedShape};
+use crate::tree::Invalid;
 
 /// The size an axis must have in an [`AxesSpec`].
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -39,7 +40,7 @@ pub enum SizeSpec {
 /// );
 /// # Ok::<(), penzai::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AxesSpec {
     /// The axes, in the order written.
@@ -105,6 +106,14 @@ impl fmt::Display for AxesSpec {
             f.write_str(if self.axes.is_empty() { "..." } else { ", ..." })?;
         }
         f.write_str("]")
+    }
+}
+
+/// The spec as written (`[batch, seq: S, embedding: 64]`), which is also how Treescope and
+/// `{:?}` show a `CheckAxes`.
+impl fmt::Debug for AxesSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -265,15 +274,9 @@ impl AxesCheck {
         shape: Option<NamedShape>,
         axes: &[(&'static str, DeclaredSize)],
         allow_others: bool,
-    ) -> Result<()> {
+    ) -> std::result::Result<(), Invalid> {
         let Some(shape) = shape else { return Ok(()) };
-        let fail = |problem: String| -> crate::Error {
-            LayerError::ParameterAxes {
-                field: crate::tree::KeyPath::root().field(field),
-                problem,
-            }
-            .into()
-        };
+        let fail = |problem: String| Invalid::at_field(field, problem);
         for &(axis, size) in axes {
             let Some(actual) = shape.get(axis) else {
                 return Err(fail(format!("lacks axis {axis:?} (its axes are {shape})")));

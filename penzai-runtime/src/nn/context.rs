@@ -29,12 +29,13 @@ pub enum Mode {
 /// ```
 /// use penzai::prelude::*;
 /// use penzai::nn::Mode;
+/// use penzai::nn::side_inputs::TOKEN_POSITIONS;
 ///
 /// let mut cx = Context::new()
-///     .with_side_input("token_positions", NamedArray::arange("seq", 4)?)
+///     .with_side_input(TOKEN_POSITIONS, NamedArray::arange("seq", 4)?)
 ///     .with_seed(7)
 ///     .with_mode(Mode::Stochastic);
-/// assert!(cx.side_input("token_positions").is_some());
+/// assert!(cx.side_input(TOKEN_POSITIONS).is_some());
 /// assert!(cx.side_input("attn_mask").is_none());
 /// let a = cx.next_seed();
 /// assert_ne!(a, cx.next_seed());

@@ -3,6 +3,7 @@
 use crate::Result;
 use crate::nn::check::require_axis;
 use crate::nn::flow::{Axis, AxisSet};
+use crate::nn::side_inputs::TOKEN_POSITIONS;
 use crate::nn::{Context, Initializer, Layer, LayerError, Parameter, Signature, WeightAxes};
 use crate::nx::{AxisName, DType, NamedArray};
 
@@ -168,7 +169,7 @@ impl AddPositionalEmbedding {
     pub fn new(table: EmbeddingTable) -> AddPositionalEmbedding {
         AddPositionalEmbedding {
             table,
-            positions_input: "token_positions".to_owned(),
+            positions_input: TOKEN_POSITIONS.to_owned(),
         }
     }
 }

@@ -1,10 +1,13 @@
-//! The `Layer` trait: a node that maps one named array to another.
+//! The `Layer` trait: a node that maps one named array to another, and how any tree node is
+//! recognized as one ([`LayerCapability`], [`AsLayer`]).
+
+use std::any::TypeId;
 
 use crate::Result;
 use crate::nn::flow::{AxisSet, FlowCheck, FlowResult};
 use crate::nn::{Context, Signature};
 use crate::nx::NamedArray;
-use crate::tree::Tree;
+use crate::tree::{Capability, Tree, TreeExt};
 
 /// A model component: immutable data whose `call` maps one [`NamedArray`] to another.
 ///
@@ -58,5 +61,152 @@ impl<L: Layer + Clone> LayerObject for L {
 impl Clone for Box<dyn Layer> {
     fn clone(&self) -> Self {
         (**self).clone_layer()
+    }
+}
+
+/// A boxed node converted to a layer, or the node back when it is not one.
+type LayerOrNode = std::result::Result<Box<dyn Layer>, Box<dyn Tree>>;
+
+/// The capability that makes a tree node a layer: `tree` knows nothing of layers, so a
+/// layer type answers [`Tree::capability`] with this table (`#[derive(Tree)]` writes the
+/// answer for every type that implements [`Layer`]), and [`AsLayer`] uses it to view any
+/// node as a `dyn Layer`.
+///
+/// A hand-written `Tree` impl for a layer type answers it with [`LayerCapability::answer`]:
+///
+/// ```
+/// use std::any::TypeId;
+/// use penzai::prelude::*;
+/// use penzai::nn::LayerCapability;
+/// use penzai::tree::{Capability, ChildError};
+///
+/// /// A layer with a hand-written `Tree` impl.
+/// #[derive(Clone)]
+/// struct Twice;
+///
+/// impl Tree for Twice {
+///     fn type_name(&self) -> &'static str { "Twice" }
+///     fn visit_children<'a>(&'a self, _: &mut dyn FnMut(KeyRef<'a>, &'a dyn Tree)) {}
+///     fn visit_children_mut(&mut self, _: &mut dyn FnMut(KeyRef<'_>, &mut dyn Tree)) {}
+///     fn child(&self, _: KeyRef<'_>) -> Option<&dyn Tree> { None }
+///     fn child_mut(&mut self, _: KeyRef<'_>) -> Option<&mut dyn Tree> { None }
+///     fn replace_child(&mut self, key: KeyRef<'_>, value: Box<dyn Tree>)
+///         -> Result<Box<dyn Tree>, ChildError> {
+///         Err(ChildError::NoSuchChild { key: key.to_owned_key(), type_name: "Twice", value: Some(value) })
+///     }
+///     fn tree_eq(&self, other: &dyn Tree) -> bool { other.is::<Twice>() }
+///     fn capability(&self, key: TypeId) -> Option<Capability> {
+///         LayerCapability::answer::<Twice>(key)
+///     }
+/// }
+///
+/// impl Layer for Twice {
+///     fn call(&self, x: NamedArray, _cx: &mut Context) -> penzai::Result<NamedArray> {
+///         Ok((&x + &x)?)
+///     }
+/// }
+///
+/// let node: Box<dyn Tree> = Box::new(Twice);
+/// assert!(node.as_layer().is_some());
+/// let layer = node.into_layer().ok().unwrap();
+/// let x = NamedArray::ones(&[("features", 2)])?;
+/// assert_eq!(layer.call(x, &mut Context::new())?.to_f32_vec(), [2.0, 2.0]);
+/// # Ok::<(), penzai::Error>(())
+/// ```
+pub struct LayerCapability {
+    view: fn(&dyn Tree) -> Option<&dyn Layer>,
+    view_mut: fn(&mut dyn Tree) -> Option<&mut dyn Layer>,
+    unbox: fn(Box<dyn Tree>) -> LayerOrNode,
+}
+
+impl LayerCapability {
+    /// The capability of the layer type `L` (one `'static` table per type).
+    pub fn of<L: Layer>() -> &'static LayerCapability {
+        const {
+            &LayerCapability {
+                view: view_as::<L>,
+                view_mut: view_mut_as::<L>,
+                unbox: unbox_as::<L>,
+            }
+        }
+    }
+
+    /// The answer of a layer type `L` to [`Tree::capability`]: this capability for its key,
+    /// `None` for any other.
+    pub fn answer<L: Layer>(key: TypeId) -> Option<Capability> {
+        (key == TypeId::of::<LayerCapability>()).then(|| LayerCapability::of::<L>() as Capability)
+    }
+}
+
+fn view_as<L: Layer>(node: &dyn Tree) -> Option<&dyn Layer> {
+    node.downcast_ref::<L>().map(|l| l as &dyn Layer)
+}
+
+fn view_mut_as<L: Layer>(node: &mut dyn Tree) -> Option<&mut dyn Layer> {
+    node.downcast_mut::<L>().map(|l| l as &mut dyn Layer)
+}
+
+fn unbox_as<L: Layer>(node: Box<dyn Tree>) -> LayerOrNode {
+    node.downcast::<L>().map(|l| l as Box<dyn Layer>)
+}
+
+/// Any tree node viewed as a layer, when its type is one: `node.as_layer()`.
+///
+/// Transparent wrappers (`Option<T>`, `Box<T>`, [`AnyLayer`](crate::nn::AnyLayer)) are looked
+/// through, as parents show them. In the prelude.
+///
+/// ```
+/// use penzai::prelude::*;
+/// use penzai::nn::Identity;
+///
+/// #[derive(Clone, Tree)]
+/// struct Config { rate: f32 }
+///
+/// let layer: Box<dyn Tree> = Box::new(Identity);
+/// assert!(layer.as_layer().is_some());
+/// assert!(Config { rate: 0.1 }.as_layer().is_none());
+/// assert!(layer.into_layer().is_ok());
+/// ```
+pub trait AsLayer {
+    /// This node as a layer.
+    fn as_layer(&self) -> Option<&dyn Layer>;
+    /// This node as a mutable layer.
+    fn as_layer_mut(&mut self) -> Option<&mut dyn Layer>;
+    /// This boxed node as a boxed layer, or itself back when it is not one.
+    fn into_layer(self: Box<Self>) -> LayerOrNode;
+    /// True when this node is a layer.
+    fn is_layer(&self) -> bool {
+        self.as_layer().is_some()
+    }
+}
+
+impl AsLayer for dyn Tree {
+    fn as_layer(&self) -> Option<&dyn Layer> {
+        let node = self.as_child()?;
+        (node.capability_of::<LayerCapability>()?.view)(node)
+    }
+    fn as_layer_mut(&mut self) -> Option<&mut dyn Layer> {
+        let node = self.as_child_mut()?;
+        let capability = node.capability_of::<LayerCapability>()?;
+        (capability.view_mut)(node)
+    }
+    fn into_layer(self: Box<Self>) -> LayerOrNode {
+        match self.capability_of::<LayerCapability>() {
+            Some(capability) => (capability.unbox)(self),
+            None => Err(self),
+        }
+    }
+}
+
+impl<T: Tree> AsLayer for T {
+    fn as_layer(&self) -> Option<&dyn Layer> {
+        self.as_dyn().as_layer()
+    }
+    fn as_layer_mut(&mut self) -> Option<&mut dyn Layer> {
+        self.as_dyn_mut().as_layer_mut()
+    }
+    fn into_layer(self: Box<Self>) -> LayerOrNode {
+        let node: Box<dyn Tree> = self;
+        node.into_layer()
     }
 }

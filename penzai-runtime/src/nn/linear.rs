@@ -6,10 +6,9 @@ use crate::nn::flow::{
     AxesForm, Axis, AxisSet, Blame, Flow, Message, ModelStep, OptionSyntax, Planner, StepBuild,
     StepInput, Syntax, Written,
 };
-use crate::nn::{
-    AnyLayer, Context, Initializer, Layer, LayerError, Parameter, Signature, Steps, WeightAxes,
-};
+use crate::nn::{AnyLayer, Context, Initializer, Layer, Parameter, Signature, Steps, WeightAxes};
 use crate::nx::{AxisName, NamedArray};
+use crate::tree::{Invalid, KeyPath};
 
 /// A learned linear map: contracts the input's `in_axes` with the weights and produces
 /// `out_axes`. Weight axes in neither list are **parallel** (e.g. `heads`): the map is
@@ -83,22 +82,21 @@ impl Linear {
             in_axes,
             out_axes,
         };
-        linear.validate()?;
+        linear
+            .validate()
+            .map_err(|e| e.at(KeyPath::root(), "Linear"))?;
         Ok(linear)
     }
 
     /// Checks that the weights have every input and output axis, each listed once.
-    pub fn validate(&self) -> Result<()> {
+    pub fn validate(&self) -> std::result::Result<(), Invalid> {
         let shape = self.weights.value.named_shape();
         for (i, axis) in self.in_axes.iter().chain(&self.out_axes).enumerate() {
             if !shape.contains(axis) {
-                return Err(LayerError::ParameterAxes {
-                    field: crate::tree::KeyPath::root().field("weights"),
-                    problem: format!(
-                        "the weights {shape} lack axis {axis:?}, listed as an input or output"
-                    ),
-                }
-                .into());
+                return Err(Invalid::at_field(
+                    "weights",
+                    format!("the weights {shape} lack axis {axis:?}, listed as an input or output"),
+                ));
             }
             if self
                 .in_axes
@@ -107,10 +105,9 @@ impl Linear {
                 .skip(i + 1)
                 .any(|a| a == axis)
             {
-                return Err(LayerError::Config(format!(
+                return Err(Invalid::new(format!(
                     "axis {axis:?} is listed twice among inputs and outputs"
-                ))
-                .into());
+                )));
             }
         }
         Ok(())

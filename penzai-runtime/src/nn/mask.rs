@@ -7,6 +7,7 @@ use crate::nn::flow::{
     Syntax, Written,
 };
 use crate::nn::rope::positions;
+use crate::nn::side_inputs::{KV_TOKEN_POSITIONS, TOKEN_POSITIONS};
 use crate::nn::{Context, Layer, LayerError, Signature};
 use crate::nx::{AxisName, DType, NamedArray};
 
@@ -64,8 +65,8 @@ pub struct ApplyCausalMask {
 impl Default for ApplyCausalMask {
     fn default() -> Self {
         ApplyCausalMask {
-            query_positions: "token_positions".into(),
-            key_positions: "kv_token_positions".into(),
+            query_positions: TOKEN_POSITIONS.into(),
+            key_positions: KV_TOKEN_POSITIONS.into(),
             seq_axis: "seq".into(),
             kv_axis: "kv_seq".into(),
         }

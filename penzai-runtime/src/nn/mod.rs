@@ -22,6 +22,7 @@ mod options;
 mod parameter;
 pub mod rope;
 mod sequential;
+pub mod side_inputs;
 
 // The layer modules export everything public, so a new layer is one file's change.
 pub use activation::*;
@@ -40,7 +41,7 @@ pub use flow::{
     Written, check_flow, check_flow_to,
 };
 pub use init::{Distribution, FanMode, Initializer, WeightAxes};
-pub use layer::{Layer, LayerObject};
+pub use layer::{AsLayer, Layer, LayerCapability, LayerObject};
 pub use linear::*;
 pub use mask::*;
 pub use mlp::Mlp;

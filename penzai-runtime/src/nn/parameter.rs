@@ -76,12 +76,6 @@ impl Tree for Parameter {
     }
 }
 
-impl fmt::Display for Parameter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::treescope::fmt_text(self, f)
-    }
-}
-
 impl HasTypedPath for Parameter {
     type Path = LeafPath;
 }

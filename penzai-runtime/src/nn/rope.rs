@@ -6,6 +6,7 @@ use crate::nn::flow::{
     AxesForm, Axis, AxisSet, Flow, FlowCheck, FlowError, FlowResult, Message, ModelStep,
     OptionSyntax, Planner, Size, StepBuild, StepInput, Syntax, Written,
 };
+use crate::nn::side_inputs::TOKEN_POSITIONS;
 use crate::nn::{Context, Layer, LayerError, Signature};
 use crate::nx::{AxisName, DType, NamedArray};
 
@@ -109,7 +110,7 @@ impl ApplyRoPE {
         ApplyRoPE {
             embedding_axis: embedding_axis.into(),
             max_wavelength,
-            positions_input: "token_positions".to_owned(),
+            positions_input: TOKEN_POSITIONS.to_owned(),
         }
     }
 }

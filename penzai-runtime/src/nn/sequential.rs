@@ -368,14 +368,11 @@ macro_rules! __steps_node {
                 let $s = self;
                 $statics
             }
-            fn as_layer(&self) -> Option<&dyn $crate::nn::Layer> {
-                Some(self)
-            }
-            fn as_layer_mut(&mut self) -> Option<&mut dyn $crate::nn::Layer> {
-                Some(self)
-            }
-            fn layer_cast(&self) -> Option<$crate::tree::LayerCast> {
-                Some($crate::__private::cast_layer::<$ty>)
+            fn capability(
+                &self,
+                key: ::std::any::TypeId,
+            ) -> ::std::option::Option<$crate::tree::Capability> {
+                $crate::nn::LayerCapability::answer::<$ty>(key)
             }
         }
 
@@ -386,7 +383,7 @@ macro_rules! __steps_node {
         /// Prints the tree with the Treescope text renderer.
         impl ::std::fmt::Display for $ty {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                $crate::treescope::fmt_text(self, f)
+                $crate::__private::fmt_tree_text(self, f)
             }
         }
     };

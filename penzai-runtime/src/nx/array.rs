@@ -23,12 +23,12 @@ use super::shape::{ArrayShape, NamedShape};
 /// (`named_shape()`) is used for display and for flattening (`to_f32_vec`).
 ///
 /// ```
-/// use penzai_runtime::nx::NamedArray;
+/// use penzai::nx::NamedArray;
 ///
 /// let x = NamedArray::from_f32(&[("batch", 2), ("seq", 3)], vec![0., 1., 2., 3., 4., 5.])?;
 /// assert_eq!(x.named_shape().to_string(), "{batch: 2, seq: 3}");
 /// assert_eq!(x.order_as(&["seq", "batch"])?, x);
-/// # Ok::<(), penzai_runtime::nx::AxisError>(())
+/// # Ok::<(), penzai::nx::AxisError>(())
 /// ```
 #[derive(Clone)]
 pub struct NamedArray {

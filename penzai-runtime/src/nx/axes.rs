@@ -33,12 +33,12 @@ impl NamedArray {
     /// axis, and the names must be new.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     /// use ndarray::ArrayD;
     ///
     /// let x = NamedArray::wrap(ArrayD::zeros(vec![2, 3])).tag(&["batch", "seq"])?;
     /// assert_eq!(x.named_shape().to_string(), "{batch: 2, seq: 3}");
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn tag(&self, names: &[&str]) -> Result<NamedArray, AxisError> {
         if names.len() != self.n_pos() {

@@ -154,11 +154,11 @@ impl NamedArray {
     /// An `f32` array of zeros.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// let x = NamedArray::zeros(&[("batch", 2), ("seq", 3)])?;
     /// assert_eq!(x.named_shape().to_string(), "{batch: 2, seq: 3}");
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn zeros(shape: impl IntoNamedShape) -> Result<NamedArray, AxisError> {
         CheckedShape::new("zeros", shape)?.filled("zeros", 0.0f32)
@@ -203,10 +203,10 @@ impl NamedArray {
     /// The `i64` values `0, 1, .., n-1` along one axis `name` (positions, token ids).
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// assert_eq!(NamedArray::arange("seq", 4)?.to_i64_vec(), [0, 1, 2, 3]);
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn arange(name: &str, n: usize) -> Result<NamedArray, AxisError> {
         let shape = CheckedShape::new("arange", &[(name, n)])?;
@@ -224,13 +224,13 @@ impl NamedArray {
     /// An `f32` array from row-major data in the order of `shape`.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// let x = NamedArray::from_f32(&[("a", 2), ("b", 2)], vec![1., 2., 3., 4.])?;
     /// assert_eq!(x.to_f32_vec(), [1., 2., 3., 4.]);
     /// let err = NamedArray::from_f32(&[("a", 2)], vec![1.]).unwrap_err();
     /// assert_eq!(err.to_string(), "from_f32: the data has 1 elements but the shape {a: 2} needs 2");
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn from_f32(shape: impl IntoNamedShape, data: Vec<f32>) -> Result<NamedArray, AxisError> {
         CheckedShape::new("from_f32", shape)?.with_data("from_f32", data)
@@ -277,11 +277,11 @@ impl NamedArray {
     /// An `f32` array from an ndarray, naming every axis in order; the data is not copied.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// let x = NamedArray::from_ndarray(ndarray::ArrayD::zeros(vec![2, 3]), &["a", "b"])?;
     /// assert_eq!(x.named_shape().to_string(), "{a: 2, b: 3}");
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn from_ndarray(array: ArrayD<f32>, names: &[&str]) -> Result<NamedArray, AxisError> {
         let wrapped = NamedArray::wrap(array);

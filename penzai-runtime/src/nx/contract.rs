@@ -35,7 +35,7 @@ impl NamedArray {
     /// accumulation, and the result is always `f32`.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// let x = NamedArray::ones(&[("batch", 2), ("seq", 8), ("embedding", 64)])?;
     /// let w = NamedArray::ones(&[("embedding", 64), ("hidden", 256)])?;
@@ -49,7 +49,7 @@ impl NamedArray {
     ///     "cannot contract over \"embedding\": left is {batch: 2, seq: 8, embedding: 64}, \
     ///      right is {hidden: 256, embed: 64}"
     /// );
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn contract(&self, other: &NamedArray, names: &[&str]) -> Result<NamedArray, AxisError> {
         const OP: &str = "contract";
@@ -216,14 +216,14 @@ impl NamedArray {
     /// one axis, or one name for two axes.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// // Attention scores: {seq, heads, head_dim} x {kv_seq, heads, head_dim} -> {seq, kv_seq, heads}
     /// let q = NamedArray::ones(&[("seq", 4), ("heads", 2), ("head_dim", 8)])?;
     /// let k = NamedArray::ones(&[("seq", 4), ("heads", 2), ("head_dim", 8)])?.rename("seq", "kv_seq")?;
     /// let scores = q.einsum(&k, &["seq", "kv_seq", "heads"])?;
     /// assert_eq!(scores.named_shape().to_string(), "{seq: 4, kv_seq: 4, heads: 2}");
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn einsum(&self, other: &NamedArray, output: &[&str]) -> Result<NamedArray, AxisError> {
         if !self.dtype().is_float() || !other.dtype().is_float() {

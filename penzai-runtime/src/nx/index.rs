@@ -48,7 +48,7 @@ impl NamedArray {
     /// error, never clamped.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// // Embedding lookup: {vocabulary, embedding} by ids {batch, seq}.
     /// let table = NamedArray::arange_f32("vocabulary", 5)?.broadcast_to(&[("embedding", 2)])?;
@@ -62,7 +62,7 @@ impl NamedArray {
     ///     table.take("vocabulary", &bad).unwrap_err().to_string(),
     ///     "take: index 9 is out of range for axis \"vocabulary\" of size 5"
     /// );
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn take(&self, axis: &str, indices: &NamedArray) -> Result<NamedArray, AxisError> {
         const OP: &str = "take";
@@ -273,12 +273,12 @@ impl NamedArray {
     /// The elements of `range` along the named axis `name`, which keeps its name. No copy.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// let x = NamedArray::arange("seq", 10)?;
     /// assert_eq!(x.slice_axis("seq", 2..5)?.to_i64_vec(), [2, 3, 4]);
     /// assert_eq!(x.slice_axis_step("seq", 1.., 3)?.to_i64_vec(), [1, 4, 7]);
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn slice_axis(
         &self,

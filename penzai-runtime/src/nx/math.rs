@@ -19,11 +19,11 @@ impl NamedArray {
     /// elementwise functions not provided here.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// let x = NamedArray::from_f32(&[("a", 2)], vec![1.0, 2.0])?;
     /// assert_eq!(x.map_f32(|v| v * v + 1.0)?.to_f32_vec(), [2.0, 5.0]);
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn map_f32(&self, f: impl Fn(f32) -> f32) -> Result<NamedArray, AxisError> {
         self.scalar_op("map_f32", f)
@@ -93,11 +93,11 @@ impl NamedArray {
     /// the data, no allocation.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// let x = NamedArray::from_f32(&[("a", 4)], vec![1.0, f32::NAN, f32::NEG_INFINITY, 0.0])?;
     /// assert_eq!(x.count_non_finite(), 2);
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn count_non_finite(&self) -> usize {
         match &self.data {

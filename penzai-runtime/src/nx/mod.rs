@@ -7,7 +7,7 @@
 //! [`NamedArray::nmap`] runs a function on the positional axes of every slice.
 //!
 //! ```
-//! use penzai_runtime::nx::NamedArray;
+//! use penzai::nx::NamedArray;
 //!
 //! // Broadcasting by name: {batch} + {embedding} is an outer sum {batch, embedding}.
 //! let x = NamedArray::from_f32(&[("batch", 2)], vec![0., 10.])?;
@@ -24,7 +24,7 @@
 //!     "cannot add: axis \"batch\" has size 2 on the left but 3 on the right: \
 //!      left is {batch: 2, embedding: 3}, right is {batch: 3}"
 //! );
-//! # Ok::<(), penzai_runtime::nx::AxisError>(())
+//! # Ok::<(), penzai::nx::AxisError>(())
 //! ```
 //!
 //! | Concept | Module |

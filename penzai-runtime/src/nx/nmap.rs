@@ -20,7 +20,7 @@ impl NamedArray {
     /// is called once.
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// // A dot product over the positional axis, vectorized over `batch`.
     /// let x = NamedArray::from_f32(&[("batch", 2), ("d", 3)], vec![1., 2., 3., 4., 5., 6.])?;
@@ -30,7 +30,7 @@ impl NamedArray {
     /// })?;
     /// assert_eq!(dot.named_shape().to_string(), "{batch: 2}");
     /// assert_eq!(dot.to_f32_vec(), [4., 10.]);
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn nmap(
         args: &[&NamedArray],

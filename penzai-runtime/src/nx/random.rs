@@ -61,11 +61,11 @@ impl NamedArray {
     /// reproducible bit for bit from `seed` on every platform (see the module docs).
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// let w = NamedArray::normal(0, &[("embedding", 4), ("hidden", 8)], 0.0, 0.02)?;
     /// assert_eq!(w, NamedArray::normal(0, &[("embedding", 4), ("hidden", 8)], 0.0, 0.02)?);
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn normal(
         seed: u64,

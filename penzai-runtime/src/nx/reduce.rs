@@ -115,12 +115,12 @@ impl NamedArray {
     /// stays `i64` (wrapping), `bool` counts into `i64`. An empty list sums over nothing (see the module docs).
     ///
     /// ```
-    /// use penzai_runtime::nx::NamedArray;
+    /// use penzai::nx::NamedArray;
     ///
     /// let x = NamedArray::from_f32(&[("a", 2), ("b", 3)], vec![1., 2., 3., 4., 5., 6.])?;
     /// assert_eq!(x.sum(&["b"])?.to_f32_vec(), [6., 15.]);
     /// assert_eq!(x.sum(&["a", "b"])?.scalar_f32()?, 21.);
-    /// # Ok::<(), penzai_runtime::nx::AxisError>(())
+    /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn sum(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
         let plan = self.lane_plan("sum", axes)?;

@@ -1,6 +1,6 @@
 //! What selection methods accept: paths in any form, and nodes for closures.
 
-use crate::nn::{AnyLayer, Layer};
+use crate::nn::{AnyLayer, AsLayer, Layer};
 use crate::tree::{KeyPath, KeyPathParseError, Tree, TypedPath};
 
 /// Anything that names a path: a [`KeyPath`], its text form (`"blocks[3].mlp"`), or a

@@ -3,6 +3,8 @@
 use super::args::{FromNode, IntoNode};
 use super::error::SelectError;
 use super::selection::Selection;
+use super::sites::{fill, for_each_site, take};
+use crate::nn::AnyLayer;
 use crate::tree::{KeyPath, Tree, replace};
 
 impl<M: Tree> Selection<M> {
@@ -36,7 +38,7 @@ impl<M: Tree> Selection<M> {
     ///     err.unwrap_err().to_string(),
     ///     "cannot put a Identity at unembed.weights: the slot expects Parameter"
     /// );
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn apply<T: FromNode, V: IntoNode>(
         self,
@@ -134,22 +136,59 @@ impl<M: Tree> Selection<M> {
             .map(Selection::deselect)
     }
 
-    /// The core of every replacing edit: hands a copy of each selected node (array storage
-    /// shared) to `f` and puts the result in its slot, type-checked by the slot.
-    pub(crate) fn replace_each(
-        mut self,
-        f: &mut NodeEdit<'_>,
-    ) -> Result<Selection<M>, SelectError> {
-        for path in &self.paths {
-            let node = self.node(path)?.clone_tree();
-            let new = f(path, node)?;
-            put(&mut self.root, path, new)?;
+    /// The core of every replacing edit: moves each selected node out of its slot (see
+    /// [`take`]: copied only from a field of a concrete type), hands it to `f`, and puts the
+    /// result in its place, type-checked by the slot. One walk reaches every selected node.
+    pub(crate) fn replace_each(self, f: &mut NodeEdit<'_>) -> Result<Selection<M>, SelectError> {
+        let Selection {
+            mut root, paths, ..
+        } = self;
+        if let [only] = paths.as_slice()
+            && only.is_empty()
+        {
+            let node = visible_node(Box::new(root));
+            let new = f(only, node)?;
+            root = M::from_tree(new).map_err(|value| SelectError::SlotType {
+                path: KeyPath::root(),
+                expected: M::slot_description(),
+                given: value.type_name(),
+            })?;
+        } else if let Some(top) = (&mut root as &mut dyn Tree).as_child_mut() {
+            for_each_site(top, &paths, &mut |site| {
+                let (node, hole) = take(site.parent, site.parent_path, site.key.as_ref())?;
+                let new = f(site.path, node)?;
+                fill(
+                    site.parent,
+                    site.parent_path,
+                    site.key.as_ref(),
+                    hole,
+                    new,
+                    site.path,
+                )?;
+                Ok(0)
+            })?;
         }
-        Ok(self)
+        Ok(Selection {
+            root,
+            paths,
+            complement_of: None,
+        })
     }
 }
 
-/// What `replace_each` does to one node: its path and a copy of it in, the new node out.
+/// The node a parent would show for `tree`: itself, or what a transparent wrapper holds
+/// (moved out of an `AnyLayer`, copied out of an `Option` or `Box`).
+pub(crate) fn visible_node(tree: Box<dyn Tree>) -> Box<dyn Tree> {
+    match tree.downcast::<AnyLayer>() {
+        Ok(slot) => slot.into_tree(),
+        Err(tree) => match tree.transparent_child() {
+            Some(Some(inner)) => inner.clone_tree(),
+            _ => tree,
+        },
+    }
+}
+
+/// What `replace_each` does to one node: its path and the node in, the new node out.
 pub(crate) type NodeEdit<'a> =
     dyn FnMut(&KeyPath, Box<dyn Tree>) -> Result<Box<dyn Tree>, SelectError> + 'a;
 

@@ -20,9 +20,13 @@
 //! pass (see `BENCHMARKS.md`), while `Arc` subtrees would put copy-on-write bookkeeping in
 //! every node type and in the derive macro. Arrays, the only large data, are shared.
 //!
-//! Edits keep the selection's invariants: selected nodes are visited in tree order, and as
-//! they never nest, structural edits run back to front so that renumbering a sequence
-//! only moves siblings that were already edited.
+//! Edits work in place on the tree the selection owns: one walk follows all selected paths
+//! together (each node on the way is reached once), edits each selected node at its parent,
+//! and moves the node out of its slot for a closure rather than copying it (a field of a
+//! concrete type, which must hold a value of that type at every moment, is the one place a
+//! node is copied; its arrays are still shared). Selected nodes are visited in tree order
+//! and never nest; an insertion or removal in a sequence moves the later siblings, which the
+//! walk follows.
 //!
 //! | Concept | Module |
 //! |---|---|
@@ -30,6 +34,7 @@
 //! | queries | `query` |
 //! | `apply`, `set`, `map` | `edit` |
 //! | `insert_before`/`insert_after`, `remove` | `splice` |
+//! | the walk the edits share; moving a node out of its slot | `sites` |
 //! | [`Partition`] | `partition` |
 //! | `to_html`, `show`, `to_text` (Treescope with the selection marked) | `show` |
 //! | [`SelectError`] | `error` |
@@ -44,7 +49,7 @@
 //!     .at_instances_of::<Linear>()
 //!     .insert_after(Identity)?;
 //! assert_eq!(select(with_taps.as_dyn()).at_instances_of::<Identity>().count(), 20);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok::<(), penzai::Error>(())
 //! ```
 
 mod args;
@@ -54,6 +59,7 @@ mod partition;
 mod query;
 mod selection;
 mod show;
+mod sites;
 mod splice;
 mod trie;
 

@@ -223,7 +223,7 @@ impl<R: SelectRoot> Selection<R> {
     /// let inverse = both.clone().invert();
     /// assert_eq!(inverse.paths(), ["y".parse::<KeyPath>()?]);
     /// assert_eq!(inverse.invert().paths(), both.paths());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn invert(mut self) -> Selection<R> {
         if let Some(original) = self.complement_of.take() {

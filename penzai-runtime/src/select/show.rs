@@ -26,7 +26,9 @@ impl<R: SelectRoot> Selection<R> {
 
     /// Writes [`to_html`](Selection::to_html) to `path`.
     pub fn save_html(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        std::fs::write(path, self.to_html())
+        HtmlOptions::new()
+            .select(&self.paths)
+            .save_html(self.root.root_tree(), path)
     }
 
     /// Writes the page to a new file in the system's temporary directory and returns its

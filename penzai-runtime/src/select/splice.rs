@@ -8,8 +8,9 @@
 use super::args::IntoNode;
 use super::error::{InsertProblem, SelectError};
 use super::selection::Selection;
-use crate::nn::{AnyLayer, Sequential};
-use crate::tree::{ChildError, Key, KeyPath, Tree, get_mut};
+use super::sites::{Shift, Site, fill, for_each_site, key_at, take};
+use crate::nn::{AnyLayer, AsLayer, Sequential};
+use crate::tree::{ChildError, Key, KeyPath, Tree};
 
 /// Which side of the selected node a value goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -76,7 +77,7 @@ impl<M: Tree> Selection<M> {
     ///     "cannot insert next to embed.table: it is a EmbeddingTable, not a layer, and its \
     ///      parent EmbeddingLookup is not a sequence"
     /// );
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn insert_after<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
         self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| {
@@ -132,28 +133,31 @@ impl<M: Tree> Selection<M> {
 
     /// Removes every selected node from its sequence; returns the new tree. A node whose
     /// parent is not a sequence cannot be removed (replace it instead).
-    pub fn remove(mut self) -> Result<M, SelectError> {
-        // Back to front: removing an element only renumbers the siblings after it.
-        for path in self.paths.iter().rev() {
-            let Some((last, parent_keys)) = path.keys().split_last() else {
-                return Err(SelectError::Remove {
-                    path: KeyPath::root(),
-                    parent: None,
-                });
-            };
-            let parent_path = KeyPath::from_keys(parent_keys.iter().cloned());
-            let parent = get_mut(&mut self.root, &parent_path)?;
-            let Some(position) = parent.sequence_position(last.as_ref()) else {
-                return Err(SelectError::Remove {
-                    path: path.clone(),
-                    parent: Some(parent.type_name()),
-                });
-            };
-            parent
-                .remove_child(position)
-                .map_err(|e| SelectError::from_edit(e.at(&parent_path)))?;
+    pub fn remove(self) -> Result<M, SelectError> {
+        let Selection {
+            mut root, paths, ..
+        } = self;
+        if paths.iter().any(KeyPath::is_empty) {
+            return Err(SelectError::Remove {
+                path: KeyPath::root(),
+                parent: None,
+            });
         }
-        Ok(self.root)
+        if let Some(top) = (&mut root as &mut dyn Tree).as_child_mut() {
+            for_each_site(top, &paths, &mut |site| {
+                let Some(position) = site.parent.sequence_position(site.key.as_ref()) else {
+                    return Err(SelectError::Remove {
+                        path: site.path.clone(),
+                        parent: Some(site.parent.type_name()),
+                    });
+                };
+                site.parent
+                    .remove_child(position)
+                    .map_err(|e| SelectError::from_edit(e.at(site.parent_path)))?;
+                Ok(-1)
+            })?;
+        }
+        Ok(root)
     }
 
     /// Inserts `f(path, node)` so that it receives the node's output: a sibling after the
@@ -180,7 +184,7 @@ impl<M: Tree> Selection<M> {
     ///     tapped.call(tokens.clone(), &mut Context::new())?,
     ///     model.call(tokens, &mut Context::new())?
     /// );
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn chain_after_with<V: IntoNode>(
         self,
@@ -217,103 +221,82 @@ impl<M: Tree> Selection<M> {
     }
 
     fn insert(
-        mut self,
+        self,
         side: Side,
         siblings: Siblings,
         make: &mut dyn FnMut(&KeyPath, &dyn Tree) -> Box<dyn Tree>,
     ) -> Result<Selection<M>, SelectError> {
-        // Values are made in tree order, so a closure counting sites sees them in order.
-        let mut values = Vec::with_capacity(self.paths.len());
-        for path in &self.paths {
-            values.push(make(path, self.node(path)?));
+        let Selection {
+            mut root, paths, ..
+        } = self;
+        let mut inserted: Vec<KeyPath> = Vec::with_capacity(paths.len());
+        if let [only] = paths.as_slice()
+            && only.is_empty()
+        {
+            let as_node: &dyn Tree = &root;
+            let value = make(only, as_node.as_child().unwrap_or(as_node));
+            inserted.push(wrap_root(&mut root, value, side)?);
+        } else if let Some(top) = (&mut root as &mut dyn Tree).as_child_mut() {
+            // Sites come in tree order, so values are made in that order, and each inserted
+            // path is final when recorded: later insertions only move later siblings.
+            for_each_site(top, &paths, &mut |site| {
+                let parent: &dyn Tree = site.parent;
+                let Some(node) = parent.child(site.key.as_ref()) else {
+                    return Err(SelectError::Tree(crate::tree::TreeError::NoSuchChild {
+                        path: site.parent_path.clone(),
+                        key: site.key.clone(),
+                        type_name: parent.type_name(),
+                    }));
+                };
+                let value = make(site.path, node);
+                let (path, shift) = insert_one(site, value, side, siblings)?;
+                inserted.push(path);
+                Ok(shift)
+            })?;
         }
-        // Edits go back to front: an insertion renumbers only the siblings after it, whose
-        // inserted paths (already recorded) are shifted to match.
-        let mut inserted: Vec<KeyPath> = Vec::with_capacity(values.len());
-        for (path, value) in self.paths.iter().zip(values).rev() {
-            let new_path = insert_one(&mut self.root, path, value, side, siblings, &mut inserted)?;
-            inserted.push(new_path);
-        }
-        inserted.reverse();
         Ok(Selection {
-            root: self.root,
+            root,
             paths: inserted,
             complement_of: None,
         })
     }
 }
 
-/// Inserts `value` next to the node at `path`; returns the value's path. `later` holds
-/// paths below later siblings, renumbered when the insertion shifts their positions.
-fn insert_one<M: Tree>(
-    root: &mut M,
-    path: &KeyPath,
+/// Inserts `value` next to the selected node of `site`; returns the value's path and how
+/// many elements the parent's sequence gained.
+fn insert_one(
+    site: Site<'_>,
     value: Box<dyn Tree>,
     side: Side,
     siblings: Siblings,
-    later: &mut [KeyPath],
-) -> Result<KeyPath, SelectError> {
-    let Some((last, parent_keys)) = path.keys().split_last() else {
-        return wrap_root(root, value, side);
-    };
-    let parent_path = KeyPath::from_keys(parent_keys.iter().cloned());
-    let parent = get_mut(root, &parent_path)?;
+) -> Result<(KeyPath, Shift), SelectError> {
+    let Site {
+        parent,
+        parent_path,
+        key,
+        path,
+    } = site;
     let position = match siblings {
         Siblings::InPipelines if parent.as_layer().is_none() => None,
-        _ => parent.sequence_position(last.as_ref()),
+        _ => parent.sequence_position(key.as_ref()),
     };
     let Some(position) = position else {
-        return wrap_in_slot(parent, &parent_path, path, last, value, side);
+        let new_path = wrap_in_slot(parent, parent_path, path, &key, value, side)?;
+        return Ok((new_path, 0));
     };
     let at = match side {
         Side::Before => position,
         Side::After => position + 1,
     };
-    let depth = parent_keys.len();
-    let shifted: Vec<(usize, usize)> = later
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.len() > depth && p.keys()[..depth] == *parent_keys)
-        .filter_map(|(i, p)| {
-            let old = parent.sequence_position(p.keys()[depth].as_ref())?;
-            (old >= at).then_some((i, old + 1))
-        })
-        .collect();
     parent.insert_child(at, value).map_err(|e| {
         let e = match e {
             e @ ChildError::TypeMismatch { .. } => e.at(&parent_path.clone().index(at)),
-            e => e.at(&parent_path),
+            e => e.at(parent_path),
         };
         SelectError::from_edit(e)
     })?;
-    for (i, new_position) in shifted {
-        let old_key = &later[i].keys()[depth];
-        let new_key = key_at(parent, new_position, old_key);
-        let mut keys = later[i].keys().to_vec();
-        keys[depth] = new_key;
-        later[i] = KeyPath::from_keys(keys);
-    }
-    Ok(parent_path.child(key_at(parent, at, &Key::Index(at))))
-}
-
-/// The key of the element at `position` of a sequence. Elements are usually keyed by
-/// position (`[3]`) or by a name that does not change when they move (a named step);
-/// `hint`, the element's old key, says which to try first.
-fn key_at(sequence: &dyn Tree, position: usize, hint: &Key) -> Key {
-    let guess = match hint {
-        Key::Index(_) => Key::Index(position),
-        named => named.clone(),
-    };
-    if sequence.sequence_position(guess.as_ref()) == Some(position) {
-        return guess;
-    }
-    let mut found = None;
-    sequence.visit_children(&mut |key, _| {
-        if found.is_none() && sequence.sequence_position(key) == Some(position) {
-            found = Some(key.to_owned_key());
-        }
-    });
-    found.unwrap_or(guess)
+    let new_key = key_at(parent, at, &Key::Index(at));
+    Ok((parent_path.clone().child(new_key), 1))
 }
 
 /// Wraps the node at `path` (a child of `parent`, not in a sequence) in a `Sequential`
@@ -327,31 +310,33 @@ fn wrap_in_slot(
     side: Side,
 ) -> Result<KeyPath, SelectError> {
     let parent_type = parent.type_name();
-    let node = match parent.child(key.as_ref()) {
-        Some(node) => node.clone_tree(),
-        None => {
-            return Err(SelectError::Tree(crate::tree::TreeError::NoSuchChild {
-                path: parent_path.clone(),
-                key: key.clone(),
-                type_name: parent_type,
-            }));
-        }
-    };
+    let (node, hole) = take(parent, parent_path, key.as_ref())?;
     let wrapped =
         wrap(node, value, side, Some(parent_type)).map_err(|problem| SelectError::Insert {
             path: path.clone(),
             problem,
         })?;
-    match parent.replace_child(key.as_ref(), Box::new(wrapped)) {
-        Ok(_) => Ok(path.clone().index(inserted_index(side))),
-        Err(ChildError::TypeMismatch { expected, .. }) => Err(SelectError::Insert {
+    match fill(
+        parent,
+        parent_path,
+        key.as_ref(),
+        hole,
+        Box::new(wrapped),
+        path,
+    ) {
+        // The wrapper's path in the tree as edited so far (`path` is the one before).
+        Ok(()) => Ok(parent_path
+            .clone()
+            .child(key.clone())
+            .index(inserted_index(side))),
+        Err(SelectError::SlotType { expected, .. }) => Err(SelectError::Insert {
             path: path.clone(),
             problem: InsertProblem::TypedSlot {
                 parent: parent_type,
                 expected,
             },
         }),
-        Err(e) => Err(SelectError::from_edit(e.at(parent_path))),
+        Err(e) => Err(e),
     }
 }
 

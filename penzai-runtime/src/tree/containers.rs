@@ -253,10 +253,6 @@ impl<T: Tree + Clone> Tree for Option<T> {
     fn leaf(&self) -> Option<super::node::Leaf<'_>> {
         self.as_ref()?.leaf()
     }
-
-    fn as_layer(&self) -> Option<&dyn crate::nn::Layer> {
-        self.as_ref()?.as_layer()
-    }
 }
 
 /// `Box<T>` is transparent, like `Option<T>`: parents show the `T` in its place, so
@@ -318,9 +314,5 @@ impl<T: Tree + Clone> Tree for Box<T> {
 
     fn leaf(&self) -> Option<super::node::Leaf<'_>> {
         (**self).leaf()
-    }
-
-    fn as_layer(&self) -> Option<&dyn crate::nn::Layer> {
-        (**self).as_layer()
     }
 }

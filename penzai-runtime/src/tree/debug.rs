@@ -13,6 +13,7 @@ pub(crate) fn fmt_tree(node: &dyn Tree, f: &mut fmt::Formatter<'_>) -> fmt::Resu
             Leaf::Int(i) => write!(f, "{i}"),
             Leaf::UInt(u) => write!(f, "{u}"),
             Leaf::Float(x) => write!(f, "{x:?}"),
+            Leaf::Float32(x) => write!(f, "{x:?}"),
             Leaf::Str(s) => write!(f, "{s:?}"),
             Leaf::Array { array, label } => match label {
                 Some(label) => write!(f, "Parameter({label:?}, {array:?})"),

@@ -158,6 +158,87 @@ pub enum TreeError {
         /// The offending name.
         name: String,
     },
+    /// A node whose own invariants do not hold ([`Tree::validate`](super::Tree::validate)),
+    /// located by [`validate_all`](super::validate_all).
+    #[error("{}", show_invalid(.path, .part, .type_name, .problem))]
+    Invalid {
+        /// Path of the node that refused.
+        path: KeyPath,
+        /// The offending part of it (a field path relative to the node; empty for the node
+        /// as a whole).
+        part: KeyPath,
+        /// The node's type.
+        type_name: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// A node's broken invariant, as [`Tree::validate`](super::Tree::validate) reports it:
+/// which part of the node (a path relative to it, empty for the node as a whole) and what
+/// is wrong. [`validate_all`](super::validate_all) turns it into a [`TreeError::Invalid`]
+/// that names the node's path in the model.
+///
+/// ```
+/// use penzai::tree::Invalid;
+///
+/// let e = Invalid::at_field("weights", "lacks axis \"embedding\"");
+/// assert_eq!(e.to_string(), "weights: lacks axis \"embedding\"");
+/// assert_eq!(Invalid::new("bad rate").to_string(), "bad rate");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{problem}", part_prefix(.part))]
+pub struct Invalid {
+    /// The offending part, relative to the node (`weights`); empty for the whole node.
+    pub part: KeyPath,
+    /// What is wrong, naming the axis, size or value involved.
+    pub problem: String,
+}
+
+impl Invalid {
+    /// A problem with the node as a whole.
+    pub fn new(problem: impl Into<String>) -> Invalid {
+        Invalid {
+            part: KeyPath::root(),
+            problem: problem.into(),
+        }
+    }
+
+    /// A problem with the node's field `field`.
+    pub fn at_field(field: &str, problem: impl Into<String>) -> Invalid {
+        Invalid {
+            part: KeyPath::root().field(field.to_owned()),
+            problem: problem.into(),
+        }
+    }
+
+    /// The user-facing error for this problem in the node at `path`, of type `type_name`.
+    pub fn at(self, path: KeyPath, type_name: &'static str) -> TreeError {
+        TreeError::Invalid {
+            path,
+            part: self.part,
+            type_name,
+            problem: self.problem,
+        }
+    }
+}
+
+fn part_prefix(part: &KeyPath) -> String {
+    if part.is_empty() {
+        String::new()
+    } else {
+        format!("{part}: ")
+    }
+}
+
+/// A located problem reads `blocks[1].output: <problem>` when it concerns a field, and
+/// `at blocks[1] (Linear): <problem>` when it concerns the node as a whole.
+fn show_invalid(path: &KeyPath, part: &KeyPath, type_name: &'static str, problem: &str) -> String {
+    if part.is_empty() {
+        format!("at {} ({type_name}): {problem}", show_node(path))
+    } else {
+        format!("{}: {problem}", path.join(part))
+    }
 }
 
 fn show_node(path: &KeyPath) -> String {
@@ -199,7 +280,42 @@ impl TreeError {
                 index,
                 len,
             },
+            TreeError::Invalid {
+                path,
+                part,
+                type_name,
+                problem,
+            } => TreeError::Invalid {
+                path: prefix.join(&path),
+                part,
+                type_name,
+                problem,
+            },
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_located_problem_names_the_field_or_the_node() {
+        let node: KeyPath = "blocks[1]".parse().unwrap();
+        let field = Invalid::at_field("weights", "lacks axis \"x\"").at(node.clone(), "Linear");
+        assert_eq!(field.to_string(), "blocks[1].weights: lacks axis \"x\"");
+        let whole = Invalid::new("axis \"x\" is listed twice").at(node, "Linear");
+        assert_eq!(
+            whole.to_string(),
+            "at blocks[1] (Linear): axis \"x\" is listed twice"
+        );
+        let prefix: KeyPath = "model".parse().unwrap();
+        assert_eq!(
+            whole.within(&prefix).to_string(),
+            "at model.blocks[1] (Linear): axis \"x\" is listed twice"
+        );
+        let at_root = Invalid::new("empty").at(KeyPath::root(), "Steps");
+        assert_eq!(at_root.to_string(), "at the root (Steps): empty");
     }
 }

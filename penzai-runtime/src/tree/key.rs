@@ -48,7 +48,7 @@ impl KeyRef<'_> {
     /// An owned copy of this key.
     pub fn to_owned_key(self) -> Key {
         match self {
-            KeyRef::Field(f) => Key::Field(Cow::Owned(f.to_owned())),
+            KeyRef::Field(f) => Key::Field(super::field_names::field_name(f)),
             KeyRef::Index(i) => Key::Index(i),
             KeyRef::Name(n) => Key::Name(n.to_owned()),
         }

@@ -64,7 +64,7 @@ fn same_number(a: f64, b: f64) -> bool {
 number_leaf!(
     i8 => Int as i64, i16 => Int as i64, i32 => Int as i64, i64 => Int as i64, isize => Int as i64,
     u8 => UInt as u64, u16 => UInt as u64, u32 => UInt as u64, u64 => UInt as u64, usize => UInt as u64,
-    f32 => Float as f64, f64 => Float as f64,
+    f32 => Float32 as f32, f64 => Float as f64,
 );
 
 impl Tree for bool {

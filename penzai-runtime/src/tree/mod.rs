@@ -7,6 +7,7 @@
 mod containers;
 mod debug;
 mod error;
+mod field_names;
 mod key;
 mod leaves;
 mod node;
@@ -14,12 +15,12 @@ mod path;
 mod typed_path;
 mod walk;
 
-pub use error::{ChildError, TreeError};
+pub use error::{ChildError, Invalid, TreeError};
 pub use key::{Key, KeyRef, is_field_name};
 pub use leaves::OpaqueLeaf;
 #[allow(unused_imports)] // used by the layer library's childless layers
 pub(crate) use leaves::childless_tree_methods;
-pub use node::{LayerCast, Leaf, Tree, TreeObject, short_type_name};
+pub use node::{Capability, Leaf, Tree, TreeObject, short_type_name};
 pub use path::{KeyPath, KeyPathParseError};
 pub use typed_path::{AnyPath, HasTypedPath, LeafPath, MapPath, SeqPath, TypedPath, field_path};
 pub use walk::{

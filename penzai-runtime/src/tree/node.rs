@@ -1,24 +1,21 @@
 //! The `Tree` trait: what every node of a model (and every leaf) can do.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt;
 
-use super::error::ChildError;
+use super::error::{ChildError, Invalid};
 use super::key::KeyRef;
-use crate::nn::Layer;
 use crate::nx::NamedArray;
 
-/// Converts a boxed node known to be a layer into a layer trait object.
-///
-/// Produced by [`Tree::layer_cast`]; it exists because a `Box<dyn Tree>` cannot be
-/// turned into a `Box<dyn Layer>` by the language alone.
-pub type LayerCast = fn(Box<dyn Any>) -> Box<dyn Layer>;
+/// What [`Tree::capability`] hands out: a `'static` description of something the node's
+/// type can do, found by the description's own type.
+pub type Capability = &'static (dyn Any + Send + Sync);
 
 /// A node of a model tree: a layer, a container, a parameter or a plain value.
 ///
 /// Usually derived with `#[derive(Tree)]`. Children are visited with their [`KeyRef`]
 /// without allocating; replacement is type-checked against the slot (a field of type
-/// `Linear` only accepts a `Linear`, an [`AnyLayer`](crate::nn::AnyLayer) any layer).
+/// `Linear` only accepts a `Linear`, a dynamic slot whatever its `from_tree` accepts).
 ///
 /// Manual implementations write the required methods and inherit the rest; the object
 /// helpers (cloning, downcasting) come from the blanket [`TreeObject`] impl.
@@ -93,8 +90,9 @@ pub trait Tree: TreeObject + Send + Sync {
     }
 
     /// Checks this node's own invariants (e.g. the named axes declared with `#[axes]`);
-    /// children are checked separately by [`validate_all`](crate::tree::validate_all).
-    fn validate(&self) -> crate::Result<()> {
+    /// children are checked separately by [`validate_all`](crate::tree::validate_all), which
+    /// adds the node's path to the [`Invalid`] returned here.
+    fn validate(&self) -> Result<(), Invalid> {
         Ok(())
     }
 
@@ -103,18 +101,16 @@ pub trait Tree: TreeObject + Send + Sync {
         None
     }
 
-    /// This node as a layer, when it is one.
-    fn as_layer(&self) -> Option<&dyn Layer> {
-        None
-    }
-
-    /// This node as a mutable layer, when it is one.
-    fn as_layer_mut(&mut self) -> Option<&mut dyn Layer> {
-        None
-    }
-
-    /// How to turn this node, boxed, into a `Box<dyn Layer>`; `None` when it is not a layer.
-    fn layer_cast(&self) -> Option<LayerCast> {
+    /// A capability of this node's type, asked for by the `TypeId` of its description:
+    /// how the layers above `tree` learn what a node can do without `tree` knowing them.
+    ///
+    /// A `Box<dyn Tree>` cannot become a trait object of another trait by the language
+    /// alone; a capability is the `'static` table of functions that does it. The `nn` layer,
+    /// for one, asks for its `LayerCapability` to view a node as a `dyn Layer`
+    /// (`node.as_layer()`); `#[derive(Tree)]` answers for layer types. Nodes with no
+    /// capability (the default) answer `None`; a key nobody knows is answered `None` too.
+    fn capability(&self, key: TypeId) -> Option<Capability> {
+        let _ = key;
         None
     }
 
@@ -157,8 +153,8 @@ pub trait Tree: TreeObject + Send + Sync {
     }
 }
 
-/// Object-safe helpers every `Tree + Clone` gets for free: cloning as a trait object,
-/// downcasting, and the layer conversion.
+/// Object-safe helpers every `Tree + Clone` gets for free: cloning as a trait object and
+/// downcasting.
 pub trait TreeObject: Any {
     /// A deep copy of this node as a trait object (array storage stays shared).
     fn clone_tree(&self) -> Box<dyn Tree>;
@@ -168,8 +164,6 @@ pub trait TreeObject: Any {
     fn as_any_mut(&mut self) -> &mut dyn Any;
     /// This boxed node as `Box<dyn Any>`, for downcasting by value.
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
-    /// This boxed node as a `Box<dyn Layer>`, or itself back when it is not a layer.
-    fn into_layer(self: Box<Self>) -> Result<Box<dyn Layer>, Box<dyn Tree>>;
     /// The node a parent should expose for this slot: itself, or what a transparent
     /// wrapper holds (`None` for an empty `Option`).
     fn as_child(&self) -> Option<&dyn Tree>;
@@ -189,14 +183,6 @@ impl<T: Tree + Clone> TreeObject for T {
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
-    }
-    fn into_layer(self: Box<Self>) -> Result<Box<dyn Layer>, Box<dyn Tree>> {
-        // `Tree::layer_cast(&*self)`, not `self.layer_cast()`: the latter would resolve to
-        // `Box<T>`'s own (transparent) impl.
-        match Tree::layer_cast(&*self) {
-            Some(cast) => Ok(cast(self)),
-            None => Err(self),
-        }
     }
     fn as_child(&self) -> Option<&dyn Tree> {
         match self.transparent_child() {
@@ -224,6 +210,9 @@ pub enum Leaf<'a> {
     UInt(u64),
     /// A floating-point number.
     Float(f64),
+    /// A single-precision number, kept as one so that it prints as written (`0.1`, not
+    /// the `0.10000000149011612` of its `f64` widening).
+    Float32(f32),
     /// A string.
     Str(&'a str),
     /// An array, with the parameter label when the leaf is a parameter.
@@ -263,6 +252,11 @@ impl dyn Tree {
         } else {
             Err(self)
         }
+    }
+
+    /// The capability described by a `C`, when this node's type has one.
+    pub fn capability_of<C: Any + Send + Sync>(&self) -> Option<&'static C> {
+        self.capability(TypeId::of::<C>())?.downcast_ref::<C>()
     }
 
     /// Number of direct children.

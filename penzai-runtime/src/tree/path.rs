@@ -265,7 +265,7 @@ impl Parser<'_> {
         self.pos += len;
         let name = &rest[..len];
         debug_assert!(is_field_name(name));
-        Ok(Key::Field(name.to_owned().into()))
+        Ok(Key::Field(super::field_names::field_name(name)))
     }
 
     fn bracket(&mut self) -> Result<Key, KeyPathParseError> {

@@ -218,37 +218,16 @@ fn child_error_at(e: ChildError, parent: &KeyPath, slot: &KeyPath) -> TreeError 
 }
 
 /// Runs [`Tree::validate`] on every node, naming the node's path in the first error.
-pub fn validate_all(root: &dyn Tree) -> crate::Result<()> {
+pub fn validate_all(root: &dyn Tree) -> Result<(), TreeError> {
     let mut result = Ok(());
     walk(root, &mut |frame, node| match node.validate() {
         Ok(()) => Walk::Continue,
         Err(e) => {
-            result = Err(locate_validation_error(
-                e,
-                frame.to_key_path(),
-                node.type_name(),
-            ));
+            result = Err(e.at(frame.to_key_path(), node.type_name()));
             Walk::Stop
         }
     });
     result
-}
-
-fn locate_validation_error(
-    e: crate::Error,
-    path: KeyPath,
-    type_name: &'static str,
-) -> crate::Error {
-    match e {
-        crate::Error::Layer(crate::nn::LayerError::ParameterAxes { field, problem }) => {
-            crate::nn::LayerError::ParameterAxes {
-                field: path.join(&field),
-                problem,
-            }
-            .into()
-        }
-        other => other.at_layer(|| path, type_name),
-    }
 }
 
 /// Path-based access for every tree, concrete or `dyn`.

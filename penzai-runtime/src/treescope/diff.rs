@@ -43,7 +43,7 @@ pub struct Diff {
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use penzai_runtime::treescope;
+/// use penzai::treescope;
 /// let before = BTreeMap::from([("a".to_string(), 1.0f32), ("b".to_string(), 2.0)]);
 /// let after = BTreeMap::from([("a".to_string(), 1.0f32), ("c".to_string(), 3.0)]);
 /// let d = treescope::diff(&before, &after);
@@ -106,7 +106,7 @@ impl Diff {
 
     /// Writes [`to_html`](Diff::to_html) to `path`.
     pub fn save_html(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        std::fs::write(path, self.to_html())
+        html::write_page(path.as_ref(), &self.to_html())
     }
 
     /// The differences as plain text.

@@ -10,6 +10,7 @@ use super::expand::{self, ExpandOptions};
 use super::render;
 use super::stats::{ArrayStats, summary_line};
 use super::tokens::{self, SharedVocab, TokenSpec};
+use crate::nn::AsLayer;
 use crate::nx::{DType, NamedArray};
 use crate::tree::{Key, KeyPath, KeyRef, Leaf, Tree};
 
@@ -318,6 +319,7 @@ fn fill_leaf(node: &mut DocNode, leaf: Leaf<'_>, options: &DocOptions) {
         Leaf::Int(i) => i.to_string(),
         Leaf::UInt(u) => u.to_string(),
         Leaf::Float(x) => format!("{x:?}"),
+        Leaf::Float32(x) => format!("{x:?}"),
         Leaf::Str(s) => format!("{s:?}"),
         Leaf::Opaque(d) => format!("{d:?}"),
         Leaf::Array { array, label } => {

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use penzai_runtime::treescope;
+//! use penzai::treescope;
 //! let params = BTreeMap::from([("lr".to_string(), 0.01f64), ("decay".to_string(), 0.9)]);
 //! let text = treescope::to_text_plain(&params);
 //! assert_eq!(text, "BTreeMap\n├─ [\"decay\"]: f64 = 0.9\n└─ [\"lr\"]: f64 = 0.01\n");
@@ -25,6 +25,7 @@ mod array_data;
 pub mod arrayviz;
 mod color;
 mod diff;
+mod display;
 mod doc;
 mod expand;
 mod html;

@@ -7,7 +7,7 @@ use crate::tree::Tree;
 ///
 /// evcxr calls a method named `evcxr_display` on a cell's value when one is in scope;
 /// this trait provides it for every [`Tree`], printing the viewer as a `text/html`
-/// output. Bring it into scope with `use penzai_runtime::treescope::NotebookDisplay;` (or the
+/// output. Bring it into scope with `use penzai::treescope::NotebookDisplay;` (or the
 /// prelude).
 pub trait NotebookDisplay {
     /// Prints the evcxr content block for this value.

@@ -22,8 +22,8 @@ use crate::tree::Tree;
 /// Both the HTML and the text renderer show the edited node.
 ///
 /// ```
-/// use penzai_runtime::prelude::*;
-/// use penzai_runtime::treescope::{self, DocNode, Render};
+/// use penzai::prelude::*;
+/// use penzai::treescope::{self, DocNode, Render};
 ///
 /// #[derive(Clone, PartialEq, Debug)]
 /// struct Vocab(Vec<String>);
@@ -34,8 +34,8 @@ use crate::tree::Tree;
 /// #     fn child(&self, _: KeyRef<'_>) -> Option<&dyn Tree> { None }
 /// #     fn child_mut(&mut self, _: KeyRef<'_>) -> Option<&mut dyn Tree> { None }
 /// #     fn replace_child(&mut self, k: KeyRef<'_>, v: Box<dyn Tree>)
-/// #         -> Result<Box<dyn Tree>, penzai_runtime::tree::ChildError> {
-/// #         Err(penzai_runtime::tree::ChildError::NoSuchChild { key: k.to_owned_key(), type_name: "Vocab", value: Some(v) })
+/// #         -> Result<Box<dyn Tree>, penzai::tree::ChildError> {
+/// #         Err(penzai::tree::ChildError::NoSuchChild { key: k.to_owned_key(), type_name: "Vocab", value: Some(v) })
 /// #     }
 /// #     fn tree_eq(&self, o: &dyn Tree) -> bool { o.downcast_ref::<Vocab>() == Some(self) }
 /// # }

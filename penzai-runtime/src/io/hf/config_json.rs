@@ -9,30 +9,32 @@
 use serde_json::{Value, json};
 
 use super::llama;
-use crate::io::hf_config::{Activation, Gpt2Config, LlamaConfig, LlamaFamily};
-use crate::io::{Architecture, HfConfig};
+use crate::io::hf_config::{HfGpt2Config, HfLlamaConfig, LlamaFamily, activation_hf_name};
+use crate::io::{Architecture, HfConfig, IoError};
 
-/// The config as a JSON object.
-pub(crate) fn to_json(config: &HfConfig) -> Value {
+/// The config as a JSON object; `file` names it in errors (an activation transformers has no
+/// name for).
+pub(crate) fn to_json(config: &HfConfig, file: &str) -> Result<Value, IoError> {
     let architecture = match &config.architecture {
-        Architecture::Gpt2(cfg) => gpt2(cfg),
+        Architecture::Gpt2(cfg) => gpt2(cfg, file)?,
         Architecture::Llama(cfg) => llama(cfg),
     };
     let mut out = config.passthrough.clone();
     if let Value::Object(keys) = architecture {
         out.extend(keys);
     }
-    Value::Object(out)
+    Ok(Value::Object(out))
 }
 
-fn gpt2(cfg: &Gpt2Config) -> Value {
-    let activation = match cfg.activation {
-        Activation::GeluTanh => "gelu_new",
-        Activation::GeluExact => "gelu",
-        Activation::Relu => "relu",
-        Activation::Silu => "silu",
-    };
-    json!({
+fn gpt2(cfg: &HfGpt2Config, file: &str) -> Result<Value, IoError> {
+    let activation =
+        activation_hf_name(&cfg.activation).ok_or_else(|| IoError::UnsupportedConfig {
+            file: file.to_owned(),
+            key: "activation_function".to_owned(),
+            value: format!("\"{:?}\"", cfg.activation),
+            reason: "transformers has no name for this activation".to_owned(),
+        })?;
+    Ok(json!({
         "model_type": "gpt2",
         "architectures": ["GPT2LMHeadModel"],
         "vocab_size": cfg.vocab_size,
@@ -46,10 +48,10 @@ fn gpt2(cfg: &Gpt2Config) -> Value {
         "scale_attn_weights": cfg.scale_attn_weights,
         "tie_word_embeddings": cfg.tie_word_embeddings,
         "dtype": "float32",
-    })
+    }))
 }
 
-fn llama(cfg: &LlamaConfig) -> Value {
+fn llama(cfg: &HfLlamaConfig) -> Value {
     let architecture = match cfg.family {
         LlamaFamily::Llama => "LlamaForCausalLM",
         LlamaFamily::Mistral => "MistralForCausalLM",

@@ -68,7 +68,7 @@ pub fn export(model: &dyn Tree, config: &HfConfig, dir: impl AsRef<Path>) -> Res
     std::fs::create_dir_all(dir).map_err(|e| IoError::os(&dir_name, "create", &e))?;
     let config_path = dir.join(CONFIG_FILE_NAME);
     let config_name = config_path.display().to_string();
-    let mut json = serde_json::to_string_pretty(&config_json::to_json(config))
+    let mut json = serde_json::to_string_pretty(&config_json::to_json(config, &config_name)?)
         .map_err(|e| IoError::os(&config_name, "serialize", &std::io::Error::other(e)))?;
     json.push('\n');
     std::fs::write(&config_path, json).map_err(|e| IoError::os(&config_name, "write", &e))?;

@@ -5,9 +5,8 @@
 use super::layout::TensorMap;
 use super::{HfError, Plan, Skeleton};
 use crate::io::IoError;
-use crate::io::hf_config::{Activation as HfActivation, Gpt2Config as HfGpt2};
+use crate::io::hf_config::HfGpt2Config as HfGpt2;
 use crate::models::Gpt2Config;
-use crate::nn::Activation;
 
 /// The prefix transformers writes before the body's tensors.
 pub(crate) const PREFIX: &str = "transformer.";
@@ -31,12 +30,7 @@ pub(crate) fn model_config(cfg: &HfGpt2, file: &str) -> Result<Gpt2Config, HfErr
         n_heads: cfg.n_head,
         // torch's LayerNorm adds its (double) epsilon to an f32 variance: f32 arithmetic.
         layer_norm_eps: cfg.layer_norm_epsilon as f32,
-        activation: match cfg.activation {
-            HfActivation::GeluTanh => Activation::GeluTanh,
-            HfActivation::GeluExact => Activation::GeluExact,
-            HfActivation::Relu => Activation::Relu,
-            HfActivation::Silu => Activation::Silu,
-        },
+        activation: cfg.activation.clone(),
         mlp_hidden: Some(cfg.n_inner),
         tie_embeddings: cfg.tie_word_embeddings,
     })

@@ -3,7 +3,7 @@
 
 use super::layout::TensorMap;
 use super::{Plan, Skeleton};
-use crate::io::hf_config::{LlamaConfig as HfLlama, LlamaFamily};
+use crate::io::hf_config::{HfLlamaConfig as HfLlama, LlamaFamily};
 use crate::models::LlamaConfig;
 
 /// The `model_type` of a family, as in messages and `config.json`.

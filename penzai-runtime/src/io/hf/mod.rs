@@ -43,7 +43,7 @@
 //! // A folder that is not a checkpoint is an error naming the file it lacks.
 //! let err = hf::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures")).unwrap_err();
 //! assert!(err.to_string().contains("config.json"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok::<(), penzai::Error>(())
 //! ```
 
 mod config_json;
@@ -225,7 +225,7 @@ fn check_layer_count(
     let (key, layers, rows_for) = match &config.architecture {
         Architecture::Gpt2(cfg) => {
             let rows = |n| {
-                let one = crate::io::hf_config::Gpt2Config {
+                let one = crate::io::hf_config::HfGpt2Config {
                     n_layer: n,
                     ..cfg.clone()
                 };
@@ -235,7 +235,7 @@ fn check_layer_count(
         }
         Architecture::Llama(cfg) => {
             let rows = |n| {
-                let one = crate::io::hf_config::LlamaConfig {
+                let one = crate::io::hf_config::HfLlamaConfig {
                     num_hidden_layers: n,
                     ..cfg.clone()
                 };
@@ -396,7 +396,7 @@ fn fill(
     }
     crate::tree::validate_all(&model).map_err(|e| HfError::Model {
         file: config_file.to_owned(),
-        source: Box::new(e),
+        source: Box::new(e.into()),
     })?;
     Ok(model)
 }

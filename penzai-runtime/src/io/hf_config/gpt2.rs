@@ -2,39 +2,47 @@
 
 use super::keys::Keys;
 use crate::io::IoError;
+use crate::nn::Activation;
 
-/// The MLP nonlinearity named by a config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Activation {
-    /// GELU with the tanh approximation (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`).
-    GeluTanh,
-    /// Exact GELU with erf (`gelu`).
-    GeluExact,
-    /// `max(0, x)`.
-    Relu,
-    /// `x * sigmoid(x)` (`silu`, `swish`).
-    Silu,
+/// The activation a transformers name (`activation_function`, `hidden_act`) stands for;
+/// `None` for names we do not implement.
+///
+/// ```
+/// use penzai::io::hf_config::activation_from_hf_name;
+/// use penzai::nn::Activation;
+///
+/// assert_eq!(activation_from_hf_name("gelu_new"), Some(Activation::GeluTanh));
+/// assert_eq!(activation_from_hf_name("quick_gelu"), None);
+/// ```
+pub fn activation_from_hf_name(name: &str) -> Option<Activation> {
+    Some(match name {
+        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
+        "gelu" => Activation::GeluExact,
+        "relu" => Activation::Relu,
+        "silu" | "swish" => Activation::Silu,
+        _ => return None,
+    })
 }
 
-impl Activation {
-    /// Parses a transformers activation name; `None` for names we do not implement.
-    pub fn from_hf_name(name: &str) -> Option<Activation> {
-        Some(match name {
-            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
-            "gelu" => Activation::GeluExact,
-            "relu" => Activation::Relu,
-            "silu" | "swish" => Activation::Silu,
-            _ => return None,
-        })
-    }
+/// The transformers name of `activation`, the one [`activation_from_hf_name`] reads back;
+/// `None` for activations transformers has no name for.
+pub fn activation_hf_name(activation: &Activation) -> Option<&'static str> {
+    Some(match activation {
+        Activation::GeluTanh => "gelu_new",
+        Activation::GeluExact => "gelu",
+        Activation::Relu => "relu",
+        Activation::Silu => "silu",
+        _ => return None,
+    })
 }
 
-/// A GPT-2 architecture, from its HF `config.json`.
+/// A GPT-2 architecture, as a checkpoint's HF `config.json` states it (the model builder's
+/// own config is [`models::Gpt2Config`](crate::models::Gpt2Config)).
 ///
 /// Absent optional keys take transformers' `GPT2Config` defaults; the size keys (`n_embd`,
 /// `n_layer`, `n_head`, `n_positions`, `vocab_size`) are required.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Gpt2Config {
+pub struct HfGpt2Config {
     /// Vocabulary size (`vocab_size`).
     pub vocab_size: usize,
     /// Maximum sequence length, i.e. rows of the position table (`n_positions`).
@@ -58,13 +66,13 @@ pub struct Gpt2Config {
     pub tie_word_embeddings: bool,
 }
 
-impl Gpt2Config {
+impl HfGpt2Config {
     /// Width of one attention head.
     pub fn head_dim(&self) -> usize {
         self.n_embd / self.n_head
     }
 
-    pub(super) fn from_keys(k: &mut Keys<'_>) -> Result<Gpt2Config, IoError> {
+    pub(super) fn from_keys(k: &mut Keys<'_>) -> Result<HfGpt2Config, IoError> {
         k.reject_true(
             "scale_attn_by_inverse_layer_idx",
             "per-layer attention scaling is not implemented",
@@ -86,7 +94,7 @@ impl Gpt2Config {
         }
         let activation = match k.str("activation_function")? {
             None => Activation::GeluTanh,
-            Some(name) => Activation::from_hf_name(name).ok_or_else(|| {
+            Some(name) => activation_from_hf_name(name).ok_or_else(|| {
                 k.unsupported(
                     "activation_function",
                     &name.into(),
@@ -96,7 +104,7 @@ impl Gpt2Config {
         };
         // `n_ctx` is an old alias of n_positions that nothing reads any more.
         k.get("n_ctx");
-        Ok(Gpt2Config {
+        Ok(HfGpt2Config {
             vocab_size: k.required_positive("vocab_size")?,
             n_positions: k.required_positive("n_positions")?,
             n_layer: k.required_positive("n_layer")?,

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::keys::Keys;
 use crate::io::IoError;
 
-/// Which HF architecture a [`LlamaConfig`] came from.
+/// Which HF architecture a [`HfLlamaConfig`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LlamaFamily {
     /// `model_type: "llama"`.
@@ -26,13 +26,14 @@ pub struct AttentionBias {
     pub output: bool,
 }
 
-/// A Llama-family architecture, from its HF `config.json`.
+/// A Llama-family architecture, as a checkpoint's HF `config.json` states it (the model
+/// builder's own config is [`models::LlamaConfig`](crate::models::LlamaConfig)).
 ///
 /// Absent optional keys take transformers' defaults for the family; the size keys
 /// (`vocab_size`, `hidden_size`, `intermediate_size`, `num_hidden_layers`,
 /// `num_attention_heads`) are required.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LlamaConfig {
+pub struct HfLlamaConfig {
     /// The HF architecture.
     pub family: LlamaFamily,
     /// Vocabulary size (`vocab_size`).
@@ -66,13 +67,16 @@ pub struct LlamaConfig {
     pub attention_bias: AttentionBias,
 }
 
-impl LlamaConfig {
+impl HfLlamaConfig {
     /// Query heads sharing one key/value head.
     pub fn query_heads_per_kv_head(&self) -> usize {
         self.num_attention_heads / self.num_key_value_heads
     }
 
-    pub(super) fn from_keys(k: &mut Keys<'_>, family: LlamaFamily) -> Result<LlamaConfig, IoError> {
+    pub(super) fn from_keys(
+        k: &mut Keys<'_>,
+        family: LlamaFamily,
+    ) -> Result<HfLlamaConfig, IoError> {
         if let Some(act) = k.str("hidden_act")?
             && act != "silu"
         {
@@ -140,7 +144,7 @@ impl LlamaConfig {
             LlamaFamily::Mistral => 4096 * 32,
             LlamaFamily::Qwen2 => 32768,
         };
-        Ok(LlamaConfig {
+        Ok(HfLlamaConfig {
             family,
             vocab_size: k.required_positive("vocab_size")?,
             intermediate_size: k.required_positive("intermediate_size")?,

@@ -17,8 +17,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-pub use gpt2::{Activation, Gpt2Config};
-pub use llama::{AttentionBias, LlamaConfig, LlamaFamily};
+pub use gpt2::{HfGpt2Config, activation_from_hf_name, activation_hf_name};
+pub use llama::{AttentionBias, HfLlamaConfig, LlamaFamily};
 
 use crate::io::{IoError, json_error};
 use keys::Keys;
@@ -28,15 +28,15 @@ use keys::Keys;
 #[non_exhaustive]
 pub enum Architecture {
     /// `model_type: "gpt2"`.
-    Gpt2(Gpt2Config),
+    Gpt2(HfGpt2Config),
     /// `model_type: "llama"`, `"mistral"` or `"qwen2"`.
-    Llama(LlamaConfig),
+    Llama(HfLlamaConfig),
 }
 
 /// A parsed HF config: the architecture, plus the keys we neither use nor know to be harmless.
 ///
 /// ```
-/// use penzai_runtime::io::hf_config::{Architecture, HfConfig};
+/// use penzai::io::hf_config::{Architecture, HfConfig};
 ///
 /// let json = br#"{"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 4,
 ///                 "n_positions": 64, "vocab_size": 97, "architectures": ["GPT2LMHeadModel"]}"#;
@@ -48,7 +48,7 @@ pub enum Architecture {
 /// let bad = br#"{"model_type": "llama", "rope_scaling": {"rope_type": "llama3"}}"#;
 /// let err = HfConfig::from_json_bytes("config.json", bad).unwrap_err();
 /// assert!(err.to_string().contains("unsupported \"rope_scaling\""));
-/// # Ok::<(), penzai_runtime::io::IoError>(())
+/// # Ok::<(), penzai::io::IoError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct HfConfig {
@@ -96,12 +96,16 @@ impl HfConfig {
                 key: "model_type".to_owned(),
             })?;
         let architecture = match model_type {
-            "gpt2" => Architecture::Gpt2(Gpt2Config::from_keys(&mut keys)?),
-            "llama" => Architecture::Llama(LlamaConfig::from_keys(&mut keys, LlamaFamily::Llama)?),
-            "mistral" => {
-                Architecture::Llama(LlamaConfig::from_keys(&mut keys, LlamaFamily::Mistral)?)
+            "gpt2" => Architecture::Gpt2(HfGpt2Config::from_keys(&mut keys)?),
+            "llama" => {
+                Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Llama)?)
             }
-            "qwen2" => Architecture::Llama(LlamaConfig::from_keys(&mut keys, LlamaFamily::Qwen2)?),
+            "mistral" => {
+                Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Mistral)?)
+            }
+            "qwen2" => {
+                Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Qwen2)?)
+            }
             other => {
                 return Err(IoError::UnsupportedModelType {
                     file: file.to_owned(),

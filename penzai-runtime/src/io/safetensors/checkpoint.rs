@@ -27,7 +27,7 @@ struct RawIndex {
 /// Each shard is opened (mapped) once; lookups borrow from the shards.
 ///
 /// ```
-/// use penzai_runtime::io::Checkpoint;
+/// use penzai::io::Checkpoint;
 ///
 /// // Picks model.safetensors.index.json (and its shards) if present, else model.safetensors.
 /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/llama-sharded");
@@ -37,7 +37,7 @@ struct RawIndex {
 /// assert_eq!(embed.shape(), &[101, 32]);
 /// let values: Vec<f32> = embed.to_f32_vec()?;
 /// assert_eq!(values.len(), 101 * 32);
-/// # Ok::<(), penzai_runtime::io::IoError>(())
+/// # Ok::<(), penzai::io::IoError>(())
 /// ```
 #[derive(Debug)]
 pub struct Checkpoint {

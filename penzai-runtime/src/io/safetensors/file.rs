@@ -47,7 +47,7 @@ impl Deref for Storage {
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use penzai_runtime::io::{HostTensor, SafetensorsFile, TensorData, serialize_tensors};
+/// use penzai::io::{HostTensor, SafetensorsFile, TensorData, serialize_tensors};
 ///
 /// let weights = HostTensor::new(vec![2, 2], TensorData::F32(vec![1.0, 2.0, 3.0, 4.0])).unwrap();
 /// let bytes = serialize_tensors([("w".to_owned(), weights)], &BTreeMap::new())?;
@@ -55,7 +55,7 @@ impl Deref for Storage {
 /// let w = file.tensor("w")?;
 /// assert_eq!(w.shape(), &[2, 2]);
 /// assert_eq!(w.to_f32_vec()?, vec![1.0, 2.0, 3.0, 4.0]);
-/// # Ok::<(), penzai_runtime::io::IoError>(())
+/// # Ok::<(), penzai::io::IoError>(())
 /// ```
 pub struct SafetensorsFile {
     file: String,

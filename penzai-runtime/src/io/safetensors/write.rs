@@ -132,8 +132,8 @@ pub fn write_tensors(
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use penzai_runtime::io::{SafetensorsFile, write_safetensors};
-/// use penzai_runtime::nx::NamedArray;
+/// use penzai::io::{SafetensorsFile, write_safetensors};
+/// use penzai::nx::NamedArray;
 ///
 /// let w = NamedArray::from_f32(&[("embedding", 2), ("neurons", 3)], vec![0., 1., 2., 3., 4., 5.])?;
 /// let path = std::env::temp_dir().join("penzai_doc_write.safetensors");
@@ -144,7 +144,7 @@ pub fn write_tensors(
 /// assert_eq!(view.shape(), &[2, 3]);
 /// assert_eq!(view.to_named_array(&["embedding", "neurons"])?, w);
 /// # std::fs::remove_file(&path).ok();
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn write_safetensors<'a, S: Into<String>>(
     path: impl AsRef<Path>,

@@ -246,18 +246,17 @@ pub fn deserialize_steps_struct<'de, D: Deserializer<'de>>(d: D) -> Result<Steps
     Ok(StepsOnly::deserialize(d)?.steps)
 }
 
-/// `serialize_with` for `Activation::Custom`: a closure has no saved form.
-pub(crate) fn refuse_custom_activation<S: Serializer>(
-    f: &NamedFn,
-    _s: S,
-) -> Result<S::Ok, S::Error> {
-    let (path, type_name) = enclosing_layer();
-    Err(S::Error::custom(fail_save(SaveError::Unsavable {
-        path,
-        type_name,
-        reason: format!(
-            "its custom activation {:?} is a closure, which cannot be saved; use a built-in activation, or a registered layer type that computes it",
-            f.name
-        ),
-    })))
+/// A custom activation's closure has no saved form: saving one is an error naming the layer.
+impl Serialize for NamedFn {
+    fn serialize<S: Serializer>(&self, _s: S) -> Result<S::Ok, S::Error> {
+        let (path, type_name) = enclosing_layer();
+        Err(S::Error::custom(fail_save(SaveError::Unsavable {
+            path,
+            type_name,
+            reason: format!(
+                "its custom activation {:?} is a closure, which cannot be saved; use a built-in activation, or a registered layer type that computes it",
+                self.name
+            ),
+        })))
+    }
 }

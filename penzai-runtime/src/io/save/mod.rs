@@ -55,7 +55,6 @@ use crate::tree::{KeyPath, Tree, validate_all};
 
 pub use self::context::MAX_LAYER_DEPTH;
 pub use self::error::SaveError;
-pub(crate) use self::layers::refuse_custom_activation;
 #[doc(hidden)]
 pub use self::layers::{deserialize_steps_struct, serialize_steps_struct};
 pub use self::registry::{register_layer, registered_layers};
@@ -148,7 +147,7 @@ pub fn save_to_memory<T: Tree + Serialize>(model: &T) -> Result<SavedModel> {
 ///     "structure.json: unknown layer type \"Nope\" at byte offset 110; register it with `penzai::io::register_layer` before loading"
 /// ), "{message}");
 /// # std::fs::remove_dir_all(&dir).ok();
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn load<T: Tree + DeserializeOwned>(dir: impl AsRef<Path>) -> Result<T> {
     let dir = dir.as_ref();

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::context::SaveState;
 use super::error::SaveError;
-use crate::nn::Parameter;
+use crate::nn::{AsLayer, Parameter};
 use crate::nx::NamedArray;
 use crate::tree::{KeyPath, Leaf, Tree, Walk, walk};
 
@@ -64,8 +64,11 @@ pub(super) fn plan<'m>(model: &'m dyn Tree, file: &str) -> Result<Plan<'m>, Save
             let key = path.to_string();
             state.arrays.insert(at, key.clone());
             tensors.push((key, a));
-        } else if let Some(Leaf::Float(v)) = node.leaf()
-            && !v.is_finite()
+        } else if let Some(v) = match node.leaf() {
+            Some(Leaf::Float(v)) => Some(v),
+            Some(Leaf::Float32(v)) => Some(f64::from(v)),
+            _ => None,
+        } && !v.is_finite()
         {
             // serde_json would write `null`, which no f32 field reads back.
             failure = Some(SaveError::Unsavable {

@@ -7,12 +7,9 @@
 mod layout;
 mod payload;
 
-use std::path::Path;
-
 use serde::Serialize;
 
 use super::array_data::{ArrayData, ValueKind, Values};
-use super::html;
 use crate::nx::NamedArray;
 
 pub(crate) use payload::base64 as base64_of;
@@ -54,11 +51,11 @@ pub enum Colormap {
 /// A heatmap of one array, built with options and rendered to HTML.
 ///
 /// ```
-/// use penzai_runtime::treescope::{ArrayData, ArrayFigure};
+/// use penzai::treescope::{ArrayData, ArrayFigure};
 /// let data = ArrayData::from_f32(&[("seq", 4), ("embedding", 8)], (0..32).map(|i| i as f32 - 16.0).collect())?;
 /// let html = ArrayFigure::new(data).rows(&["embedding"]).columns(&["seq"]).vmax(10.0).to_html();
 /// assert!(html.contains("Content-Security-Policy"));
-/// # Ok::<(), penzai_runtime::treescope::ShapeMismatch>(())
+/// # Ok::<(), penzai::treescope::ShapeMismatch>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct ArrayFigure<'a> {
@@ -412,27 +409,12 @@ impl<'a> ArrayFigure<'a> {
         (cmap, vmin, vmax)
     }
 
-    /// The figure as a fragment to embed in a page that already has the viewer's assets
-    /// (used by the tree page and by notebooks).
-    pub fn to_fragment(&self) -> String {
-        let spec = html::json_island(&self.spec());
-        format!(
-            "<div class=\"pza\"><script type=\"application/json\" class=\"pza-spec\">{spec}</script></div>"
-        )
-    }
-
-    /// A complete, self-contained HTML page showing the figure.
-    pub fn to_html(&self) -> String {
-        let title = self
-            .title
+    /// The page title: the one set with [`title`](ArrayFigure::title), or the dtype and shape.
+    /// (The HTML forms, `to_html` and friends, are written by the `html` renderer.)
+    pub fn page_title(&self) -> String {
+        self.title
             .clone()
-            .unwrap_or_else(|| format!("{}{}", self.data.dtype(), self.data.shape_text()));
-        html::page::array_page(&title, &self.to_fragment())
-    }
-
-    /// Writes [`to_html`](ArrayFigure::to_html) to `path`.
-    pub fn save_html(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        std::fs::write(path, self.to_html())
+            .unwrap_or_else(|| format!("{}{}", self.data.dtype(), self.data.shape_text()))
     }
 }
 

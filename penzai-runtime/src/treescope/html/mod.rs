@@ -1,6 +1,7 @@
 //! The HTML renderer: a [`Doc`] becomes one self-contained page (or notebook fragment)
 //! whose data travels as a readable, escaped JSON island.
 
+mod array_figure;
 mod csp;
 pub(crate) mod page;
 
@@ -16,7 +17,7 @@ use crate::tree::{KeyPath, Tree};
 /// Options of the HTML page, as a builder.
 ///
 /// ```
-/// use penzai_runtime::treescope::HtmlOptions;
+/// use penzai::treescope::HtmlOptions;
 /// let tree = vec![1.0f32, 2.0, 3.0];
 /// let html = HtmlOptions::new().title("three numbers").expand_depth(1).to_html(&tree);
 /// assert!(html.contains("<title>three numbers</title>"));
@@ -110,9 +111,9 @@ impl HtmlOptions {
         self.render_doc(&self.doc(tree))
     }
 
-    /// Writes the page for `tree` to `path`.
+    /// Writes the page for `tree` to `path`; an error names the path.
     pub fn save_html(&self, tree: &dyn Tree, path: impl AsRef<Path>) -> std::io::Result<()> {
-        std::fs::write(path, self.to_html(tree))
+        write_page(path.as_ref(), &self.to_html(tree))
     }
 
     /// The page for an already built doc.
@@ -171,6 +172,14 @@ pub(crate) fn tree_markup(doc: &Doc, expand: &ExpandOptions, legend: Option<&str
 /// JSON that is safe inside `<script>`: `<`, `>` and `&` become `\u003c`, `\u003e`,
 /// `\u0026`, so no data can close the element or open a comment; JSON parsers read
 /// them back as the same characters, and the island stays readable.
+/// Writes a page to `path`; the error, if any, names the path (a `std::io::Error` alone
+/// does not), so it reads well where `?` turns it into `penzai::Error`.
+pub(crate) fn write_page(path: &Path, page: &str) -> std::io::Result<()> {
+    std::fs::write(path, page).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("{}: cannot write: {e}", path.display()))
+    })
+}
+
 pub(crate) fn json_island(value: &impl Serialize) -> String {
     let raw = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
     let mut out = String::with_capacity(raw.len() + raw.len() / 64);

@@ -17,7 +17,7 @@ use crate::tree::Tree;
 /// Options of the text renderer, as a builder.
 ///
 /// ```
-/// use penzai_runtime::treescope::TextOptions;
+/// use penzai::treescope::TextOptions;
 /// let text = TextOptions::plain().render(&vec![1u32, 2]);
 /// assert_eq!(text, "Vec\n├─ [0]: u32 = 1\n└─ [1]: u32 = 2\n");
 /// ```
@@ -247,7 +247,7 @@ fn short_count(n: u64) -> String {
 ///
 /// ```
 /// use std::fmt;
-/// use penzai_runtime::treescope;
+/// use penzai::treescope;
 /// struct Scores(Vec<f32>);
 /// impl fmt::Display for Scores {
 ///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -277,7 +277,7 @@ impl fmt::Display for TextDisplay<'_> {
 /// Formats any tree with `{}` (plain text, `{:80}` cuts lines at 80 characters).
 ///
 /// ```
-/// use penzai_runtime::treescope;
+/// use penzai::treescope;
 /// let scores = vec![0.5f32, 0.25];
 /// assert_eq!(format!("{}", treescope::display(&scores)), "Vec\n├─ [0]: f32 = 0.5\n└─ [1]: f32 = 0.25\n");
 /// ```
