@@ -186,7 +186,7 @@ fn an_unregistered_layer_type_names_the_type_and_offset() {
     assert_eq!(
         message,
         format!(
-            "structure.json: unknown layer type \"Mystery\" at byte offset {offset}; no layer type of this program is saved under that name (a crate's own layer type is saved as `crate_name::Type` when it derives `Tree`, `Serialize` and `Deserialize`; a generic one needs `penzai::io::register_layer`)"
+            "structure.json: unknown layer type \"Mystery\" at byte offset {offset}; no layer type of this program has that name (see `penzai::io::register_layer`)"
         )
     );
 }

@@ -75,7 +75,7 @@ pub enum SaveError {
     },
     /// The structure names a layer type that is not registered.
     #[error(
-        "{file}: unknown layer type {} at byte offset {offset}; no layer type of this program is saved under that name (a crate's own layer type is saved as `crate_name::Type` when it derives `Tree`, `Serialize` and `Deserialize`; a generic one needs `penzai::io::register_layer`)",
+        "{file}: unknown layer type {} at byte offset {offset}; no layer type of this program has that name (see `penzai::io::register_layer`)",
         crate::quote::Quoted(.type_name)
     )]
     UnknownLayerType {

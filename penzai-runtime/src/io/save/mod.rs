@@ -147,7 +147,7 @@ pub fn save_to_memory<T: Tree + Serialize>(model: &T) -> Result<SavedModel> {
 ///
 /// let message = penzai::io::load::<Sequential>(&dir).unwrap_err().to_string();
 /// assert!(message.ends_with(
-///     "structure.json: unknown layer type \"Nope\" at byte offset 110; no layer type of this program is saved under that name (a crate's own layer type is saved as `crate_name::Type` when it derives `Tree`, `Serialize` and `Deserialize`; a generic one needs `penzai::io::register_layer`)"
+///     "structure.json: unknown layer type \"Nope\" at byte offset 110; no layer type of this program has that name (see `penzai::io::register_layer`)"
 /// ), "{message}");
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), penzai::Error>(())
