@@ -63,8 +63,22 @@ impl<T> ProbeTree<T> for &LayerProbe<T> {
     }
 }
 
-pub use crate::io::save::{LayerRecord, SaveFns};
+pub use crate::io::save::{LayerRecord, SaveFns, save_fns};
 pub use inventory;
+
+/// Records a non-generic layer type with serde impls whose `Tree` impl is not derived
+/// (`sequential_layer!` types, a hand-written `Tree`), as the derive does.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __record_layer {
+    ($ty:ty, $name:expr) => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::LayerRecord::new(::core::module_path!(), $name, || {
+                ::core::option::Option::Some($crate::__private::save_fns::<$ty>())
+            })
+        }
+    };
+}
 
 /// Autoref probe that finds out, where the type is concrete, whether `T` is a layer with
 /// serde impls: the derive's [`LayerRecord`] asks it for `T`'s save functions, so that a

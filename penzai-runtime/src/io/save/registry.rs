@@ -88,20 +88,6 @@ impl LayerRecord {
 
 inventory::collect!(LayerRecord);
 
-/// Records a non-generic layer type with serde impls whose `Tree` impl is not derived
-/// (`sequential_layer!` types, a hand-written `Tree`), as the derive does.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __record_layer {
-    ($ty:ty, $name:expr) => {
-        $crate::__private::inventory::submit! {
-            $crate::__private::LayerRecord::new(::core::module_path!(), $name, || {
-                ::core::option::Option::Some($crate::io::save::save_fns::<$ty>())
-            })
-        }
-    };
-}
-
 /// How to save and rebuild one layer type. Not a public API.
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
@@ -129,6 +115,8 @@ pub fn save_fns<T: Layer + Serialize + DeserializeOwned>() -> SaveFns {
 pub(super) struct Entry {
     /// The saved name.
     pub name: Arc<str>,
+    /// The type.
+    pub type_id: TypeId,
     /// `std::any::type_name`, for error messages.
     pub rust_name: &'static str,
     pub view: ViewFn,
@@ -139,6 +127,7 @@ impl Entry {
     fn new(name: Arc<str>, fns: SaveFns) -> Entry {
         Entry {
             name,
+            type_id: fns.type_id,
             rust_name: fns.rust_name,
             view: fns.view,
             build: fns.build,
@@ -176,21 +165,14 @@ impl Registry {
             return;
         }
         if let Some(first) = self.by_name.remove(&name) {
-            let first_id = self
-                .by_type
-                .iter()
-                .find(|(_, n)| **n == name)
-                .map(|(t, _)| *t);
-            if let Some(first_id) = first_id {
-                self.by_type.remove(&first_id);
-                let first_fns = SaveFns {
-                    type_id: first_id,
-                    rust_name: first.rust_name,
-                    view: first.view,
-                    build: first.build,
-                };
-                self.shared.insert(name, vec![first_fns, fns]);
-            }
+            self.by_type.remove(&first.type_id);
+            let first_fns = SaveFns {
+                type_id: first.type_id,
+                rust_name: first.rust_name,
+                view: first.view,
+                build: first.build,
+            };
+            self.shared.insert(name, vec![first_fns, fns]);
             return;
         }
         self.by_type.insert(fns.type_id, name.clone());
@@ -215,13 +197,15 @@ impl Registry {
                 existing: other.rust_name,
             });
         }
-        if let Some(group) = self.shared.get(name) {
-            if let Some(other) = group.iter().find(|f| f.type_id != fns.type_id) {
-                return Err(SaveError::NameTaken {
-                    name: name.to_owned(),
-                    existing: other.rust_name,
-                });
-            }
+        let other_of_group = self
+            .shared
+            .get(name)
+            .and_then(|group| group.iter().find(|f| f.type_id != fns.type_id));
+        if let Some(other) = other_of_group {
+            return Err(SaveError::NameTaken {
+                name: name.to_owned(),
+                existing: other.rust_name,
+            });
         }
         let mut last_of_group = None;
         for (shared_name, group) in &mut self.shared {
