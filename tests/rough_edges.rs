@@ -20,7 +20,7 @@ fn f32_options_print_shortest_round_trip() {
     let debug = format!("{model:?}");
     assert!(debug.contains("rate: 0.1,"), "{debug}");
     let text = treescope::to_text_plain(&model);
-    assert!(text.contains("rate=0.1") && text.contains("0.3"), "{text}");
+    assert!(text.contains("rate: f32 = 0.1") && text.contains("by: f32 = 0.3"), "{text}");
     assert!(
         !text.contains(widened) && !text.contains("0.30000001"),
         "{text}"

@@ -80,7 +80,7 @@ mod tests {
 
         let text = treescope::to_text_plain(&back);
         assert!(text.contains("scale: Scale"), "{text}");
-        assert!(text.contains("by=2.0"), "{text}");
+        assert!(text.contains("by: f32 = 2.0"), "{text}");
         let html = treescope::to_html(&back);
         assert!(html.contains("Scale"));
     }
