@@ -65,7 +65,7 @@ struct Reference {
     /// The absolute path it names (crate-relative segments).
     target: Vec<String>,
     /// Written inside a `macro_rules!` body (the macro's expansions are glue like a derive's,
-    /// so they may name `__private`).
+    /// so they may name `__private`, and so may an invocation of a macro defined there).
     in_macro: bool,
     /// A macro invocation (`crate::sequential_layer! { .. }`): exported macros sit at the
     /// crate root, so the edge goes to the module that defines the macro.
@@ -119,7 +119,10 @@ fn modules_only_name_the_layers_below_them() {
             }
         };
         let base = BASE.contains(&to) && from != to;
-        if to == from || to == "macros" || base || (to == "__private" && r.in_macro) {
+        // Glue reached through a macro (a `macro_rules!` body, or an invocation of a glue
+        // macro such as `__record_layer!`) is what a derive's expansion is.
+        let glue_macro = to == "__private" && (r.in_macro || r.invokes_macro);
+        if to == from || to == "macros" || base || glue_macro {
             continue;
         }
         if !deps.contains(to) {
