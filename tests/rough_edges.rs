@@ -20,7 +20,10 @@ fn f32_options_print_shortest_round_trip() {
     let debug = format!("{model:?}");
     assert!(debug.contains("rate: 0.1,"), "{debug}");
     let text = treescope::to_text_plain(&model);
-    assert!(text.contains("rate: f32 = 0.1") && text.contains("by: f32 = 0.3"), "{text}");
+    assert!(
+        text.contains("rate: f32 = 0.1") && text.contains("by: f32 = 0.3"),
+        "{text}"
+    );
     assert!(
         !text.contains(widened) && !text.contains("0.30000001"),
         "{text}"
@@ -63,7 +66,7 @@ fn dropout_rate_outside_zero_one_is_an_error() {
     let built = (|| -> penzai::Result<Sequential> {
         model! {
             input: [batch, features: 4];
-            drop: Dropout(rate),
+            drop: Dropout({rate}),
         }
     })();
     let err = built.unwrap_err().to_string();

@@ -25,10 +25,14 @@
 //! given its own name with [`register_layer`], which also covers generic layer types (one
 //! record per instantiation cannot be derived).
 //!
-//! **Why `inventory`.** The records are gathered with the `inventory` crate: its
-//! `submit!` is a plain `macro_rules!` that works through penzai's re-export (`$crate`
-//! paths), so the derive's output needs no attribute naming the collecting crate, and it adds
-//! no proc-macro crate to the build. (The comparison with `linkme` is in BENCHMARKS.md.)
+//! **Why `inventory`.** The records are gathered with the `inventory` crate rather than
+//! `linkme` (both well kept, by the same author): `inventory::submit!` is a plain
+//! `macro_rules!` that works through penzai's re-export (`$crate` paths), so the derive's
+//! output names nothing but `penzai::__private`, while `linkme`'s `#[distributed_slice]` is a
+//! proc-macro attribute that must be told the re-export's path in every expansion
+//! (`#[linkme(crate = ..)]`) and adds a proc-macro crate to every user's build. The price is
+//! one static constructor per record run at start-up (a few dozen pointer pushes), which the
+//! first save or load reads. What was measured is in BENCHMARKS.md ("Layer registry").
 
 use std::any::TypeId;
 use std::collections::HashMap;
