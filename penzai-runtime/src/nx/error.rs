@@ -187,6 +187,12 @@ pub enum AxisError {
         /// The shape.
         shape: NamedShape,
     },
+    /// A slice with step 0.
+    #[error("index: the slice of axis {axis:?} has step 0")]
+    SliceStep {
+        /// The sliced axis.
+        axis: AxisName,
+    },
     /// A shape whose element count does not fit in memory addresses.
     #[error("{op}: the shape {shape} has too many elements")]
     TooLarge {

@@ -42,6 +42,8 @@
 //! | `contract`, `einsum` | `contract` |
 //! | `sum`, `mean`, `max`, `var`, `softmax`, ... | `reduce` |
 //! | `take`, `index_axis`, `slice_axis`, `concat`, `stack` | `index` |
+//! | dict indexing: [`Indexer`], `idx!`, [`NamedArray::index`] | `indexer` |
+//! | indexed updates and scatter-add: [`NamedArray::at`], [`IndexedUpdate`] | `update` |
 //! | `nmap` | `nmap` |
 //! | [`AxisError`] | `error` |
 
@@ -55,6 +57,7 @@ mod dtype;
 mod elementwise;
 mod error;
 mod index;
+mod indexer;
 mod kernels;
 mod math;
 mod matmul;
@@ -63,6 +66,7 @@ mod random;
 mod reduce;
 mod shape;
 mod shared;
+mod update;
 
 #[cfg(test)]
 mod props;
@@ -72,8 +76,10 @@ pub use axis::AxisName;
 pub(crate) use construct::{can_allocate, checked_len};
 pub use dtype::{DType, Storage};
 pub use error::AxisError;
+pub use indexer::{AxisIndex, Indexer, IntoAxisIndex, NewAxis, Slice};
 /// The 16-bit float element types of `F16` and `BF16` arrays (from the `half` crate).
 pub use half::{bf16, f16};
 pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
 pub(crate) use shared::ByteRegion;
 pub use shared::{ArrayElement, SharedArray};
+pub use update::IndexedUpdate;
