@@ -36,13 +36,13 @@ fn pick_nth_keeps_several_positions_in_tree_order() {
     let n = all.count() as isize;
     let every = paths(&all);
     let picked = all.clone().pick_nth(&[-1, 0]);
-    assert_eq!(paths(&picked), [every[0].clone(), every[(n - 1) as usize].clone()]);
+    assert_eq!(
+        paths(&picked),
+        [every[0].clone(), every[(n - 1) as usize].clone()]
+    );
     assert_eq!(all.clone().pick_nth(&[n, -n - 1]).count(), 0);
     assert_eq!(all.clone().pick_nth(&[1, 1, 1]).count(), 1);
-    assert_eq!(
-        paths(&all.clone().pick_nth(&[-1])),
-        paths(&all.nth(-1))
-    );
+    assert_eq!(paths(&all.clone().pick_nth(&[-1])), paths(&all.nth(-1)));
 }
 
 #[test]
@@ -87,7 +87,14 @@ fn select_and_set_by_path_refuses_nested_paths_and_wrong_slot_types() {
     let tree = vec![vec![1i64, 2]];
     let nested: Vec<(&str, Vec<i64>)> = vec![("[0]", vec![]), ("[0][1]", vec![])];
     let err = select_and_set_by_path(tree.clone(), nested).unwrap_err();
-    assert!(matches!(err, SelectError::ValueCount { given: 2, selected: 1, .. }));
+    assert!(matches!(
+        err,
+        SelectError::ValueCount {
+            given: 2,
+            selected: 1,
+            ..
+        }
+    ));
     let err = select_and_set_by_path(tree, [("[0][0]", "x".to_owned())]).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -183,7 +190,10 @@ fn any_tree_slots_hold_values_of_any_type() {
         ["[0][0]"]
     );
     // A typed slot still refuses, and says what would accept the value.
-    let err = select(vec![1i64]).at_path("[0]").unwrap().set("x".to_owned());
+    let err = select(vec![1i64])
+        .at_path("[0]")
+        .unwrap()
+        .set("x".to_owned());
     assert_eq!(
         err.unwrap_err().to_string(),
         "cannot put a String at [0]: the slot expects i64"

@@ -271,6 +271,28 @@ pub enum AxisError {
         /// The shape of a later result.
         got: Vec<usize>,
     },
+    /// An `nmap` function returned an array with named axes (it sees and returns positional
+    /// axes only; the names are added back around it).
+    #[error(
+        "nmap: the function returned output {output} with named axes {shape}; it must return positional axes only"
+    )]
+    NmapNamedOutput {
+        /// Which output.
+        output: usize,
+        /// Its shape.
+        shape: ArrayShape,
+    },
+    /// An `nmap` function returned a different number of outputs or a different dtype for a
+    /// later slice than for the first.
+    #[error(
+        "nmap: the function returned {first} for the first slice but {got} for a later one; it must return the same every time"
+    )]
+    NmapOutputKind {
+        /// What the first call returned (count and dtypes).
+        first: String,
+        /// What a later call returned.
+        got: String,
+    },
     /// `nmap` over an empty named axis cannot call the function to learn its output shape.
     #[error("nmap over a zero-size named axis cannot infer the output shape: {shape}")]
     NmapEmpty {

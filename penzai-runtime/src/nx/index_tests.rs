@@ -179,11 +179,16 @@ fn broadcast_to_adds_missing_axes() {
 #[test]
 fn take_counts_negatives_from_the_end_and_clamps_like_jax() {
     let x = NamedArray::arange("v", 4).unwrap();
-    let got = x.take("v", &ids(&[("i", 6)], &[-1, -4, -5, 3, 4, 100])).unwrap();
+    let got = x
+        .take("v", &ids(&[("i", 6)], &[-1, -4, -5, 3, 4, 100]))
+        .unwrap();
     assert_eq!(got.to_i64_vec(), [3, 0, 0, 3, 3, 3]);
     let empty = NamedArray::arange("v", 0).unwrap();
     assert_eq!(
-        empty.take("v", &ids(&[("i", 1)], &[0])).unwrap_err().to_string(),
+        empty
+            .take("v", &ids(&[("i", 1)], &[0]))
+            .unwrap_err()
+            .to_string(),
         "take: index 0 is out of range for axis \"v\" of size 0"
     );
 }
@@ -191,7 +196,9 @@ fn take_counts_negatives_from_the_end_and_clamps_like_jax() {
 #[test]
 fn take_puts_the_new_axes_after_the_remaining_ones() {
     let table = iota(&[("vocabulary", 4), ("embedding", 3)]);
-    let got = table.take("vocabulary", &ids(&[("seq", 2)], &[1, 2])).unwrap();
+    let got = table
+        .take("vocabulary", &ids(&[("seq", 2)], &[1, 2]))
+        .unwrap();
     let names: Vec<&str> = got.axis_names().iter().map(|n| n.as_str()).collect();
     assert_eq!(names, ["embedding", "seq"]);
     assert_eq!(got.to_f32_vec(), [3., 6., 4., 7., 5., 8.]);

@@ -348,14 +348,19 @@ mod tests {
 
     fn grid() -> NamedArray {
         // {a: 2, b: 5}, element (a, b) = 10 a + b.
-        let data = (0..2).flat_map(|a| (0..5).map(move |b| 10 * a + b)).collect();
+        let data = (0..2)
+            .flat_map(|a| (0..5).map(move |b| 10 * a + b))
+            .collect();
         NamedArray::from_i64(&[("a", 2), ("b", 5)], data).unwrap()
     }
 
     #[test]
     fn integers_remove_axes_and_count_from_the_end() {
         let x = grid();
-        assert_eq!(x.index(&idx! { "a" => 1 }).unwrap().to_i64_vec(), [10, 11, 12, 13, 14]);
+        assert_eq!(
+            x.index(&idx! { "a" => 1 }).unwrap().to_i64_vec(),
+            [10, 11, 12, 13, 14]
+        );
         let last = x.index(&idx! { "a" => -1, "b" => -2 }).unwrap();
         assert_eq!((last.axis_names().len(), last.to_i64_vec()), (0, vec![13]));
         assert_eq!(
@@ -383,7 +388,9 @@ mod tests {
         assert_eq!(ranges(idx! { "s" => -2..=-1 }), [4, 5]);
         assert_eq!(ranges(idx! { "s" => .. }), [0, 1, 2, 3, 4, 5]);
         assert_eq!(
-            x.index(&idx! { "s" => Slice::new(None, None, 0) }).unwrap_err().to_string(),
+            x.index(&idx! { "s" => Slice::new(None, None, 0) })
+                .unwrap_err()
+                .to_string(),
             "index: the slice of axis \"s\" has step 0"
         );
     }
@@ -408,7 +415,10 @@ mod tests {
         let x = grid();
         // One index per `a`: element (a, ids[a]).
         let per_row = NamedArray::from_i64(&[("a", 2)], vec![4, 1]).unwrap();
-        assert_eq!(x.index(&idx! { "b" => &per_row }).unwrap().to_i64_vec(), [4, 11]);
+        assert_eq!(
+            x.index(&idx! { "b" => &per_row }).unwrap().to_i64_vec(),
+            [4, 11]
+        );
         // A new axis `k`, clamped and counted from the end like JAX.
         let ks = NamedArray::from_i64(&[("k", 3)], vec![-1, 9, 0]).unwrap();
         let got = x.index(&idx! { "b" => &ks }).unwrap();
@@ -427,7 +437,10 @@ mod tests {
         // Two positional index arrays iterate together (numpy advanced indexing).
         let rows = NamedArray::wrap_i64(ndarray::arr1(&[1, 0]).into_dyn());
         let got = x.index(&idx! { "a" => &rows, "b" => &ids }).unwrap();
-        assert_eq!((got.positional_shape(), got.to_i64_vec()), (vec![2], vec![13, 0]));
+        assert_eq!(
+            (got.positional_shape(), got.to_i64_vec()),
+            (vec![2], vec![13, 0])
+        );
     }
 
     #[test]

@@ -35,6 +35,7 @@
 //! | [`SharedArray`]: owned or borrowed (memory-mapped) elements | `shared` |
 //! | [`NamedArray`], introspection, conversions, equality | `array` |
 //! | `tag`, `untag`, `order_as`, `rename` | `axes` |
+//! | `canonicalize`, `order_like`, `unwrap`; `zeros_of`/`ones_of`/`full_of` (a dtype argument) | `order` |
 //! | constructors; seeded random arrays | `construct`, `random` |
 //! | broadcasting by name | `align` |
 //! | `+ - * /`, comparisons, `where_`, logic, `cast` | `elementwise` |
@@ -44,7 +45,7 @@
 //! | `take`, `index_axis`, `slice_axis`, `concat`, `stack` | `index` |
 //! | dict indexing: [`Indexer`], `idx!`, [`NamedArray::index`] | `indexer` |
 //! | indexed updates and scatter-add: [`NamedArray::at`], [`IndexedUpdate`] | `update` |
-//! | `nmap` | `nmap` |
+//! | `nmap` (f32 views); `nmap_any`, `nmap_many` (any dtype, several outputs) | `nmap`, `nmap_any` |
 //! | [`AxisError`] | `error` |
 
 mod align;
@@ -62,6 +63,8 @@ mod kernels;
 mod math;
 mod matmul;
 mod nmap;
+mod nmap_any;
+mod order;
 mod random;
 mod reduce;
 mod shape;
@@ -76,9 +79,9 @@ pub use axis::AxisName;
 pub(crate) use construct::{can_allocate, checked_len};
 pub use dtype::{DType, Storage};
 pub use error::AxisError;
-pub use indexer::{AxisIndex, Indexer, IntoAxisIndex, NewAxis, Slice};
 /// The 16-bit float element types of `F16` and `BF16` arrays (from the `half` crate).
 pub use half::{bf16, f16};
+pub use indexer::{AxisIndex, Indexer, IntoAxisIndex, NewAxis, Slice};
 pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
 pub(crate) use shared::ByteRegion;
 pub use shared::{ArrayElement, SharedArray};

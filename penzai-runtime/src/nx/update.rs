@@ -178,11 +178,12 @@ impl IndexedUpdate<'_> {
         let len = x.len();
         // Flat positions (1-based; 0 marks a dropped write) of every element of the part.
         let positions: Vec<i64> = (1..=i64::try_from(len).unwrap_or(i64::MAX)).collect();
-        let iota = ArrayD::from_shape_vec(IxDyn(x.data.shape()), positions)
-            .map_err(|_| AxisError::TooLarge {
+        let iota = ArrayD::from_shape_vec(IxDyn(x.data.shape()), positions).map_err(|_| {
+            AxisError::TooLarge {
                 op,
                 shape: x.full_shape(),
-            })?;
+            }
+        })?;
         let iota = NamedArray::from_parts(Storage::I64(iota.into()), x.names.clone());
         let targets = iota.index_with(&self.indexer, OutOfRange::Fill)?;
         let value = broadcast_value(op, value, &targets)?.cast(x.dtype())?;
@@ -333,7 +334,10 @@ mod tests {
         assert_eq!(y.to_f32_vec(), [0., 1., 4., 9.]);
         let odd = x.at(&idx! { "s" => Slice::new(Some(1), None, 2) });
         assert_eq!(odd.get().unwrap().to_f32_vec(), [1., 3.]);
-        assert_eq!(odd.apply(|p| &p * -1.0).unwrap().to_f32_vec(), [0., -1., 2., -3.]);
+        assert_eq!(
+            odd.apply(|p| &p * -1.0).unwrap().to_f32_vec(),
+            [0., -1., 2., -3.]
+        );
     }
 
     #[test]
@@ -359,14 +363,28 @@ mod tests {
     #[test]
     fn integer_and_bool_arrays_update_in_their_dtype() {
         let x = NamedArray::arange("s", 3).unwrap();
-        let y = x.at(&idx! { "s" => 0 }).add(&NamedArray::scalar(2.9)).unwrap();
-        assert_eq!((y.dtype(), y.to_i64_vec()), (crate::nx::DType::I64, vec![2, 1, 2]));
+        let y = x
+            .at(&idx! { "s" => 0 })
+            .add(&NamedArray::scalar(2.9))
+            .unwrap();
+        assert_eq!(
+            (y.dtype(), y.to_i64_vec()),
+            (crate::nx::DType::I64, vec![2, 1, 2])
+        );
         let m = NamedArray::full_bool(&[("s", 3)], false).unwrap();
-        let m = m.at(&idx! { "s" => 1.. }).set(&NamedArray::wrap_bool(ndarray::arr0(true).into_dyn()));
+        let m = m
+            .at(&idx! { "s" => 1.. })
+            .set(&NamedArray::wrap_bool(ndarray::arr0(true).into_dyn()));
         assert_eq!(m.unwrap().to_bool_vec(), [false, true, true]);
         let h = NamedArray::from_f16(&[("s", 2)], vec![f16::from_f32(1.0); 2]).unwrap();
-        let h = h.at(&idx! { "s" => 1 }).mul(&NamedArray::scalar(3.0)).unwrap();
-        assert_eq!((h.dtype(), h.to_f32_vec()), (crate::nx::DType::F16, vec![1., 3.]));
+        let h = h
+            .at(&idx! { "s" => 1 })
+            .mul(&NamedArray::scalar(3.0))
+            .unwrap();
+        assert_eq!(
+            (h.dtype(), h.to_f32_vec()),
+            (crate::nx::DType::F16, vec![1., 3.])
+        );
     }
 
     #[test]
@@ -374,11 +392,15 @@ mod tests {
         let x = seq(4);
         let at = x.at(&idx! { "s" => 0..2 });
         assert_eq!(
-            at.set(&NamedArray::zeros(&[("q", 2)]).unwrap()).unwrap_err().to_string(),
+            at.set(&NamedArray::zeros(&[("q", 2)]).unwrap())
+                .unwrap_err()
+                .to_string(),
             "at(..).set: no axis \"q\" in {s: 2}"
         );
         assert_eq!(
-            at.set(&NamedArray::zeros(&[("s", 3)]).unwrap()).unwrap_err().to_string(),
+            at.set(&NamedArray::zeros(&[("s", 3)]).unwrap())
+                .unwrap_err()
+                .to_string(),
             "cannot at(..).set: axis \"s\" has size 3 on the left but 2 on the right: \
              left is {s: 3}, right is {s: 2}"
         );

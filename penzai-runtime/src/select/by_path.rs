@@ -139,8 +139,6 @@ pub fn select_and_set_by_path<M: Tree, P: IntoSelectPath, V: IntoNode>(
         });
     }
     selection
-        .replace_each(&mut |path, node| {
-            Ok(by_path.remove(path).map_or(node, IntoNode::into_node))
-        })
+        .replace_each(&mut |path, node| Ok(by_path.remove(path).map_or(node, IntoNode::into_node)))
         .map(Selection::deselect)
 }

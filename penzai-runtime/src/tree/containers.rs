@@ -159,15 +159,13 @@ impl<T: Tree + Clone> Tree for BTreeMap<String, T> {
     }
 
     fn tree_eq(&self, other: &dyn Tree) -> bool {
-        other
-            .peer::<BTreeMap<String, T>>()
-            .is_some_and(|o| {
-                o.len() == self.len()
-                    && self
-                        .iter()
-                        .zip(o)
-                        .all(|((ka, va), (kb, vb))| ka == kb && va.tree_eq(vb))
-            })
+        other.peer::<BTreeMap<String, T>>().is_some_and(|o| {
+            o.len() == self.len()
+                && self
+                    .iter()
+                    .zip(o)
+                    .all(|((ka, va), (kb, vb))| ka == kb && va.tree_eq(vb))
+        })
     }
 }
 

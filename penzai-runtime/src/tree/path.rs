@@ -423,16 +423,16 @@ mod tests {
     #[test]
     fn penzai_and_jax_spellings_parse_to_the_canonical_path() {
         let canonical: KeyPath = r#"["c"][0]["value"]"#.parse().unwrap();
-        assert_eq!(
-            "['c'][0]['value']".parse::<KeyPath>().unwrap(),
-            canonical
-        );
+        assert_eq!("['c'][0]['value']".parse::<KeyPath>().unwrap(), canonical);
         let quoted: KeyPath = r#"['it\'s "x"']"#.parse().unwrap();
         assert_eq!(quoted, KeyPath::root().name("it's \"x\""));
         let leading_dot: KeyPath = ".sublayers[1].weights".parse().unwrap();
         assert_eq!(leading_dot.to_string(), "sublayers[1].weights");
         let e = KeyPath::parse_str("['c\"]").unwrap_err();
-        assert_eq!((e.offset, e.message.as_str()), (1, "unterminated quoted name"));
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (1, "unterminated quoted name")
+        );
         assert_eq!(KeyPath::parse_str(".").unwrap_err().offset, 1);
     }
 
