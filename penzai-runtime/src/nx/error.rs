@@ -255,6 +255,30 @@ pub enum AxisError {
         /// The array's shape.
         shape: ArrayShape,
     },
+    /// `scan` over an axis of size 0 cannot call the function to learn its output shape.
+    #[error("scan over axis {axis:?} of size 0 cannot infer the output shape")]
+    ScanEmpty {
+        /// The scanned axis.
+        axis: AxisName,
+    },
+    /// A positional axis number beyond the array's positional axes.
+    #[error("{op}: no positional axis {axis} in {shape}")]
+    PositionalAxis {
+        /// The operation.
+        op: &'static str,
+        /// The axis number asked for.
+        axis: usize,
+        /// The array's shape.
+        shape: ArrayShape,
+    },
+    /// A positional reshape to a different element count.
+    #[error("cannot reshape the positional axes of {shape} to {to:?}")]
+    Reshape {
+        /// The array's shape.
+        shape: ArrayShape,
+        /// The positional shape asked for.
+        to: Vec<usize>,
+    },
     /// An operation over a list of arrays got none.
     #[error("{op} needs at least one array")]
     NoArrays {

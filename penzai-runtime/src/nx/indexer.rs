@@ -246,6 +246,10 @@ impl NamedArray {
     /// and the shape; an integer out of range is an error, while array indices follow JAX
     /// (negatives from the end, out of range clamped).
     ///
+    /// Differences from Penzai, on purpose: a fixed integer out of range is an error here
+    /// (JAX clamps it; in Rust code it is a mistake worth reporting), and a new axis is
+    /// written [`NewAxis`] rather than `None` (a Rust `None` has no type to dispatch on).
+    ///
     /// The result's positional axes are the index arrays' positional axes (broadcast
     /// together, right-aligned), then this array's.
     pub fn index(&self, indexer: &Indexer) -> Result<NamedArray, AxisError> {

@@ -45,6 +45,8 @@
 //! | `take`, `index_axis`, `slice_axis`, `concat`, `stack` | `index` |
 //! | dict indexing: [`Indexer`], `idx!`, [`NamedArray::index`] | `indexer` |
 //! | indexed updates and scatter-add: [`NamedArray::at`], [`IndexedUpdate`] | `update` |
+//! | positional reductions, `reshape_positional`, `broadcast_to_full` | `positional` |
+//! | `scan` over a named axis with a carry | `scan` |
 //! | `nmap` (f32 views); `nmap_any`, `nmap_many` (any dtype, several outputs) | `nmap`, `nmap_any` |
 //! | [`AxisError`] | `error` |
 
@@ -65,8 +67,10 @@ mod matmul;
 mod nmap;
 mod nmap_any;
 mod order;
+mod positional;
 mod random;
 mod reduce;
+mod scan;
 mod shape;
 mod shared;
 mod update;
