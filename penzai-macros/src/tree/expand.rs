@@ -389,7 +389,8 @@ fn tree_eq(input: &Input<'_>, p: &TokenStream) -> TokenStream {
         return quote!(match *self {});
     }
     quote! {
-        let #p::Some(__other) = __other.as_any().downcast_ref::<Self>() else {
+        // Through transparent wrappers, so that equality is symmetric with `Option<Self>`.
+        let #p::Some(__other) = __other.peer::<Self>() else {
             return false;
         };
         #[allow(unused_variables)]

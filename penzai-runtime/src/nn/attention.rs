@@ -246,7 +246,7 @@ impl Tree for KVCachingAttention {
     }
     fn tree_eq(&self, other: &dyn Tree) -> bool {
         other
-            .downcast_ref::<KVCachingAttention>()
+            .peer::<KVCachingAttention>()
             .is_some_and(|o| self.attention.tree_eq(&o.attention))
     }
     fn visit_static_fields(&self, visit: &mut dyn FnMut(&'static str, &dyn std::fmt::Debug)) {

@@ -106,11 +106,14 @@ impl Layer for EmbeddingLookup {
             ))
             .into());
         }
-        Ok(self
+        let rows = self
             .table
             .embeddings
             .value
-            .take(&self.table.vocabulary_axis, &x)?)
+            .take_checked(&self.table.vocabulary_axis, &x)?;
+        // Token axes first, as the rest of the model expects to see them (no copy).
+        let token_axes: Vec<&str> = x.axis_names().iter().map(|n| n.as_str()).collect();
+        Ok(rows.order_as(&token_axes)?)
     }
 
     fn signature(&self) -> Option<Signature<'_>> {
@@ -181,7 +184,7 @@ impl Layer for AddPositionalEmbedding {
             .table
             .embeddings
             .value
-            .take(&self.table.vocabulary_axis, &positions)?;
+            .take_checked(&self.table.vocabulary_axis, &positions)?;
         for (axis, size) in rows.named_shape().iter() {
             require_axis(&x, axis, Some(size))?;
         }

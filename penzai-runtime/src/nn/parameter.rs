@@ -66,7 +66,7 @@ impl Tree for Parameter {
     }
     childless_tree_methods!();
     fn tree_eq(&self, other: &dyn Tree) -> bool {
-        other.downcast_ref::<Parameter>() == Some(self)
+        other.peer::<Parameter>() == Some(self)
     }
     fn leaf(&self) -> Option<Leaf<'_>> {
         Some(Leaf::Array {

@@ -333,7 +333,7 @@ macro_rules! __steps_node {
                 self.steps.__replace(key, value, $name)
             }
             fn tree_eq(&self, other: &dyn $crate::tree::Tree) -> bool {
-                match other.downcast_ref::<$ty>() {
+                match other.peer::<$ty>() {
                     Some($b) => {
                         let $a = self;
                         $eq && $a.steps.__tree_eq(&$b.steps)

@@ -271,7 +271,7 @@ impl Storage {
 
 /// An element type that can live in a [`Storage`]: `f32`, `f16`, `bf16`, `i64`, `bool`.
 pub(crate) trait Element:
-    Copy + PartialEq + Send + Sync + fmt::Debug + super::shared::ArrayElement + 'static
+    Copy + Default + PartialEq + Send + Sync + fmt::Debug + super::shared::ArrayElement + 'static
 {
     /// Wraps an owned array of this type.
     fn into_storage(a: ArrayD<Self>) -> Storage;

@@ -187,6 +187,12 @@ pub enum AxisError {
         /// The shape.
         shape: NamedShape,
     },
+    /// A slice with step 0.
+    #[error("index: the slice of axis {axis:?} has step 0")]
+    SliceStep {
+        /// The sliced axis.
+        axis: AxisName,
+    },
     /// A shape whose element count does not fit in memory addresses.
     #[error("{op}: the shape {shape} has too many elements")]
     TooLarge {
@@ -249,6 +255,30 @@ pub enum AxisError {
         /// The array's shape.
         shape: ArrayShape,
     },
+    /// `scan` over an axis of size 0 cannot call the function to learn its output shape.
+    #[error("scan over axis {axis:?} of size 0 cannot infer the output shape")]
+    ScanEmpty {
+        /// The scanned axis.
+        axis: AxisName,
+    },
+    /// A positional axis number beyond the array's positional axes.
+    #[error("{op}: no positional axis {axis} in {shape}")]
+    PositionalAxis {
+        /// The operation.
+        op: &'static str,
+        /// The axis number asked for.
+        axis: usize,
+        /// The array's shape.
+        shape: ArrayShape,
+    },
+    /// A positional reshape to a different element count.
+    #[error("cannot reshape the positional axes of {shape} to {to:?}")]
+    Reshape {
+        /// The array's shape.
+        shape: ArrayShape,
+        /// The positional shape asked for.
+        to: Vec<usize>,
+    },
     /// An operation over a list of arrays got none.
     #[error("{op} needs at least one array")]
     NoArrays {
@@ -264,6 +294,28 @@ pub enum AxisError {
         first: Vec<usize>,
         /// The shape of a later result.
         got: Vec<usize>,
+    },
+    /// An `nmap` function returned an array with named axes (it sees and returns positional
+    /// axes only; the names are added back around it).
+    #[error(
+        "nmap: the function returned output {output} with named axes {shape}; it must return positional axes only"
+    )]
+    NmapNamedOutput {
+        /// Which output.
+        output: usize,
+        /// Its shape.
+        shape: ArrayShape,
+    },
+    /// An `nmap` function returned a different number of outputs or a different dtype for a
+    /// later slice than for the first.
+    #[error(
+        "nmap: the function returned {first} for the first slice but {got} for a later one; it must return the same every time"
+    )]
+    NmapOutputKind {
+        /// What the first call returned (count and dtypes).
+        first: String,
+        /// What a later call returned.
+        got: String,
     },
     /// `nmap` over an empty named axis cannot call the function to learn its output shape.
     #[error("nmap over a zero-size named axis cannot infer the output shape: {shape}")]

@@ -18,9 +18,60 @@ enum Slot {
     Named(AxisName),
 }
 
+/// What a gather does with an index outside `0..size`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum OutOfRange {
+    /// Refuse it (and negative indices): ids looked up from user data.
+    Error,
+    /// Count negatives from the end, then clamp into range (JAX's indexing).
+    Clamp,
+    /// Count negatives from the end; a gather of an index still out of range yields the
+    /// element type's default (updates use it to drop such writes, as JAX does).
+    Fill,
+}
+
+/// `idx` normalized for an axis of size `v` under `mode`: each entry is an index in
+/// `0..v`, or -1 for a `Fill` entry out of range.
+fn normalize_indices(
+    op: &'static str,
+    axis: &str,
+    idx: ArrayViewD<'_, i64>,
+    v: usize,
+    mode: OutOfRange,
+) -> Result<ArrayD<i64>, AxisError> {
+    let size = i64::try_from(v).unwrap_or(i64::MAX);
+    let bad = |index: i64| AxisError::IndexOutOfRange {
+        op,
+        axis: axis.into(),
+        index,
+        size: v,
+    };
+    let mut first_bad = None;
+    let out = idx.mapv(|i| match mode {
+        OutOfRange::Error if (0..size).contains(&i) => i,
+        OutOfRange::Error => {
+            first_bad.get_or_insert(i);
+            0
+        }
+        OutOfRange::Clamp if size == 0 => {
+            first_bad.get_or_insert(i);
+            0
+        }
+        OutOfRange::Clamp => (if i < 0 { i.saturating_add(size) } else { i }).clamp(0, size - 1),
+        OutOfRange::Fill => {
+            let j = if i < 0 { i.saturating_add(size) } else { i };
+            if (0..size).contains(&j) { j } else { -1 }
+        }
+    });
+    match first_bad {
+        Some(i) => Err(bad(i)),
+        None => Ok(out),
+    }
+}
+
 /// `out[i, j, :] = src[i, idx[i, j], :]` for `src: (s, v, r)` and `idx: (s, n)` views whose
-/// indices were checked to be in `0..v`.
-fn gather<T: Copy>(
+/// indices were normalized into `0..v` (or -1, which yields `T::default()`).
+fn gather<T: Copy + Default>(
     src: ArrayViewD<'_, T>,
     idx: ArrayViewD<'_, i64>,
     (s, v, r, n): (usize, usize, usize, usize),
@@ -31,7 +82,11 @@ fn gather<T: Copy>(
     let mut out = Vec::with_capacity(s * n * r);
     for (i, ids) in idx.outer_iter().enumerate() {
         for &id in ids {
-            let row = src.slice(s![i, id as usize, ..]);
+            let Ok(id) = usize::try_from(id) else {
+                out.extend(std::iter::repeat_n(T::default(), r));
+                continue;
+            };
+            let row = src.slice(s![i, id, ..]);
             match row.as_slice() {
                 Some(contiguous) => out.extend_from_slice(contiguous),
                 None => out.extend(row.iter().copied()),
@@ -44,47 +99,65 @@ fn gather<T: Copy>(
 impl NamedArray {
     /// Gathers along the named axis `axis` with the `i64` array `indices`: the result has
     /// `axis` replaced by the named axes of `indices`. Axes that `indices` shares with `self`
-    /// are matched element by element (nmap rules), not crossed. Out-of-range indices are an
-    /// error, never clamped.
+    /// are matched element by element (nmap rules), not crossed.
+    ///
+    /// Indices follow JAX: a negative index counts from the end (`-1` is the last), and an
+    /// index still out of range is clamped to the first or last element. Use
+    /// [`take_checked`](NamedArray::take_checked) where an out-of-range index is a mistake
+    /// to report (token ids, for one).
+    ///
+    /// The result's named axes are `self`'s other axes in order, then the indices' new axes
+    /// (Penzai's order: indexing is `nmap` over `self` then the indices).
     ///
     /// ```
     /// use penzai::nx::NamedArray;
     ///
     /// // Embedding lookup: {vocabulary, embedding} by ids {batch, seq}.
     /// let table = NamedArray::arange_f32("vocabulary", 5)?.broadcast_to(&[("embedding", 2)])?;
-    /// let ids = NamedArray::from_i64(&[("batch", 1), ("seq", 3)], vec![4, 0, 2])?;
+    /// let ids = NamedArray::from_i64(&[("batch", 1), ("seq", 3)], vec![4, 0, -1])?;
     /// let x = table.take("vocabulary", &ids)?;
-    /// assert_eq!(x.named_shape().to_string(), "{batch: 1, seq: 3, embedding: 2}");
-    /// assert_eq!(x.to_f32_vec(), [4., 4., 0., 0., 2., 2.]);
+    /// assert_eq!(x.named_shape().to_string(), "{embedding: 2, batch: 1, seq: 3}");
+    /// assert_eq!(x.order_as(&["batch", "seq"])?.to_f32_vec(), [4., 4., 0., 0., 4., 4.]);
     ///
-    /// let bad = NamedArray::from_i64(&[("seq", 1)], vec![9])?;
+    /// // Out of range clamps, as in JAX; `take_checked` refuses it.
+    /// let far = NamedArray::from_i64(&[("seq", 2)], vec![9, -9])?;
+    /// assert_eq!(table.take("vocabulary", &far)?.order_as(&["seq"])?.to_f32_vec(), [4., 4., 0., 0.]);
     /// assert_eq!(
-    ///     table.take("vocabulary", &bad).unwrap_err().to_string(),
+    ///     table.take_checked("vocabulary", &far).unwrap_err().to_string(),
     ///     "take: index 9 is out of range for axis \"vocabulary\" of size 5"
     /// );
     /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn take(&self, axis: &str, indices: &NamedArray) -> Result<NamedArray, AxisError> {
-        const OP: &str = "take";
-        let ax = self.require_axis(OP, axis)?;
+        self.take_with("take", axis, indices, OutOfRange::Clamp)
+    }
+
+    /// Like [`take`](NamedArray::take), but an index outside `0..size` (negative ones
+    /// included) is an [`AxisError::IndexOutOfRange`] naming the axis.
+    pub fn take_checked(&self, axis: &str, indices: &NamedArray) -> Result<NamedArray, AxisError> {
+        self.take_with("take", axis, indices, OutOfRange::Error)
+    }
+
+    /// The gather behind `take`, indexing and updates.
+    pub(crate) fn take_with(
+        &self,
+        op: &'static str,
+        axis: &str,
+        indices: &NamedArray,
+        mode: OutOfRange,
+    ) -> Result<NamedArray, AxisError> {
+        let ax = self.require_axis(op, axis)?;
         let Storage::I64(idx) = &indices.data else {
-            return Err(indices.dtype_error(OP, "i64 indices"));
+            return Err(indices.dtype_error(op, "i64 indices"));
         };
         if indices.n_pos() != 0 {
             return Err(AxisError::HasPositional {
-                op: OP,
+                op,
                 shape: indices.full_shape(),
             });
         }
         let v = self.data.shape()[ax];
-        if let Some(&bad) = idx.view().iter().find(|&&i| i < 0 || i as u64 >= v as u64) {
-            return Err(AxisError::IndexOutOfRange {
-                op: OP,
-                axis: axis.into(),
-                index: bad,
-                size: v,
-            });
-        }
+        let idx = normalize_indices(op, axis, idx.view(), v, mode)?;
         // Split the axes: shared (matched), new (from the indices), rest (from self).
         let in_self = |n: &AxisName| n != axis && self.has_axis(n);
         let (shared, new): (Vec<AxisName>, Vec<AxisName>) =
@@ -98,7 +171,7 @@ impl NamedArray {
             .collect();
         if !mismatched.is_empty() {
             return Err(AxisError::SizeMismatch {
-                op: OP,
+                op,
                 sizes: mismatched,
                 left: self.full_shape(),
                 right: indices.full_shape(),
@@ -150,22 +223,16 @@ impl NamedArray {
             .map(|d| d.unwrap_or(0))
             .collect();
         let out_len = checked_len(dims.iter().copied());
-        // The final order: positional axes, then self's names with `axis` replaced by `new`.
-        let mut names: Vec<AxisName> = vec![];
-        for name in &self.names {
-            if name == axis {
-                names.extend(new.iter().cloned());
-            } else {
-                names.push(name.clone());
-            }
-        }
+        // The final order: positional axes, self's other names, then the new ones.
+        let mut names: Vec<AxisName> = self.names.iter().filter(|n| *n != axis).cloned().collect();
+        names.extend(new.iter().cloned());
         if out_len.is_none() {
             let named = NamedShape::new(names.iter().cloned().map(|n| {
                 let size = self.axis_size(&n).or(indices.axis_size(&n)).unwrap_or(0);
                 (n, size)
             }));
             return Err(AxisError::TooLarge {
-                op: OP,
+                op,
                 shape: ArrayShape {
                     positional: self.positional_shape().into(),
                     named,

@@ -16,8 +16,9 @@ fn take_looks_up_embeddings() {
     let x = table.take("vocabulary", &tokens).unwrap();
     assert_eq!(
         x.named_shape().to_string(),
-        "{batch: 2, seq: 2, embedding: 3}"
+        "{embedding: 3, batch: 2, seq: 2}"
     );
+    let x = x.order_as(&["batch", "seq"]).unwrap();
     assert_eq!(
         x.to_f32_vec(),
         [9., 10., 11., 0., 1., 2., 3., 4., 5., 3., 4., 5.]
@@ -64,7 +65,7 @@ fn take_rejects_bad_indices() {
     let table = iota(&[("vocabulary", 4), ("embedding", 3)]);
     assert_eq!(
         table
-            .take("vocabulary", &ids(&[("seq", 2)], &[0, -1]))
+            .take_checked("vocabulary", &ids(&[("seq", 2)], &[0, -1]))
             .unwrap_err()
             .to_string(),
         "take: index -1 is out of range for axis \"vocabulary\" of size 4"
@@ -173,4 +174,32 @@ fn broadcast_to_adds_missing_axes() {
         x.broadcast_to(&[("a", 1)]).unwrap_err().to_string(),
         "cannot broadcast_to: axis \"a\" has size 2 on the left but 1 on the right: left is {a: 2}, right is {a: 1}"
     );
+}
+
+#[test]
+fn take_counts_negatives_from_the_end_and_clamps_like_jax() {
+    let x = NamedArray::arange("v", 4).unwrap();
+    let got = x
+        .take("v", &ids(&[("i", 6)], &[-1, -4, -5, 3, 4, 100]))
+        .unwrap();
+    assert_eq!(got.to_i64_vec(), [3, 0, 0, 3, 3, 3]);
+    let empty = NamedArray::arange("v", 0).unwrap();
+    assert_eq!(
+        empty
+            .take("v", &ids(&[("i", 1)], &[0]))
+            .unwrap_err()
+            .to_string(),
+        "take: index 0 is out of range for axis \"v\" of size 0"
+    );
+}
+
+#[test]
+fn take_puts_the_new_axes_after_the_remaining_ones() {
+    let table = iota(&[("vocabulary", 4), ("embedding", 3)]);
+    let got = table
+        .take("vocabulary", &ids(&[("seq", 2)], &[1, 2]))
+        .unwrap();
+    let names: Vec<&str> = got.axis_names().iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["embedding", "seq"]);
+    assert_eq!(got.to_f32_vec(), [3., 6., 4., 7., 5., 8.]);
 }

@@ -35,6 +35,7 @@
 //! | [`SharedArray`]: owned or borrowed (memory-mapped) elements | `shared` |
 //! | [`NamedArray`], introspection, conversions, equality | `array` |
 //! | `tag`, `untag`, `order_as`, `rename` | `axes` |
+//! | `canonicalize`, `order_like`, `unwrap`; `zeros_of`/`ones_of`/`full_of` (a dtype argument) | `order` |
 //! | constructors; seeded random arrays | `construct`, `random` |
 //! | broadcasting by name | `align` |
 //! | `+ - * /`, comparisons, `where_`, logic, `cast` | `elementwise` |
@@ -42,7 +43,11 @@
 //! | `contract`, `einsum` | `contract` |
 //! | `sum`, `mean`, `max`, `var`, `softmax`, ... | `reduce` |
 //! | `take`, `index_axis`, `slice_axis`, `concat`, `stack` | `index` |
-//! | `nmap` | `nmap` |
+//! | dict indexing: [`Indexer`], `idx!`, [`NamedArray::index`] | `indexer` |
+//! | indexed updates and scatter-add: [`NamedArray::at`], [`IndexedUpdate`] | `update` |
+//! | positional reductions, `reshape_positional`, `broadcast_to_full` | `positional` |
+//! | `scan` over a named axis with a carry | `scan` |
+//! | `nmap` (f32 views); `nmap_any`, `nmap_many` (any dtype, several outputs) | `nmap`, `nmap_any` |
 //! | [`AxisError`] | `error` |
 
 mod align;
@@ -55,14 +60,20 @@ mod dtype;
 mod elementwise;
 mod error;
 mod index;
+mod indexer;
 mod kernels;
 mod math;
 mod matmul;
 mod nmap;
+mod nmap_any;
+mod order;
+mod positional;
 mod random;
 mod reduce;
+mod scan;
 mod shape;
 mod shared;
+mod update;
 
 #[cfg(test)]
 mod props;
@@ -74,6 +85,8 @@ pub use dtype::{DType, Storage};
 pub use error::AxisError;
 /// The 16-bit float element types of `F16` and `BF16` arrays (from the `half` crate).
 pub use half::{bf16, f16};
+pub use indexer::{AxisIndex, Indexer, IntoAxisIndex, NewAxis, Slice};
 pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
 pub(crate) use shared::ByteRegion;
 pub use shared::{ArrayElement, SharedArray};
+pub use update::IndexedUpdate;

@@ -152,4 +152,29 @@ proptest! {
         let rows: Vec<NamedArray> = ids.iter().map(|&i| table.index_axis("v", i as usize).unwrap()).collect();
         prop_assert_eq!(got, NamedArray::stack(&rows, "t").unwrap());
     }
+
+    #[test]
+    fn setting_what_is_read_changes_nothing_and_reading_what_is_set_gives_it_back(
+        shape in named_shape(),
+        seed in any::<u64>(),
+        pick in any::<proptest::sample::Index>(),
+        bounds in (-4i64..4, -4i64..4, prop_oneof![Just(-2i64), Just(-1), Just(1), Just(2)]),
+    ) {
+        prop_assume!(!shape.is_empty());
+        let axis = shape[pick.index(shape.len())].0;
+        let x = random(seed, &shape);
+        let (start, stop, step) = bounds;
+        let ix = super::Indexer::new().with(axis, super::Slice::new(Some(start), Some(stop), step));
+        let part = x.index(&ix).unwrap();
+        prop_assert_eq!(x.at(&ix).set(&part).unwrap(), x.clone());
+        let v = random(seed.wrapping_add(1), &part.named_shape().iter().map(|(n, s)| (n.as_str(), s)).collect::<Vec<_>>());
+        let updated = x.at(&ix).set(&v).unwrap();
+        prop_assert_eq!(updated.index(&ix).unwrap(), v.clone());
+        // Adding zero is the identity; adding `v` twice equals adding `2 v` (distinct slots).
+        let twice = x.at(&ix).add(&v).unwrap();
+        let twice = twice.at(&ix).add(&v).unwrap();
+        let doubled = x.at(&ix).add(&(&v * 2.0).unwrap()).unwrap();
+        let diff = (&twice - &doubled).unwrap().abs().unwrap().to_f32_vec();
+        prop_assert!(diff.iter().all(|d| *d < 1e-5));
+    }
 }

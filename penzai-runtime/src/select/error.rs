@@ -78,6 +78,14 @@ pub enum SelectError {
         /// The parent's type, or `None` for the root.
         parent: Option<&'static str>,
     },
+    /// `apply_and_inline` selected a node that is not an element of a sequence.
+    #[error("cannot inline at {}: {}", show(.path), inline_reason(.parent))]
+    Inline {
+        /// The selected node's path.
+        path: KeyPath,
+        /// The parent's type, or `None` for the root.
+        parent: Option<&'static str>,
+    },
     /// An edit that takes one value per selected node got another number of values.
     #[error("{op} got {given} value{} for {selected} selected node{}", plural(*.given), plural(*.selected))]
     ValueCount {
@@ -188,6 +196,16 @@ fn listing(paths: &[KeyPath], found: usize) -> String {
     let shown: Vec<String> = paths.iter().take(LISTED_PATHS).map(show).collect();
     let more = if found > shown.len() { ", ..." } else { "" };
     format!(": {}{more}", shown.join(", "))
+}
+
+fn inline_reason(parent: &Option<&'static str>) -> String {
+    match parent {
+        Some(p) => format!(
+            "its parent {p} is not a sequence, so the node cannot be replaced by several; \
+             use `apply` to replace it by one"
+        ),
+        None => "the root has no parent".to_owned(),
+    }
 }
 
 fn remove_reason(parent: &Option<&'static str>) -> String {

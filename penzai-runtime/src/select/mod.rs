@@ -33,6 +33,8 @@
 //! | [`Selection`], reading terminals | `selection` |
 //! | queries | `query` |
 //! | `apply`, `set`, `map` | `edit` |
+//! | `set_by_path`, [`select_and_set_by_path`], `apply_and_inline`, `map_indexed` | `by_path` |
+//! | several types ([`TypeSet`]), several positions, relative-path predicates | `pick` |
 //! | `insert_before`/`insert_after`, `remove` | `splice` |
 //! | the walk the edits share; moving a node out of its slot | `sites` |
 //! | [`Partition`] | `partition` |
@@ -53,9 +55,11 @@
 //! ```
 
 mod args;
+mod by_path;
 mod edit;
 mod error;
 mod partition;
+mod pick;
 mod query;
 mod selection;
 mod show;
@@ -64,8 +68,10 @@ mod splice;
 mod trie;
 
 pub use args::{FromNode, IntoNode, IntoSelectPath};
+pub use by_path::select_and_set_by_path;
 pub use error::{InsertProblem, SelectError};
 pub use partition::Partition;
+pub use pick::TypeSet;
 pub use selection::{SelectRoot, Selection};
 
 /// A selection of the root of `tree`, to narrow with queries and finish with a terminal.

@@ -56,6 +56,24 @@ impl<R: SelectRoot> fmt::Debug for Selection<R> {
     }
 }
 
+/// Equal when the trees are equal ([`Tree::tree_eq`]) and the same paths are selected, as
+/// two Penzai selections compare.
+///
+/// ```
+/// use penzai::prelude::*;
+///
+/// let a = select(vec![1i64, 2]).at_children().nth(0);
+/// let b = select(vec![1i64, 2]).at_paths(["[0]"])?;
+/// assert_eq!(a, b);
+/// assert_ne!(a, select(vec![1i64, 2]).at_children());
+/// # Ok::<(), penzai::select::SelectError>(())
+/// ```
+impl<R: SelectRoot> PartialEq for Selection<R> {
+    fn eq(&self, other: &Selection<R>) -> bool {
+        self.paths == other.paths && self.root.root_tree().tree_eq(other.root.root_tree())
+    }
+}
+
 impl<R: SelectRoot> Selection<R> {
     /// A selection of the root alone.
     pub(crate) fn of_root(root: R) -> Selection<R> {

@@ -70,8 +70,7 @@ impl<T: Tree + Clone> Tree for Vec<T> {
 
     fn tree_eq(&self, other: &dyn Tree) -> bool {
         other
-            .as_any()
-            .downcast_ref::<Vec<T>>()
+            .peer::<Vec<T>>()
             .is_some_and(|o| o.len() == self.len() && self.iter().zip(o).all(|(a, b)| a.tree_eq(b)))
     }
 
@@ -160,16 +159,13 @@ impl<T: Tree + Clone> Tree for BTreeMap<String, T> {
     }
 
     fn tree_eq(&self, other: &dyn Tree) -> bool {
-        other
-            .as_any()
-            .downcast_ref::<BTreeMap<String, T>>()
-            .is_some_and(|o| {
-                o.len() == self.len()
-                    && self
-                        .iter()
-                        .zip(o)
-                        .all(|((ka, va), (kb, vb))| ka == kb && va.tree_eq(vb))
-            })
+        other.peer::<BTreeMap<String, T>>().is_some_and(|o| {
+            o.len() == self.len()
+                && self
+                    .iter()
+                    .zip(o)
+                    .all(|((ka, va), (kb, vb))| ka == kb && va.tree_eq(vb))
+        })
     }
 }
 

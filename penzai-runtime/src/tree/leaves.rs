@@ -44,7 +44,7 @@ macro_rules! number_leaf {
             }
             childless_tree_methods!();
             fn tree_eq(&self, other: &dyn Tree) -> bool {
-                other.as_any().downcast_ref::<$t>().is_some_and(|o| same_number(*self as f64, *o as f64))
+                other.peer::<$t>().is_some_and(|o| same_number(*self as f64, *o as f64))
             }
             fn leaf(&self) -> Option<Leaf<'_>> {
                 Some(Leaf::$variant(*self as $conv))
@@ -73,7 +73,7 @@ impl Tree for bool {
     }
     childless_tree_methods!();
     fn tree_eq(&self, other: &dyn Tree) -> bool {
-        other.as_any().downcast_ref::<bool>() == Some(self)
+        other.peer::<bool>() == Some(self)
     }
     fn leaf(&self) -> Option<Leaf<'_>> {
         Some(Leaf::Bool(*self))
@@ -90,7 +90,7 @@ impl Tree for String {
     }
     childless_tree_methods!();
     fn tree_eq(&self, other: &dyn Tree) -> bool {
-        other.as_any().downcast_ref::<String>() == Some(self)
+        other.peer::<String>() == Some(self)
     }
     fn leaf(&self) -> Option<Leaf<'_>> {
         Some(Leaf::Str(self))
@@ -107,7 +107,7 @@ impl Tree for () {
     }
     childless_tree_methods!();
     fn tree_eq(&self, other: &dyn Tree) -> bool {
-        other.is::<()>()
+        other.peer::<()>().is_some()
     }
 }
 
@@ -121,7 +121,7 @@ impl Tree for NamedArray {
     }
     childless_tree_methods!();
     fn tree_eq(&self, other: &dyn Tree) -> bool {
-        other.downcast_ref::<NamedArray>() == Some(self)
+        other.peer::<NamedArray>() == Some(self)
     }
     fn leaf(&self) -> Option<Leaf<'_>> {
         Some(Leaf::Array {
@@ -171,7 +171,7 @@ impl<T: Clone + fmt::Debug + PartialEq + Send + Sync + 'static> Tree for OpaqueL
     }
     childless_tree_methods!();
     fn tree_eq(&self, other: &dyn Tree) -> bool {
-        other.downcast_ref::<OpaqueLeaf<T>>() == Some(self)
+        other.peer::<OpaqueLeaf<T>>() == Some(self)
     }
     fn leaf(&self) -> Option<Leaf<'_>> {
         Some(Leaf::Opaque(&self.0))

@@ -4,6 +4,7 @@
 //! `#[derive(Tree)]`. A [`KeyPath`] addresses a node from the root; its text form
 //! (`blocks[3].mlp.up.weights`) is what the viewer copies and selectors accept.
 
+mod any_tree;
 mod containers;
 mod debug;
 mod error;
@@ -15,6 +16,7 @@ mod path;
 mod typed_path;
 mod walk;
 
+pub use any_tree::AnyTree;
 pub use error::{ChildError, Invalid, TreeError};
 pub use key::{Key, KeyRef, is_field_name};
 pub use leaves::OpaqueLeaf;

@@ -237,6 +237,14 @@ impl dyn Tree {
         self.as_any().downcast_ref::<T>()
     }
 
+    /// This node as a `T` once transparent wrappers (`Option`, `Box`, `AnyLayer`) are looked
+    /// through: what [`tree_eq`](Tree::tree_eq) implementations compare against, so that
+    /// `1.tree_eq(&Some(1))` agrees with `Some(1).tree_eq(&1)`.
+    pub fn peer<T: Tree>(&self) -> Option<&T> {
+        self.downcast_ref::<T>()
+            .or_else(|| self.as_child()?.as_any().downcast_ref::<T>())
+    }
+
     /// This node as a mutable `T`, if it is one.
     pub fn downcast_mut<T: Tree>(&mut self) -> Option<&mut T> {
         self.as_any_mut().downcast_mut::<T>()

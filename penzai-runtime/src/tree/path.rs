@@ -13,6 +13,10 @@ use super::key::{Key, KeyRef, is_field_name};
 /// fields as `.name` (the first without its dot), sequence positions as `[3]`, map keys
 /// quoted as `["a.b"]`. The empty path is the root.
 ///
+/// Parsing also accepts the forms Penzai users paste: map keys in single quotes
+/// (`['c'][0]['value']`, Python's `repr`) and a leading dot (`.sublayers[0]`, JAX's
+/// `keystr`). Printing always uses the canonical form above.
+///
 /// ```
 /// use penzai::prelude::*;
 /// let p: KeyPath = "blocks[3].mlp.up.weights".parse().unwrap();
@@ -20,6 +24,8 @@ use super::key::{Key, KeyRef, is_field_name};
 /// assert_eq!(p.to_string(), "blocks[3].mlp.up.weights");
 /// let q: KeyPath = r#"params["a.b"][0]"#.parse().unwrap();
 /// assert_eq!(q.to_string(), r#"params["a.b"][0]"#);
+/// let penzai_style: KeyPath = "['c'][0]['value']".parse().unwrap();
+/// assert_eq!(penzai_style.to_string(), r#"["c"][0]["value"]"#);
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyPath {
@@ -219,12 +225,8 @@ impl Parser<'_> {
         let mut first = true;
         while let Some(c) = self.peek() {
             match c {
+                // A leading '.' is JAX's `keystr` form (`.sublayers[0]`); it means a field.
                 '.' => {
-                    if first {
-                        return Err(
-                            self.err(self.pos, "a path starts with a field name or '[', not '.'")
-                        );
-                    }
                     self.pos += 1;
                     keys.push(self.field()?);
                 }
@@ -271,7 +273,7 @@ impl Parser<'_> {
     fn bracket(&mut self) -> Result<Key, KeyPathParseError> {
         let start = self.pos;
         let key = match self.peek() {
-            Some('"') => Key::Name(self.quoted()?),
+            Some(q @ ('"' | '\'')) => Key::Name(self.quoted(q)?),
             Some(c) if c.is_ascii_digit() => {
                 let rest = &self.text[start..];
                 let len = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -305,7 +307,9 @@ impl Parser<'_> {
         }
     }
 
-    fn quoted(&mut self) -> Result<String, KeyPathParseError> {
+    /// A name between `quote`s: `"..."` as this crate prints it, or `'...'` as Python's
+    /// `repr` (and so Penzai's `pretty_keystr`) prints it; either quote escapes with `\`.
+    fn quoted(&mut self, quote: char) -> Result<String, KeyPathParseError> {
         let open = self.pos;
         self.pos += 1; // the opening quote
         let mut out = String::new();
@@ -316,7 +320,7 @@ impl Parser<'_> {
             let at = self.pos;
             self.pos += c.len_utf8();
             match c {
-                '"' => return Ok(out),
+                c if c == quote => return Ok(out),
                 '\\' => {
                     let Some(e) = self.peek() else {
                         return Err(self.err(at, "unterminated escape"));
@@ -324,6 +328,7 @@ impl Parser<'_> {
                     self.pos += e.len_utf8();
                     match e {
                         '"' => out.push('"'),
+                        '\'' => out.push('\''),
                         '\\' => out.push('\\'),
                         'n' => out.push('\n'),
                         'r' => out.push('\r'),
@@ -383,12 +388,6 @@ mod tests {
     }
 
     #[test]
-    fn leading_dot_is_rejected_with_offset() {
-        let e = KeyPath::parse_str(".a").unwrap_err();
-        assert_eq!(e.offset, 0);
-    }
-
-    #[test]
     fn errors_name_the_byte_offset() {
         let e = KeyPath::parse_str("blocks[3.mlp").unwrap_err();
         assert_eq!(e.offset, 8);
@@ -419,6 +418,22 @@ mod tests {
         let text = p.to_string();
         assert_eq!(text, "[\"tab\\there\"][\"ünï\\u{1}\"][4]");
         assert_eq!(text.parse::<KeyPath>().unwrap(), p);
+    }
+
+    #[test]
+    fn penzai_and_jax_spellings_parse_to_the_canonical_path() {
+        let canonical: KeyPath = r#"["c"][0]["value"]"#.parse().unwrap();
+        assert_eq!("['c'][0]['value']".parse::<KeyPath>().unwrap(), canonical);
+        let quoted: KeyPath = r#"['it\'s "x"']"#.parse().unwrap();
+        assert_eq!(quoted, KeyPath::root().name("it's \"x\""));
+        let leading_dot: KeyPath = ".sublayers[1].weights".parse().unwrap();
+        assert_eq!(leading_dot.to_string(), "sublayers[1].weights");
+        let e = KeyPath::parse_str("['c\"]").unwrap_err();
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (1, "unterminated quoted name")
+        );
+        assert_eq!(KeyPath::parse_str(".").unwrap_err().offset, 1);
     }
 
     #[test]
