@@ -55,7 +55,7 @@ mod dtype;
 mod elementwise;
 mod error;
 mod index;
-mod kernels;
+pub(crate) mod kernels;
 mod math;
 mod matmul;
 mod nmap;
