@@ -97,11 +97,14 @@ fn decode_steps_allocate_the_same_small_arrays_at_every_position() {
         prompt_largest >= (PROMPT + NEW) * cfg.n_kv_heads * cfg.head_dim * 4,
         "the prompt's step allocates the caches for the whole length; largest was {prompt_largest} B"
     );
-    // The first decode step (steps[1]) may still warm up lazily made state; every later
-    // step allocates exactly as many blocks as the one before, none as large as a cache.
+    // The first decode step (steps[1]) may still warm up lazily made state. Every later
+    // step makes about as many allocations as step 2 (a container of the context may grow
+    // once in a while: a difference of one or two blocks, not one per layer), and none as
+    // large as a layer's cached keys: a cache that concatenated or regrew would allocate
+    // its whole length, larger than the prompt's keys, at every step.
     for (i, &(count, largest)) in steps.iter().enumerate().skip(2) {
-        assert_eq!(
-            count, steps[2].0,
+        assert!(
+            count.abs_diff(steps[2].0) <= 2,
             "decode step {i} made {count} allocations, step 2 made {} (prompt step: {prompt_count})",
             steps[2].0
         );
