@@ -7,6 +7,8 @@
 //! penzai tokenize --model DIR --prompt "Once upon"          # {"ids": [...], "tokens": [...]}
 //! penzai view     PATH -o out.html                          # a Treescope page
 //! penzai inspect  PATH                                      # the tree in the terminal
+//! penzai bench                                              # the Penzai-baseline cases
+//! penzai bench    --model DIR [--seq 128] [--new 32]        # one checkpoint at real size
 //! ```
 //!
 //! `DIR` is a HuggingFace checkpoint folder (`config.json` and safetensors weights) or a
@@ -33,6 +35,8 @@ use penzai::nx::DType;
 use penzai::prelude::*;
 
 // Beside this file, not in src/bin/ itself, where cargo would take it for a binary.
+#[path = "penzai/bench.rs"]
+mod bench;
 #[path = "penzai/text.rs"]
 mod text;
 
@@ -100,6 +104,13 @@ enum Command {
     Inspect {
         /// A checkpoint folder, a saved model's folder or a .safetensors file.
         path: PathBuf,
+    },
+    /// Time penzai and print JSON lines: with no --model, the cases of the Penzai baseline
+    /// (build, forward, selectors, Treescope); with --model DIR, load, forward, decode, view,
+    /// peak memory and the decode rate against the machine's memory-bandwidth ceiling.
+    Bench {
+        #[command(flatten)]
+        args: bench::BenchArgs,
     },
 }
 
@@ -238,6 +249,7 @@ fn run(command: Command) -> Result<()> {
             let tree = open_tree(&text::model_dir(&path)?)?;
             print_stdout(&penzai::treescope::to_text(tree.as_ref()))
         }
+        Command::Bench { args } => bench::run(&args, &mut print_line),
     }
 }
 

@@ -72,8 +72,16 @@ impl Default for GenerateOptions {
     }
 }
 
-/// A copy of `model` whose every [`Attention`] caches keys and values in the context.
+/// A copy of `model` whose every [`Attention`] caches keys and values in the context, in
+/// buffers sized by the first call and doubled when outgrown.
 pub fn with_kv_cache<T: Tree + Clone>(model: &T) -> Result<T> {
+    with_kv_cache_for(model, 0)
+}
+
+/// A copy of `model` whose every [`Attention`] caches keys and values in the context, in
+/// buffers allocated once for `capacity` positions (the prompt plus the tokens to generate):
+/// no decode step regrows or concatenates them.
+pub fn with_kv_cache_for<T: Tree + Clone>(model: &T, capacity: usize) -> Result<T> {
     let mut paths: Vec<KeyPath> = Vec::new();
     model.walk(&mut |frame, node| {
         if node.is::<Attention>() {
@@ -91,7 +99,7 @@ pub fn with_kv_cache<T: Tree + Clone>(model: &T) -> Result<T> {
             .ok_or_else(|| LayerError::Config(format!("{path} is no longer an Attention")))?;
         cached.replace_at(
             &path,
-            Box::new(KVCachingAttention::from_uncached(attention)),
+            Box::new(KVCachingAttention::with_capacity(attention, capacity)),
         )?;
     }
     Ok(cached)
@@ -128,14 +136,20 @@ pub fn generate_with_progress<L: Layer + Clone>(
 ) -> Result<NamedArray> {
     let (batch, prompt_len) = prompt_shape(prompt)?;
     let prompt = prompt.order_as(&["batch", "seq"])?;
+    // Each row is allocated once for its final length: no regrowth inside the decode loop.
+    let final_len = prompt_len.saturating_add(options.max_new_tokens);
     let mut rows: Vec<Vec<i64>> = prompt
         .to_i64_vec()
         .chunks(prompt_len)
-        .map(<[i64]>::to_vec)
+        .map(|r| {
+            let mut row = Vec::with_capacity(final_len);
+            row.extend_from_slice(r);
+            row
+        })
         .collect();
     let mut finished = vec![false; batch];
     let cached = if options.use_kv_cache {
-        Some(with_kv_cache(model)?)
+        Some(with_kv_cache_for(model, final_len)?)
     } else {
         None
     };

@@ -7,7 +7,9 @@ mod memory;
 
 use crate::nn::Initializer;
 
-pub use generate::{GenerateOptions, Sampling, generate, generate_with_progress, with_kv_cache};
+pub use generate::{
+    GenerateOptions, Sampling, generate, generate_with_progress, with_kv_cache, with_kv_cache_for,
+};
 pub use gpt2::Gpt2Config;
 pub use llama::{LlamaConfig, TransformerBlock, TransformerFeedForward, TransformerLm};
 

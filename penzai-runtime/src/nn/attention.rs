@@ -7,9 +7,10 @@ use crate::nn::check::require_axis;
 use crate::nn::flow::{AxisSet, FlowCheck, FlowError, FlowFailure, FlowResult, ops};
 use crate::nn::side_inputs::KV_TOKEN_POSITIONS;
 use crate::nn::{AnyLayer, Context, Layer, LayerCapability, LayerError};
-use crate::nx::{AxisName, NamedArray, NamedShape};
+use crate::nx::{AxisName, DType, NamedArray, NamedShape};
 use crate::tree::{Capability, ChildError, HasTypedPath, Key, KeyRef, Tree};
 
+mod fused;
 mod step;
 
 /// Multi-head attention whose every step is a slot you can select, capture or replace:
@@ -88,12 +89,60 @@ impl Attention {
                 .map(|(n, s)| (n.clone(), s)),
         );
         cx.ensure_fits("attention scores", &score_shape)?;
+        if let Some(standard) = self.fused_scores(cx)
+            && let Some(mixed) =
+                fused::attend(&q, k, v, &self.head_axis, &self.kv_axis, standard, cx)
+        {
+            return cx.call_child(Key::field("output"), self.output.get(), mixed);
+        }
         let scores = attend(&q, k, &self.head_axis, &self.kv_axis)?;
         let weights = cx.call_child(Key::field("scores"), self.scores.get(), scores)?;
         require_axis(&weights, &self.kv_axis, k.axis_size(&self.kv_axis))?;
         require_axis(v, &self.kv_axis, k.axis_size(&self.kv_axis))?;
         let mixed = weights.contract(v, &[self.kv_axis.as_str()])?;
         cx.call_child(Key::field("output"), self.output.get(), mixed)
+    }
+
+    /// Whether a call with this context takes the fused path: the one switch between
+    /// attention's two paths, kept in this predicate alone.
+    ///
+    /// The fused path (scores, mask, softmax and weighted sum per query row, the scores never
+    /// materialized) runs only while the `scores` slot holds the standard layers, recognized
+    /// by type: an optional [`ApplyCausalMask`](crate::nn::ApplyCausalMask) or
+    /// [`ApplyCausalSlidingWindowMask`](crate::nn::ApplyCausalSlidingWindowMask), then a
+    /// [`Softmax`](crate::nn::Softmax) over the kv axis. Anything a user puts in the slot
+    /// (a capture, an ablation, another mask) makes every call take the general path, where
+    /// the scores and the weights flow through the slot and can be seen and changed. A
+    /// context that needs the general path for another reason (recording gradients, which
+    /// the general path's steps provide) adds its condition here.
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    /// use penzai::models::{LlamaConfig, TransformerLm};
+    /// use penzai::nn::{Attention, Identity};
+    ///
+    /// let model = TransformerLm::llama(&LlamaConfig::tiny(), 0)?;
+    /// let attention = |m: &TransformerLm| -> Attention {
+    ///     let path = select(m.as_dyn()).at_instances_of::<Attention>().paths()[0].clone();
+    ///     m.get_at(&path).unwrap().downcast_ref::<Attention>().unwrap().clone()
+    /// };
+    /// assert!(attention(&model).uses_fused_path(&Context::new()));
+    /// // A layer put in the scores slot: the general path, so the layer sees the scores.
+    /// let edited = select(model)
+    ///     .at_instances_of::<Attention>()
+    ///     .at_path("scores")?
+    ///     .insert_after(Identity)?;
+    /// assert!(!attention(&edited).uses_fused_path(&Context::new()));
+    /// # Ok::<(), penzai::Error>(())
+    /// ```
+    pub fn uses_fused_path(&self, cx: &Context) -> bool {
+        self.fused_scores(cx).is_some()
+    }
+
+    /// The standard scores slot the fused path replaces, when [`uses_fused_path`]
+    /// (Self::uses_fused_path) holds.
+    fn fused_scores(&self, _cx: &Context) -> Option<fused::StandardScores<'_>> {
+        fused::standard_scores(&self.scores, &self.kv_axis)
     }
 
     /// Follows the axes through the slots, as they run: a mistake the input causes (it
@@ -146,12 +195,153 @@ impl Layer for Attention {
 }
 
 /// The keys and values seen so far by one attention layer, kept in the [`Context`].
+///
+/// The buffers are allocated once, `capacity` long along the kv axis (the length the
+/// generation asked for, see [`KVCachingAttention::capacity`]); each call writes its new keys
+/// and values in place after the first `len`, and attention reads the first `len` through a
+/// slice (a stride change, no copy). A call past the capacity regrows the buffers to twice
+/// what is needed, so even an unsized cache copies each entry O(1) times on average.
 #[derive(Clone, Debug)]
 pub struct KVCache {
-    /// Keys, along `kv_seq`.
+    /// Keys, along `kv_seq`: the first `len` entries are filled.
     pub keys: NamedArray,
-    /// Values, along `kv_seq`.
+    /// Values, along `kv_seq`: the first `len` entries are filled.
     pub values: NamedArray,
+    /// How many positions are filled.
+    pub len: usize,
+}
+
+impl KVCache {
+    /// The filled keys (a view of the buffer).
+    pub fn filled_keys(&self, kv_axis: &str) -> Result<NamedArray> {
+        Ok(self.keys.slice_axis(kv_axis, 0..self.len)?)
+    }
+
+    /// The filled values (a view of the buffer).
+    pub fn filled_values(&self, kv_axis: &str) -> Result<NamedArray> {
+        Ok(self.values.slice_axis(kv_axis, 0..self.len)?)
+    }
+
+    /// The positions the buffers hold along `kv_axis`.
+    pub fn capacity(&self, kv_axis: &str) -> usize {
+        self.keys.axis_size(kv_axis).unwrap_or(0)
+    }
+
+    /// A cache holding `keys` and `values` (the first call's), in buffers `capacity` long.
+    fn start(
+        keys: NamedArray,
+        values: NamedArray,
+        kv_axis: &str,
+        capacity: usize,
+    ) -> Result<KVCache> {
+        let len = kv_len(&keys, kv_axis)?;
+        let capacity = capacity.max(len);
+        Ok(KVCache {
+            keys: buffer_with(&keys, kv_axis, capacity)?,
+            values: buffer_with(&values, kv_axis, capacity)?,
+            len,
+        })
+    }
+
+    /// Appends this call's keys and values: in place when they fit, else into buffers twice
+    /// the needed length.
+    fn append(mut self, keys: &NamedArray, values: &NamedArray, kv_axis: &str) -> Result<KVCache> {
+        let added = kv_len(keys, kv_axis)?;
+        let needed = self.len + added;
+        if needed > self.capacity(kv_axis) {
+            let filled_keys = self.filled_keys(kv_axis)?;
+            let filled_values = self.filled_values(kv_axis)?;
+            let mut grown = KVCache::start(filled_keys, filled_values, kv_axis, 2 * needed)?;
+            // Drops the old buffers before writing, so the new ones are not shared.
+            drop(self);
+            grown.write(keys, values, kv_axis)?;
+            return Ok(grown);
+        }
+        self.write(keys, values, kv_axis)?;
+        Ok(self)
+    }
+
+    /// Writes keys and values at `len..len + added` (the caller checked they fit).
+    fn write(&mut self, keys: &NamedArray, values: &NamedArray, kv_axis: &str) -> Result<()> {
+        let added = kv_len(keys, kv_axis)?;
+        write_along(&mut self.keys, keys, kv_axis, self.len)?;
+        write_along(&mut self.values, values, kv_axis, self.len)?;
+        self.len += added;
+        Ok(())
+    }
+}
+
+fn kv_len(x: &NamedArray, kv_axis: &str) -> Result<usize> {
+    x.axis_size(kv_axis).ok_or_else(|| {
+        LayerError::Config(format!(
+            "keys and values need the kv axis {kv_axis:?}; got {}",
+            x.named_shape()
+        ))
+        .into()
+    })
+}
+
+/// A buffer shaped like `x` but `capacity` long along `kv_axis`, holding `x` at the start.
+fn buffer_with(x: &NamedArray, kv_axis: &str, capacity: usize) -> Result<NamedArray> {
+    let len = kv_len(x, kv_axis)?;
+    if len == capacity {
+        return Ok(x.clone());
+    }
+    let shape = NamedShape::new(
+        x.named_shape()
+            .iter()
+            .map(|(n, s)| (n.clone(), if n == kv_axis { capacity } else { s })),
+    );
+    let mut buffer = NamedArray::zeros(shape)?;
+    write_along(&mut buffer, x, kv_axis, 0)?;
+    Ok(buffer)
+}
+
+/// Writes `src` into `dst` at `start..` along `axis`, in place (`dst` copies first only if
+/// its elements are shared with another array, which the cache's buffers are not between
+/// calls). The two must have the same axes, f32 elements and no positional axes.
+fn write_along(dst: &mut NamedArray, src: &NamedArray, axis: &str, start: usize) -> Result<()> {
+    use crate::nx::Storage;
+    let n = kv_len(src, axis)?;
+    let mismatch = || -> crate::Error {
+        LayerError::Config(format!(
+            "cannot write {} {} into the KV cache {} {} at {axis:?} {start}",
+            src.dtype(),
+            src.full_shape(),
+            dst.dtype(),
+            dst.full_shape(),
+        ))
+        .into()
+    };
+    let same_axes = src.axis_names().len() == dst.axis_names().len()
+        && dst.axis_names().iter().all(|a| {
+            a == axis
+                || src
+                    .axis_size(a)
+                    .is_some_and(|s| Some(s) == dst.axis_size(a))
+        });
+    let ax = dst.named_axis(axis).ok_or_else(mismatch)?;
+    if !same_axes
+        || dst.dtype() != DType::F32
+        || src.dtype() != DType::F32
+        || dst.n_pos() != 0
+        || src.n_pos() != 0
+        || start + n > dst.axis_size(axis).unwrap_or(0)
+    {
+        return Err(mismatch());
+    }
+    let order: Vec<&str> = dst.axis_names().iter().map(AxisName::as_str).collect();
+    let src = src.order_as(&order)?;
+    match (&mut dst.data, &src.data) {
+        (Storage::F32(d), Storage::F32(s)) => {
+            d.view_mut()
+                .slice_axis_mut(ndarray::Axis(ax), ndarray::Slice::from(start..start + n))
+                .assign(&s.view());
+            Ok(())
+        }
+        // Both were checked to be f32 above.
+        _ => Err(LayerError::Config("the KV cache holds f32 keys and values".into()).into()),
+    }
 }
 
 /// [`Attention`] that appends each call's keys and values to a cache held in the
@@ -167,12 +357,29 @@ pub struct KVCache {
 pub struct KVCachingAttention {
     /// The attention whose slots compute queries, keys, values, weights and outputs.
     pub attention: Attention,
+    /// Positions the cache's buffers are allocated for on the first call (the prompt plus
+    /// the tokens to generate); 0 sizes them to the first call and grows them by doubling.
+    #[serde(default)]
+    pub capacity: usize,
 }
 
 impl KVCachingAttention {
-    /// The cached form of an attention layer (same parameters, same slots).
+    /// The cached form of an attention layer (same parameters, same slots), whose cache
+    /// grows as needed.
     pub fn from_uncached(attention: Attention) -> KVCachingAttention {
-        KVCachingAttention { attention }
+        KVCachingAttention {
+            attention,
+            capacity: 0,
+        }
+    }
+
+    /// The cached form of an attention layer whose cache is allocated once for `capacity`
+    /// positions.
+    pub fn with_capacity(attention: Attention, capacity: usize) -> KVCachingAttention {
+        KVCachingAttention {
+            attention,
+            capacity,
+        }
     }
 
     /// The uncached attention back.
@@ -185,35 +392,28 @@ impl Layer for KVCachingAttention {
     fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
         let attn = &self.attention;
         let kv_axis = attn.kv_axis.as_str();
-        {
-            let q = cx.call_child(Key::field("query"), attn.query.get(), x.clone())?;
-            let (k_new, v_new) = attn.keys_and_values(&x, cx)?;
-            let cache = match cx.take_state::<KVCache>() {
-                Some(prev) => KVCache {
-                    keys: NamedArray::concat(&[prev.keys, k_new], kv_axis)?,
-                    values: NamedArray::concat(&[prev.values, v_new], kv_axis)?,
-                },
-                None => KVCache {
-                    keys: k_new,
-                    values: v_new,
-                },
-            };
-            let total = cache
-                .keys
-                .axis_size(kv_axis)
-                .ok_or_else(|| LayerError::Config(format!("keys lack the kv axis {kv_axis:?}")))?;
-            let previous = cx.remove_side_input(KV_TOKEN_POSITIONS);
-            cx.set_side_input(KV_TOKEN_POSITIONS, NamedArray::arange(kv_axis, total)?);
-            let out = attn.finish(q, &cache.keys, &cache.values, cx);
-            match previous {
-                Some(p) => cx.set_side_input(KV_TOKEN_POSITIONS, p),
-                None => {
-                    cx.remove_side_input(KV_TOKEN_POSITIONS);
-                }
+        let q = cx.call_child(Key::field("query"), attn.query.get(), x.clone())?;
+        let (k_new, v_new) = attn.keys_and_values(&x, cx)?;
+        let cache = match cx.take_state::<KVCache>() {
+            Some(prev) => prev.append(&k_new, &v_new, kv_axis)?,
+            None => KVCache::start(k_new, v_new, kv_axis, self.capacity)?,
+        };
+        drop(x);
+        let total = cache.len;
+        let previous = cx.remove_side_input(KV_TOKEN_POSITIONS);
+        cx.set_side_input(KV_TOKEN_POSITIONS, NamedArray::arange(kv_axis, total)?);
+        let out = match (cache.filled_keys(kv_axis), cache.filled_values(kv_axis)) {
+            (Ok(keys), Ok(values)) => attn.finish(q, &keys, &values, cx),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        match previous {
+            Some(p) => cx.set_side_input(KV_TOKEN_POSITIONS, p),
+            None => {
+                cx.remove_side_input(KV_TOKEN_POSITIONS);
             }
-            cx.set_state(cache);
-            out
         }
+        cx.set_state(cache);
+        out
     }
 
     fn flow<'a>(&'a self, x: Option<AxisSet<'a>>, check: &mut FlowCheck) -> FlowResult<'a> {

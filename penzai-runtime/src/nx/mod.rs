@@ -61,7 +61,7 @@ mod elementwise;
 mod error;
 mod index;
 mod indexer;
-mod kernels;
+pub(crate) mod kernels;
 mod math;
 mod matmul;
 mod nmap;

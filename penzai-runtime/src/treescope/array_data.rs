@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::nx::{NamedArray, Storage};
+use half::{bf16, f16};
+
+use crate::nx::{ArrayElement, NamedArray, SharedArray, Storage};
 
 /// The element kind of an array, as far as drawing it is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -24,6 +26,12 @@ pub enum ValueKind {
 pub enum Values<'a> {
     /// 32-bit floats.
     F32(Cow<'a, [f32]>),
+    /// IEEE half-precision floats, read in place (a mapped checkpoint's bytes) and widened
+    /// only where a value is used: a block at a time for statistics, the kept cells of a
+    /// figure.
+    F16(Cow<'a, [f16]>),
+    /// bfloat16 floats, read in place like [`Values::F16`].
+    BF16(Cow<'a, [bf16]>),
     /// 64-bit integers.
     I64(Cow<'a, [i64]>),
     /// Booleans.
@@ -35,6 +43,8 @@ impl Values<'_> {
     pub fn len(&self) -> usize {
         match self {
             Values::F32(v) => v.len(),
+            Values::F16(v) => v.len(),
+            Values::BF16(v) => v.len(),
             Values::I64(v) => v.len(),
             Values::Bool(v) => v.len(),
         }
@@ -48,7 +58,7 @@ impl Values<'_> {
     /// The element kind.
     pub fn kind(&self) -> ValueKind {
         match self {
-            Values::F32(_) => ValueKind::Float,
+            Values::F32(_) | Values::F16(_) | Values::BF16(_) => ValueKind::Float,
             Values::I64(_) => ValueKind::Int,
             Values::Bool(_) => ValueKind::Bool,
         }
@@ -58,6 +68,8 @@ impl Values<'_> {
     pub(crate) fn get_f64(&self, i: usize) -> f64 {
         match self {
             Values::F32(v) => v[i] as f64,
+            Values::F16(v) => f64::from(v[i]),
+            Values::BF16(v) => f64::from(v[i]),
             Values::I64(v) => v[i] as f64,
             Values::Bool(v) => v[i] as u8 as f64,
         }
@@ -173,7 +185,8 @@ impl<'a> ArrayData<'a> {
                 a.as_slice()
                     .map_or_else(|| Cow::Owned(array.to_f32_vec()), Cow::Borrowed),
             ),
-            Storage::F16(_) | Storage::BF16(_) => Values::F32(Cow::Owned(array.to_f32_vec())),
+            Storage::F16(a) => Values::F16(in_order(a)),
+            Storage::BF16(a) => Values::BF16(in_order(a)),
             Storage::I64(a) => Values::I64(
                 a.as_slice()
                     .map_or_else(|| Cow::Owned(array.to_i64_vec()), Cow::Borrowed),
@@ -220,6 +233,14 @@ impl<'a> ArrayData<'a> {
     pub fn shape_text(&self) -> String {
         ShapeText(&self.axes).to_string()
     }
+}
+
+/// The elements in logical order: borrowed when the memory already is, else copied.
+fn in_order<T: ArrayElement>(a: &SharedArray<T>) -> Cow<'_, [T]> {
+    a.as_slice().map_or_else(
+        || Cow::Owned(a.view().iter().copied().collect()),
+        Cow::Borrowed,
+    )
 }
 
 fn named_axes(axes: &[(&str, usize)]) -> Vec<Axis> {

@@ -58,6 +58,8 @@ impl ArrayStats {
     pub fn of(data: &ArrayData<'_>) -> ArrayStats {
         match data.values() {
             Values::F32(v) => f32_stats(v),
+            Values::F16(v) => half_stats(v),
+            Values::BF16(v) => half_stats(v),
             Values::I64(v) => {
                 let mut s = Moments::default();
                 let mut zeros = 0u64;
@@ -193,40 +195,101 @@ fn block_extremes(block: &[f32]) -> (f32, f32) {
     )
 }
 
-fn f32_stats(v: &[f32]) -> ArrayStats {
-    // Fast path: assume every value is finite; a NaN or infinity (or an overflowing
-    // square) makes the sums non-finite, and then the exact path below runs instead.
+/// The fast path's sums over one block (every value assumed finite).
+#[derive(Clone, Copy)]
+struct BlockSums {
+    sum: f64,
+    sq: f64,
+    zeros: u64,
+    lo: f32,
+    hi: f32,
+}
+
+fn block_sums(block: &[f32]) -> BlockSums {
+    let (lo, hi) = block_extremes(block);
+    BlockSums {
+        sum: block_sum(block),
+        sq: block_sum_sq(block),
+        zeros: block_zeros(block),
+        lo,
+        hi,
+    }
+}
+
+/// Below this many values one thread sums them; above it the blocks are spread over all
+/// cores (a real-size checkpoint holds hundreds of millions of parameters).
+const PARALLEL_MIN: usize = 1 << 20;
+
+/// The sums of every `BLOCK`-long block of `n` values, in order; `block(i)` reads block `i`
+/// (borrowed or widened to f32) and returns its sums.
+fn all_block_sums(n: usize, block: impl Fn(usize) -> BlockSums + Sync + Send) -> Vec<BlockSums> {
+    use rayon::prelude::*;
+    let blocks = n.div_ceil(BLOCK);
+    if n < PARALLEL_MIN {
+        (0..blocks).map(block).collect()
+    } else {
+        // Collected in order and folded below in that order: the same figures at any
+        // thread count.
+        (0..blocks).into_par_iter().map(block).collect()
+    }
+}
+
+/// Folds per-block sums in order into the statistics of `n` values; `None` when a value
+/// was not finite (the sums are then not finite either) and the exact path must run.
+fn fold_blocks(n: usize, blocks: &[BlockSums]) -> Option<ArrayStats> {
     let (mut sum, mut sq, mut zeros) = (0f64, 0f64, 0u64);
     let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-    for block in v.chunks(BLOCK) {
-        sum += block_sum(block);
-        sq += block_sum_sq(block);
-        zeros += block_zeros(block);
-        let (l, h) = block_extremes(block);
-        lo = lo.min(l);
-        hi = hi.max(h);
+    for b in blocks {
+        sum += b.sum;
+        sq += b.sq;
+        zeros += b.zeros;
+        lo = lo.min(b.lo);
+        hi = hi.max(b.hi);
     }
     if !(sum.is_finite() && sq.is_finite()) {
-        return f32_stats_exact(v);
+        return None;
     }
     let mut m = Moments {
-        n: v.len() as u64,
+        n: n as u64,
         sum,
         sum_sq: sq,
         min: lo as f64,
         max: hi as f64,
     };
-    if v.is_empty() {
+    if n == 0 {
         m.n = 0;
     }
-    m.finish(v.len() as u64, zeros)
+    Some(m.finish(n as u64, zeros))
+}
+
+fn f32_stats(v: &[f32]) -> ArrayStats {
+    // Fast path: assume every value is finite; a NaN or infinity (or an overflowing
+    // square) makes the sums non-finite, and then the exact path below runs instead.
+    let blocks = all_block_sums(v.len(), |i| {
+        block_sums(&v[i * BLOCK..((i + 1) * BLOCK).min(v.len())])
+    });
+    fold_blocks(v.len(), &blocks).unwrap_or_else(|| f32_stats_exact(v.iter().copied()))
+}
+
+/// Statistics of 16-bit floats, widened a block at a time into a buffer that stays in L1.
+fn half_stats<T: Copy + Into<f32> + Sync + Send>(v: &[T]) -> ArrayStats {
+    let blocks = all_block_sums(v.len(), |i| {
+        let part = &v[i * BLOCK..((i + 1) * BLOCK).min(v.len())];
+        let mut wide = [0f32; BLOCK];
+        for (w, &x) in wide.iter_mut().zip(part) {
+            *w = x.into();
+        }
+        block_sums(&wide[..part.len()])
+    });
+    fold_blocks(v.len(), &blocks).unwrap_or_else(|| f32_stats_exact(v.iter().map(|&x| x.into())))
 }
 
 /// One value at a time in f64, counting NaN and infinities apart.
-fn f32_stats_exact(v: &[f32]) -> ArrayStats {
+fn f32_stats_exact(v: impl Iterator<Item = f32>) -> ArrayStats {
     let mut m = Moments::default();
-    let (mut zeros, mut nan, mut pos_inf, mut neg_inf) = (0, 0, 0, 0);
-    for &x in v {
+    let (mut zeros, mut nan, mut pos_inf, mut neg_inf, mut count) = (0, 0, 0, 0, 0u64);
+    for x in v {
+        count += 1;
         if x.is_nan() {
             nan += 1;
         } else if x == f32::INFINITY {
@@ -242,7 +305,7 @@ fn f32_stats_exact(v: &[f32]) -> ArrayStats {
         nan,
         pos_inf,
         neg_inf,
-        ..m.finish(v.len() as u64, zeros)
+        ..m.finish(count, zeros)
     }
 }
 
@@ -379,7 +442,7 @@ mod tests {
             .map(|i| ((i * 7919) % 2003) as f32 / 1000.0 - 1.0)
             .collect();
         let fast = f32_stats(&v);
-        let exact = f32_stats_exact(&v);
+        let exact = f32_stats_exact(v.iter().copied());
         assert_eq!(
             (fast.min, fast.max, fast.zeros, fast.count),
             (exact.min, exact.max, exact.zeros, exact.count)
@@ -392,6 +455,32 @@ mod tests {
             Some(3.0e20f32 as f64),
             "overflowing squares use the exact path"
         );
+    }
+
+    #[test]
+    fn large_and_16_bit_arrays_read_in_parallel_blocks_give_the_same_figures() {
+        // Above PARALLEL_MIN, so the blocks are summed on every core, in order.
+        let n = PARALLEL_MIN + 12_345;
+        let v: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 255) as f32 / 4.0 - 32.0)
+            .collect();
+        let serial = fold_blocks(
+            n,
+            &(0..n.div_ceil(BLOCK))
+                .map(|i| block_sums(&v[i * BLOCK..((i + 1) * BLOCK).min(n)]))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_eq!(f32_stats(&v), serial);
+        // These values are exact in bf16 and f16, so widening blockwise changes nothing.
+        let b: Vec<half::bf16> = v.iter().map(|&x| half::bf16::from_f32(x)).collect();
+        let h: Vec<half::f16> = v.iter().map(|&x| half::f16::from_f32(x)).collect();
+        assert_eq!(half_stats(&b), serial);
+        assert_eq!(half_stats(&h), serial);
+        let mut with_nan = b.clone();
+        with_nan[7] = half::bf16::NAN;
+        let s = half_stats(&with_nan);
+        assert_eq!((s.nan, s.count), (1, n as u64));
     }
 
     #[test]

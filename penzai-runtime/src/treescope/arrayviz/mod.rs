@@ -244,6 +244,22 @@ impl<'a> ArrayFigure<'a> {
         self
     }
 
+    /// The payload and colour range of the kept cells of a float array.
+    fn float_payload(&self, kept_v: Vec<f32>) -> (Payload, Option<(f64, f64, f64)>) {
+        let range = finite_range(&kept_v);
+        let exact = match self.precision {
+            Precision::Exact => true,
+            Precision::Compact => false,
+            Precision::Auto => kept_v.len() <= EXACT_MAX_CELLS,
+        };
+        let p = if exact || kept_v.len() <= 64 {
+            Payload::exact_f32(&kept_v)
+        } else {
+            Payload::quantized_f32(&kept_v)
+        };
+        (p, range)
+    }
+
     /// The spec the page draws.
     pub fn spec(&self) -> ArraySpec {
         let axes = self.data.axes();
@@ -285,18 +301,23 @@ impl<'a> ArrayFigure<'a> {
                 } else {
                     gather(v, &sizes, &kept)
                 };
-                let range = finite_range(&kept_v);
-                let exact = match self.precision {
-                    Precision::Exact => true,
-                    Precision::Compact => false,
-                    Precision::Auto => kept_v.len() <= EXACT_MAX_CELLS,
-                };
-                let p = if exact || kept_v.len() <= 64 {
-                    Payload::exact_f32(&kept_v)
+                self.float_payload(kept_v)
+            }
+            Values::F16(v) => {
+                let kept_v = if gather_all(v.len()) {
+                    v.to_vec()
                 } else {
-                    Payload::quantized_f32(&kept_v)
+                    gather(v, &sizes, &kept)
                 };
-                (p, range)
+                self.float_payload(kept_v.into_iter().map(f32::from).collect())
+            }
+            Values::BF16(v) => {
+                let kept_v = if gather_all(v.len()) {
+                    v.to_vec()
+                } else {
+                    gather(v, &sizes, &kept)
+                };
+                self.float_payload(kept_v.into_iter().map(f32::from).collect())
             }
             Values::I64(v) => {
                 let kept_v = if gather_all(v.len()) {

@@ -1,0 +1,330 @@
+//! Attention's fused path: scores, mask, softmax and the weighted sum of values computed one
+//! query row at a time per batch-and-head, so the scores array is never made.
+//!
+//! It runs only when the `scores` slot holds the standard layers, recognized by their types
+//! (an optional [`ApplyCausalMask`] or [`ApplyCausalSlidingWindowMask`], then a [`Softmax`]
+//! over the kv axis): anything a user put in the slot (a capture, an ablation, another mask)
+//! sends attention down the general path, where every intermediate flows through the slot.
+//! The fused result equals the general one to float rounding (the same softmax kernel, dot
+//! products summed in another order).
+
+use rayon::prelude::*;
+
+use crate::nn::mask::MASKED_SCORE;
+use crate::nn::{
+    AnyLayer, ApplyCausalMask, ApplyCausalSlidingWindowMask, Context, Sequential, Softmax,
+};
+use crate::nx::{AxisName, DType, NamedArray, NamedShape, Storage, kernels};
+use ndarray::{ArrayViewD, Axis};
+
+/// The causal mask of a standard scores slot: its settings, and the window when it slides.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CausalMask<'a> {
+    causal: &'a ApplyCausalMask,
+    window: Option<usize>,
+}
+
+/// A `scores` slot holding exactly the standard layers: an optional causal mask, then a
+/// softmax over the kv axis alone.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StandardScores<'a> {
+    mask: Option<CausalMask<'a>>,
+}
+
+/// The slot's layers as a standard scores slot, if that is all they are.
+pub(crate) fn standard_scores<'a>(slot: &'a AnyLayer, kv_axis: &str) -> Option<StandardScores<'a>> {
+    let is_softmax = |layer: &AnyLayer| {
+        layer
+            .downcast_ref::<Softmax>()
+            .is_some_and(|s| s.axes.len() == 1 && s.axes[0] == kv_axis)
+    };
+    if is_softmax(slot) {
+        return Some(StandardScores { mask: None });
+    }
+    let steps: Vec<&AnyLayer> = slot
+        .downcast_ref::<Sequential>()?
+        .steps
+        .iter()
+        .map(|s| &s.layer)
+        .collect();
+    let mask = |layer: &'a AnyLayer| -> Option<CausalMask<'a>> {
+        if let Some(causal) = layer.downcast_ref::<ApplyCausalMask>() {
+            return Some(CausalMask {
+                causal,
+                window: None,
+            });
+        }
+        let sliding = layer.downcast_ref::<ApplyCausalSlidingWindowMask>()?;
+        Some(CausalMask {
+            causal: &sliding.causal,
+            window: Some(sliding.window),
+        })
+    };
+    match steps.as_slice() {
+        [softmax] if is_softmax(softmax) => Some(StandardScores { mask: None }),
+        [m, softmax] if is_softmax(softmax) => {
+            let m = mask(m)?;
+            (m.causal.kv_axis == kv_axis).then_some(StandardScores { mask: Some(m) })
+        }
+        _ => None,
+    }
+}
+
+/// How the operands' axes split: `batch` in queries, keys and values (batch and heads),
+/// `rows` in queries only (the query positions, grouped query heads), `features` in values
+/// only (the per-head output axis).
+struct Split {
+    batch: Vec<(AxisName, usize)>,
+    rows: Vec<(AxisName, usize)>,
+    features: Vec<(AxisName, usize)>,
+    head_size: usize,
+    kv_size: usize,
+}
+
+fn split(
+    q: &NamedArray,
+    k: &NamedArray,
+    v: &NamedArray,
+    head_axis: &str,
+    kv_axis: &str,
+) -> Option<Split> {
+    let all_f32 = [q, k, v].iter().all(|a| a.dtype() == DType::F32);
+    let no_positional = [q, k, v].iter().all(|a| a.positional_shape().is_empty());
+    if !all_f32 || !no_positional || q.has_axis(kv_axis) || head_axis == kv_axis {
+        return None;
+    }
+    let head_size = q.axis_size(head_axis)?;
+    let kv_size = k.axis_size(kv_axis)?;
+    if k.axis_size(head_axis)? != head_size || v.axis_size(kv_axis)? != kv_size {
+        return None;
+    }
+    let q_shape = q.named_shape();
+    let mut batch = Vec::new();
+    let mut rows = Vec::new();
+    for (name, size) in q_shape.iter() {
+        if name == head_axis {
+            continue;
+        }
+        match (k.axis_size(name), v.axis_size(name)) {
+            (Some(ks), Some(vs)) if ks == size && vs == size => batch.push((name.clone(), size)),
+            (None, None) => rows.push((name.clone(), size)),
+            // Broadcast or mismatched sizes: the general path says what is wrong.
+            _ => return None,
+        }
+    }
+    // Keys hold nothing but the batch, kv and head axes.
+    if k.axis_names().len() != batch.len() + 2 {
+        return None;
+    }
+    let features: Vec<(AxisName, usize)> = v
+        .named_shape()
+        .iter()
+        .filter(|(n, _)| n.as_str() != kv_axis && !batch.iter().any(|(b, _)| b == *n))
+        .map(|(n, s)| (n.clone(), s))
+        .collect();
+    if features
+        .iter()
+        .any(|(n, _)| q.has_axis(n) && n != head_axis)
+    {
+        return None;
+    }
+    Some(Split {
+        batch,
+        rows,
+        features,
+        head_size,
+        kv_size,
+    })
+}
+
+fn f32_view(x: &NamedArray) -> Option<ArrayViewD<'_, f32>> {
+    match x.storage() {
+        Storage::F32(a) => Some(a.view()),
+        _ => None,
+    }
+}
+
+/// `x` with its named axes in `order` (a stride change, no copy).
+fn ordered(x: &NamedArray, order: &[String]) -> Option<NamedArray> {
+    let order: Vec<&str> = order.iter().map(String::as_str).collect();
+    x.order_as(&order).ok()
+}
+
+/// Integer positions along one axis from a side input, or `None` when they are not a plain
+/// `{axis}` i64 array of `size` (the general path handles other forms).
+fn positions(cx: &Context, name: &str, axis: &str, size: usize) -> Option<Option<Vec<i64>>> {
+    match cx.side_input(name) {
+        None => Some(None),
+        Some(p)
+            if p.dtype() == DType::I64
+                && p.axis_names().len() == 1
+                && p.axis_size(axis) == Some(size)
+                && p.positional_shape().is_empty() =>
+        {
+            Some(Some(p.to_i64_vec()))
+        }
+        Some(_) => None,
+    }
+}
+
+/// Which score of each row the mask keeps: query and key positions, and the window.
+struct RowMask {
+    query: Vec<i64>,
+    key: Vec<i64>,
+    window: Option<usize>,
+}
+
+impl RowMask {
+    fn keeps(&self, row: usize, key: usize) -> bool {
+        let behind = self.query[row] - self.key[key];
+        behind >= 0 && self.window.is_none_or(|w| (behind as u64) < w as u64)
+    }
+}
+
+/// The mask's positions for every row of `split`, as the general path's mask layer finds
+/// them; `None` when the general path must run (unusual positions, or an error to report).
+fn row_mask(cx: &Context, mask: CausalMask<'_>, split: &Split) -> Option<RowMask> {
+    let seq_axis = mask.causal.seq_axis.as_str();
+    let at = split.rows.iter().position(|(n, _)| n == seq_axis)?;
+    let seq_size = split.rows[at].1;
+    let query = match positions(cx, &mask.causal.query_positions, seq_axis, seq_size)? {
+        Some(p) => p,
+        None => (0..seq_size as i64).collect(),
+    };
+    let kv_axis = mask.causal.kv_axis.as_str();
+    let key = match positions(cx, &mask.causal.key_positions, kv_axis, split.kv_size)? {
+        Some(p) => p,
+        // Without key positions, keys are the queries (no cache).
+        None if seq_size == split.kv_size => query.clone(),
+        None => return None,
+    };
+    // Each row's query position: rows are laid out row-major over `split.rows`.
+    let inner: usize = split.rows[at + 1..].iter().map(|(_, s)| s).product();
+    let n_rows: usize = split.rows.iter().map(|(_, s)| s).product();
+    let query = (0..n_rows).map(|r| query[(r / inner) % seq_size]).collect();
+    Some(RowMask {
+        query,
+        key,
+        window: mask.window,
+    })
+}
+
+/// `sum(a[i] * b[i])` in eight independent lanes (so it vectorizes).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for ((a, &x), &y) in acc.iter_mut().zip(x).zip(y) {
+            *a += x * y;
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + tail
+}
+
+/// Copies the elements of `view` in logical order into `buffer`.
+fn pack(view: ArrayViewD<'_, f32>, buffer: &mut Vec<f32>) {
+    buffer.clear();
+    match view.as_slice() {
+        Some(s) => buffer.extend_from_slice(s),
+        None => buffer.extend(view.iter().copied()),
+    }
+}
+
+/// The view at flat batch index `b` over the leading `n_batch` axes of `view`.
+fn at_batch<'a>(
+    mut view: ArrayViewD<'a, f32>,
+    batch: &[(AxisName, usize)],
+    mut b: usize,
+) -> ArrayViewD<'a, f32> {
+    let mut index = vec![0; batch.len()];
+    for (i, (_, size)) in batch.iter().enumerate().rev() {
+        index[i] = b % size;
+        b /= size;
+    }
+    for i in index {
+        view = view.index_axis_move(Axis(0), i);
+    }
+    view
+}
+
+/// The fused attention of queries `q`, keys `k` and values `v`: the weighted sum of values,
+/// `{batch.., rows.., features..}`, exactly what the general path's `mixed` is, or `None`
+/// when these operands need the general path (it then reports any mistake).
+pub(crate) fn attend(
+    q: &NamedArray,
+    k: &NamedArray,
+    v: &NamedArray,
+    head_axis: &str,
+    kv_axis: &str,
+    scores: StandardScores<'_>,
+    cx: &Context,
+) -> Option<NamedArray> {
+    let split = split(q, k, v, head_axis, kv_axis)?;
+    let mask = match scores.mask {
+        Some(m) => Some(row_mask(cx, m, &split)?),
+        None => None,
+    };
+    let names = |axes: &[&[(AxisName, usize)]], last: &[&str]| -> Vec<String> {
+        axes.iter()
+            .flat_map(|a| a.iter().map(|(n, _)| n.as_str().to_owned()))
+            .chain(last.iter().map(|s| (*s).to_owned()))
+            .collect()
+    };
+    let q_order = names(&[&split.batch, &split.rows], &[head_axis]);
+    let k_order = names(&[&split.batch], &[kv_axis, head_axis]);
+    let mut v_order = names(&[&split.batch], &[kv_axis]);
+    v_order.extend(names(&[&split.features], &[]));
+    let q = ordered(q, &q_order)?;
+    let k = ordered(k, &k_order)?;
+    let v = ordered(v, &v_order)?;
+    let (qv, kv, vv) = (f32_view(&q)?, f32_view(&k)?, f32_view(&v)?);
+
+    let n_batch: usize = split.batch.iter().map(|(_, s)| s).product();
+    let n_rows: usize = split.rows.iter().map(|(_, s)| s).product();
+    let n_features: usize = split.features.iter().map(|(_, s)| s).product();
+    let (n_head, n_kv) = (split.head_size, split.kv_size);
+    let mut out = vec![0.0f32; n_batch * n_rows * n_features];
+    if !out.is_empty() {
+        out.par_chunks_mut(n_rows * n_features)
+            .enumerate()
+            .for_each(|(b, out)| {
+                let (mut qb, mut kb, mut vb) = (Vec::new(), Vec::new(), Vec::new());
+                pack(at_batch(qv.clone(), &split.batch, b), &mut qb);
+                pack(at_batch(kv.clone(), &split.batch, b), &mut kb);
+                pack(at_batch(vv.clone(), &split.batch, b), &mut vb);
+                let mut weights = vec![0.0f32; n_kv];
+                for (r, row_out) in out.chunks_exact_mut(n_features.max(1)).enumerate() {
+                    let query = &qb[r * n_head..(r + 1) * n_head];
+                    for (j, w) in weights.iter_mut().enumerate() {
+                        *w = match &mask {
+                            Some(m) if !m.keeps(r, j) => MASKED_SCORE,
+                            _ => dot(query, &kb[j * n_head..(j + 1) * n_head]),
+                        };
+                    }
+                    kernels::softmax_inplace(&mut weights);
+                    row_out.fill(0.0);
+                    for (j, &w) in weights.iter().enumerate() {
+                        let value = &vb[j * n_features..(j + 1) * n_features];
+                        for (o, &x) in row_out.iter_mut().zip(value) {
+                            *o += w * x;
+                        }
+                    }
+                }
+            });
+    }
+    let shape = NamedShape::new(
+        split
+            .batch
+            .iter()
+            .chain(&split.rows)
+            .chain(&split.features)
+            .cloned(),
+    );
+    NamedArray::from_f32(shape, out).ok()
+}
