@@ -16,7 +16,15 @@ evcxr_jupyter --install >/dev/null   # the "rust" kernelspec, in ~/.local/share/
 # Jupyter's notebook runner, in a virtualenv under target/ (never committed).
 venv="${PENZAI_NOTEBOOK_VENV:-$PWD/target/notebook-venv}"
 if [ ! -x "$venv/bin/jupyter-nbconvert" ]; then
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv"; then
+    # Debian and Ubuntu ship venv's pip bootstrap separately.
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
   "$venv/bin/pip" install -q nbconvert nbclient ipykernel jupyter_client
 fi
 

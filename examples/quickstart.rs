@@ -135,7 +135,7 @@ fn tour<M: Layer + Clone>(
     let ablated_logits = ablated.call(x.clone(), &mut Context::new())?;
     let logit_change = (&ablated_logits - &logits)?.abs()?;
     println!(
-        "\nablating {head_axis} 1 of block 0 moves the logits by {:.4} on average, {:.4} at most",
+        "\nablating head 1 of block 0 (on axis `{head_axis}`) moves the logits by {:.4} on average, {:.4} at most",
         logit_change.mean_all()?.scalar_f32()?,
         logit_change.to_f32_vec().into_iter().fold(0.0, f32::max)
     );
@@ -146,7 +146,10 @@ fn tour<M: Layer + Clone>(
     };
     let (before, after) = (top(&logits)?, top(&ablated_logits)?);
     let name = |id: i64| match &tokenizer {
-        Some(t) => t.decode(&[id]).map(|s| format!("{s:?}")).unwrap_or_else(|_| id.to_string()),
+        Some(t) => match t.decode(&[id]) {
+            Ok(text) => format!("{text:?} (#{id})"),
+            Err(_) => format!("#{id}"),
+        },
         None => format!("#{id}"),
     };
     println!("next-token prediction: {} before, {} after", name(before), name(after));
