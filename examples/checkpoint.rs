@@ -59,7 +59,11 @@ fn main() -> anyhow::Result<()> {
     let saved = cwd.join("checkpoint_saved");
     penzai::io::save(&edited, &saved)?;
     let reloaded: TransformerLm = penzai::io::load(&saved)?;
-    println!("saved to {}; reloads equal: {}", saved.display(), reloaded.tree_eq(&edited));
+    println!(
+        "saved to {}; reloads equal: {}",
+        saved.display(),
+        reloaded.tree_eq(&edited)
+    );
 
     // Export in transformers' layout, which `hf::load` (and transformers) read back.
     let exported = cwd.join("checkpoint_export");
@@ -68,8 +72,15 @@ fn main() -> anyhow::Result<()> {
     let tokens = encode_prompt(&tokenizer, prompt)?;
     let a = edited.call(tokens.clone(), &mut Context::new())?;
     let b = round_trip.call(tokens.clone(), &mut Context::new())?;
-    let gap = (&a - &b)?.abs()?.to_f32_vec().into_iter().fold(0.0, f32::max);
-    println!("exported to {}; its logits differ by {gap:.2e}", exported.display());
+    let gap = (&a - &b)?
+        .abs()?
+        .to_f32_vec()
+        .into_iter()
+        .fold(0.0, f32::max);
+    println!(
+        "exported to {}; its logits differ by {gap:.2e}",
+        exported.display()
+    );
 
     // View: the edited model with the token ids of the prompt as text chips.
     #[derive(Clone, Debug, Tree)]
@@ -81,7 +92,13 @@ fn main() -> anyhow::Result<()> {
     HtmlOptions::new()
         .title("checkpoint")
         .tokens(tokenizer)
-        .save_html(&View { prompt: tokens, model: edited }, &page)?;
+        .save_html(
+            &View {
+                prompt: tokens,
+                model: edited,
+            },
+            &page,
+        )?;
     println!("wrote {}", page.display());
     Ok(())
 }

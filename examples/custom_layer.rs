@@ -90,7 +90,12 @@ fn main() -> anyhow::Result<()> {
         (&same - &y)?.abs()?.to_f32_vec().iter().all(|d| *d == 0.0)
     );
     for (path, p) in parameters(&with_gain) {
-        println!("  {:<14} {:<14} {}", path.to_string(), &*p.label, p.value.named_shape());
+        println!(
+            "  {:<14} {:<14} {}",
+            path.to_string(),
+            &*p.label,
+            p.value.named_shape()
+        );
     }
 
     // Outside model!, a custom layer given the wrong axes is an error naming the axis.

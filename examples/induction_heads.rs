@@ -68,7 +68,9 @@ fn main() -> anyhow::Result<()> {
         // Named axes make this independent of the layout: whatever head axes the pattern
         // has (`heads`, or `kv_heads` and `q_rep` in grouped attention) survive the sum.
         let score = |mask: &NamedArray| -> penzai::Result<NamedArray> {
-            Ok((&(pattern * mask)?.sum(&["seq", "kv_seq"])?.mean(&["batch"])?
+            Ok((&(pattern * mask)?
+                .sum(&["seq", "kv_seq"])?
+                .mean(&["batch"])?
                 / &NamedArray::scalar(HALF as f32))?)
         };
         induction.push(score(&induction_mask)?);
@@ -78,10 +80,17 @@ fn main() -> anyhow::Result<()> {
     let induction_score = NamedArray::stack(&induction, "layer")?;
     let previous_token_score = NamedArray::stack(&previous, "layer")?;
 
-    println!("{} on {} tokens (a random half of {HALF}, twice)", dir, tokens.named_shape());
+    println!(
+        "{} on {} tokens (a random half of {HALF}, twice)",
+        dir,
+        tokens.named_shape()
+    );
     println!("induction score      {}", induction_score.named_shape());
     print_rows(&induction_score)?;
-    println!("previous-token score {}", previous_token_score.named_shape());
+    println!(
+        "previous-token score {}",
+        previous_token_score.named_shape()
+    );
     print_rows(&previous_token_score)?;
 
     let analysis = Analysis {
@@ -100,7 +109,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// `{seq, kv_seq}` with a 1 at `(q, q - offset)` for each query position `q` in `rows`.
-fn diagonal_mask(n: usize, offset: usize, rows: std::ops::Range<usize>) -> penzai::Result<NamedArray> {
+fn diagonal_mask(
+    n: usize,
+    offset: usize,
+    rows: std::ops::Range<usize>,
+) -> penzai::Result<NamedArray> {
     let mut cells = vec![0.0f32; n * n];
     for q in rows {
         cells[q * n + (q - offset)] = 1.0;

@@ -35,14 +35,22 @@ fn main() -> anyhow::Result<()> {
     // Positional axes are there for code written for plain arrays: `untag` makes named
     // axes positional, `tag` names them again (Penzai's `untag`/`tag`).
     let positional = h.untag(&["seq", "hidden"])?;
-    println!("untagged   {} + positional {:?}", positional.named_shape(), positional.positional_shape());
+    println!(
+        "untagged   {} + positional {:?}",
+        positional.named_shape(),
+        positional.positional_shape()
+    );
     let renamed = positional.tag(&["position", "feature"])?;
     println!("re-tagged  {}", renamed.named_shape());
 
     // Indexing and slicing by name.
     let first = x.index_axis("batch", 0)?;
     let window = x.slice_axis("seq", 1..4)?;
-    println!("x[batch=0] {}; x[seq=1..4] {}", first.named_shape(), window.named_shape());
+    println!(
+        "x[batch=0] {}; x[seq=1..4] {}",
+        first.named_shape(),
+        window.named_shape()
+    );
 
     // A mistake is an error that names the axis and both shapes, never a silent broadcast.
     let typo = NamedArray::ones(&[("embed", 8), ("hidden", 16)])?;

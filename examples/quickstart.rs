@@ -47,7 +47,8 @@ fn main() -> anyhow::Result<()> {
                 unembed: Linear(embedding: 32 -> vocabulary: 50),
             }?;
             // This model starts from vectors: a batch of one sequence of 6 random ones.
-            let x = NamedArray::normal(0, &[("batch", 1), ("seq", 6), ("embedding", 32)], 0.0, 1.0)?;
+            let x =
+                NamedArray::normal(0, &[("batch", 1), ("seq", 6), ("embedding", 32)], 0.0, 1.0)?;
             tour(model, x, None)
         }
         Some(dir) => {
@@ -61,7 +62,9 @@ fn main() -> anyhow::Result<()> {
             };
             let tokens = match &tokenizer {
                 Some(t) => encode_prompt(t, "Once upon a time, there was a")?,
-                None => NamedArray::from_i64(&[("batch", 1), ("seq", 6)], vec![5, 17, 42, 8, 3, 11])?,
+                None => {
+                    NamedArray::from_i64(&[("batch", 1), ("seq", 6)], vec![5, 17, 42, 8, 3, 11])?
+                }
             };
             tour(model, tokens, tokenizer)
         }
@@ -90,7 +93,11 @@ fn tour<M: Layer + Clone>(
 ) -> anyhow::Result<()> {
     // 1. Run it. Every array has named axes, so shapes say what they mean.
     let logits = model.call(x.clone(), &mut Context::new())?;
-    println!("input  {}\noutput {}\n", x.named_shape(), logits.named_shape());
+    println!(
+        "input  {}\noutput {}\n",
+        x.named_shape(),
+        logits.named_shape()
+    );
 
     // 2. Look inside: the model is a tree of plain data and every node has a path.
     let mlp: KeyPath = "blocks[0].mlp".parse()?;
@@ -98,7 +105,11 @@ fn tour<M: Layer + Clone>(
 
     // 3. Capture the residual stream (each block's output) and block 0's attention
     //    pattern (the output of its softmax), each in one forward pass.
-    let blocks = || select(model.clone()).at_path("blocks").map(|s| s.at_children());
+    let blocks = || {
+        select(model.clone())
+            .at_path("blocks")
+            .map(|s| s.at_children())
+    };
     let residual = capture(blocks()?, x.clone(), &mut Context::new())?.activations;
     let softmax_in_block0 = || {
         select(model.clone())
@@ -115,7 +126,10 @@ fn tour<M: Layer + Clone>(
         let rms = value.square()?.mean_all()?.scalar_f32()?.sqrt();
         println!("  {path:<10} {}  rms {rms:.3}", value.named_shape());
     }
-    println!("and the attention pattern at {softmax_path}: {}", pattern.named_shape());
+    println!(
+        "and the attention pattern at {softmax_path}: {}",
+        pattern.named_shape()
+    );
 
     // 4. Ablate head 1 of block 0: zero its attention weights. The mask is named, so it
     //    broadcasts over every position. (Llama checkpoints group query heads by
@@ -152,7 +166,11 @@ fn tour<M: Layer + Clone>(
         },
         None => format!("#{id}"),
     };
-    println!("next-token prediction: {} before, {} after", name(before), name(after));
+    println!(
+        "next-token prediction: {} before, {} after",
+        name(before),
+        name(after)
+    );
     let ablated_residual = capture(
         select(ablated.clone()).at_path("blocks")?.at_children(),
         x.clone(),
@@ -171,12 +189,17 @@ fn tour<M: Layer + Clone>(
     //    activations as heatmaps over their named axes.
     let findings = Findings {
         input: x,
-        residual_stream: residual.iter().map(|(p, v)| (p.to_string(), v.clone())).collect(),
+        residual_stream: residual
+            .iter()
+            .map(|(p, v)| (p.to_string(), v.clone()))
+            .collect(),
         attention_pattern: pattern,
         residual_change,
         logit_change,
     };
-    let mut options = HtmlOptions::new().title("penzai quickstart").preview_cells(16_384);
+    let mut options = HtmlOptions::new()
+        .title("penzai quickstart")
+        .preview_cells(16_384);
     if let Some(t) = tokenizer {
         options = options.tokens(t);
     }

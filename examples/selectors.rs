@@ -15,7 +15,11 @@ fn main() -> anyhow::Result<()> {
 
     // By type: every Linear, wherever it sits. `as_dyn` selects over a borrowed model.
     let linears = select(model.as_dyn()).at_instances_of::<Linear>();
-    println!("{} Linear layers, e.g. {}", linears.count(), linears.paths()[0]);
+    println!(
+        "{} Linear layers, e.g. {}",
+        linears.count(),
+        linears.paths()[0]
+    );
 
     // By path, and narrowing further: the query projection of block 1.
     let query = select(model.as_dyn()).at_path("blocks[1].attn.delta.attention.query")?;
@@ -38,14 +42,22 @@ fn main() -> anyhow::Result<()> {
         .at_path("blocks")?
         .at_children()
         .refine(|block| Ok(block.at_instances_of::<Linear>().nth(-1)))?;
-    println!("the last Linear of each block: {:?}", paths(&first_mlp_linear));
+    println!(
+        "the last Linear of each block: {:?}",
+        paths(&first_mlp_linear)
+    );
 
     // The viewer marks a selection: open the page and the selected nodes are highlighted.
     let page = std::env::current_dir()?.join("selectors.html");
     mlp_params.save_html(&page)?;
     println!("\nmarked page: {}", page.display());
     // The same, as terminal text (the first lines).
-    for line in query.to_text().lines().filter(|l| l.contains("selected")).take(3) {
+    for line in query
+        .to_text()
+        .lines()
+        .filter(|l| l.contains("selected"))
+        .take(3)
+    {
         println!("  {line}");
     }
 

@@ -86,7 +86,10 @@ fn main() -> anyhow::Result<()> {
 
     println!();
     for page in ["model", "selection", "diff", "array"] {
-        println!("wrote {}", out.join(format!("treescope_{page}.html")).display());
+        println!(
+            "wrote {}",
+            out.join(format!("treescope_{page}.html")).display()
+        );
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Where cargo put the example binaries of this build: `target/<profile>/examples`, beside
 /// `target/<profile>/deps` that holds this test.
@@ -34,7 +35,13 @@ fn run_example(name: &str, args: &[&str], pages: &[&str]) -> String {
          `cargo build --examples`",
         binary.display()
     );
-    let dir = std::env::temp_dir().join(format!("penzai-example-{name}-{}", std::process::id()));
+    // Tests run in parallel, some on the same example: each run gets its own folder.
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "penzai-example-{name}-{}-{run}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the example's folder");
     let output = Command::new(&binary)
@@ -54,8 +61,14 @@ fn run_example(name: &str, args: &[&str], pages: &[&str]) -> String {
         let path = dir.join(page);
         let html = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("example {name} did not write {}: {e}", path.display()));
-        assert!(html.starts_with("<!doctype html>"), "{page} is not an HTML page");
-        assert!(html.contains("pzt-data") || html.contains("pza-"), "{page} holds no viewer");
+        assert!(
+            html.starts_with("<!doctype html>"),
+            "{page} is not an HTML page"
+        );
+        assert!(
+            html.contains("pzt-data") || html.contains("pza-"),
+            "{page} holds no viewer"
+        );
         assert!(
             stdout.contains(page),
             "example {name} does not say where {page} is:\n{stdout}"
@@ -75,7 +88,10 @@ fn quickstart_builds_with_model_macro_and_writes_its_page() {
 #[test]
 fn quickstart_on_the_gpt2_checkpoint_shows_tokens() {
     let out = run_example("quickstart", &[&fixture("gpt2-text")], &["quickstart.html"]);
-    assert!(out.contains("next-token prediction: \""), "decoded tokens: {out}");
+    assert!(
+        out.contains("next-token prediction: \""),
+        "decoded tokens: {out}"
+    );
 }
 
 #[test]
@@ -87,13 +103,19 @@ fn named_axes_runs() {
 #[test]
 fn selectors_runs() {
     let out = run_example("selectors", &[], &["selectors.html"]);
-    assert!(out.contains("removing it again leaves a Sequential there"), "{out}");
+    assert!(
+        out.contains("removing it again leaves a Sequential there"),
+        "{out}"
+    );
 }
 
 #[test]
 fn custom_layer_runs() {
     let out = run_example("custom_layer", &[], &["custom_layer.html"]);
-    assert!(out.contains("requires [hidden], removes [hidden], adds [pooled: 1]"), "{out}");
+    assert!(
+        out.contains("requires [hidden], removes [hidden], adds [pooled: 1]"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -133,11 +155,7 @@ fn treescope_example_writes_into_the_current_folder() {
 
 #[test]
 fn text_example_writes_into_the_current_folder() {
-    run_example(
-        "text",
-        &[],
-        &["token_loss.html", "logit_lens_tokens.html"],
-    );
+    run_example("text", &[], &["token_loss.html", "logit_lens_tokens.html"]);
 }
 
 #[test]
@@ -163,11 +181,16 @@ fn readme_taste_runs() -> anyhow::Result<()> {
     treescope::render_array(&run.activations[&"blocks[1]".parse()?])
         .save_html(out.join("residual.html"))?;
     let head_2 = NamedArray::from_f32(&[("heads", 4)], vec![0., 0., 1., 0.])?;
-    let softmaxes = select(model.clone()).at_path("blocks[0]")?.at_instances_of::<Softmax>();
+    let softmaxes = select(model.clone())
+        .at_path("blocks[0]")?
+        .at_instances_of::<Softmax>();
     let ablated = ablate(softmaxes, Replacement::Zero, Some(head_2))?;
     treescope::diff(&model, &ablated).save_html(out.join("edit.html"))?;
 
-    assert_eq!(logits.named_shape().to_string(), "{batch: 1, seq: 4, vocabulary: 384}");
+    assert_eq!(
+        logits.named_shape().to_string(),
+        "{batch: 1, seq: 4, vocabulary: 384}"
+    );
     assert!(!treescope::diff(&model, &ablated).is_empty());
     for page in ["residual.html", "edit.html"] {
         assert!(std::fs::read_to_string(out.join(page))?.starts_with("<!doctype html>"));
