@@ -186,7 +186,7 @@ fn an_unregistered_layer_type_names_the_type_and_offset() {
     assert_eq!(
         message,
         format!(
-            "structure.json: unknown layer type \"Mystery\" at byte offset {offset}; register it with `penzai::io::register_layer` before loading"
+            "structure.json: unknown layer type \"Mystery\" at byte offset {offset}; no layer type of this program has that name (see `penzai::io::register_layer`)"
         )
     );
 }
@@ -429,8 +429,8 @@ fn tied_slots_holding_different_values_are_refused_on_save() {
     );
 }
 
-/// A layer this test never registers.
-#[derive(Clone, Debug, Tree, Serialize, Deserialize)]
+/// A layer without serde impls: it has no saved form.
+#[derive(Clone, Debug, Tree)]
 struct Unregistered;
 
 impl Layer for Unregistered {
@@ -439,16 +439,46 @@ impl Layer for Unregistered {
     }
 }
 
+/// A generic layer: the derive records no instantiation of it.
+#[derive(Clone, Debug, Tree, Serialize, Deserialize)]
+struct Times<const N: usize>;
+
+impl<const N: usize> Layer for Times<N> {
+    fn call(&self, x: NamedArray, _cx: &mut Context) -> penzai::Result<NamedArray> {
+        Ok((x * N as f32)?)
+    }
+}
+
 #[test]
-fn an_unregistered_layer_type_cannot_be_saved() {
+fn a_layer_type_without_a_saved_form_cannot_be_saved() {
     let model = Sequential::new()
         .then(Identity)
         .then(Residual::new(Unregistered));
     let err = io::save_to_memory(&model).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "cannot save the layer at [1].delta (Unregistered): its type is not registered; call `penzai::io::register_layer::<Unregistered>(\"Unregistered\")` before saving"
+        "cannot save the layer at [1].delta (Unregistered): its type has no saved form; derive `Serialize` and `Deserialize` for it beside `Tree` (with `#[serde(crate = \"penzai::serde\")]`), or, for a generic type, call `penzai::io::register_layer::<Unregistered<..>>(\"name\")` before saving"
     );
+}
+
+#[test]
+fn a_generic_layer_type_saves_once_registered_by_hand() {
+    let model = Sequential::new().then(Times::<3>);
+    let err = io::save_to_memory(&model).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot save the layer at [0] (Times): its type has no saved form"),
+        "{err}"
+    );
+    io::register_layer::<Times<3>>("io_save_errors::Times3").unwrap();
+    let saved = io::save_to_memory(&model).unwrap();
+    let structure = String::from_utf8(saved.structure.clone()).unwrap();
+    assert!(
+        structure.contains(r#""type": "io_save_errors::Times3""#),
+        "{structure}"
+    );
+    let back: Sequential = io::load_from_memory(saved).unwrap();
+    assert!(back.tree_eq(&model));
 }
 
 #[test]
@@ -523,8 +553,6 @@ impl Layer for Typed {
 
 #[test]
 fn values_outside_the_tree_or_clashing_with_the_type_key_cannot_be_saved() {
-    io::register_layer::<Hidden>("io_save_errors::Hidden").unwrap();
-    io::register_layer::<Typed>("io_save_errors::Typed").unwrap();
     let secret = Parameter::new("s", NamedArray::zeros(&[("i", 1)]).unwrap());
     let model = Sequential::new().then(Hidden { secret });
     assert_eq!(

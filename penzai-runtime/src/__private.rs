@@ -63,6 +63,65 @@ impl<T> ProbeTree<T> for &LayerProbe<T> {
     }
 }
 
+pub use crate::io::save::{LayerRecord, SaveFns, save_fns};
+pub use inventory;
+
+/// Records a non-generic layer type with serde impls whose `Tree` impl is not derived
+/// (`sequential_layer!` types, a hand-written `Tree`), as the derive does.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __record_layer {
+    ($ty:ty, $name:expr) => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::LayerRecord::new(::core::module_path!(), $name, || {
+                ::core::option::Option::Some($crate::__private::save_fns::<$ty>())
+            })
+        }
+    };
+}
+
+/// Autoref probe that finds out, where the type is concrete, whether `T` is a layer with
+/// serde impls: the derive's [`LayerRecord`] asks it for `T`'s save functions, so that a
+/// layer type saves and loads by its derives alone.
+pub struct SaveProbe<T>(PhantomData<T>);
+
+impl<T> SaveProbe<T> {
+    /// A probe for `T`.
+    pub const fn new() -> Self {
+        SaveProbe(PhantomData)
+    }
+}
+
+impl<T> Default for SaveProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Chosen when `T` is a layer with `Serialize` and `Deserialize`.
+pub trait ProbeSaved<T> {
+    /// `T`'s save functions.
+    fn save_fns(&self) -> Option<SaveFns>;
+}
+
+impl<T: Layer + serde::Serialize + serde::de::DeserializeOwned> ProbeSaved<T> for SaveProbe<T> {
+    fn save_fns(&self) -> Option<SaveFns> {
+        Some(crate::io::save::save_fns::<T>())
+    }
+}
+
+/// The fallback: `T` is not a layer, or has no serde impls.
+pub trait ProbeUnsaved<T> {
+    /// `None`: nothing to save.
+    fn save_fns(&self) -> Option<SaveFns>;
+}
+
+impl<T> ProbeUnsaved<T> for &SaveProbe<T> {
+    fn save_fns(&self) -> Option<SaveFns> {
+        None
+    }
+}
+
 /// The type mismatch error for a slot of type `T`.
 pub fn slot_mismatch<T: Tree>(value: Box<dyn Tree>) -> ChildError {
     ChildError::TypeMismatch {

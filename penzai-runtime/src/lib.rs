@@ -66,3 +66,7 @@ pub use tree::{Key, KeyPath, KeyRef, Tree, TreeError, TreeExt};
 /// Derives [`Tree`](trait@Tree) for a struct or enum; see the crate documentation.
 pub use penzai_macros::Tree;
 pub use penzai_macros::{layer, model};
+/// serde, as penzai uses it: a layer type saves and loads when it derives
+/// `penzai::serde::{Serialize, Deserialize}` (with `#[serde(crate = "penzai::serde")]`) beside
+/// `Tree`, with no dependency of its own on serde (see [`io::save`]).
+pub use serde;

@@ -31,6 +31,7 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
     let validate = validate(input, &p);
     let paths = typed_paths(input, &p);
     let unit = unit_value(input, &p);
+    let record = layer_record(input, &p);
     let display = if input.attrs.no_display {
         TokenStream::new()
     } else {
@@ -96,6 +97,28 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
         #paths
         #display
         #unit
+        #record
+    }
+}
+
+/// For a type without generics, its record in the program's layer registry: a layer type
+/// with serde impls saves and loads with no registration call (see
+/// `penzai::io::register_layer`). Generic types have one record per instantiation, which a
+/// derive cannot write.
+fn layer_record(input: &Input<'_>, p: &TokenStream) -> TokenStream {
+    if !input.original.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let ident = &input.original.ident;
+    let name = ident.to_string();
+    quote! {
+        #p::inventory::submit! {
+            #p::LayerRecord::new(::core::module_path!(), #name, || {
+                #[allow(unused_imports)]
+                use #p::{ProbeSaved as _, ProbeUnsaved as _};
+                (&#p::SaveProbe::<#ident>::new()).save_fns()
+            })
+        }
     }
 }
 

@@ -67,6 +67,30 @@ activation_layer!(
     /// `exp(x)`. In `model!`: `Exp`.
     Exp, |x| x.exp()
 );
+activation_layer!(
+    /// `ln(1 + exp(x))`, a smooth ReLU (Mamba's step sizes, positive scales). In `model!`:
+    /// `Softplus`.
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    ///
+    /// let model = model! {
+    ///     input: [batch, features: 3];
+    ///     smooth: Softplus,
+    /// }?;
+    /// let x = NamedArray::from_f32(&[("batch", 1), ("features", 3)], vec![-200.0, 0.0, 200.0])?;
+    /// let y = model.call(x, &mut Context::new())?.to_f32_vec();
+    /// assert_eq!([y[0], y[2]], [0.0, 200.0]);
+    /// assert!((y[1] - std::f32::consts::LN_2).abs() < 1e-6);
+    /// # Ok::<(), penzai::Error>(())
+    /// ```
+    Softplus, |x| x.map_f32(softplus)
+);
+
+/// `ln(1 + e^v)` without overflow: `max(v, 0) + ln(1 + e^-|v|)`.
+fn softplus(v: f32) -> f32 {
+    v.max(0.0) + libm::log1pf(libm::expf(-v.abs()))
+}
 
 /// A custom elementwise function with a name (the name is what prints and compares).
 #[derive(Clone)]
@@ -203,5 +227,32 @@ impl<S: StepInput> ModelStep<S> for Elementwise {
 
     fn build(step: &StepBuild<'_>) -> Result<Elementwise> {
         Ok(Elementwise::new(step.any::<Activation>(0)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::Tree;
+
+    #[test]
+    fn softplus_is_smooth_relu_without_overflow() {
+        let x = NamedArray::from_f32(&[("a", 5)], vec![-200.0, -1.0, 0.0, 1.0, 200.0]).unwrap();
+        let y = Softplus.call(x, &mut Context::new()).unwrap().to_f32_vec();
+        let expect = [
+            0.0,
+            (1.0 + (-1f32).exp()).ln(),
+            2f32.ln(),
+            (1.0 + 1f32.exp()).ln(),
+            200.0,
+        ];
+        for (got, want) in y.iter().zip(expect) {
+            assert!(
+                (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "{y:?} vs {expect:?}"
+            );
+        }
+        assert_eq!(Softplus.type_name(), "Softplus");
+        assert_eq!(Softplus.signature(), Some(Signature::PASS_THROUGH));
     }
 }

@@ -257,6 +257,9 @@ impl Tree for KVCachingAttention {
     }
 }
 
+// Saved and loaded with no registration call, as a derived layer would be.
+crate::__record_layer!(KVCachingAttention, "KVCachingAttention");
+
 impl HasTypedPath for KVCachingAttention {
     type Path = <Attention as HasTypedPath>::Path;
 }

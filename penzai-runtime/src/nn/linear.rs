@@ -58,6 +58,13 @@ impl Linear {
         parallel: &[(&str, usize)],
         init: Initializer,
     ) -> Result<Linear> {
+        if let Some((axis, _)) = output
+            .iter()
+            .find(|(o, _)| input.iter().any(|(i, _)| i == o))
+        {
+            let message = same_name_in_and_out("Linear", axis);
+            return Err(crate::nn::LayerError::Config(message.to_string()).into());
+        }
         let axes = WeightAxes {
             input,
             output,

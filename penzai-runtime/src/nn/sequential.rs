@@ -380,6 +380,9 @@ macro_rules! __steps_node {
             type Path = $crate::tree::AnyPath;
         }
 
+        // Saved and loaded with no registration call (see `penzai::io::register_layer`).
+        $crate::__record_layer!($ty, $name);
+
         /// Prints the tree with the Treescope text renderer.
         impl ::std::fmt::Display for $ty {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {

@@ -13,9 +13,10 @@ use crate::tree::KeyPath;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SaveError {
-    /// Saving met a layer whose type was never registered.
+    /// Saving met a layer whose type has no saved form (no serde impls, or a generic type
+    /// that was not registered).
     #[error(
-        "cannot save the layer at {} ({type_name}): its type is not registered; call `penzai::io::register_layer::<{type_name}>(\"{type_name}\")` before saving",
+        "cannot save the layer at {} ({type_name}): its type has no saved form; derive `Serialize` and `Deserialize` for it beside `Tree` (with `#[serde(crate = \"penzai::serde\")]`), or, for a generic type, call `penzai::io::register_layer::<{type_name}<..>>(\"name\")` before saving",
         show_path(.path)
     )]
     UnregisteredType {
@@ -74,7 +75,7 @@ pub enum SaveError {
     },
     /// The structure names a layer type that is not registered.
     #[error(
-        "{file}: unknown layer type {} at byte offset {offset}; register it with `penzai::io::register_layer` before loading",
+        "{file}: unknown layer type {} at byte offset {offset}; no layer type of this program has that name (see `penzai::io::register_layer`)",
         crate::quote::Quoted(.type_name)
     )]
     UnknownLayerType {
@@ -163,6 +164,20 @@ pub enum SaveError {
         name: String,
         /// The Rust type that holds it.
         existing: &'static str,
+    },
+    /// Several layer types of one crate have the same name, so none of them can be saved or
+    /// loaded under it.
+    #[error(
+        "layer name {} belongs to {} types: {}; rename one, or give it a name of its own with `penzai::io::register_layer`",
+        crate::quote::Quoted(.name),
+        .types.len(),
+        .types.join(", ")
+    )]
+    NameShared {
+        /// The name.
+        name: String,
+        /// The Rust types that have it.
+        types: Vec<&'static str>,
     },
     /// `register_layer` was given a type that is already registered under another name.
     #[error(

@@ -44,9 +44,12 @@ fn serialize_layer<S: Serializer>(layer: &dyn Layer, s: S) -> Result<S::Ok, S::E
         .unwrap_or_else(|| enclosing_layer().0);
     let type_name = layer.type_name();
     let _level = enter_save_level::<S::Error>(&path, type_name)?;
-    let Some(entry) = registry::by_type(type_id) else {
-        let error = SaveError::UnregisteredType { path, type_name };
-        return Err(S::Error::custom(fail_save(error)));
+    let entry = match registry::by_type(type_id) {
+        Ok(entry) => entry,
+        Err(error) => {
+            let error = error.unwrap_or(SaveError::UnregisteredType { path, type_name });
+            return Err(S::Error::custom(fail_save(error)));
+        }
     };
     let Some(view) = (entry.view)(layer) else {
         return Err(S::Error::custom(
@@ -107,12 +110,16 @@ impl<'de> TagTarget<'de> for AnyTarget {
         tag: String,
         rest: RestOfMap<'de, A>,
     ) -> Result<AnyLayer, A::Error> {
-        let Some(entry) = registry::by_name(&tag) else {
-            return Err(A::Error::custom(fail_load(SaveError::UnknownLayerType {
-                file: structure_file(),
-                type_name: tag,
-                offset: 0,
-            })));
+        let entry = match registry::by_name(&tag) {
+            Ok(entry) => entry,
+            Err(error) => {
+                let error = error.unwrap_or_else(|| SaveError::UnknownLayerType {
+                    file: structure_file(),
+                    type_name: tag,
+                    offset: 0,
+                });
+                return Err(A::Error::custom(fail_load(error)));
+            }
         };
         let mut erased = <dyn erased_serde::Deserializer>::erase(rest);
         (entry.build)(&mut erased)
@@ -127,8 +134,10 @@ pub(super) struct Root<'a, T>(pub &'a T);
 
 impl<T: Tree + Serialize> Serialize for Root<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Some(entry) = registry::by_type(TypeId::of::<T>()) else {
-            return self.0.serialize(s);
+        let entry = match registry::by_type(TypeId::of::<T>()) {
+            Ok(entry) => entry,
+            Err(None) => return self.0.serialize(s),
+            Err(Some(error)) => return Err(S::Error::custom(fail_save(error))),
         };
         let type_name = self.0.type_name();
         let _level = enter_save_level::<S::Error>(&KeyPath::root(), type_name)?;
@@ -145,14 +154,15 @@ impl<'de, T: DeserializeOwned + 'static> DeserializeSeed<'de> for RootSeed<T> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
         match registry::by_type(TypeId::of::<T>()) {
-            Some(entry) => {
+            Ok(entry) => {
                 let _level = enter_load_level::<D::Error>()?;
                 d.deserialize_map(TaggedVisitor(Typed::<T> {
                     name: entry.name.to_string(),
                     marker: PhantomData,
                 }))
             }
-            None => T::deserialize(d),
+            Err(None) => T::deserialize(d),
+            Err(Some(error)) => Err(D::Error::custom(fail_load(error))),
         }
     }
 }

@@ -15,8 +15,9 @@
 //!   slots with one label) is stored once, under its first slot's path, and every slot refers
 //!   to that key.
 //!
-//! Layer types are found by name in a registry (see [`register_layer`]); penzai's own are
-//! registered already. Loading checks everything the files claim against each other (every
+//! Layer types are found by name in a registry that `#[derive(Tree)]` fills at link time: a
+//! layer type that derives `Tree`, `Serialize` and `Deserialize` saves and loads with no
+//! registration call (see [`register_layer`] for the exceptions). Loading checks everything the files claim against each other (every
 //! referenced tensor exists with the declared dtype and shape, no tensor is left over, tied
 //! slots agree, layers nest at most [`MAX_LAYER_DEPTH`] deep) and then runs
 //! [`validate_all`]; each failure is a typed error naming the file,
@@ -57,6 +58,8 @@ pub use self::context::MAX_LAYER_DEPTH;
 pub use self::error::SaveError;
 #[doc(hidden)]
 pub use self::layers::{deserialize_steps_struct, serialize_steps_struct};
+#[doc(hidden)]
+pub use self::registry::{LayerRecord, SaveFns, save_fns};
 pub use self::registry::{register_layer, registered_layers};
 
 /// The structure file's name inside a saved model's folder.
@@ -144,7 +147,7 @@ pub fn save_to_memory<T: Tree + Serialize>(model: &T) -> Result<SavedModel> {
 ///
 /// let message = penzai::io::load::<Sequential>(&dir).unwrap_err().to_string();
 /// assert!(message.ends_with(
-///     "structure.json: unknown layer type \"Nope\" at byte offset 110; register it with `penzai::io::register_layer` before loading"
+///     "structure.json: unknown layer type \"Nope\" at byte offset 110; no layer type of this program has that name (see `penzai::io::register_layer`)"
 /// ), "{message}");
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), penzai::Error>(())

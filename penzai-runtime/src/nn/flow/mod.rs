@@ -13,6 +13,14 @@
 //!   model built by hand;
 //! - in every run: a layer whose output disagrees with its signature is an error naming
 //!   the layer, the signature and the axes it produced.
+//!
+//! A layer type describes itself in the one file that defines it, and nothing else lists it:
+//! its derives (`Tree` for Treescope, selectors and paths; `Serialize` and `Deserialize` for
+//! [`io::save`](crate::io::save), which finds it at link time), its `impl Layer` (with its
+//! [`Signature`], through `#[layer(..)]` or [`Layer::signature`](crate::nn::Layer::signature)),
+//! and, to be a `model!` step with arguments, its [`ModelStep`] plan (a unit struct with a
+//! signature is a step by its name alone, as [`UnitLayer`]). `Softplus` in
+//! `nn/activation.rs` is such an addition.
 
 mod axes;
 mod check;
