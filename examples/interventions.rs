@@ -1,7 +1,9 @@
 //! Interventions on a small transformer: select, capture, ablate, patch, LoRA, logit lens
 //! and a linear probe, each in a few lines.
 //!
-//! Run with `cargo run --release --example interventions`.
+//! Run with `cargo run --release --example interventions`; writes `interventions.html`
+//! (the patching effects as a heatmap, the selected Linears marked) and
+//! `interventions_selection.html` in the current folder.
 
 use penzai::interpret::{
     LinearProbe, LowRankAdapter, Replacement, ablate, capture, logit_difference, logit_lens,
@@ -34,10 +36,10 @@ fn main() -> anyhow::Result<()> {
     for path in &linears.paths()[..3] {
         println!("     {path}");
     }
-    println!(
-        "   Treescope page with them marked: {}",
-        linears.show()?.display()
-    );
+    let cwd = std::env::current_dir()?;
+    let selection_page = cwd.join("interventions_selection.html");
+    linears.save_html(&selection_page)?;
+    println!("   a page with them marked: {}", selection_page.display());
 
     // 2. Capture the residual stream after every block, in one forward pass.
     let run = capture(
@@ -125,5 +127,12 @@ fn main() -> anyhow::Result<()> {
         "7. probe for 'token id is even' on blocks[0]: train accuracy {:.0}%",
         100.0 * probe.accuracy(resid, &even)?
     );
+
+    // 8. The patching effects as a heatmap over their named axes (`site` x `seq`).
+    let page = cwd.join("interventions.html");
+    penzai::treescope::render_array(&sweep.effects)
+        .title("effect of patching each block's output at each position on the logit difference")
+        .save_html(&page)?;
+    println!("8. wrote {}", page.display());
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! and look at the tokens in Treescope (per-token loss, and the logit lens's top token per
 //! block and position).
 //!
-//! Run with `cargo run --example text [MODEL [OUT_DIR]]`. MODEL is a checkpoint folder with a
+//! Run with `cargo run --example text [MODEL [OUT_DIR]]` (OUT_DIR: default the current folder). MODEL is a checkpoint folder with a
 //! tokenizer.json or a repository id in the local HuggingFace cache (default: the tiny
 //! `tests/fixtures/llama-text`, random weights and a small trained tokenizer).
 
@@ -20,7 +20,10 @@ fn main() -> anyhow::Result<()> {
     let model_arg = args.next().unwrap_or_else(|| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/llama-text").to_owned()
     });
-    let out = PathBuf::from(args.next().unwrap_or_else(|| ".".to_owned()));
+    let out = match args.next() {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_dir()?,
+    };
     let dir = hf_cache::resolve_model(&model_arg)?;
     let model = hf::load(&dir)?.model;
     let tokenizer = Tokenizer::from_dir(&dir)?;

@@ -1,7 +1,7 @@
 //! Treescope: print a model in the terminal and save interactive pages.
 //!
-//! Run with `cargo run --example treescope [OUT_DIR]`; open the saved `.html` files in a
-//! browser (they are self-contained and work offline).
+//! Run with `cargo run --example treescope [OUT_DIR]` (default: the current folder); open
+//! the saved `.html` files in a browser (they are self-contained and work offline).
 
 use std::path::PathBuf;
 
@@ -42,9 +42,10 @@ fn linear(
 }
 
 fn main() -> anyhow::Result<()> {
-    let out = std::env::args()
-        .nth(1)
-        .map_or_else(std::env::temp_dir, PathBuf::from);
+    let out = match std::env::args().nth(1) {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_dir()?,
+    };
     let d = 64;
     let model = Model {
         embed: NamedArray::normal(1, &[("vocab", 256), ("embedding", d)], 0.0, 1.0)?,
@@ -83,9 +84,12 @@ fn main() -> anyhow::Result<()> {
         .title("activations")
         .save_html(out.join("treescope_array.html"))?;
 
-    println!(
-        "\nsaved treescope_{{model,selection,diff,array}}.html in {}",
-        out.display()
-    );
+    println!();
+    for page in ["model", "selection", "diff", "array"] {
+        println!(
+            "wrote {}",
+            out.join(format!("treescope_{page}.html")).display()
+        );
+    }
     Ok(())
 }

@@ -35,7 +35,7 @@
 //! Documentation examples are written as user code, against the `penzai` facade (a
 //! dev-dependency of this crate), not as `penzai_runtime::`; the architecture test checks
 //! that too.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 // Lets the macros' `::penzai::...` paths resolve inside this crate too.
 extern crate self as penzai;

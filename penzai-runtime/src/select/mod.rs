@@ -78,6 +78,27 @@ pub use selection::{SelectRoot, Selection};
 ///
 /// `tree` is an owned tree (edits return a new one) or a borrowed `&dyn Tree` (for
 /// reading; see the [module documentation](self)).
+///
+/// ```
+/// use penzai::prelude::*;
+/// use penzai::models::{LlamaConfig, TransformerLm};
+/// use penzai::nn::{Linear, Parameter};
+///
+/// let model = TransformerLm::llama(&LlamaConfig::tiny(), 0)?;
+/// // Read: every Linear, by type.
+/// let linears = select(model.as_dyn()).at_instances_of::<Linear>();
+/// assert!(linears.count() > 0);
+/// // Edit: a copy with block 0's MLP output projection zeroed.
+/// let edited = select(model.clone())
+///     .at_path("blocks[0].mlp")?
+///     .at_instances_of::<Parameter>()
+///     .nth(-1)
+///     .try_apply(|_, p: Parameter| -> penzai::Result<Parameter> {
+///         Ok(p.with_value(NamedArray::zeros(p.value.named_shape())?))
+///     })?;
+/// assert!(!edited.tree_eq(&model));
+/// # Ok::<(), penzai::Error>(())
+/// ```
 pub fn select<R: SelectRoot>(tree: R) -> Selection<R> {
     Selection::of_root(tree)
 }

@@ -135,6 +135,20 @@ impl LoadOptions {
 
 /// Loads the HF checkpoint in `dir` (see the [module docs](self)), keeping each parameter at
 /// its stored width.
+///
+/// ```
+/// use penzai::prelude::*;
+/// use penzai::io::hf;
+///
+/// // A folder with config.json and model.safetensors: here the tiny GPT-2 the repo ships.
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/gpt2");
+/// let loaded = hf::load(dir)?;
+/// assert_eq!(loaded.architecture, "gpt2");
+/// let tokens = NamedArray::from_i64(&[("batch", 1), ("seq", 3)], vec![5, 17, 42])?;
+/// let logits = loaded.model.call(tokens, &mut Context::new())?;
+/// assert!(logits.has_axis("vocabulary"));
+/// # Ok::<(), penzai::Error>(())
+/// ```
 pub fn load(dir: impl AsRef<Path>) -> Result<LoadedModel, HfError> {
     load_with(dir, &LoadOptions::default(), &mut |_, _| {})
 }
