@@ -9,7 +9,9 @@ use crate::nn::Initializer;
 
 pub use generate::{GenerateOptions, Sampling, generate, generate_with_progress, with_kv_cache};
 pub use gpt2::Gpt2Config;
-pub use llama::{LlamaConfig, TransformerBlock, TransformerFeedForward, TransformerLm};
+pub use llama::{
+    LlamaConfig, LlamaVariant, TransformerBlock, TransformerFeedForward, TransformerLm,
+};
 
 /// How a model builder fills weight matrices and embeddings.
 ///
