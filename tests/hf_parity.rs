@@ -113,11 +113,12 @@ parity! {
     gemma_mqa => "gemma-mqa",
     gemma2_softcap => "gemma2-softcap",
     gemma3_text => "gemma3-text",
+    phi3_longrope => "phi3-longrope",
 }
 
 #[test]
 fn every_fixture_is_covered() {
-    assert_eq!(FIXTURES.len(), 19);
+    assert_eq!(FIXTURES.len(), 20);
 }
 
 /// The largest relative error of `model` on fixture `name`'s prompts.
@@ -249,4 +250,34 @@ fn the_bar_tells_soft_caps_and_windows_from_their_absence() {
         });
         assert!(err > TOLERANCE, "{name}: no window passes the bar: {err:e}");
     }
+}
+
+#[test]
+fn the_bar_tells_partial_rotary_longrope_from_plain_rope() {
+    use penzai::nn::{ApplyRoPEToSubset, RopeScaling};
+    let err = error_without("phi3-longrope", &mut |node| match node
+        .downcast_mut::<ApplyRoPEToSubset>()
+    {
+        Some(r) => {
+            r.scaling = RopeScaling::Default;
+            true
+        }
+        None => false,
+    });
+    assert!(err > TOLERANCE, "plain RoPE passes the bar: {err:e}");
+    let err = error_without("phi3-longrope", &mut |node| {
+        match node.downcast_mut::<ApplyRoPEToSubset>() {
+            Some(r) => {
+                // Whole heads, at the frequencies the short factors give the first pairs.
+                r.rope_subset_size = 8;
+                r.scaling = RopeScaling::Default;
+                true
+            }
+            None => false,
+        }
+    });
+    assert!(
+        err > TOLERANCE,
+        "whole-head plain RoPE passes the bar: {err:e}"
+    );
 }

@@ -50,6 +50,8 @@ come from, so 4.x layouts are produced by post-processing the saved files):
     gemma-mqa       Gemma 1: multi-query, tanh-GELU, (1 + w) norms, sqrt(d) embedding scale, tied.
     gemma2-softcap  Gemma 2: soft caps 2 (attention) and 5 (logits) that bind,
                     query_pre_attn_scalar 16, sliding window 3 on layer 0, post-norms.
+    phi3-longrope   Phi-3: fused qkv_proj and gate_up_proj, partial rotary 0.5, LongRoPE over
+                    original 4 (long factors apply), sliding window 3 on every layer.
     gemma3-text     Gemma 3 text: query/key norms, local RoPE base 1e4 on sliding layers
                     (window 3, pattern 2) and global base 1e6 with linear scaling 2.
 
@@ -90,6 +92,8 @@ from transformers import (
     Gemma2ForCausalLM,
     Gemma3TextConfig,
     Gemma3ForCausalLM,
+    Phi3Config,
+    Phi3ForCausalLM,
 )
 
 SEQ = 8
@@ -385,9 +389,18 @@ def make_gemma(out):
     simple(out, "gemma3-text", reinit(Gemma3ForCausalLM(cfg), seed=43), seed=123)
 
 
+def make_phi3(out):
+    cfg = Phi3Config(**llama_kwargs(
+        sliding_window=3, original_max_position_embeddings=4, pad_token_id=0,
+        rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0,
+                         "partial_rotary_factor": 0.5, "short_factor": [1.0, 2.0],
+                         "long_factor": [1.5, 5.0]}))
+    simple(out, "phi3-longrope", reinit(Phi3ForCausalLM(cfg), seed=51), seed=124)
+
+
 FAMILIES = {"gpt2": make_gpt2, "llama": make_llama, "mistral": make_mistral, "qwen2": make_qwen2,
             "qwen2-sliding": make_qwen2_sliding, "rope": make_rope, "qwen3": make_qwen3,
-            "gemma": make_gemma}
+            "gemma": make_gemma, "phi3": make_phi3}
 
 
 def main():

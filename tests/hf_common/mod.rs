@@ -7,7 +7,7 @@ use penzai::prelude::*;
 use serde_json::Value;
 
 /// Every committed fixture.
-pub const FIXTURES: [&str; 19] = [
+pub const FIXTURES: [&str; 20] = [
     "gpt2",
     "gpt2-legacy",
     "gpt2-bf16",
@@ -27,6 +27,7 @@ pub const FIXTURES: [&str; 19] = [
     "gemma-mqa",
     "gemma2-softcap",
     "gemma3-text",
+    "phi3-longrope",
 ];
 
 /// The folder of fixture `name`.

@@ -115,6 +115,19 @@ fn llama(cfg: &HfLlamaConfig, file: &str) -> Result<Value, IoError> {
             LlamaFamily::Gemma => {
                 map.insert("attention_bias".into(), cfg.attention_bias.qkv.into());
             }
+            LlamaFamily::Phi3 => {
+                map.insert("sliding_window".into(), cfg.sliding_window.into());
+                if let crate::nn::RopeScaling::LongRope {
+                    original_max_position_embeddings,
+                    ..
+                } = &cfg.rope.scaling
+                {
+                    map.insert(
+                        "original_max_position_embeddings".into(),
+                        (*original_max_position_embeddings).into(),
+                    );
+                }
+            }
             LlamaFamily::Gemma2 | LlamaFamily::Gemma3Text => {
                 map.insert("attention_bias".into(), cfg.attention_bias.qkv.into());
                 map.remove("hidden_act");

@@ -17,6 +17,7 @@ pub(crate) fn architecture(family: LlamaFamily) -> &'static str {
         LlamaFamily::Gemma => "gemma",
         LlamaFamily::Gemma2 => "gemma2",
         LlamaFamily::Gemma3Text => "gemma3_text",
+        LlamaFamily::Phi3 => "phi3",
     }
 }
 
@@ -30,6 +31,7 @@ pub(crate) fn class_name(family: LlamaFamily) -> &'static str {
         LlamaFamily::Gemma => "GemmaForCausalLM",
         LlamaFamily::Gemma2 => "Gemma2ForCausalLM",
         LlamaFamily::Gemma3Text => "Gemma3ForCausalLM",
+        LlamaFamily::Phi3 => "Phi3ForCausalLM",
     }
 }
 
@@ -62,9 +64,10 @@ pub(crate) fn model_config(cfg: &HfLlama) -> LlamaConfig {
 /// What the family changes, each a visible layer of the model.
 fn variant(cfg: &HfLlama) -> LlamaVariant {
     let gemma = cfg.family.is_gemma();
+    let rotated = (cfg.head_dim as f64 * cfg.rope.partial_rotary_factor) as usize;
     LlamaVariant {
         rope_scaling: cfg.rope.scaling.clone(),
-        rotary_dims: None,
+        rotary_dims: (rotated < cfg.head_dim).then_some(rotated),
         local_rope: cfg
             .local_rope
             .as_ref()
@@ -145,11 +148,30 @@ pub(crate) fn layout(cfg: &HfLlama) -> Vec<TensorMap> {
                 ));
             }
         }
-        for (proj, name, axes, out) in [
-            ("q_proj", "query", &q_axes, q_rows),
-            ("k_proj", "key", &kv_axes, kv_rows),
-            ("v_proj", "value", &kv_axes, kv_rows),
-        ] {
+        let phi3 = cfg.family == LlamaFamily::Phi3;
+        if phi3 {
+            // Queries, keys and values side by side (multi-head only: the config refuses GQA).
+            rows.push(TensorMap::split(
+                hf("self_attn.qkv_proj.weight"),
+                &[3 * q_rows, d],
+                &[[("qkv", 3)].as_slice(), &q_axes, &[emb]].concat(),
+                "qkv",
+                ["query", "key", "value"]
+                    .iter()
+                    .map(|n| ours(&format!("attn.{n}.weights")))
+                    .collect(),
+            ));
+        }
+        let separate: &[(&str, &str, &Vec<(&'static str, usize)>, usize)] = if phi3 {
+            &[]
+        } else {
+            &[
+                ("q_proj", "query", &q_axes, q_rows),
+                ("k_proj", "key", &kv_axes, kv_rows),
+                ("v_proj", "value", &kv_axes, kv_rows),
+            ]
+        };
+        for &(proj, name, axes, out) in separate {
             rows.push(TensorMap::one(
                 hf(&format!("self_attn.{proj}.weight")),
                 &[out, d],
@@ -196,7 +218,22 @@ pub(crate) fn layout(cfg: &HfLlama) -> Vec<TensorMap> {
                 ours(&format!("{mine}.scale.weights")),
             ));
         }
-        for (proj, name) in [("gate_proj", "gate"), ("up_proj", "up")] {
+        if phi3 {
+            // Gate rows first, then up rows.
+            rows.push(TensorMap::split(
+                hf("mlp.gate_up_proj.weight"),
+                &[2 * n, d],
+                &[("gate_up", 2), neurons, emb],
+                "gate_up",
+                vec![ours("mlp.gate.weights"), ours("mlp.up.weights")],
+            ));
+        }
+        let gate_up: &[(&str, &str)] = if phi3 {
+            &[]
+        } else {
+            &[("gate_proj", "gate"), ("up_proj", "up")]
+        };
+        for &(proj, name) in gate_up {
             rows.push(TensorMap::one(
                 hf(&format!("mlp.{proj}.weight")),
                 &[n, d],

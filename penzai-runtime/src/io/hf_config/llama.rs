@@ -27,6 +27,9 @@ pub enum LlamaFamily {
     /// `model_type: "gemma3_text"` (Gemma 2 plus query/key norms and a separate RoPE base
     /// for sliding-window layers).
     Gemma3Text,
+    /// `model_type: "phi3"` (fused `qkv_proj` and `gate_up_proj`, partial rotary, LongRoPE,
+    /// an optional sliding window on every layer).
+    Phi3,
 }
 
 impl LlamaFamily {
@@ -172,19 +175,45 @@ impl HfLlamaConfig {
             LlamaFamily::Qwen2 | LlamaFamily::Qwen3 => 32768,
             LlamaFamily::Gemma | LlamaFamily::Gemma2 => 8192,
             LlamaFamily::Gemma3Text => 131_072,
+            LlamaFamily::Phi3 => 4096,
         };
         let max_position_embeddings = k
             .positive("max_position_embeddings")?
             .unwrap_or(default_max_positions);
         let num_hidden_layers = k.required_positive("num_hidden_layers")?;
         let (sliding_window, layer_windows) = windows(k, family, num_hidden_layers)?;
-        let (rope, local_rope) = if family == LlamaFamily::Gemma3Text {
-            gemma3_rope(k, max_position_embeddings)?
-        } else {
-            (rope::read(k, 10_000.0, max_position_embeddings)?, None)
+        let (rope, local_rope) = match family {
+            LlamaFamily::Gemma3Text => gemma3_rope(k, max_position_embeddings)?,
+            LlamaFamily::Phi3 => {
+                let original = k
+                    .positive("original_max_position_embeddings")?
+                    .unwrap_or(4096);
+                let r = rope::read_with(k, 10_000.0, max_position_embeddings, original, true)?;
+                (r, None)
+            }
+            _ => (rope::read(k, 10_000.0, max_position_embeddings)?, None),
         };
-        // transformers' Llama-like attention rotates whole heads (it fails on a fraction).
-        if rope.partial_rotary_factor != 1.0 {
+        if family == LlamaFamily::Phi3 {
+            let rotated = (head_dim as f64 * rope.partial_rotary_factor) as usize;
+            if rotated < 2 || rotated % 2 != 0 {
+                return Err(k.wrong(
+                    "partial_rotary_factor",
+                    &format!(
+                        "a fraction of head_dim = {head_dim} giving an even number of entries"
+                    ),
+                    &rope.partial_rotary_factor.into(),
+                ));
+            }
+            if kv_heads != heads {
+                return Err(k.unsupported(
+                    "num_key_value_heads",
+                    &kv_heads.into(),
+                    "Phi-3 with grouped-query attention (a fused qkv_proj of unequal parts) \
+                     is not implemented",
+                ));
+            }
+        } else if rope.partial_rotary_factor != 1.0 {
+            // transformers' Llama-like attention rotates whole heads (it fails on a fraction).
             return Err(k.unsupported(
                 "partial_rotary_factor",
                 &rope.partial_rotary_factor.into(),
@@ -286,6 +315,8 @@ fn windows(
             return uniform(w);
         }
         LlamaFamily::Llama | LlamaFamily::Gemma => return uniform(None),
+        // Phi-3's window (default none) applies to every layer.
+        LlamaFamily::Phi3 => return uniform(k.positive("sliding_window")?),
         LlamaFamily::Qwen2 | LlamaFamily::Qwen3 => {
             let on = k.bool("use_sliding_window")?.unwrap_or(false);
             let w = k.positive("sliding_window")?;

@@ -31,8 +31,8 @@ use keys::Keys;
 pub enum Architecture {
     /// `model_type: "gpt2"`.
     Gpt2(HfGpt2Config),
-    /// `model_type: "llama"`, `"mistral"`, `"qwen2"`, `"qwen3"`, `"gemma"`, `"gemma2"` or
-    /// `"gemma3_text"`.
+    /// `model_type: "llama"`, `"mistral"`, `"qwen2"`, `"qwen3"`, `"gemma"`, `"gemma2"`,
+    /// `"gemma3_text"` or `"phi3"`.
     Llama(HfLlamaConfig),
 }
 
@@ -118,6 +118,7 @@ impl HfConfig {
             "gemma2" => {
                 Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Gemma2)?)
             }
+            "phi3" => Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Phi3)?),
             "gemma3_text" => Architecture::Llama(HfLlamaConfig::from_keys(
                 &mut keys,
                 LlamaFamily::Gemma3Text,

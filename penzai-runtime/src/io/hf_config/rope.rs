@@ -101,6 +101,24 @@ pub(super) fn read(
     default_theta: f64,
     max_position_embeddings: usize,
 ) -> Result<HfRope, IoError> {
+    read_with(
+        k,
+        default_theta,
+        max_position_embeddings,
+        max_position_embeddings,
+        false,
+    )
+}
+
+/// [`read`] with the default `original_max_position_embeddings` given (Phi-3 keeps it at top
+/// level) and, when `longrope_aliases`, Phi-3's legacy names `su` and `yarn` for longrope.
+pub(super) fn read_with(
+    k: &mut Keys<'_>,
+    default_theta: f64,
+    max_position_embeddings: usize,
+    default_original: usize,
+    longrope_aliases: bool,
+) -> Result<HfRope, IoError> {
     let top = k.positive_float("rope_theta")?;
     let top_partial = k.positive_float("partial_rotary_factor")?;
     let mut sources = Vec::new();
@@ -114,10 +132,31 @@ pub(super) fn read(
     }
     let (theta, scaling, partial) = match sources.as_slice() {
         [] => (None, RopeScaling::Default, None),
-        [(key, map)] => parse(k, key, map, max_position_embeddings)?,
+        [(key, map)] => parse(
+            k,
+            key,
+            map,
+            max_position_embeddings,
+            default_original,
+            longrope_aliases,
+        )?,
         [(key, map), (other, other_map)] => {
-            let a = parse(k, key, map, max_position_embeddings)?;
-            let b = parse(k, other, other_map, max_position_embeddings)?;
+            let a = parse(
+                k,
+                key,
+                map,
+                max_position_embeddings,
+                default_original,
+                longrope_aliases,
+            )?;
+            let b = parse(
+                k,
+                other,
+                other_map,
+                max_position_embeddings,
+                default_original,
+                longrope_aliases,
+            )?;
             if a.1 != b.1 {
                 return Err(k.wrong(
                     other,
@@ -160,6 +199,8 @@ fn parse(
     key: &str,
     map: &Map<String, Value>,
     max_position_embeddings: usize,
+    default_original: usize,
+    longrope_aliases: bool,
 ) -> Result<(Option<f64>, RopeScaling, Option<f64>), IoError> {
     let mut p = Params {
         k,
@@ -172,12 +213,16 @@ fn parse(
         (None, Some(b)) => b,
         (None, None) => "default",
     };
+    let rope_type = match rope_type {
+        "su" | "yarn" if longrope_aliases => "longrope",
+        other => other,
+    };
     let theta = p.positive("rope_theta")?;
     let partial = p.positive("partial_rotary_factor")?;
     let original = |p: &mut Params<'_>| -> Result<usize, IoError> {
         Ok(match p.positive("original_max_position_embeddings")? {
             Some(x) => as_length(p, "original_max_position_embeddings", x)?,
-            None => max_position_embeddings,
+            None => default_original,
         })
     };
     let scaling = match rope_type {
