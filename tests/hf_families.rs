@@ -310,3 +310,16 @@ fn family_defaults_follow_transformers() {
     assert!(q3.qk_norm);
     assert_eq!(q3.layer_windows, [None, None]);
 }
+
+/// A family model saved with penzai's own format loads back equal: the RoPE scheme, windows
+/// and soft caps are saved with their layers.
+#[test]
+fn family_models_save_and_load_with_their_variants() {
+    use penzai::models::TransformerLm;
+    for name in ["llama3-rope", "gemma2-softcap", "gemma3-text", "phi3-longrope"] {
+        let model = hf::load(fixture(name)).unwrap().model;
+        let saved = penzai::io::save_to_memory(&model).unwrap();
+        let again: TransformerLm = penzai::io::load_from_memory(saved).unwrap();
+        assert_eq!(again, model, "{name}");
+    }
+}
