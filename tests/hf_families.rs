@@ -316,7 +316,12 @@ fn family_defaults_follow_transformers() {
 #[test]
 fn family_models_save_and_load_with_their_variants() {
     use penzai::models::TransformerLm;
-    for name in ["llama3-rope", "gemma2-softcap", "gemma3-text", "phi3-longrope"] {
+    for name in [
+        "llama3-rope",
+        "gemma2-softcap",
+        "gemma3-text",
+        "phi3-longrope",
+    ] {
         let model = hf::load(fixture(name)).unwrap().model;
         let saved = penzai::io::save_to_memory(&model).unwrap();
         let again: TransformerLm = penzai::io::load_from_memory(saved).unwrap();
