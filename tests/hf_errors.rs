@@ -251,10 +251,10 @@ fn a_stored_copy_of_a_tied_tensor_must_equal_its_original() {
 #[test]
 fn config_errors_surface_as_io_errors_naming_the_key() {
     let v = Variant::new("llama-mha", "rope-scaling", |_| {})
-        .with_config(|c| c["rope_scaling"] = serde_json::json!({"rope_type": "llama3"}));
+        .with_config(|c| c["rope_scaling"] = serde_json::json!({"rope_type": "su", "factor": 2.0}));
     let err = load_err(&v.0);
     assert!(
-        matches!(&err, HfError::Io(IoError::UnsupportedConfig { key, .. }) if key == "rope_scaling"),
+        matches!(&err, HfError::Io(IoError::UnsupportedConfig { key, .. }) if key == "rope_scaling.rope_type"),
         "{err}"
     );
     let v = Variant::new("gpt2", "unscaled", |_| {})

@@ -103,11 +103,22 @@ parity! {
     llama_f16 => "llama-f16",
     mistral_sliding => "mistral-sliding",
     qwen2_mqa => "qwen2-mqa",
+    qwen2_sliding => "qwen2-sliding",
+    llama3_rope => "llama3-rope",
+    llama_linear => "llama-linear",
+    llama_dynamic => "llama-dynamic",
+    llama_yarn => "llama-yarn",
+    llama_longrope => "llama-longrope",
+    qwen3_qknorm => "qwen3-qknorm",
+    gemma_mqa => "gemma-mqa",
+    gemma2_softcap => "gemma2-softcap",
+    gemma3_text => "gemma3-text",
+    phi3_longrope => "phi3-longrope",
 }
 
 #[test]
 fn every_fixture_is_covered() {
-    assert_eq!(FIXTURES.len(), 9);
+    assert_eq!(FIXTURES.len(), 20);
 }
 
 /// The largest relative error of `model` on fixture `name`'s prompts.
@@ -164,4 +175,109 @@ fn the_bar_tells_a_sliding_window_from_full_attention() {
     }
     let err = model_error("mistral-sliding", &model);
     assert!(err > TOLERANCE, "full attention passes the bar: {err:e}");
+}
+
+/// The largest relative error on fixture `name` once `edit` has changed every node it
+/// accepts (it returns whether it changed one); the edit must change at least one.
+fn error_without(name: &str, edit: &mut dyn FnMut(&mut dyn Tree) -> bool) -> f32 {
+    let mut model = hf::load(fixture(name)).unwrap().model;
+    let mut changed = 0;
+    model.walk_mut(&mut |_, node| {
+        if edit(node) {
+            changed += 1;
+        }
+        Walk::Continue
+    });
+    assert!(changed > 0, "{name}: nothing to change");
+    model_error(name, &model)
+}
+
+/// Each family's numerical difference binds on its fixture: undoing it breaks the bar.
+#[test]
+fn the_bar_tells_each_rope_scheme_from_plain_rope() {
+    use penzai::nn::{ApplyRoPE, RopeScaling};
+    for name in [
+        "llama3-rope",
+        "llama-linear",
+        "llama-dynamic",
+        "llama-yarn",
+        "llama-longrope",
+        "gemma3-text",
+    ] {
+        let err = error_without(name, &mut |node| match node.downcast_mut::<ApplyRoPE>() {
+            Some(r) if r.scaling != RopeScaling::Default => {
+                r.scaling = RopeScaling::Default;
+                true
+            }
+            _ => false,
+        });
+        assert!(
+            err > TOLERANCE,
+            "{name}: plain RoPE passes the bar: {err:e}"
+        );
+    }
+}
+
+#[test]
+fn the_bar_tells_soft_caps_and_windows_from_their_absence() {
+    use penzai::nn::{ApplyCausalSlidingWindowMask, TanhSoftCap};
+    // A soft cap of f32::MAX is the identity to within rounding.
+    let err = error_without(
+        "gemma2-softcap",
+        &mut |node| match node.downcast_mut::<TanhSoftCap>() {
+            Some(cap) => {
+                cap.soft_cap = 1e30;
+                true
+            }
+            None => false,
+        },
+    );
+    assert!(err > TOLERANCE, "no soft caps passes the bar: {err:e}");
+    for name in [
+        "qwen2-sliding",
+        "qwen3-qknorm",
+        "gemma2-softcap",
+        "gemma3-text",
+    ] {
+        let err = error_without(name, &mut |node| match node
+            .downcast_mut::<ApplyCausalSlidingWindowMask>()
+        {
+            Some(mask) => {
+                mask.window = 1000;
+                true
+            }
+            None => false,
+        });
+        assert!(err > TOLERANCE, "{name}: no window passes the bar: {err:e}");
+    }
+}
+
+#[test]
+fn the_bar_tells_partial_rotary_longrope_from_plain_rope() {
+    use penzai::nn::{ApplyRoPEToSubset, RopeScaling};
+    let err = error_without("phi3-longrope", &mut |node| match node
+        .downcast_mut::<ApplyRoPEToSubset>()
+    {
+        Some(r) => {
+            r.scaling = RopeScaling::Default;
+            true
+        }
+        None => false,
+    });
+    assert!(err > TOLERANCE, "plain RoPE passes the bar: {err:e}");
+    let err = error_without("phi3-longrope", &mut |node| {
+        match node.downcast_mut::<ApplyRoPEToSubset>() {
+            Some(r) => {
+                // Whole heads, at the frequencies the short factors give the first pairs.
+                r.rope_subset_size = 8;
+                r.scaling = RopeScaling::Default;
+                true
+            }
+            None => false,
+        }
+    });
+    assert!(
+        err > TOLERANCE,
+        "whole-head plain RoPE passes the bar: {err:e}"
+    );
 }

@@ -296,6 +296,7 @@ fn rope_matches_the_rotate_half_formula() {
         rope_subset_size: 4,
         max_wavelength: 100.0,
         positions_input: TOKEN_POSITIONS.into(),
+        scaling: Default::default(),
     };
     let y = cx.run(&sub, x.clone()).unwrap();
     let rotated = rope_reference(

@@ -170,6 +170,7 @@ fn every_layer_reports_wrong_input_with_its_path_and_type() {
                 rope_subset_size: 512,
                 max_wavelength: 10_000.0,
                 positions_input: TOKEN_POSITIONS.into(),
+                scaling: Default::default(),
             }),
             wrong(),
             "ApplyRoPEToSubset",

@@ -37,6 +37,23 @@ come from, so 4.x layouts are produced by post-processing the saved files):
     mistral-sliding transformers 5 layout, GQA, sliding_window 4 (shorter than the prompts).
     qwen2-mqa       transformers 5 layout, Qwen2: multi-query (4 query heads over 1 kv head),
                     biases on the query, key and value projections, untied.
+    qwen2-sliding   Qwen2 with use_sliding_window, sliding_window 3 from layer 1 on
+                    (max_window_layers 1): per-layer windows.
+    llama3-rope     Llama 3.x shape in miniature: 4.x config with `rope_scaling` of type llama3
+                    (factor 8, low/high 1/4, original 64 of 128), GQA, tied, BF16 weights.
+    llama-linear    `rope_parameters` linear, factor 4.
+    llama-dynamic   dynamic NTK, factor 2 over max_position_embeddings 4 (shorter than the
+                    prompts, so the base grows).
+    llama-yarn      YaRN, factor 4 over original_max_position_embeddings 16.
+    llama-longrope  LongRoPE, short/long factors over original 4 (the long ones apply).
+    qwen3-qknorm    Qwen3: query/key RMSNorms, GQA, sliding window 3 on layer 1.
+    gemma-mqa       Gemma 1: multi-query, tanh-GELU, (1 + w) norms, sqrt(d) embedding scale, tied.
+    gemma2-softcap  Gemma 2: soft caps 2 (attention) and 5 (logits) that bind,
+                    query_pre_attn_scalar 16, sliding window 3 on layer 0, post-norms.
+    phi3-longrope   Phi-3: fused qkv_proj and gate_up_proj, partial rotary 0.5, LongRoPE over
+                    original 4 (long factors apply), sliding window 3 on every layer.
+    gemma3-text     Gemma 3 text: query/key norms, local RoPE base 1e4 on sliding layers
+                    (window 3, pattern 2) and global base 1e6 with linear scaling 2.
 
 The checkpoints with a tokenizer.json (gpt2-text, llama-text) and the tokenizer fixtures come
 from the sibling script tools/gen_tokenizer_fixtures.py, which reuses the helpers here.
@@ -67,6 +84,16 @@ from transformers import (
     MistralForCausalLM,
     Qwen2Config,
     Qwen2ForCausalLM,
+    Qwen3Config,
+    Qwen3ForCausalLM,
+    GemmaConfig,
+    GemmaForCausalLM,
+    Gemma2Config,
+    Gemma2ForCausalLM,
+    Gemma3TextConfig,
+    Gemma3ForCausalLM,
+    Phi3Config,
+    Phi3ForCausalLM,
 )
 
 SEQ = 8
@@ -279,7 +306,101 @@ def make_qwen2(out):
     write_expected(folder, "qwen2-mqa", "transformers-5", model, prompts(101, seed=107), "F32")
 
 
-FAMILIES = {"gpt2": make_gpt2, "llama": make_llama, "mistral": make_mistral, "qwen2": make_qwen2}
+def simple(out, name, model, seed, layout="transformers-5", edit=None, dtype=None):
+    """Saves `model` under `name` (optionally with its config edited and its weights rounded to
+    `dtype`) and writes the expected outputs for prompts drawn with `seed`."""
+    folder = os.path.join(out, name)
+    vocab = model.config.vocab_size
+    if dtype is None:
+        save(model, folder)
+        weights = "F32"
+    else:
+        save(model.to(dtype), folder)
+        model = upcast(model, dtype)
+        weights = {torch.bfloat16: "BF16", torch.float16: "F16"}[dtype]
+    if edit is not None:
+        edit_config(folder, edit)
+    write_expected(folder, name, layout, model, prompts(vocab, seed), weights)
+
+
+def make_qwen2_sliding(out):
+    cfg = Qwen2Config(**llama_kwargs(num_key_value_heads=2, use_sliding_window=True,
+                                     sliding_window=3, max_window_layers=1))
+    simple(out, "qwen2-sliding", reinit(Qwen2ForCausalLM(cfg), seed=12), seed=108)
+
+
+def make_rope(out):
+    # Llama 3.2-1B in miniature: llama3 RoPE, GQA, tied, bf16, 4.x config keys.
+    cfg = LlamaConfig(**llama_kwargs(
+        num_key_value_heads=2, tie_word_embeddings=True, max_position_embeddings=128,
+        rope_parameters={"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0,
+                         "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                         "original_max_position_embeddings": 64}))
+
+    def to_4x(c):
+        params = c.pop("rope_parameters")
+        c["rope_theta"] = params.pop("rope_theta")
+        c["rope_scaling"] = params
+        c["torch_dtype"] = c.pop("dtype", "bfloat16")
+        c["transformers_version"] = "4.46.3"
+
+    simple(out, "llama3-rope", reinit(LlamaForCausalLM(cfg), seed=21), seed=109,
+           layout="transformers-4.x config (rope_scaling llama3)", edit=to_4x,
+           dtype=torch.bfloat16)
+    kinds = {
+        "llama-linear": ({"rope_type": "linear", "factor": 4.0}, {}),
+        "llama-dynamic": ({"rope_type": "dynamic", "factor": 2.0},
+                          {"max_position_embeddings": 4}),
+        "llama-yarn": ({"rope_type": "yarn", "factor": 4.0,
+                        "original_max_position_embeddings": 16}, {}),
+        "llama-longrope": ({"rope_type": "longrope", "short_factor": [1.0, 1.5, 2.0, 3.0],
+                            "long_factor": [1.0, 2.0, 4.0, 9.0],
+                            "original_max_position_embeddings": 4}, {}),
+    }
+    for i, (name, (params, extra)) in enumerate(kinds.items()):
+        params = dict(params, rope_theta=10000.0)
+        cfg = LlamaConfig(**llama_kwargs(rope_parameters=params, **extra))
+        simple(out, name, reinit(LlamaForCausalLM(cfg), seed=22 + i), seed=110 + i)
+
+
+def make_qwen3(out):
+    cfg = Qwen3Config(**llama_kwargs(num_key_value_heads=2, head_dim=8, use_sliding_window=True,
+                                     sliding_window=3, max_window_layers=1))
+    simple(out, "qwen3-qknorm", reinit(Qwen3ForCausalLM(cfg), seed=31), seed=120)
+
+
+def make_gemma(out):
+    cfg = GemmaConfig(**llama_kwargs(num_key_value_heads=1, head_dim=8, bos_token_id=2,
+                                     eos_token_id=1, pad_token_id=0))
+    simple(out, "gemma-mqa", reinit(GemmaForCausalLM(cfg), seed=41), seed=121)
+    cfg = Gemma2Config(**llama_kwargs(num_key_value_heads=2, head_dim=8, bos_token_id=2,
+                                      eos_token_id=1, pad_token_id=0, sliding_window=3,
+                                      attn_logit_softcapping=2.0, final_logit_softcapping=5.0,
+                                      query_pre_attn_scalar=16))
+    simple(out, "gemma2-softcap", reinit(Gemma2ForCausalLM(cfg), seed=42), seed=122)
+    cfg = Gemma3TextConfig(**llama_kwargs(
+        num_key_value_heads=2, head_dim=8, bos_token_id=2, eos_token_id=1, pad_token_id=0,
+        sliding_window=3, query_pre_attn_scalar=16,
+        layer_types=["sliding_attention", "full_attention"],
+        rope_parameters={
+            "full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e6},
+            "sliding_attention": {"rope_type": "default", "rope_theta": 1e4},
+        }))
+    simple(out, "gemma3-text", reinit(Gemma3ForCausalLM(cfg), seed=43), seed=123)
+
+
+def make_phi3(out):
+    cfg = Phi3Config(**llama_kwargs(
+        sliding_window=3, original_max_position_embeddings=4, pad_token_id=0,
+        rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0,
+                         "partial_rotary_factor": 0.5, "short_factor": [1.0, 2.0],
+                         "long_factor": [1.5, 5.0]}))
+    simple(out, "phi3-longrope", reinit(Phi3ForCausalLM(cfg), seed=51), seed=124)
+
+
+FAMILIES = {"gpt2": make_gpt2, "llama": make_llama, "mistral": make_mistral, "qwen2": make_qwen2,
+            "qwen2-sliding": make_qwen2_sliding, "rope": make_rope, "qwen3": make_qwen3,
+            "gemma": make_gemma, "phi3": make_phi3}
 
 
 def main():

@@ -63,6 +63,7 @@ pub fn reference_model() -> SavedModel {
                 rope_subset_size: 2,
                 max_wavelength: 10_000.0,
                 positions_input: "token_positions".into(),
+                scaling: Default::default(),
             })
             .then(Mlp::new(
                 3,

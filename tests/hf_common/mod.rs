@@ -7,7 +7,7 @@ use penzai::prelude::*;
 use serde_json::Value;
 
 /// Every committed fixture.
-pub const FIXTURES: [&str; 9] = [
+pub const FIXTURES: [&str; 20] = [
     "gpt2",
     "gpt2-legacy",
     "gpt2-bf16",
@@ -17,6 +17,17 @@ pub const FIXTURES: [&str; 9] = [
     "llama-f16",
     "mistral-sliding",
     "qwen2-mqa",
+    "qwen2-sliding",
+    "llama3-rope",
+    "llama-linear",
+    "llama-dynamic",
+    "llama-yarn",
+    "llama-longrope",
+    "qwen3-qknorm",
+    "gemma-mqa",
+    "gemma2-softcap",
+    "gemma3-text",
+    "phi3-longrope",
 ];
 
 /// The folder of fixture `name`.

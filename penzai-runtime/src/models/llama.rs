@@ -4,8 +4,9 @@ use super::WeightInit;
 use crate::Result;
 use crate::nn::{
     Activation, Affine, AnyLayer, ApplyCausalMask, ApplyCausalSlidingWindowMask, ApplyRoPE,
-    Attention, BranchAndMultiply, ConstantRescale, Elementwise, EmbeddingDecode, EmbeddingLookup,
-    EmbeddingTable, Initializer, Linear, RMSNorm, RenameAxes, Residual, Sequential, Softmax, Steps,
+    ApplyRoPEToSubset, Attention, BranchAndMultiply, ConstantRescale, Elementwise, EmbeddingDecode,
+    EmbeddingLookup, EmbeddingTable, Initializer, Linear, RMSNorm, RenameAxes, Residual,
+    RopeScaling, Sequential, Softmax, Steps, TanhSoftCap,
 };
 
 /// The shape of a Llama-style model.
@@ -38,6 +39,66 @@ pub struct LlamaConfig {
     pub qkv_bias: bool,
     /// Whether the output projection adds a bias (Llama's `attention_bias`).
     pub output_bias: bool,
+    /// What the Llama-like families (Llama 3, Qwen3, Gemma 1–3, ...) change; the default is
+    /// plain Llama.
+    pub variant: LlamaVariant,
+}
+
+/// The numerical differences of the Llama-like families, each built as a visible layer:
+/// a RoPE scheme is a field of [`ApplyRoPE`], a window is an
+/// [`ApplyCausalSlidingWindowMask`], a soft cap a [`TanhSoftCap`] step, Gemma's `(1 + w)`
+/// norm scale a [`Residual`] around the scale, the embedding scale a [`ConstantRescale`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlamaVariant {
+    /// The RoPE frequency scheme (of every layer, or of the global ones when
+    /// [`local_rope`](Self::local_rope) is set).
+    pub rope_scaling: RopeScaling,
+    /// How many leading entries of each head RoPE rotates (`None`: all).
+    pub rotary_dims: Option<usize>,
+    /// The RoPE base and scheme of sliding-window layers, when they differ (Gemma 3).
+    pub local_rope: Option<(f32, RopeScaling)>,
+    /// Each layer's sliding window (`None`: full causal attention); when `None` every layer
+    /// uses [`LlamaConfig::sliding_window`].
+    pub layer_windows: Option<Vec<Option<usize>>>,
+    /// RMSNorms over `projection` on queries and keys before RoPE (Qwen3, Gemma 3): steps
+    /// `query.norm` and `key.norm`.
+    pub qk_norm: bool,
+    /// Gemma's RMSNorm, scaling by `1 + w`: each norm's `scale` becomes a `Residual`
+    /// around the scale.
+    pub norm_plus_one: bool,
+    /// The gate activation of the MLP (SiLU for Llama, tanh-GELU for Gemma).
+    pub activation: Activation,
+    /// A factor multiplying the embeddings (Gemma's `sqrt(d)`): step `embed_scale`.
+    pub embed_scale: Option<f32>,
+    /// Norms after attention and after the MLP, inside the residuals (Gemma 2 and 3):
+    /// steps `attn.post_norm` and `mlp.post_norm`.
+    pub post_norms: bool,
+    /// A soft cap on attention scores (Gemma 2): step `scores.soft_cap` before the mask.
+    pub attn_softcap: Option<f32>,
+    /// A soft cap on the logits (Gemma 2): step `final_soft_cap` after `unembed`.
+    pub final_softcap: Option<f32>,
+    /// The factor queries are scaled by (default `1 / sqrt(head_dim)`; Gemma's
+    /// `query_pre_attn_scalar^-1/2`).
+    pub query_scale: Option<f32>,
+}
+
+impl Default for LlamaVariant {
+    fn default() -> Self {
+        LlamaVariant {
+            rope_scaling: RopeScaling::Default,
+            rotary_dims: None,
+            local_rope: None,
+            layer_windows: None,
+            qk_norm: false,
+            norm_plus_one: false,
+            activation: Activation::Silu,
+            embed_scale: None,
+            post_norms: false,
+            attn_softcap: None,
+            final_softcap: None,
+            query_scale: None,
+        }
+    }
 }
 
 impl LlamaConfig {
@@ -57,6 +118,15 @@ impl LlamaConfig {
             sliding_window: None,
             qkv_bias: false,
             output_bias: false,
+            variant: LlamaVariant::default(),
+        }
+    }
+
+    /// The sliding window of layer `index`, if any.
+    pub fn window(&self, index: usize) -> Option<usize> {
+        match &self.variant.layer_windows {
+            Some(windows) => windows.get(index).copied().flatten(),
+            None => self.sliding_window,
         }
     }
 
@@ -108,10 +178,13 @@ impl LlamaConfig {
             },
             if self.output_bias { d } else { 0 },
         ];
+        let extra_norms = if self.variant.qk_norm { 2 * hd } else { 0 }
+            + if self.variant.post_norms { 2 * d } else { 0 };
         let block = attention
             .iter()
             .fold(mul(&[3, d, m]), |a, &b| a.saturating_add(b))
-            .saturating_add(2 * d);
+            .saturating_add(2 * d)
+            .saturating_add(extra_norms);
         let embeddings = mul(&[v, d]).saturating_mul(if self.tie_embeddings { 1 } else { 2 });
         mul(&[l, block])
             .saturating_add(embeddings)
@@ -130,6 +203,23 @@ impl LlamaConfig {
             return bad(format!(
                 "head_dim ({}) must be even for RoPE",
                 self.head_dim
+            ));
+        }
+        if let Some(r) = self.variant.rotary_dims
+            && (r == 0 || !r.is_multiple_of(2) || r > self.head_dim)
+        {
+            return bad(format!(
+                "rotary_dims ({r}) must be even, at least 2 and at most head_dim ({})",
+                self.head_dim
+            ));
+        }
+        if let Some(w) = &self.variant.layer_windows
+            && w.len() != self.n_layers
+        {
+            return bad(format!(
+                "layer_windows has {} entries for {} layers",
+                w.len(),
+                self.n_layers
             ));
         }
         Ok(())
@@ -209,12 +299,53 @@ fn projection(
     })
 }
 
-/// The attention of block `label` (e.g. `blocks.3.attn`).
+/// The attention of block `label` (e.g. `blocks.3.attn`), with full causal attention.
 pub fn llama_attention(seed: u64, label: &str, cfg: &LlamaConfig) -> Result<Attention> {
-    attention(WeightInit::Seeded(seed), label, cfg)
+    attention(WeightInit::Seeded(seed), label, cfg, cfg.sliding_window)
 }
 
-fn attention(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<Attention> {
+/// An RMSNorm over `across` labelled `label`; Gemma's `(1 + w)` form when `plus_one` (its
+/// `scale` step wrapped in a `Residual`, so `x + x w`).
+fn rms_norm(
+    seed: u64,
+    label: &str,
+    across: &[(&str, usize)],
+    eps: f32,
+    plus_one: bool,
+) -> Result<RMSNorm> {
+    let mut norm = RMSNorm::new(seed, label, across, eps)?;
+    if plus_one {
+        for step in norm.steps.as_mut_slice() {
+            if step.name.as_deref() == Some("scale") {
+                let scale = std::mem::replace(&mut step.layer, AnyLayer::new(crate::nn::Identity));
+                step.layer = AnyLayer::new(Residual { delta: scale });
+            }
+        }
+    }
+    Ok(norm)
+}
+
+/// The RoPE step of a layer with sliding window `window`.
+fn rope_layer(cfg: &LlamaConfig, window: Option<usize>) -> AnyLayer {
+    let v = &cfg.variant;
+    let (theta, scaling) = match (&v.local_rope, window) {
+        (Some((theta, scaling)), Some(_)) => (*theta, scaling.clone()),
+        _ => (cfg.rope_theta, v.rope_scaling.clone()),
+    };
+    match v.rotary_dims {
+        Some(r) if r < cfg.head_dim => {
+            AnyLayer::new(ApplyRoPEToSubset::new("projection", r, theta, scaling))
+        }
+        _ => AnyLayer::new(ApplyRoPE::new("projection", theta).with_scaling(scaling)),
+    }
+}
+
+fn attention(
+    w: WeightInit,
+    label: &str,
+    cfg: &LlamaConfig,
+    window: Option<usize>,
+) -> Result<Attention> {
     let d = [("embedding", cfg.d_model)];
     let q_heads = cfg.query_head_axes();
     let kv_heads = cfg.kv_head_axes();
@@ -226,35 +357,47 @@ fn attention(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<Attention>
     let linear = |name: &str, out: &[(&str, usize)]| {
         projection(w, &format!("{label}.{name}"), &d, out, cfg.qkv_bias)
     };
-    let rope = || AnyLayer::new(ApplyRoPE::new("projection", cfg.rope_theta));
+    let v = &cfg.variant;
+    let rope = || rope_layer(cfg, window);
     let to_kv = || AnyLayer::new(RenameAxes::new("seq", "kv_seq"));
-    let query = Sequential::named([
-        ("proj", linear("query", &with_proj(&q_heads))?),
-        ("rope", rope()),
-        (
-            "scale",
-            AnyLayer::new(ConstantRescale {
-                by: 1.0 / (cfg.head_dim as f32).sqrt(),
-            }),
-        ),
-    ])?;
-    let key = Sequential::named([
-        ("proj", linear("key", &with_proj(&kv_heads))?),
-        ("rope", rope()),
-        ("rename", to_kv()),
-    ])?;
+    let qk_norm = |name: &str| -> Result<AnyLayer> {
+        Ok(AnyLayer::new(rms_norm(
+            w.seed(),
+            &format!("{label}.{name}.norm"),
+            &[("projection", cfg.head_dim)],
+            cfg.rms_eps,
+            v.norm_plus_one,
+        )?))
+    };
+    let mut query = vec![("proj", linear("query", &with_proj(&q_heads))?)];
+    let mut key = vec![("proj", linear("key", &with_proj(&kv_heads))?)];
+    if v.qk_norm {
+        query.push(("norm", qk_norm("query")?));
+        key.push(("norm", qk_norm("key")?));
+    }
+    let scale = v
+        .query_scale
+        .unwrap_or_else(|| 1.0 / (cfg.head_dim as f32).sqrt());
+    query.push(("rope", rope()));
+    query.push(("scale", AnyLayer::new(ConstantRescale { by: scale })));
+    key.push(("rope", rope()));
+    key.push(("rename", to_kv()));
+    let (query, key) = (Sequential::named(query)?, Sequential::named(key)?);
     let value = Sequential::named([
         ("proj", linear("value", &with_proj(&kv_heads))?),
         ("rename", to_kv()),
     ])?;
-    let mask = match cfg.sliding_window {
+    let mask = match window {
         Some(w) => AnyLayer::new(ApplyCausalSlidingWindowMask::new(w)),
         None => AnyLayer::new(ApplyCausalMask::default()),
     };
-    let scores = Sequential::named([
-        ("mask", mask),
-        ("softmax", AnyLayer::new(Softmax::over("kv_seq"))),
-    ])?;
+    let mut scores = Vec::new();
+    if let Some(cap) = v.attn_softcap {
+        scores.push(("soft_cap", AnyLayer::new(TanhSoftCap { soft_cap: cap })));
+    }
+    scores.push(("mask", mask));
+    scores.push(("softmax", AnyLayer::new(Softmax::over("kv_seq"))));
+    let scores = Sequential::named(scores)?;
     let output = projection(
         w,
         &format!("{label}.output"),
@@ -298,7 +441,10 @@ fn feed_forward(w: WeightInit, label: &str, cfg: &LlamaConfig) -> Result<Transfo
                 init,
             )?),
         ),
-        ("act", AnyLayer::new(Elementwise::new(Activation::Silu))),
+        (
+            "act",
+            AnyLayer::new(Elementwise::new(cfg.variant.activation.clone())),
+        ),
     ])?;
     let up = Linear::new(seed, &format!("{label}.up"), &d, &n, &[], init)?;
     let gate_up = BranchAndMultiply::new(vec![AnyLayer::new(gate), AnyLayer::new(up)])?;
@@ -321,36 +467,40 @@ fn block(w: WeightInit, index: usize, cfg: &LlamaConfig) -> Result<TransformerBl
     let seed = w.seed();
     let label = format!("blocks.{index}");
     let d = [("embedding", cfg.d_model)];
-    let attn = Sequential::named([
-        (
-            "norm",
-            AnyLayer::new(RMSNorm::new(
-                seed,
-                &format!("{label}.attn.norm"),
-                &d,
-                cfg.rms_eps,
-            )?),
-        ),
+    let plus_one = cfg.variant.norm_plus_one;
+    let norm = |name: &str| -> Result<AnyLayer> {
+        Ok(AnyLayer::new(rms_norm(
+            seed,
+            &format!("{label}.{name}"),
+            &d,
+            cfg.rms_eps,
+            plus_one,
+        )?))
+    };
+    let mut attn = vec![
+        ("norm", norm("attn.norm")?),
         (
             "attention",
-            AnyLayer::new(attention(w, &format!("{label}.attn"), cfg)?),
-        ),
-    ])?;
-    let mlp = Sequential::named([
-        (
-            "norm",
-            AnyLayer::new(RMSNorm::new(
-                seed,
-                &format!("{label}.mlp.norm"),
-                &d,
-                cfg.rms_eps,
+            AnyLayer::new(attention(
+                w,
+                &format!("{label}.attn"),
+                cfg,
+                cfg.window(index),
             )?),
         ),
+    ];
+    let mut mlp = vec![
+        ("norm", norm("mlp.norm")?),
         (
             "ffn",
             AnyLayer::new(feed_forward(w, &format!("{label}.mlp"), cfg)?),
         ),
-    ])?;
+    ];
+    if cfg.variant.post_norms {
+        attn.push(("post_norm", norm("attn.post_norm")?));
+        mlp.push(("post_norm", norm("mlp.post_norm")?));
+    }
+    let (attn, mlp) = (Sequential::named(attn)?, Sequential::named(mlp)?);
     Ok(TransformerBlock {
         steps: Steps::named([
             ("attn", AnyLayer::new(Residual::new(attn))),
@@ -404,16 +554,30 @@ impl TransformerLm {
             cfg.d_model,
             w.or(Initializer::XAVIER_NORMAL),
         )?;
-        Ok(TransformerLm {
-            steps: Steps::named([
-                ("embed", AnyLayer::new(EmbeddingLookup { table })),
-                ("blocks", AnyLayer::new(blocks)),
-                (
-                    "final_norm",
-                    AnyLayer::new(RMSNorm::new(seed, "final_norm", &d, cfg.rms_eps)?),
-                ),
-                ("unembed", unembed),
-            ])?,
-        })
+        let v = &cfg.variant;
+        let mut steps = Steps::new();
+        steps.push_named("embed", AnyLayer::new(EmbeddingLookup { table }))?;
+        if let Some(by) = v.embed_scale {
+            steps.push_named("embed_scale", AnyLayer::new(ConstantRescale { by }))?;
+        }
+        steps.push_named("blocks", AnyLayer::new(blocks))?;
+        steps.push_named(
+            "final_norm",
+            AnyLayer::new(rms_norm(
+                seed,
+                "final_norm",
+                &d,
+                cfg.rms_eps,
+                v.norm_plus_one,
+            )?),
+        )?;
+        steps.push_named("unembed", unembed)?;
+        if let Some(cap) = v.final_softcap {
+            steps.push_named(
+                "final_soft_cap",
+                AnyLayer::new(TanhSoftCap { soft_cap: cap }),
+            )?;
+        }
+        Ok(TransformerLm { steps })
     }
 }

@@ -11,7 +11,9 @@ pub use generate::{
     GenerateOptions, Sampling, generate, generate_with_progress, with_kv_cache, with_kv_cache_for,
 };
 pub use gpt2::Gpt2Config;
-pub use llama::{LlamaConfig, TransformerBlock, TransformerFeedForward, TransformerLm};
+pub use llama::{
+    LlamaConfig, LlamaVariant, TransformerBlock, TransformerFeedForward, TransformerLm,
+};
 
 /// How a model builder fills weight matrices and embeddings.
 ///

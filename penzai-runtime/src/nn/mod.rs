@@ -21,6 +21,7 @@ mod norm;
 mod options;
 mod parameter;
 pub mod rope;
+mod rope_scaling;
 mod sequential;
 pub mod side_inputs;
 
@@ -46,6 +47,7 @@ pub use linear::*;
 pub use mask::*;
 pub use mlp::Mlp;
 pub use norm::*;
-pub use parameter::{Parameter, parameters, set_parameter};
+pub use parameter::{Parameter, parameter_count, parameters, set_parameter};
 pub use rope::{ApplyRoPE, ApplyRoPEToSubset};
+pub use rope_scaling::RopeScaling;
 pub use sequential::{NamedGroup, Sequential, Step, Steps};

@@ -92,6 +92,29 @@ pub fn parameters(tree: &dyn Tree) -> Vec<(KeyPath, &Parameter)> {
     out
 }
 
+/// The number of parameter values in `tree`, counting a tied parameter (one label in several
+/// slots, such as an embedding table shared by lookup and decode) once.
+///
+/// ```
+/// use penzai::models::{LlamaConfig, TransformerLm};
+/// use penzai::nn::{parameter_count, parameters};
+///
+/// let cfg = LlamaConfig { tie_embeddings: true, ..LlamaConfig::tiny() };
+/// let model = TransformerLm::llama(&cfg, 0)?;
+/// assert_eq!(parameter_count(&model) as u128, cfg.parameter_count());
+/// let per_slot: usize = parameters(&model).iter().map(|(_, p)| p.value.len()).sum();
+/// assert_eq!(per_slot - parameter_count(&model), 64 * 32); // the table, counted twice
+/// # Ok::<(), penzai::Error>(())
+/// ```
+pub fn parameter_count(tree: &dyn Tree) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    parameters(tree)
+        .into_iter()
+        .filter(|(_, p)| seen.insert(p.label.clone()))
+        .map(|(_, p)| p.value.len())
+        .sum()
+}
+
 /// Sets the value of the parameter labelled `label` in every slot that holds it, keeping
 /// tied parameters tied. Returns how many slots were updated.
 pub fn set_parameter(tree: &mut dyn Tree, label: &str, value: &NamedArray) -> usize {

@@ -7,7 +7,7 @@ use crate::nn::flow::{
     OptionSyntax, Planner, Size, StepBuild, StepInput, Syntax, Written,
 };
 use crate::nn::side_inputs::TOKEN_POSITIONS;
-use crate::nn::{Context, Layer, LayerError, Signature};
+use crate::nn::{Context, Layer, LayerError, RopeScaling, Signature};
 use crate::nx::{AxisName, DType, NamedArray};
 
 /// The positions for an input: the side input `name` when given, else `0..n` along the
@@ -23,13 +23,15 @@ pub fn positions(cx: &Context, name: &str, x: &NamedArray, seq_axis: &str) -> Re
 }
 
 /// Rotates the first `rotated` entries of `axis` of `x` by position-dependent angles,
-/// with the half-split pairing of GPT-NeoX and Llama (`x[i]` with `x[i + rotated/2]`).
+/// with the half-split pairing of GPT-NeoX and Llama (`x[i]` with `x[i + rotated/2]`), at
+/// the frequencies `scaling` derives from `max_wavelength`.
 fn rotate(
     x: &NamedArray,
     axis: &str,
     rotated: usize,
     positions: &NamedArray,
     max_wavelength: f32,
+    scaling: &RopeScaling,
 ) -> Result<NamedArray> {
     if !rotated.is_multiple_of(2) || rotated == 0 {
         return Err(LayerError::Config(format!(
@@ -54,19 +56,25 @@ fn rotate(
         .into());
     }
     let half = rotated / 2;
+    let pos = positions.to_i64_vec();
+    // The length the dynamic schemes scale by: the longest position of this call, plus one.
+    let seq_len = pos
+        .iter()
+        .copied()
+        .max()
+        .map_or(0, |p| p.max(0) as usize + 1);
     // Frequencies and angles in f32, as the reference implementations compute them, so
     // that logits match theirs closely; sin and cos are then rounded correctly from f64.
-    let inv_freq: Vec<f32> = (0..half)
-        .map(|i| 1.0 / libm::powf(max_wavelength, (2 * i) as f32 / rotated as f32))
-        .collect();
-    let pos = positions.to_i64_vec();
+    let (inv_freq, attention) = scaling.frequencies(max_wavelength, rotated, seq_len)?;
+    let inv_freq: Vec<f32> = inv_freq.into_iter().map(|f| f as f32).collect();
     let mut sin = Vec::with_capacity(pos.len() * half);
     let mut cos = Vec::with_capacity(pos.len() * half);
     for &p in &pos {
         for f in &inv_freq {
             let angle = f64::from(p as f32 * *f);
-            sin.push(angle.sin() as f32);
-            cos.push(angle.cos() as f32);
+            let (s, c) = (angle.sin() as f32, angle.cos() as f32);
+            sin.push(if attention == 1.0 { s } else { s * attention });
+            cos.push(if attention == 1.0 { c } else { c * attention });
         }
     }
     let pos_shape = positions.named_shape();
@@ -89,7 +97,9 @@ fn rotate(
 /// Rotary position embedding over the whole `embedding_axis` (Llama's RoPE).
 ///
 /// In `model!`: `ApplyRoPE(over projection)`; option `theta = 10000.0`. The axis pairs its
-/// first and second halves, so its size must be even.
+/// first and second halves, so its size must be even. The frequencies follow
+/// [`scaling`](ApplyRoPE::scaling) (plain `theta^(-2i/d)` by default; Llama 3's, YaRN's, ...
+/// as checkpoints name them), a field shown and editable like the others.
 #[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
 #[tree(validate = "ApplyRoPE::validate")]
 pub struct ApplyRoPE {
@@ -102,6 +112,10 @@ pub struct ApplyRoPE {
     /// The side input holding token positions (else `0..n` along `seq`).
     #[tree(skip)]
     pub positions_input: String,
+    /// How the frequencies derive from `max_wavelength` (HF `rope_type`).
+    #[tree(skip)]
+    #[serde(default)]
+    pub scaling: RopeScaling,
 }
 
 impl ApplyRoPE {
@@ -111,7 +125,14 @@ impl ApplyRoPE {
             embedding_axis: embedding_axis.into(),
             max_wavelength,
             positions_input: TOKEN_POSITIONS.to_owned(),
+            scaling: RopeScaling::Default,
         }
+    }
+
+    /// This layer with its frequencies derived as `scaling` says.
+    pub fn with_scaling(mut self, scaling: RopeScaling) -> ApplyRoPE {
+        self.scaling = scaling;
+        self
     }
 }
 
@@ -128,7 +149,14 @@ impl Layer for ApplyRoPE {
         require_axis(&x, &self.embedding_axis, None)?;
         let size = x.axis_size(&self.embedding_axis).unwrap_or(0);
         let pos = positions(cx, &self.positions_input, &x, "seq")?;
-        rotate(&x, &self.embedding_axis, size, &pos, self.max_wavelength)
+        rotate(
+            &x,
+            &self.embedding_axis,
+            size,
+            &pos,
+            self.max_wavelength,
+            &self.scaling,
+        )
     }
 
     fn signature(&self) -> Option<Signature<'_>> {
@@ -229,9 +257,30 @@ pub struct ApplyRoPEToSubset {
     /// The side input holding token positions.
     #[tree(skip)]
     pub positions_input: String,
+    /// How the frequencies derive from `max_wavelength` (HF `rope_type`).
+    #[tree(skip)]
+    #[serde(default)]
+    pub scaling: RopeScaling,
 }
 
 impl ApplyRoPEToSubset {
+    /// RoPE over the first `rope_subset_size` entries of `embedding_axis`, with
+    /// `token_positions` as positions (NeoX's `rotary_pct`, Phi's `partial_rotary_factor`).
+    pub fn new(
+        embedding_axis: &str,
+        rope_subset_size: usize,
+        max_wavelength: f32,
+        scaling: RopeScaling,
+    ) -> ApplyRoPEToSubset {
+        ApplyRoPEToSubset {
+            embedding_axis: embedding_axis.into(),
+            rope_subset_size,
+            max_wavelength,
+            positions_input: TOKEN_POSITIONS.to_owned(),
+            scaling,
+        }
+    }
+
     /// Checks the options (run by constructors, after loading and before each call).
     pub fn validate(&self) -> Result<()> {
         super::options::positive("max_wavelength", self.max_wavelength)
@@ -257,6 +306,7 @@ impl Layer for ApplyRoPEToSubset {
             self.rope_subset_size,
             &pos,
             self.max_wavelength,
+            &self.scaling,
         )
     }
 

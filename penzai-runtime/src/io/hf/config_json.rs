@@ -17,7 +17,7 @@ use crate::io::{Architecture, HfConfig, IoError};
 pub(crate) fn to_json(config: &HfConfig, file: &str) -> Result<Value, IoError> {
     let architecture = match &config.architecture {
         Architecture::Gpt2(cfg) => gpt2(cfg, file)?,
-        Architecture::Llama(cfg) => llama(cfg),
+        Architecture::Llama(cfg) => llama(cfg, file)?,
     };
     let mut out = config.passthrough.clone();
     if let Value::Object(keys) = architecture {
@@ -51,12 +51,31 @@ fn gpt2(cfg: &HfGpt2Config, file: &str) -> Result<Value, IoError> {
     }))
 }
 
-fn llama(cfg: &HfLlamaConfig) -> Value {
-    let architecture = match cfg.family {
-        LlamaFamily::Llama => "LlamaForCausalLM",
-        LlamaFamily::Mistral => "MistralForCausalLM",
-        LlamaFamily::Qwen2 => "Qwen2ForCausalLM",
+fn llama(cfg: &HfLlamaConfig, file: &str) -> Result<Value, IoError> {
+    let architecture = llama::class_name(cfg.family);
+    let activation =
+        activation_hf_name(&cfg.activation).ok_or_else(|| IoError::UnsupportedConfig {
+            file: file.to_owned(),
+            key: "hidden_act".to_owned(),
+            value: format!("\"{:?}\"", cfg.activation),
+            reason: "transformers has no name for this activation".to_owned(),
+        })?;
+    // transformers' "gelu_new" is the tanh form; Gemma names it "gelu_pytorch_tanh".
+    let activation = match activation {
+        "gelu_new" => "gelu_pytorch_tanh",
+        other => other,
     };
+    let layer_types: Vec<&str> = cfg
+        .layer_windows
+        .iter()
+        .map(|w| {
+            if w.is_some() {
+                "sliding_attention"
+            } else {
+                "full_attention"
+            }
+        })
+        .collect();
     let mut out = json!({
         "model_type": llama::architecture(cfg.family),
         "architectures": [architecture],
@@ -67,9 +86,9 @@ fn llama(cfg: &HfLlamaConfig) -> Value {
         "num_attention_heads": cfg.num_attention_heads,
         "num_key_value_heads": cfg.num_key_value_heads,
         "head_dim": cfg.head_dim,
-        "hidden_act": "silu",
+        "hidden_act": activation,
         "rms_norm_eps": cfg.rms_norm_eps,
-        "rope_parameters": {"rope_type": "default", "rope_theta": cfg.rope_theta},
+        "rope_parameters": cfg.rope.to_json(),
         "max_position_embeddings": cfg.max_position_embeddings,
         "tie_word_embeddings": cfg.tie_word_embeddings,
         "dtype": "float32",
@@ -82,10 +101,62 @@ fn llama(cfg: &HfLlamaConfig) -> Value {
             LlamaFamily::Mistral => {
                 map.insert("sliding_window".into(), cfg.sliding_window.into());
             }
-            LlamaFamily::Qwen2 => {
-                map.insert("use_sliding_window".into(), false.into());
+            LlamaFamily::Qwen2 | LlamaFamily::Qwen3 => {
+                let on = cfg.layer_windows.iter().any(Option::is_some);
+                map.insert("use_sliding_window".into(), on.into());
+                if let Some(w) = cfg.sliding_window.filter(|_| on) {
+                    map.insert("sliding_window".into(), w.into());
+                    map.insert("layer_types".into(), json!(layer_types));
+                }
+                if cfg.family == LlamaFamily::Qwen3 {
+                    map.insert("attention_bias".into(), cfg.attention_bias.qkv.into());
+                }
+            }
+            LlamaFamily::Gemma => {
+                map.insert("attention_bias".into(), cfg.attention_bias.qkv.into());
+            }
+            LlamaFamily::Phi3 => {
+                map.insert("sliding_window".into(), cfg.sliding_window.into());
+                if let crate::nn::RopeScaling::LongRope {
+                    original_max_position_embeddings,
+                    ..
+                } = &cfg.rope.scaling
+                {
+                    map.insert(
+                        "original_max_position_embeddings".into(),
+                        (*original_max_position_embeddings).into(),
+                    );
+                }
+            }
+            LlamaFamily::Gemma2 | LlamaFamily::Gemma3Text => {
+                map.insert("attention_bias".into(), cfg.attention_bias.qkv.into());
+                map.remove("hidden_act");
+                map.insert("hidden_activation".into(), activation.into());
+                map.insert("sliding_window".into(), cfg.sliding_window.into());
+                map.insert("layer_types".into(), json!(layer_types));
+                map.insert(
+                    "attn_logit_softcapping".into(),
+                    cfg.attn_logit_softcapping.into(),
+                );
+                map.insert(
+                    "final_logit_softcapping".into(),
+                    cfg.final_logit_softcapping.into(),
+                );
+                map.insert(
+                    "query_pre_attn_scalar".into(),
+                    cfg.query_pre_attn_scalar.into(),
+                );
+                if let Some(local) = &cfg.local_rope {
+                    map.insert(
+                        "rope_parameters".into(),
+                        json!({
+                            "full_attention": cfg.rope.to_json(),
+                            "sliding_attention": local.to_json(),
+                        }),
+                    );
+                }
             }
         }
     }
-    out
+    Ok(out)
 }

@@ -1,10 +1,11 @@
 //! The Llama family's checkpoint layout (`LlamaForCausalLM`, `MistralForCausalLM`,
-//! `Qwen2ForCausalLM`): `model.layers.{i}.*` with `nn.Linear` weights stored `[out, in]`.
+//! `Qwen2ForCausalLM`, `Qwen3ForCausalLM`, `GemmaForCausalLM`, `Gemma2ForCausalLM`,
+//! `Gemma3ForCausalLM`): `model.layers.{i}.*` with `nn.Linear` weights stored `[out, in]`.
 
 use super::layout::TensorMap;
 use super::{Plan, Skeleton};
 use crate::io::hf_config::{HfLlamaConfig as HfLlama, LlamaFamily};
-use crate::models::LlamaConfig;
+use crate::models::{LlamaConfig, LlamaVariant};
 
 /// The `model_type` of a family, as in messages and `config.json`.
 pub(crate) fn architecture(family: LlamaFamily) -> &'static str {
@@ -12,7 +13,31 @@ pub(crate) fn architecture(family: LlamaFamily) -> &'static str {
         LlamaFamily::Llama => "llama",
         LlamaFamily::Mistral => "mistral",
         LlamaFamily::Qwen2 => "qwen2",
+        LlamaFamily::Qwen3 => "qwen3",
+        LlamaFamily::Gemma => "gemma",
+        LlamaFamily::Gemma2 => "gemma2",
+        LlamaFamily::Gemma3Text => "gemma3_text",
+        LlamaFamily::Phi3 => "phi3",
     }
+}
+
+/// The transformers class of a family, as `config.json`'s `architectures` names it.
+pub(crate) fn class_name(family: LlamaFamily) -> &'static str {
+    match family {
+        LlamaFamily::Llama => "LlamaForCausalLM",
+        LlamaFamily::Mistral => "MistralForCausalLM",
+        LlamaFamily::Qwen2 => "Qwen2ForCausalLM",
+        LlamaFamily::Qwen3 => "Qwen3ForCausalLM",
+        LlamaFamily::Gemma => "GemmaForCausalLM",
+        LlamaFamily::Gemma2 => "Gemma2ForCausalLM",
+        LlamaFamily::Gemma3Text => "Gemma3ForCausalLM",
+        LlamaFamily::Phi3 => "Phi3ForCausalLM",
+    }
+}
+
+/// Whether the family has norms after attention and the MLP (Gemma 2 and 3).
+fn post_norms(family: LlamaFamily) -> bool {
+    matches!(family, LlamaFamily::Gemma2 | LlamaFamily::Gemma3Text)
 }
 
 /// The model config our builder takes.
@@ -32,6 +57,31 @@ pub(crate) fn model_config(cfg: &HfLlama) -> LlamaConfig {
         sliding_window: cfg.sliding_window,
         qkv_bias: cfg.attention_bias.qkv,
         output_bias: cfg.attention_bias.output,
+        variant: variant(cfg),
+    }
+}
+
+/// What the family changes, each a visible layer of the model.
+fn variant(cfg: &HfLlama) -> LlamaVariant {
+    let gemma = cfg.family.is_gemma();
+    let rotated = (cfg.head_dim as f64 * cfg.rope.partial_rotary_factor) as usize;
+    LlamaVariant {
+        rope_scaling: cfg.rope.scaling.clone(),
+        rotary_dims: (rotated < cfg.head_dim).then_some(rotated),
+        local_rope: cfg
+            .local_rope
+            .as_ref()
+            .map(|r| (r.theta as f32, r.scaling.clone())),
+        layer_windows: Some(cfg.layer_windows.clone()),
+        qk_norm: cfg.qk_norm,
+        norm_plus_one: gemma,
+        activation: cfg.activation.clone(),
+        // transformers multiplies by sqrt(hidden_size) rounded to the activations' dtype.
+        embed_scale: gemma.then(|| (cfg.hidden_size as f64).sqrt() as f32),
+        post_norms: post_norms(cfg.family),
+        attn_softcap: cfg.attn_logit_softcapping.map(|c| c as f32),
+        final_softcap: cfg.final_logit_softcapping.map(|c| c as f32),
+        query_scale: cfg.query_pre_attn_scalar.map(|s| (1.0 / s.sqrt()) as f32),
     }
 }
 
@@ -88,11 +138,40 @@ pub(crate) fn layout(cfg: &HfLlama) -> Vec<TensorMap> {
             &[emb],
             ours("attn.norm.scale.weights"),
         ));
-        for (proj, name, axes, out) in [
-            ("q_proj", "query", &q_axes, q_rows),
-            ("k_proj", "key", &kv_axes, kv_rows),
-            ("v_proj", "value", &kv_axes, kv_rows),
-        ] {
+        if cfg.qk_norm {
+            for (norm, name) in [("q_norm", "query"), ("k_norm", "key")] {
+                rows.push(TensorMap::one(
+                    hf(&format!("self_attn.{norm}.weight")),
+                    &[cfg.head_dim],
+                    &[("projection", cfg.head_dim)],
+                    ours(&format!("attn.{name}.norm.scale.weights")),
+                ));
+            }
+        }
+        let phi3 = cfg.family == LlamaFamily::Phi3;
+        if phi3 {
+            // Queries, keys and values side by side (multi-head only: the config refuses GQA).
+            rows.push(TensorMap::split(
+                hf("self_attn.qkv_proj.weight"),
+                &[3 * q_rows, d],
+                &[[("qkv", 3)].as_slice(), &q_axes, &[emb]].concat(),
+                "qkv",
+                ["query", "key", "value"]
+                    .iter()
+                    .map(|n| ours(&format!("attn.{n}.weights")))
+                    .collect(),
+            ));
+        }
+        let separate: &[(&str, &str, &Vec<(&'static str, usize)>, usize)] = if phi3 {
+            &[]
+        } else {
+            &[
+                ("q_proj", "query", &q_axes, q_rows),
+                ("k_proj", "key", &kv_axes, kv_rows),
+                ("v_proj", "value", &kv_axes, kv_rows),
+            ]
+        };
+        for &(proj, name, axes, out) in separate {
             rows.push(TensorMap::one(
                 hf(&format!("self_attn.{proj}.weight")),
                 &[out, d],
@@ -122,13 +201,39 @@ pub(crate) fn layout(cfg: &HfLlama) -> Vec<TensorMap> {
                 ours("attn.output.bias"),
             ));
         }
-        rows.push(TensorMap::one(
-            hf("post_attention_layernorm.weight"),
-            &[d],
-            &[emb],
-            ours("mlp.norm.scale.weights"),
-        ));
-        for (proj, name) in [("gate_proj", "gate"), ("up_proj", "up")] {
+        let norms: &[(&str, &str)] = if post_norms(cfg.family) {
+            &[
+                ("post_attention_layernorm", "attn.post_norm"),
+                ("pre_feedforward_layernorm", "mlp.norm"),
+                ("post_feedforward_layernorm", "mlp.post_norm"),
+            ]
+        } else {
+            &[("post_attention_layernorm", "mlp.norm")]
+        };
+        for (theirs, mine) in norms {
+            rows.push(TensorMap::one(
+                hf(&format!("{theirs}.weight")),
+                &[d],
+                &[emb],
+                ours(&format!("{mine}.scale.weights")),
+            ));
+        }
+        if phi3 {
+            // Gate rows first, then up rows.
+            rows.push(TensorMap::split(
+                hf("mlp.gate_up_proj.weight"),
+                &[2 * n, d],
+                &[("gate_up", 2), neurons, emb],
+                "gate_up",
+                vec![ours("mlp.gate.weights"), ours("mlp.up.weights")],
+            ));
+        }
+        let gate_up: &[(&str, &str)] = if phi3 {
+            &[]
+        } else {
+            &[("gate_proj", "gate"), ("up_proj", "up")]
+        };
+        for &(proj, name) in gate_up {
             rows.push(TensorMap::one(
                 hf(&format!("mlp.{proj}.weight")),
                 &[n, d],

@@ -7,8 +7,10 @@
 //! (possibly edited) model back in transformers' names and layouts.
 //!
 //! Supported: GPT-2 (`GPT2LMHeadModel`, with or without the `transformer.` prefix) and the
-//! Llama family (`llama`, `mistral` with its sliding window, `qwen2` with its query/key/value
-//! biases), in F16, BF16, F32 or F64, computed in f32.
+//! Llama family (`llama` with any RoPE scheme of `rope_scaling`, `mistral` with its sliding
+//! window, `qwen2` with its query/key/value biases and per-layer windows, `qwen3` with its
+//! query/key norms, `gemma`, `gemma2`, `gemma3_text`, and `phi3` with its fused projections),
+//! in F16, BF16, F32 or F64, computed in f32.
 //!
 //! **Weights stay at their stored width, in the file.** The safetensors files are memory-mapped
 //! and F32, F16 and BF16 parameters borrow their bytes (copy-on-write): loading copies nothing,
@@ -79,7 +81,8 @@ pub struct LoadedModel {
     pub model: TransformerLm,
     /// The parsed `config.json`; pass it to [`export`] to write the model back.
     pub config: HfConfig,
-    /// The `model_type`: `gpt2`, `llama`, `mistral` or `qwen2`.
+    /// The `model_type`: `gpt2`, `llama`, `mistral`, `qwen2`, `qwen3`, `gemma`, `gemma2`,
+    /// `gemma3_text` or `phi3`.
     pub architecture: &'static str,
     /// The dtypes the parameters were stored in.
     pub stored_dtypes: BTreeSet<DType>,

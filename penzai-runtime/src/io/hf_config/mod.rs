@@ -2,7 +2,7 @@
 //!
 //! Keys fall in three classes. Keys we implement are read and validated (a wrong JSON type or
 //! out-of-range value is an [`IoError::ConfigValue`] naming the key). Keys that would change the
-//! numerics in ways we do not implement (`rope_scaling`, `mlp_bias: true`,
+//! numerics in ways we do not implement (an unknown `rope_scaling` type, `mlp_bias: true`,
 //! `scale_attn_by_inverse_layer_idx: true`, a `hidden_act` other than silu, ...) are an
 //! [`IoError::UnsupportedConfig`] naming the key. Keys known not to matter for a float32 forward
 //! pass (`architectures`, `torch_dtype`, token ids, dropout probabilities, generation defaults,
@@ -12,6 +12,7 @@
 mod gpt2;
 mod keys;
 mod llama;
+mod rope;
 
 use std::path::Path;
 
@@ -19,6 +20,7 @@ use serde_json::{Map, Value};
 
 pub use gpt2::{HfGpt2Config, activation_from_hf_name, activation_hf_name};
 pub use llama::{AttentionBias, HfLlamaConfig, LlamaFamily};
+pub use rope::HfRope;
 
 use crate::io::{IoError, json_error};
 use keys::Keys;
@@ -29,7 +31,8 @@ use keys::Keys;
 pub enum Architecture {
     /// `model_type: "gpt2"`.
     Gpt2(HfGpt2Config),
-    /// `model_type: "llama"`, `"mistral"` or `"qwen2"`.
+    /// `model_type: "llama"`, `"mistral"`, `"qwen2"`, `"qwen3"`, `"gemma"`, `"gemma2"`,
+    /// `"gemma3_text"` or `"phi3"`.
     Llama(HfLlamaConfig),
 }
 
@@ -45,9 +48,9 @@ pub enum Architecture {
 /// assert_eq!(gpt2.head_dim(), 8);
 /// assert!(gpt2.tie_word_embeddings);
 ///
-/// let bad = br#"{"model_type": "llama", "rope_scaling": {"rope_type": "llama3"}}"#;
+/// let bad = br#"{"model_type": "llama", "rope_scaling": {"rope_type": "su", "factor": 2.0}}"#;
 /// let err = HfConfig::from_json_bytes("config.json", bad).unwrap_err();
-/// assert!(err.to_string().contains("unsupported \"rope_scaling\""));
+/// assert!(err.to_string().contains("unsupported \"rope_scaling.rope_type\""));
 /// # Ok::<(), penzai::io::IoError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -106,6 +109,20 @@ impl HfConfig {
             "qwen2" => {
                 Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Qwen2)?)
             }
+            "qwen3" => {
+                Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Qwen3)?)
+            }
+            "gemma" => {
+                Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Gemma)?)
+            }
+            "gemma2" => {
+                Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Gemma2)?)
+            }
+            "phi3" => Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Phi3)?),
+            "gemma3_text" => Architecture::Llama(HfLlamaConfig::from_keys(
+                &mut keys,
+                LlamaFamily::Gemma3Text,
+            )?),
             other => {
                 return Err(IoError::UnsupportedModelType {
                     file: file.to_owned(),
