@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::grad::GradError;
 use crate::io::IoError;
 use crate::io::SaveError;
 use crate::io::hf::HfError;
@@ -58,6 +59,9 @@ pub enum Error {
     /// A selector query or edit failed.
     #[error(transparent)]
     Select(#[from] SelectError),
+    /// Computing gradients or training failed.
+    #[error(transparent)]
+    Grad(#[from] GradError),
     /// Reading a tokenizer, encoding or decoding failed (boxed like `Io`).
     #[cfg(feature = "text")]
     #[error(transparent)]

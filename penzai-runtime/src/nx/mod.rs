@@ -43,6 +43,7 @@
 //! | `sum`, `mean`, `max`, `var`, `softmax`, ... | `reduce` |
 //! | `take`, `index_axis`, `slice_axis`, `concat`, `stack` | `index` |
 //! | `nmap` | `nmap` |
+//! | [`Tape`]: reverse-mode gradients of any computation over these ops | `tape` |
 //! | [`AxisError`] | `error` |
 
 mod align;
@@ -63,6 +64,7 @@ mod random;
 mod reduce;
 mod shape;
 mod shared;
+mod tape;
 
 #[cfg(test)]
 mod props;
@@ -77,3 +79,4 @@ pub use half::{bf16, f16};
 pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
 pub(crate) use shared::ByteRegion;
 pub use shared::{ArrayElement, SharedArray};
+pub use tape::{GradError, Tape};
