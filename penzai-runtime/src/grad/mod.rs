@@ -152,6 +152,17 @@ impl Gradients {
         self.sites.iter().map(|(n, g)| (n.as_str(), g))
     }
 
+    /// A copy of `model` whose trainable parameters hold their gradients instead of their
+    /// values (same labels and axes): what to hand to code that lays parameters out, such
+    /// as `io::hf::export_tensors`, to get gradients in a checkpoint's names and layouts.
+    pub fn in_model<M: Tree + Clone>(&self, model: &M) -> M {
+        let mut copy = model.clone();
+        for (label, g) in &self.by_label {
+            crate::nn::set_parameter(&mut copy, label, g);
+        }
+        copy
+    }
+
     /// The Euclidean norm of all parameter gradients together.
     pub fn global_norm(&self) -> f32 {
         self.by_label
