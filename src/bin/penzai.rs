@@ -33,8 +33,9 @@ use penzai::nx::DType;
 use penzai::prelude::*;
 
 // Beside this file, not in src/bin/ itself, where cargo would take it for a binary.
-#[path = "penzai/text.rs"]
+#[path = "penzai/grad.rs"]
 mod grad;
+#[path = "penzai/text.rs"]
 mod text;
 
 #[derive(Parser)]

@@ -18,7 +18,10 @@ pub fn grad(input: &ModelInput, name: &str) -> Result<()> {
     let loaded = load_model(&dir, input.dtype)?;
     let ids = text::prompt_ids(&dir, &input.input)?;
     if ids.len() < 2 {
-        bail!("the next-token loss needs at least 2 tokens, got {}", ids.len());
+        bail!(
+            "the next-token loss needs at least 2 tokens, got {}",
+            ids.len()
+        );
     }
     let vocab = match &loaded.config.architecture {
         penzai::io::Architecture::Gpt2(c) => Some(c.vocab_size),
@@ -34,7 +37,10 @@ pub fn grad(input: &ModelInput, name: &str) -> Result<()> {
         .context("laying the gradients out as the checkpoint's tensors")?;
     let Some((_, tensor)) = tensors.iter().find(|(n, _)| n == name) else {
         let known: Vec<&str> = tensors.iter().map(|(n, _)| n.as_str()).collect();
-        bail!("the checkpoint has no tensor {name:?}; its tensors are: {}", known.join(", "));
+        bail!(
+            "the checkpoint has no tensor {name:?}; its tensors are: {}",
+            known.join(", ")
+        );
     };
     let TensorData::F32(values) = &tensor.data else {
         bail!("the gradient of {name} is not f32");
