@@ -30,6 +30,7 @@
 mod loss;
 mod optim;
 mod site;
+mod train;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -42,6 +43,7 @@ use crate::tree::{KeyPath, Tree, TreeExt, Walk};
 pub use loss::{cross_entropy, next_token_loss};
 pub use optim::{Adam, AdamW, Optimizer, Sgd};
 pub use site::{GradSite, value_and_grad_with_sites};
+pub use train::{TrainingLog, train};
 
 /// Why a gradient computation or a training step failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -27,7 +27,7 @@ mod token_scores;
 pub use ablate::{Ablate, Replacement, ablate, resample};
 pub use capture::{Capture, Captured, capture, with_captures};
 pub use logit_lens::{logit_lens, logit_lens_at};
-pub use lora::{LowRankAdapter, RANK_AXIS, loraify, merge_lora};
+pub use lora::{LowRankAdapter, RANK_AXIS, lora_trainable, loraify, merge_lora};
 pub use patch::{PatchFromWorld, PatchingSweep, WORLDS, logit_difference, patch, patch_sweep};
 pub use probe::LinearProbe;
 pub use token_scores::{TokenLoss, TopTokens, next_token_loss, top_tokens};
