@@ -60,6 +60,14 @@ pub enum GradError {
         /// Some of the model's labels.
         known: String,
     },
+    /// A path given to [`value_and_grad_arrays`] does not hold an array.
+    #[error("no array at {path}: found {found}")]
+    NotAnArray {
+        /// The path.
+        path: String,
+        /// What is there.
+        found: &'static str,
+    },
     /// An optimizer was given a gradient for a label it cannot find in the model, or whose
     /// axes differ from the parameter's.
     #[error("cannot update parameter {label:?}: {reason}")]
@@ -230,4 +238,77 @@ fn watch_parameters(
         return Err(GradError::from(e).into());
     }
     Ok((watched, paths))
+}
+
+/// The value of `loss(model)` and its gradient with respect to plain arrays stored in the
+/// model (an [`Ablate`](crate::interpret::Ablate) mask, a steering vector), given by their
+/// paths (`blocks[0].attn.delta.attention.scores[1].mask`); parameters are frozen. A path
+/// that does not lead to a float `NamedArray` is an error naming it.
+///
+/// The gradient with respect to a head-ablation mask at zero attributes an effect to every
+/// head at once: each entry is the first-order change of the loss from ablating that head.
+pub fn value_and_grad_arrays<M: Tree + Clone>(
+    model: &M,
+    paths: &[KeyPath],
+    loss: impl FnOnce(&M) -> Result<NamedArray>,
+) -> Result<(f32, BTreeMap<KeyPath, NamedArray>)> {
+    let tape = Tape::start().map_err(GradError::from)?;
+    let mut copy = model.clone();
+    let mut watched: BTreeMap<KeyPath, NamedArray> = BTreeMap::new();
+    let mut failure: Option<crate::Error> = None;
+    copy.walk_mut(&mut |frame, node| {
+        let path = frame.to_key_path();
+        if paths.contains(&path) {
+            match node.downcast_mut::<NamedArray>() {
+                Some(array) => match tape.watch(array) {
+                    Ok(w) => {
+                        *array = w.clone();
+                        watched.insert(path, w);
+                    }
+                    Err(e) => {
+                        failure.get_or_insert(GradError::from(e).into());
+                    }
+                },
+                None => {
+                    failure.get_or_insert(
+                        GradError::NotAnArray {
+                            path: path.to_string(),
+                            found: node.type_name(),
+                        }
+                        .into(),
+                    );
+                }
+            }
+        }
+        Walk::Continue
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Some(missing) = paths.iter().find(|p| !watched.contains_key(*p)) {
+        return Err(GradError::NotAnArray {
+            path: missing.to_string(),
+            found: "nothing (no node at this path)",
+        }
+        .into());
+    }
+    let value = loss(&copy)?;
+    let scalar = value.cast(crate::nx::DType::F32)?.to_f32_vec();
+    let wrt: Vec<&NamedArray> = watched.values().collect();
+    let grads = tape.gradients(&value, &wrt).map_err(GradError::from)?;
+    let mut out = BTreeMap::new();
+    for ((path, w), g) in watched.iter().zip(grads) {
+        let g = match g {
+            Some(g) => g,
+            None => NamedArray::zeros(w.named_shape())?,
+        };
+        out.insert(path.clone(), g);
+    }
+    let [value] = scalar.as_slice() else {
+        return Err(GradError::Tape(nx::GradError::LossNotScalar {
+            shape: value.full_shape(),
+        })
+        .into());
+    };
+    Ok((*value, out))
 }
