@@ -87,6 +87,12 @@ pub enum Error {
     },
 }
 
+impl From<crate::nx::GradError> for Error {
+    fn from(e: crate::nx::GradError) -> Error {
+        Error::Grad(GradError::Tape(e))
+    }
+}
+
 fn show_path(path: &KeyPath) -> String {
     if path.is_empty() {
         "the root".to_owned()
