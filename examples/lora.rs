@@ -17,9 +17,13 @@ fn main() -> penzai::Result<()> {
     // The task: continue a repeating pattern of token ids.
     let ids: Vec<i64> = (0..32).map(|i| [3, 1, 4, 1, 5, 9, 2, 6][i % 8]).collect();
     let tokens = NamedArray::from_i64(&[("batch", 2), ("seq", 16)], ids)?;
-    let log = train(&mut adapted, &lora_trainable(), &mut Adam::new(2e-2), 30, |m, _| {
-        next_token_loss(m, &tokens)
-    })?;
+    let log = train(
+        &mut adapted,
+        &lora_trainable(),
+        &mut Adam::new(2e-2),
+        30,
+        |m, _| next_token_loss(m, &tokens),
+    )?;
     for (step, loss) in log.losses.iter().enumerate() {
         println!("step {step:>2}  loss {loss:.4}");
     }

@@ -1,7 +1,7 @@
 //! The runtime's layering, checked on its sources.
 //!
 //! `penzai-runtime` is one crate whose top-level modules form layers:
-//! `nx` -> `tree` -> `nn` -> {`treescope`, `models`, `select`, `grad`, `io`, `interpret`}. A module
+//! `nx` -> `tree` -> `nn` -> {`treescope`, `models`, `select`, `grad`, `io`, `interpret`} -> `text`. A module
 //! may name only the modules below it ([`ALLOWED`]); the glue at the crate root (`error`,
 //! `prelude`, `__private`, `lib.rs`) may name anything. This test reads every source file,
 //! finds each path into the crate (`crate::..`, `$crate::..`, `super::..` that leaves the
@@ -43,6 +43,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "grad",
             "error",
         ],
+    ),
+    // Text in and out: tokenizers over the loaders (`io`) and the token views (`treescope`).
+    (
+        "text",
+        &["nx", "tree", "nn", "treescope", "models", "io", "error"],
     ),
 ];
 

@@ -241,7 +241,7 @@ fn watch_parameters(
 }
 
 /// The value of `loss(model)` and its gradient with respect to plain arrays stored in the
-/// model (an [`Ablate`](crate::interpret::Ablate) mask, a steering vector), given by their
+/// model (an `Ablate` layer's mask, a steering vector), given by their
 /// paths (`blocks[0].attn.delta.attention.scores[1].mask`); parameters are frozen. A path
 /// that does not lead to a float `NamedArray` is an error naming it.
 ///

@@ -4,6 +4,7 @@
 mod array_figure;
 mod csp;
 pub(crate) mod page;
+mod token_figure;
 
 use std::path::Path;
 

@@ -24,12 +24,10 @@
 mod spec;
 mod text;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::html;
 use crate::nx::{DType, NamedArray};
 
 pub use spec::{ScoreScale, TokenEntry, TokenRow, TokenSpec};
@@ -297,23 +295,11 @@ impl<'a> TokenFigure<'a> {
         })
     }
 
-    /// The figure as a fragment for a page that already has the viewer's assets.
-    pub fn to_fragment(&self) -> String {
-        fragment(&self.spec())
-    }
-
-    /// A complete, self-contained HTML page showing the figure.
-    pub fn to_html(&self) -> String {
-        let title = self
-            .title
+    /// The title of the figure's own page: its title, or the token array's shape.
+    pub(crate) fn page_title(&self) -> String {
+        self.title
             .clone()
-            .unwrap_or_else(|| format!("tokens {}", self.tokens.named_shape()));
-        html::page::array_page(&title, &self.to_fragment())
-    }
-
-    /// Writes [`to_html`](TokenFigure::to_html) to `path`.
-    pub fn save_html(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        std::fs::write(path, self.to_html())
+            .unwrap_or_else(|| format!("tokens {}", self.tokens.named_shape()))
     }
 
     /// The figure as terminal text: a caption line, then one line per row with the tokens
@@ -321,14 +307,6 @@ impl<'a> TokenFigure<'a> {
     pub fn to_text(&self) -> String {
         text::render(&self.spec())
     }
-}
-
-/// The markup of a token figure whose spec travels as an escaped JSON island.
-pub(crate) fn fragment(spec: &TokenSpec) -> String {
-    format!(
-        "<div class=\"pzk\"><script type=\"application/json\" class=\"pzk-spec\">{}</script></div>",
-        html::json_island(spec)
-    )
 }
 
 pub(crate) use text::rows as text_rows;
