@@ -198,14 +198,13 @@ pub fn value_and_grad<M: Tree + Clone>(
 
 /// Replaces each trainable parameter's value by a watched copy (one per label, so tied slots
 /// stay one variable); returns the watched arrays and the paths of each label.
-fn watch_parameters(
-    tape: &Tape,
-    model: &mut dyn Tree,
-    trainable: &Trainable,
-) -> Result<(
+/// The watched arrays by label, and the paths of the slots holding each label.
+type Watched = (
     BTreeMap<Arc<str>, NamedArray>,
     BTreeMap<Arc<str>, Vec<KeyPath>>,
-)> {
+);
+
+fn watch_parameters(tape: &Tape, model: &mut dyn Tree, trainable: &Trainable) -> Result<Watched> {
     let mut watched: BTreeMap<Arc<str>, NamedArray> = BTreeMap::new();
     let mut paths: BTreeMap<Arc<str>, Vec<KeyPath>> = BTreeMap::new();
     let mut failure = None;

@@ -33,12 +33,7 @@ impl NamedArray {
     /// `e^x`.
     pub fn exp(&self) -> Result<NamedArray, AxisError> {
         let out = self.scalar_op("exp", libm::expf);
-        tape::record(
-            "exp",
-            &[self],
-            out,
-            tape::unary("exp", self, |x| libm::expf(x)),
-        )
+        tape::record("exp", &[self], out, tape::unary("exp", self, libm::expf))
     }
 
     /// The natural logarithm (NaN below 0, -inf at 0).

@@ -178,18 +178,14 @@ impl NamedArray {
     /// The maximum over the named axes `axes` (NaN if any element is NaN, as in `jnp.max`);
     /// `f32` or `i64`. Zero-size axes are an error: the maximum of nothing is undefined.
     pub fn max(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        let out = (|| -> Result<NamedArray, AxisError> {
-            self.extremum("max", axes, kernels::max, |l| l.iter().copied().max())
-        })();
+        let out = self.extremum("max", axes, kernels::max, |l| l.iter().copied().max());
         let rule = tape::reduction("max", Reduction::Extremum, self, axes);
         tape::record("max", &[self], out, rule)
     }
 
     /// The minimum over the named axes `axes`; see [`max`](NamedArray::max).
     pub fn min(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        let out = (|| -> Result<NamedArray, AxisError> {
-            self.extremum("min", axes, kernels::min, |l| l.iter().copied().min())
-        })();
+        let out = self.extremum("min", axes, kernels::min, |l| l.iter().copied().min());
         let rule = tape::reduction("min", Reduction::Extremum, self, axes);
         tape::record("min", &[self], out, rule)
     }
@@ -263,9 +259,7 @@ impl NamedArray {
     /// masked) or contains NaN gives NaN everywhere in the lane; `-inf` entries next to
     /// finite ones give 0.
     pub fn softmax(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        let out = (|| -> Result<NamedArray, AxisError> {
-            self.normalize("softmax", axes, kernels::softmax_inplace)
-        })();
+        let out = self.normalize("softmax", axes, kernels::softmax_inplace);
         let rule = tape::reduction("softmax", Reduction::Softmax, self, axes);
         tape::record("softmax", &[self], out, rule)
     }
@@ -273,9 +267,7 @@ impl NamedArray {
     /// The log-softmax over the named axes `axes`: `x - logsumexp(x)`, computed stably; the
     /// same NaN rules as [`softmax`](NamedArray::softmax).
     pub fn log_softmax(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        let out = (|| -> Result<NamedArray, AxisError> {
-            self.normalize("log_softmax", axes, kernels::log_softmax_inplace)
-        })();
+        let out = self.normalize("log_softmax", axes, kernels::log_softmax_inplace);
         let rule = tape::reduction("log_softmax", Reduction::LogSoftmax, self, axes);
         tape::record("log_softmax", &[self], out, rule)
     }
