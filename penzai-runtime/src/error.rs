@@ -59,9 +59,9 @@ pub enum Error {
     /// A selector query or edit failed.
     #[error(transparent)]
     Select(#[from] SelectError),
-    /// Computing gradients or training failed.
+    /// Computing gradients or training failed (boxed like `Axis`).
     #[error(transparent)]
-    Grad(#[from] GradError),
+    Grad(Box<GradError>),
     /// Reading a tokenizer, encoding or decoding failed (boxed like `Io`).
     #[cfg(feature = "text")]
     #[error(transparent)]
@@ -87,9 +87,15 @@ pub enum Error {
     },
 }
 
+impl From<GradError> for Error {
+    fn from(e: GradError) -> Error {
+        Error::Grad(Box::new(e))
+    }
+}
+
 impl From<crate::nx::GradError> for Error {
     fn from(e: crate::nx::GradError) -> Error {
-        Error::Grad(GradError::Tape(e))
+        Error::Grad(Box::new(GradError::Tape(e)))
     }
 }
 
