@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::grad::GradError;
 use crate::io::IoError;
 use crate::io::SaveError;
 use crate::io::hf::HfError;
@@ -58,6 +59,9 @@ pub enum Error {
     /// A selector query or edit failed.
     #[error(transparent)]
     Select(#[from] SelectError),
+    /// Computing gradients or training failed (boxed like `Axis`).
+    #[error(transparent)]
+    Grad(Box<GradError>),
     /// Reading a tokenizer, encoding or decoding failed (boxed like `Io`).
     #[cfg(feature = "text")]
     #[error(transparent)]
@@ -81,6 +85,18 @@ pub enum Error {
         /// What went wrong.
         source: Box<Error>,
     },
+}
+
+impl From<GradError> for Error {
+    fn from(e: GradError) -> Error {
+        Error::Grad(Box::new(e))
+    }
+}
+
+impl From<crate::nx::GradError> for Error {
+    fn from(e: crate::nx::GradError) -> Error {
+        Error::Grad(Box::new(GradError::Tape(e)))
+    }
 }
 
 fn show_path(path: &KeyPath) -> String {

@@ -41,6 +41,7 @@
 extern crate self as penzai;
 
 pub mod error;
+pub mod grad;
 pub mod interpret;
 pub mod io;
 pub mod models;

@@ -1,7 +1,7 @@
 //! The runtime's layering, checked on its sources.
 //!
 //! `penzai-runtime` is one crate whose top-level modules form layers:
-//! `nx` -> `tree` -> `nn` -> {`treescope`, `models`, `select`, `io`, `interpret`} -> `text`. A module
+//! `nx` -> `tree` -> `nn` -> {`treescope`, `models`, `select`, `grad`, `io`, `interpret`} -> `text`. A module
 //! may name only the modules below it ([`ALLOWED`]); the glue at the crate root (`error`,
 //! `prelude`, `__private`, `lib.rs`) may name anything. This test reads every source file,
 //! finds each path into the crate (`crate::..`, `$crate::..`, `super::..` that leaves the
@@ -29,10 +29,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("treescope", &["nx", "tree", "nn", "error"]),
     ("models", &["nx", "tree", "nn", "error"]),
     ("select", &["nx", "tree", "nn", "treescope", "error"]),
+    ("grad", &["nx", "tree", "nn", "models", "error"]),
     ("io", &["nx", "tree", "nn", "models", "interpret", "error"]),
     (
         "interpret",
-        &["nx", "tree", "nn", "treescope", "models", "select", "error"],
+        &[
+            "nx",
+            "tree",
+            "nn",
+            "treescope",
+            "models",
+            "select",
+            "grad",
+            "error",
+        ],
     ),
     // Text in and out: tokenizers over the loaders (`io`) and the token views (`treescope`).
     (

@@ -37,6 +37,8 @@ use penzai::prelude::*;
 // Beside this file, not in src/bin/ itself, where cargo would take it for a binary.
 #[path = "penzai/bench.rs"]
 mod bench;
+#[path = "penzai/grad.rs"]
+mod grad;
 #[path = "penzai/text.rs"]
 mod text;
 
@@ -98,6 +100,18 @@ enum Command {
         /// Where to write the page.
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
+    },
+    /// Print, as JSON, the mean next-token cross-entropy of a token sequence under a
+    /// HuggingFace checkpoint and its gradient with respect to one stored tensor, flattened
+    /// in that tensor's layout in the file (for checks against other frameworks).
+    Grad {
+        #[command(flatten)]
+        input: ModelInput,
+        /// The tensor's name in the checkpoint (`transformer.wte.weight`,
+        /// `model.layers.0.mlp.up_proj.weight`, ...). A tied embedding's gradient is the sum
+        /// of both uses.
+        #[arg(long, value_name = "NAME")]
+        param: String,
     },
     /// Print a checkpoint folder, a saved model or a .safetensors file as a tree in the
     /// terminal.
@@ -237,6 +251,7 @@ fn run(command: Command) -> Result<()> {
             };
             generate(&input, &options)
         }
+        Command::Grad { input, param } => grad::grad(&input, &param),
         Command::Tokenize { args } => print_line(text::tokenize(&args)?.to_string()),
         Command::View { path, output } => {
             let tree = open_tree(&text::model_dir(&path)?)?;

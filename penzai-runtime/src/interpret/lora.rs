@@ -1,5 +1,6 @@
 //! LoRA: wrap selected `Linear`s with low-rank adapters, and merge them back.
 
+use crate::grad::Trainable;
 use crate::nn::{Context, Initializer, Layer, Linear};
 use crate::nx::NamedArray;
 use crate::select::{SelectError, Selection, select};
@@ -140,6 +141,13 @@ pub fn loraify<M: Layer>(sites: Selection<M>, rank: usize, seed: u64) -> Result<
         .try_apply(|path, linear: Linear| {
             LowRankAdapter::new(linear, rank, seed, &format!("lora.{path}"))
         })?)
+}
+
+/// The parameters of every adapter's factors (labelled `lora.`...) as the trainable set,
+/// everything else frozen: what [`train`](crate::grad::train) or
+/// [`value_and_grad`](crate::grad::value_and_grad) take to fine-tune a [`loraify`]d model.
+pub fn lora_trainable() -> Trainable {
+    Trainable::prefixes(["lora."])
 }
 
 /// Replaces every [`LowRankAdapter`] in `model` by its [merged](LowRankAdapter::merged)

@@ -1,6 +1,7 @@
 //! Linear probes: closed-form ridge regression from activations to class labels.
 
 use super::linalg::cholesky_solve;
+use crate::grad::{Optimizer, Trainable, TrainingLog, train};
 use crate::nn::{AddBias, Affine, AnyLayer, Context, LayerError, Linear, Parameter, Steps};
 use crate::nx::{DType, NamedArray};
 use crate::{Error, Result};
@@ -52,30 +53,8 @@ impl LinearProbe {
         feature_axis: &str,
         ridge: f64,
     ) -> Result<LinearProbe> {
-        let d = features.axis_size(feature_axis).ok_or_else(|| {
-            config(format!(
-                "the features {} have no axis {feature_axis:?}",
-                features.named_shape()
-            ))
-        })?;
-        let sample_axes = check_samples(features, labels, feature_axis)?;
-        if labels.dtype() != DType::I64 {
-            return Err(config(format!(
-                "probe labels must be i64 class ids; got {:?}",
-                labels.dtype()
-            )));
-        }
-        if ridge.is_nan() || ridge < 0.0 {
-            return Err(config(format!(
-                "the ridge penalty must be >= 0; got {ridge}"
-            )));
-        }
+        let (d, sample_axes, y, classes) = prepare(features, labels, feature_axis, ridge)?;
         let sample_refs: Vec<&str> = sample_axes.iter().map(String::as_str).collect();
-        let y = labels.order_as(&sample_refs)?.to_i64_vec();
-        if let Some(bad) = y.iter().find(|&&c| c < 0) {
-            return Err(config(format!("probe labels must be >= 0; got {bad}")));
-        }
-        let classes = y.iter().max().map_or(0, |&m| m as usize + 1);
         let mut order = sample_refs.clone();
         order.push(feature_axis);
         let x = features.to_ndarray_f32(&order)?;
@@ -119,24 +98,61 @@ impl LinearProbe {
         let bias: Vec<f32> = b[d * classes..].iter().map(|&v| v as f32).collect();
         let weights = NamedArray::from_f32(&[(feature_axis, d), (CLASSES, classes)], weights)?;
         let bias = NamedArray::from_f32(&[(CLASSES, classes)], bias)?;
-        let linear = Linear::from_weights(
-            Parameter::new("probe.weights", weights),
-            vec![feature_axis.into()],
-            vec![CLASSES.into()],
-        )?;
-        let mut steps = Steps::new();
-        steps.push_named("linear", AnyLayer::new(linear))?;
-        steps.push_named(
-            "bias",
-            AnyLayer::new(AddBias {
-                bias: Parameter::new("probe.bias", bias),
-            }),
-        )?;
-        Ok(LinearProbe {
-            layer: Affine { steps },
-            feature_axis: feature_axis.to_owned(),
+        assemble(feature_axis, classes, weights, bias)
+    }
+
+    /// Fits the same probe as [`fit`](LinearProbe::fit) (the ridge least-squares objective
+    /// onto one-hot targets, bias unpenalized) by gradient descent instead: `steps` steps of
+    /// `optimizer` from zero weights, on the mean over samples of the squared error plus
+    /// `ridge` times the squared weights (the closed form's objective divided by the sample
+    /// count, so the same minimum). Returns the probe and its training log.
+    pub fn fit_by_gradient(
+        features: &NamedArray,
+        labels: &NamedArray,
+        feature_axis: &str,
+        ridge: f64,
+        steps: usize,
+        optimizer: &mut dyn Optimizer,
+    ) -> Result<(LinearProbe, TrainingLog)> {
+        let (d, sample_axes, y, classes) = prepare(features, labels, feature_axis, ridge)?;
+        let n = y.len();
+        let mut one_hot = vec![0.0f32; n * classes];
+        for (s, &c) in y.iter().enumerate() {
+            one_hot[s * classes + c as usize] = 1.0;
+        }
+        let mut target_shape: Vec<(&str, usize)> = sample_axes
+            .iter()
+            .map(|a| (a.as_str(), features.axis_size(a).unwrap_or(0)))
+            .collect();
+        target_shape.push((CLASSES, classes));
+        let targets = NamedArray::from_f32(&target_shape, one_hot)?;
+        let zeros = NamedArray::zeros(&[(feature_axis, d), (CLASSES, classes)])?;
+        let mut probe = assemble(
+            feature_axis,
             classes,
-        })
+            zeros,
+            NamedArray::zeros(&[(CLASSES, classes)])?,
+        )?;
+        let ridge = ridge as f32;
+        let count = n.max(1) as f32;
+        let log = train(
+            &mut probe.layer,
+            &Trainable::all(),
+            optimizer,
+            steps,
+            |layer, _| {
+                let scores = Context::new().run(layer, features.clone())?;
+                let error = (&scores - &targets)?.square()?.sum_all()?;
+                let weights = &crate::nn::parameters(layer)
+                    .into_iter()
+                    .find(|(_, p)| &*p.label == "probe.weights")
+                    .map(|(_, p)| p.value.clone())
+                    .ok_or_else(|| config("the probe lost its weights".to_owned()))?;
+                let penalty = (weights.square()?.sum_all()? * ridge)?;
+                Ok(((&error + &penalty)? / count)?)
+            },
+        )?;
+        Ok((probe, log))
     }
 
     /// The class scores: `features` with `feature_axis` replaced by `classes`.
@@ -159,6 +175,68 @@ impl LinearProbe {
 }
 
 /// The sample axes (those of `labels`), checked against the features' other axes.
+/// The probe with these weights (`{feature_axis, classes}`) and bias (`{classes}`).
+fn assemble(
+    feature_axis: &str,
+    classes: usize,
+    weights: NamedArray,
+    bias: NamedArray,
+) -> Result<LinearProbe> {
+    let linear = Linear::from_weights(
+        Parameter::new("probe.weights", weights),
+        vec![feature_axis.into()],
+        vec![CLASSES.into()],
+    )?;
+    let mut steps = Steps::new();
+    steps.push_named("linear", AnyLayer::new(linear))?;
+    steps.push_named(
+        "bias",
+        AnyLayer::new(AddBias {
+            bias: Parameter::new("probe.bias", bias),
+        }),
+    )?;
+    Ok(LinearProbe {
+        layer: Affine { steps },
+        feature_axis: feature_axis.to_owned(),
+        classes,
+    })
+}
+
+/// The checks shared by both fits: the feature size, the sample axes, the labels (row-major
+/// over the sample axes) and the class count.
+fn prepare(
+    features: &NamedArray,
+    labels: &NamedArray,
+    feature_axis: &str,
+    ridge: f64,
+) -> Result<(usize, Vec<String>, Vec<i64>, usize)> {
+    let d = features.axis_size(feature_axis).ok_or_else(|| {
+        config(format!(
+            "the features {} have no axis {feature_axis:?}",
+            features.named_shape()
+        ))
+    })?;
+    let sample_axes = check_samples(features, labels, feature_axis)?;
+    if labels.dtype() != DType::I64 {
+        return Err(config(format!(
+            "probe labels must be i64 class ids; got {:?}",
+            labels.dtype()
+        )));
+    }
+    if ridge.is_nan() || ridge < 0.0 {
+        return Err(config(format!(
+            "the ridge penalty must be >= 0; got {ridge}"
+        )));
+    }
+    let sample_refs: Vec<&str> = sample_axes.iter().map(String::as_str).collect();
+    let y = labels.order_as(&sample_refs)?.to_i64_vec();
+    if let Some(bad) = y.iter().find(|&&c| c < 0) {
+        return Err(config(format!("probe labels must be >= 0; got {bad}")));
+    }
+    let classes = y.iter().max().map_or(0, |&m| m as usize + 1);
+    Ok((d, sample_axes, y, classes))
+}
+
 fn check_samples(
     features: &NamedArray,
     labels: &NamedArray,

@@ -142,6 +142,10 @@ impl Attention {
     /// The standard scores slot the fused path replaces, when [`uses_fused_path`]
     /// (Self::uses_fused_path) holds.
     fn fused_scores(&self, _cx: &Context) -> Option<fused::StandardScores<'_>> {
+        // The fused kernel has no gradient rule: while a tape records, take the general path.
+        if crate::nx::Tape::is_recording() {
+            return None;
+        }
         fused::standard_scores(&self.scores, &self.kv_axis)
     }
 

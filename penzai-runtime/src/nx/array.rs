@@ -36,13 +36,19 @@ pub struct NamedArray {
     pub(crate) data: Storage,
     /// Names of the trailing `names.len()` axes of `data`; unique.
     pub(crate) names: Vec<AxisName>,
+    /// Its place on the recording gradient tape, when it descends from a watched array.
+    pub(crate) trace: Option<super::tape::Trace>,
 }
 
 impl NamedArray {
     /// Assembles an array; the caller guarantees the invariants on `names`.
     pub(crate) fn from_parts(data: Storage, names: Vec<AxisName>) -> NamedArray {
         debug_assert!(data.ndim() >= names.len());
-        NamedArray { data, names }
+        NamedArray {
+            data,
+            names,
+            trace: None,
+        }
     }
 
     /// The element type.
@@ -217,6 +223,8 @@ impl NamedArray {
     /// from a mapped file, it is copied first (copy-on-write), so the clone and the file keep
     /// their values.
     pub fn map_f32_inplace(&mut self, f: impl FnMut(f32) -> f32) -> Result<(), AxisError> {
+        // The new values come from a closure: they have no gradient.
+        self.trace = None;
         match &mut self.data {
             Storage::F32(a) => {
                 a.view_mut().mapv_inplace(f);

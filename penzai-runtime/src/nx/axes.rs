@@ -6,6 +6,7 @@ use super::array::NamedArray;
 use super::axis::AxisName;
 use super::dtype::map_storage;
 use super::error::AxisError;
+use super::tape;
 
 /// Checks that `names` has no repeats, returning them as `AxisName`s.
 pub(crate) fn unique_names(op: &'static str, names: &[&str]) -> Result<Vec<AxisName>, AxisError> {
@@ -24,9 +25,10 @@ pub(crate) fn unique_names(op: &'static str, names: &[&str]) -> Result<Vec<AxisN
 
 impl NamedArray {
     /// Permutes the data axes (no copy) and sets the names of the trailing named axes.
-    fn permuted(&self, perm: &[usize], names: Vec<AxisName>) -> NamedArray {
+    fn permuted(&self, perm: &[usize], names: Vec<AxisName>) -> Result<NamedArray, AxisError> {
         let data = map_storage!(&self.data, a => a.permuted_axes(perm));
-        NamedArray::from_parts(data, names)
+        let out = Ok(NamedArray::from_parts(data, names));
+        tape::record("permute", &[self], out, tape::permutation(self, perm))
     }
 
     /// Names all positional axes, in order. There must be exactly one name per positional
@@ -82,7 +84,7 @@ impl NamedArray {
         let (k, n_pos, ndim) = (names.len(), self.n_pos(), self.data.ndim());
         let perm: Vec<usize> = (k..n_pos).chain(0..k).chain(n_pos..ndim).collect();
         new_names.extend(self.names.iter().cloned());
-        Ok(self.permuted(&perm, new_names))
+        self.permuted(&perm, new_names)
     }
 
     /// Makes the named axes `names` positional, in that order. As in Penzai, only an array
@@ -121,7 +123,7 @@ impl NamedArray {
                 rest.push(name.clone());
             }
         }
-        Ok(self.permuted(&perm, rest))
+        self.permuted(&perm, rest)
     }
 
     /// Puts the named axes `names` first in the logical order, the others after them in
@@ -142,7 +144,7 @@ impl NamedArray {
                 order.push(name.clone());
             }
         }
-        Ok(self.permuted(&perm, order))
+        self.permuted(&perm, order)
     }
 
     /// Renames the axis `old` to `new`; `new` must not already name another axis.
@@ -157,7 +159,9 @@ impl NamedArray {
         }
         let mut names = self.names.clone();
         names[i] = new.into();
-        Ok(NamedArray::from_parts(self.data.clone(), names))
+        let out = Ok(NamedArray::from_parts(self.data.clone(), names));
+        let identity: Vec<usize> = (0..self.data.ndim()).collect();
+        tape::record("rename", &[self], out, tape::permutation(self, &identity))
     }
 
     /// Adds a named axis of size 1 (Penzai's `x[{"new": None}]`), without copying.
@@ -173,7 +177,8 @@ impl NamedArray {
         let data = map_storage!(&self.data, a => a.insert_axis(end));
         let mut names = self.names.clone();
         names.push(name.into());
-        Ok(NamedArray::from_parts(data, names))
+        let out = Ok(NamedArray::from_parts(data, names));
+        tape::record("insert_axis", &[self], out, tape::inserted_axis(name))
     }
 }
 

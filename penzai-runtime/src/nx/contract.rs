@@ -17,6 +17,7 @@ use super::dtype::Storage;
 use super::error::AxisError;
 use super::matmul::{Operand, batched_matmul};
 use super::shape::ArrayShape;
+use super::tape;
 
 /// How the axes of one contraction are split.
 struct Plan {
@@ -52,6 +53,17 @@ impl NamedArray {
     /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn contract(&self, other: &NamedArray, names: &[&str]) -> Result<NamedArray, AxisError> {
+        let out = self.contract_kernel(other, names);
+        tape::record(
+            "contract",
+            &[self, other],
+            out,
+            tape::contraction(self, other),
+        )
+    }
+
+    /// `contract` without recording.
+    fn contract_kernel(&self, other: &NamedArray, names: &[&str]) -> Result<NamedArray, AxisError> {
         const OP: &str = "contract";
         let (Some(a), Some(b)) = (operand(&self.data), operand(&other.data)) else {
             return Err(AxisError::DType {

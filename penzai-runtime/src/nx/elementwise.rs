@@ -23,6 +23,7 @@ use super::align::{Alignment, zip2, zip3};
 use super::array::NamedArray;
 use super::dtype::{DType, Element, Storage};
 use super::error::AxisError;
+use super::tape::{self, Binary};
 
 /// A binary kernel on two arrays of one element type, producing `R`.
 fn binary<A: Copy, B: Copy, R: Element>(
@@ -179,22 +180,46 @@ impl NamedArray {
 
     /// The absolute value of every element.
     pub fn abs(&self) -> Result<NamedArray, AxisError> {
-        self.numeric_unary("abs", f32::abs, i64::wrapping_abs)
+        let out = self.numeric_unary("abs", f32::abs, i64::wrapping_abs);
+        tape::record(
+            "abs",
+            &[self],
+            out,
+            tape::unary("abs", self, |x| {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }),
+        )
     }
 
     /// Every element squared.
     pub fn square(&self) -> Result<NamedArray, AxisError> {
-        self.numeric_unary("square", |x| x * x, |x| x.wrapping_mul(x))
+        let out = self.numeric_unary("square", |x| x * x, |x| x.wrapping_mul(x));
+        tape::record(
+            "square",
+            &[self],
+            out,
+            tape::unary("square", self, |x| 2.0 * x),
+        )
     }
 
     /// Elementwise maximum (NaN-propagating), broadcasting by name.
     pub fn maximum(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
-        arith_binary("maximum", self, other, max_nan, i64::max)
+        let out = arith_binary("maximum", self, other, max_nan, i64::max);
+        let rule = tape::binary("maximum", Binary::Maximum, self, other);
+        tape::record("maximum", &[self, other], out, rule)
     }
 
     /// Elementwise minimum (NaN-propagating), broadcasting by name.
     pub fn minimum(&self, other: &NamedArray) -> Result<NamedArray, AxisError> {
-        arith_binary("minimum", self, other, min_nan, i64::min)
+        let out = arith_binary("minimum", self, other, min_nan, i64::min);
+        let rule = tape::binary("minimum", Binary::Minimum, self, other);
+        tape::record("minimum", &[self, other], out, rule)
     }
 
     /// `self < other` elementwise, as a `bool` array.
@@ -309,7 +334,8 @@ impl NamedArray {
                 pick(&al, &shape, &mv, (on_true, x.view()), (on_false, y.view()))
             }
         };
-        Ok(al.finish(data))
+        let rule = tape::select(mask, on_true, on_false);
+        tape::record(OP, &[mask, on_true, on_false], Ok(al.finish(data)), rule)
     }
 
     /// The array converted to `dtype`: `bool` to 0/1, `i64` to the nearest `f32`, floats to
@@ -335,6 +361,10 @@ impl NamedArray {
     /// ```
     pub fn cast(&self, dtype: DType) -> Result<NamedArray, AxisError> {
         match self.data.cast(dtype) {
+            Some(data) if self.dtype().is_float() && dtype.is_float() => {
+                let out = Ok(NamedArray::from_parts(data, self.names.clone()));
+                tape::record("cast", &[self], out, tape::scaled("cast", 1.0))
+            }
             Some(data) => Ok(NamedArray::from_parts(data, self.names.clone())),
             None => Err(AxisError::DType {
                 op: "cast",
@@ -347,11 +377,13 @@ impl NamedArray {
 
 /// Implements a binary operator for all owned/borrowed combinations of arrays and `f32`.
 macro_rules! binary_operator {
-    ($trait:ident, $method:ident, $op:literal, $float:expr, $int:expr, $scalar:expr, $rscalar:expr) => {
+    ($trait:ident, $method:ident, $op:literal, $kind:ident, $float:expr, $int:expr, $scalar:expr, $rscalar:expr, $dscalar:expr, $drscalar:expr) => {
         impl $trait<&NamedArray> for &NamedArray {
             type Output = Result<NamedArray, AxisError>;
             fn $method(self, rhs: &NamedArray) -> Self::Output {
-                arith_binary($op, self, rhs, $float, $int)
+                let out = arith_binary($op, self, rhs, $float, $int);
+                let rule = tape::binary($op, Binary::$kind, self, rhs);
+                tape::record($op, &[self, rhs], out, rule)
             }
         }
         impl $trait<NamedArray> for NamedArray {
@@ -376,7 +408,14 @@ macro_rules! binary_operator {
             type Output = Result<NamedArray, AxisError>;
             fn $method(self, rhs: f32) -> Self::Output {
                 let f = $scalar;
-                self.scalar_op($op, |x| f(x, rhs))
+                let d = $dscalar;
+                let out = self.scalar_op($op, |x| f(x, rhs));
+                tape::record(
+                    $op,
+                    &[self],
+                    out,
+                    tape::unary($op, self, move |x| d(x, rhs)),
+                )
             }
         }
         impl $trait<f32> for NamedArray {
@@ -389,7 +428,9 @@ macro_rules! binary_operator {
             type Output = Result<NamedArray, AxisError>;
             fn $method(self, rhs: &NamedArray) -> Self::Output {
                 let f = $rscalar;
-                rhs.scalar_op($op, |x| f(self, x))
+                let d = $drscalar;
+                let out = rhs.scalar_op($op, |x| f(self, x));
+                tape::record($op, &[rhs], out, tape::unary($op, rhs, move |x| d(self, x)))
             }
         }
         impl $trait<NamedArray> for f32 {
@@ -405,35 +446,46 @@ binary_operator!(
     Add,
     add,
     "add",
+    Add,
     |x: f32, y: f32| x + y,
     i64::wrapping_add,
     |x: f32, s: f32| x + s,
-    |s: f32, x: f32| s + x
+    |s: f32, x: f32| s + x,
+    |_: f32, _: f32| 1.0,
+    |_: f32, _: f32| 1.0
 );
 binary_operator!(
     Sub,
     sub,
     "sub",
+    Sub,
     |x: f32, y: f32| x - y,
     i64::wrapping_sub,
     |x: f32, s: f32| x - s,
-    |s: f32, x: f32| s - x
+    |s: f32, x: f32| s - x,
+    |_: f32, _: f32| 1.0,
+    |_: f32, _: f32| -1.0
 );
 binary_operator!(
     Mul,
     mul,
     "mul",
+    Mul,
     |x: f32, y: f32| x * y,
     i64::wrapping_mul,
     |x: f32, s: f32| x * s,
-    |s: f32, x: f32| s * x
+    |s: f32, x: f32| s * x,
+    |_: f32, s: f32| s,
+    |s: f32, _: f32| s
 );
 
 /// `/` between two `i64` arrays is true division into `f32`, so it has no integer kernel.
 impl Div<&NamedArray> for &NamedArray {
     type Output = Result<NamedArray, AxisError>;
     fn div(self, rhs: &NamedArray) -> Self::Output {
-        float_binary("div", self, rhs, |x, y| x / y)
+        let out = float_binary("div", self, rhs, |x, y| x / y);
+        let rule = tape::binary("div", Binary::Div, self, rhs);
+        tape::record("div", &[self, rhs], out, rule)
     }
 }
 
@@ -461,7 +513,8 @@ impl Div<NamedArray> for &NamedArray {
 impl Div<f32> for &NamedArray {
     type Output = Result<NamedArray, AxisError>;
     fn div(self, rhs: f32) -> Self::Output {
-        self.scalar_op("div", |x| x / rhs)
+        let out = self.scalar_op("div", |x| x / rhs);
+        tape::record("div", &[self], out, tape::scaled("div", 1.0 / rhs))
     }
 }
 
@@ -475,7 +528,13 @@ impl Div<f32> for NamedArray {
 impl Div<&NamedArray> for f32 {
     type Output = Result<NamedArray, AxisError>;
     fn div(self, rhs: &NamedArray) -> Self::Output {
-        rhs.scalar_op("div", |x| self / x)
+        let out = rhs.scalar_op("div", |x| self / x);
+        tape::record(
+            "div",
+            &[rhs],
+            out,
+            tape::unary("div", rhs, move |x| -self / (x * x)),
+        )
     }
 }
 
@@ -490,7 +549,8 @@ impl Div<NamedArray> for f32 {
 impl Neg for &NamedArray {
     type Output = Result<NamedArray, AxisError>;
     fn neg(self) -> Self::Output {
-        self.numeric_unary("neg", |x| -x, i64::wrapping_neg)
+        let out = self.numeric_unary("neg", |x| -x, i64::wrapping_neg);
+        tape::record("neg", &[self], out, tape::scaled("neg", -1.0))
     }
 }
 

@@ -10,6 +10,7 @@ use super::construct::checked_len;
 use super::dtype::{DType, Element, Storage, map_storage};
 use super::error::AxisError;
 use super::shape::{ArrayShape, IntoNamedShape, NamedShape};
+use super::tape;
 
 /// One axis of a gather's output, before it is put in its final place.
 #[derive(PartialEq)]
@@ -129,13 +130,40 @@ impl NamedArray {
     /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn take(&self, axis: &str, indices: &NamedArray) -> Result<NamedArray, AxisError> {
-        self.take_with("take", axis, indices, OutOfRange::Clamp)
+        let out = self.take_with("take", axis, indices, OutOfRange::Clamp);
+        tape::record("take", &[self, indices], out, |o| {
+            // The backward pass scatters into the positions the forward read (negatives
+            // counted from the end, clamped), not the raw indices.
+            let used = self
+                .clamped_indices(axis, indices)
+                .unwrap_or_else(|| indices.clone());
+            tape::gather(self, axis, &used)(o)
+        })
     }
 
     /// Like [`take`](NamedArray::take), but an index outside `0..size` (negative ones
     /// included) is an [`AxisError::IndexOutOfRange`] naming the axis.
     pub fn take_checked(&self, axis: &str, indices: &NamedArray) -> Result<NamedArray, AxisError> {
-        self.take_with("take", axis, indices, OutOfRange::Error)
+        let out = self.take_with("take", axis, indices, OutOfRange::Error);
+        tape::record(
+            "take",
+            &[self, indices],
+            out,
+            tape::gather(self, axis, indices),
+        )
+    }
+
+    /// The indices `take` reads along `axis`: negatives from the end, then clamped.
+    fn clamped_indices(&self, axis: &str, indices: &NamedArray) -> Option<NamedArray> {
+        let Storage::I64(idx) = &indices.data else {
+            return None;
+        };
+        let v = self.axis_size(axis)?;
+        let used = normalize_indices("take", axis, idx.view(), v, OutOfRange::Clamp).ok()?;
+        Some(NamedArray::from_parts(
+            Storage::I64(used.into()),
+            indices.names.clone(),
+        ))
     }
 
     /// The gather behind `take`, indexing and updates.
@@ -334,7 +362,10 @@ impl NamedArray {
         }
         let data = map_storage!(&self.data, a => a.index_axis(Axis(ax), i));
         let names = self.names.iter().filter(|n| *n != name).cloned().collect();
-        Ok(NamedArray::from_parts(data, names))
+        let out = Ok(NamedArray::from_parts(data, names));
+        let slice = Slice::new(i as isize, Some(i as isize + 1), 1);
+        let rule = tape::region("index_axis", self, name, slice, true);
+        tape::record("index_axis", &[self], out, rule)
     }
 
     /// The elements of `range` along the named axis `name`, which keeps its name. No copy.
@@ -387,19 +418,35 @@ impl NamedArray {
         // Bounds are within the axis, so they fit in isize.
         let slice = Slice::new(start as isize, Some(end as isize), step as isize);
         let data = map_storage!(&self.data, a => a.slice_axis(Axis(ax), slice));
-        Ok(NamedArray::from_parts(data, self.names.clone()))
+        let out = Ok(NamedArray::from_parts(data, self.names.clone()));
+        let rule = tape::region("slice_axis", self, name, slice, false);
+        tape::record("slice_axis", &[self], out, rule)
     }
 
     /// Joins arrays end to end along their named axis `axis`. The arrays must share dtype,
     /// positional shape and every other named axis (in any order); the result follows the
     /// first array's axis order.
     pub fn concat(arrays: &[NamedArray], axis: &str) -> Result<NamedArray, AxisError> {
-        join("concat", arrays, axis, false)
+        let inputs: Vec<&NamedArray> = arrays.iter().collect();
+        let out = join("concat", arrays, axis, false);
+        tape::record(
+            "concat",
+            &inputs,
+            out,
+            tape::join("concat", arrays, axis, false),
+        )
     }
 
     /// Stacks arrays of one shape along a new named axis `axis` (first in logical order).
     pub fn stack(arrays: &[NamedArray], axis: &str) -> Result<NamedArray, AxisError> {
-        join("stack", arrays, axis, true)
+        let inputs: Vec<&NamedArray> = arrays.iter().collect();
+        let out = join("stack", arrays, axis, true);
+        tape::record(
+            "stack",
+            &inputs,
+            out,
+            tape::join("stack", arrays, axis, true),
+        )
     }
 
     /// Splits along the named axis `axis` into its slices, which share this array's data.
@@ -461,7 +508,8 @@ impl NamedArray {
             // New axes have size 1 and old ones keep their size, so this broadcast fits.
             view.broadcast(IxDyn(&dims)).expect("unit axes broadcast").to_owned().into()
         });
-        Ok(NamedArray::from_parts(data, names))
+        let out = Ok(NamedArray::from_parts(data, names));
+        tape::record("broadcast_to", &[self], out, tape::broadcast(self))
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::array::NamedArray;
 use super::error::AxisError;
+use super::tape;
 
 /// `sqrt(2 / pi)`, the constant of the tanh approximation of GELU.
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
@@ -26,67 +27,134 @@ impl NamedArray {
     /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn map_f32(&self, f: impl Fn(f32) -> f32) -> Result<NamedArray, AxisError> {
-        self.scalar_op("map_f32", f)
+        tape::record_opaque("map_f32", &[self], self.scalar_op("map_f32", f))
     }
 
     /// `e^x`.
     pub fn exp(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("exp", libm::expf)
+        let out = self.scalar_op("exp", libm::expf);
+        tape::record("exp", &[self], out, tape::unary("exp", self, libm::expf))
     }
 
     /// The natural logarithm (NaN below 0, -inf at 0).
     pub fn log(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("log", libm::logf)
+        let out = self.scalar_op("log", libm::logf);
+        tape::record("log", &[self], out, tape::unary("log", self, |x| 1.0 / x))
     }
 
     /// The hyperbolic tangent.
     pub fn tanh(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("tanh", libm::tanhf)
+        let out = self.scalar_op("tanh", libm::tanhf);
+        tape::record(
+            "tanh",
+            &[self],
+            out,
+            tape::unary("tanh", self, |x| {
+                let t = libm::tanhf(x);
+                1.0 - t * t
+            }),
+        )
     }
 
     /// The square root (NaN below 0).
     pub fn sqrt(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("sqrt", f32::sqrt)
+        let out = self.scalar_op("sqrt", f32::sqrt);
+        tape::record(
+            "sqrt",
+            &[self],
+            out,
+            tape::unary("sqrt", self, |x| 0.5 / x.sqrt()),
+        )
     }
 
     /// `1 / sqrt(x)`.
     pub fn rsqrt(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("rsqrt", |x| 1.0 / x.sqrt())
+        let out = self.scalar_op("rsqrt", |x| 1.0 / x.sqrt());
+        tape::record(
+            "rsqrt",
+            &[self],
+            out,
+            tape::unary("rsqrt", self, |x| -0.5 / (x * x.sqrt())),
+        )
     }
 
     /// `x^p` for every element.
     pub fn powf(&self, p: f32) -> Result<NamedArray, AxisError> {
-        self.scalar_op("powf", |x| libm::powf(x, p))
+        let out = self.scalar_op("powf", |x| libm::powf(x, p));
+        tape::record(
+            "powf",
+            &[self],
+            out,
+            tape::unary("powf", self, move |x| p * libm::powf(x, p - 1.0)),
+        )
     }
 
     /// The exact GELU, `0.5 x (1 + erf(x / sqrt 2))` (`jax.nn.gelu(approximate=False)`).
     pub fn gelu_erf(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("gelu_erf", |x| {
+        let out = self.scalar_op("gelu_erf", |x| {
             0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
-        })
+        });
+        let d = |x: f32| {
+            let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
+            let pdf = libm::expf(-0.5 * x * x)
+                * (0.5 * std::f32::consts::FRAC_2_SQRT_PI)
+                * std::f32::consts::FRAC_1_SQRT_2;
+            cdf + x * pdf
+        };
+        tape::record("gelu_erf", &[self], out, tape::unary("gelu_erf", self, d))
     }
 
     /// The tanh approximation of GELU used by GPT-2,
     /// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     pub fn gelu_tanh(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("gelu_tanh", |x| {
+        let out = self.scalar_op("gelu_tanh", |x| {
             0.5 * x * (1.0 + libm::tanhf(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)))
-        })
+        });
+        let d = |x: f32| {
+            let t = libm::tanhf(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x));
+            let dt = (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044_715 * x * x);
+            0.5 * (1.0 + t) + 0.5 * x * dt
+        };
+        tape::record("gelu_tanh", &[self], out, tape::unary("gelu_tanh", self, d))
     }
 
     /// `x * sigmoid(x)` (also called swish).
     pub fn silu(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("silu", |x| x * sigmoid(x))
+        let out = self.scalar_op("silu", |x| x * sigmoid(x));
+        tape::record(
+            "silu",
+            &[self],
+            out,
+            tape::unary("silu", self, |x| {
+                let s = sigmoid(x);
+                s * (1.0 + x * (1.0 - s))
+            }),
+        )
     }
 
     /// `max(x, 0)`; NaN stays NaN.
     pub fn relu(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("relu", |x| if x < 0.0 { 0.0 } else { x })
+        let out = self.scalar_op("relu", |x| if x < 0.0 { 0.0 } else { x });
+        tape::record(
+            "relu",
+            &[self],
+            out,
+            tape::unary("relu", self, |x| if x > 0.0 { 1.0 } else { 0.0 }),
+        )
     }
 
     /// `1 / (1 + e^-x)`.
     pub fn sigmoid(&self) -> Result<NamedArray, AxisError> {
-        self.scalar_op("sigmoid", sigmoid)
+        let out = self.scalar_op("sigmoid", sigmoid);
+        tape::record(
+            "sigmoid",
+            &[self],
+            out,
+            tape::unary("sigmoid", self, |x| {
+                let s = sigmoid(x);
+                s * (1.0 - s)
+            }),
+        )
     }
 
     /// How many elements are NaN or infinite (0 for integer and bool arrays): one pass over

@@ -48,6 +48,7 @@
 //! | positional reductions, `reshape_positional`, `broadcast_to_full` | `positional` |
 //! | `scan` over a named axis with a carry | `scan` |
 //! | `nmap` (f32 views); `nmap_any`, `nmap_many` (any dtype, several outputs) | `nmap`, `nmap_any` |
+//! | [`Tape`]: reverse-mode gradients of any computation over these ops | `tape` |
 //! | [`AxisError`] | `error` |
 
 mod align;
@@ -73,6 +74,7 @@ mod reduce;
 mod scan;
 mod shape;
 mod shared;
+mod tape;
 mod update;
 
 #[cfg(test)]
@@ -89,4 +91,5 @@ pub use indexer::{AxisIndex, Indexer, IntoAxisIndex, NewAxis, Slice};
 pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
 pub(crate) use shared::ByteRegion;
 pub use shared::{ArrayElement, SharedArray};
+pub use tape::{GradError, Tape};
 pub use update::IndexedUpdate;

@@ -119,10 +119,11 @@ impl NamedArray {
         let data = ArrayD::from_shape_vec(IxDyn(&dims), values).expect("one result per slice");
         let n_named = union.names.len();
         let perm: Vec<usize> = (n_named..dims.len()).chain(0..n_named).collect();
-        Ok(NamedArray::from_parts(
+        let out = Ok(NamedArray::from_parts(
             Storage::F32(data.permuted_axes(perm).into()),
             union.names,
-        ))
+        ));
+        super::tape::record_opaque("nmap", args, out)
     }
 }
 

@@ -15,6 +15,7 @@ use super::axis::AxisName;
 use super::dtype::{Element, Storage};
 use super::error::AxisError;
 use super::kernels;
+use super::tape::{self, Reduction};
 
 /// How an array splits into lanes for a reduction.
 struct LanePlan {
@@ -123,23 +124,27 @@ impl NamedArray {
     /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn sum(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        let plan = self.lane_plan("sum", axes)?;
-        Ok(match &self.data {
-            Storage::F32(_) | Storage::F16(_) | Storage::BF16(_) => {
-                let a = self.data.to_f32();
-                let mut scratch = vec![];
-                let v = per_lane(a.view(), &plan, |l| on_slice(l, &mut scratch, kernels::sum));
-                reduced(plan, v)
-            }
-            Storage::I64(a) => {
-                let v = per_lane(a.view(), &plan, |l| l.fold(0i64, |s, &x| s.wrapping_add(x)));
-                reduced(plan, v)
-            }
-            Storage::Bool(a) => {
-                let v = per_lane(a.view(), &plan, |l| l.iter().filter(|&&x| x).count() as i64);
-                reduced(plan, v)
-            }
-        })
+        let out = (|| -> Result<NamedArray, AxisError> {
+            let plan = self.lane_plan("sum", axes)?;
+            Ok(match &self.data {
+                Storage::F32(_) | Storage::F16(_) | Storage::BF16(_) => {
+                    let a = self.data.to_f32();
+                    let mut scratch = vec![];
+                    let v = per_lane(a.view(), &plan, |l| on_slice(l, &mut scratch, kernels::sum));
+                    reduced(plan, v)
+                }
+                Storage::I64(a) => {
+                    let v = per_lane(a.view(), &plan, |l| l.fold(0i64, |s, &x| s.wrapping_add(x)));
+                    reduced(plan, v)
+                }
+                Storage::Bool(a) => {
+                    let v = per_lane(a.view(), &plan, |l| l.iter().filter(|&&x| x).count() as i64);
+                    reduced(plan, v)
+                }
+            })
+        })();
+        let rule = tape::reduction("sum", Reduction::Sum, self, axes);
+        tape::record("sum", &[self], out, rule)
     }
 
     /// Sums over every named axis (positional axes are kept).
@@ -150,14 +155,18 @@ impl NamedArray {
 
     /// The mean over the named axes `axes`, as `f32` (NaN over zero-size axes).
     pub fn mean(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        let plan = self.lane_plan("mean", axes)?;
-        let data = self.data.to_f32();
-        let n = plan.inner as f32;
-        let mut scratch = vec![];
-        let v = per_lane(data.view(), &plan, |l| {
-            on_slice(l, &mut scratch, kernels::sum) / n
-        });
-        Ok(reduced(plan, v))
+        let out = (|| -> Result<NamedArray, AxisError> {
+            let plan = self.lane_plan("mean", axes)?;
+            let data = self.data.to_f32();
+            let n = plan.inner as f32;
+            let mut scratch = vec![];
+            let v = per_lane(data.view(), &plan, |l| {
+                on_slice(l, &mut scratch, kernels::sum) / n
+            });
+            Ok(reduced(plan, v))
+        })();
+        let rule = tape::reduction("mean", Reduction::Mean, self, axes);
+        tape::record("mean", &[self], out, rule)
     }
 
     /// The mean over every named axis (positional axes are kept).
@@ -169,12 +178,16 @@ impl NamedArray {
     /// The maximum over the named axes `axes` (NaN if any element is NaN, as in `jnp.max`);
     /// `f32` or `i64`. Zero-size axes are an error: the maximum of nothing is undefined.
     pub fn max(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        self.extremum("max", axes, kernels::max, |l| l.iter().copied().max())
+        let out = self.extremum("max", axes, kernels::max, |l| l.iter().copied().max());
+        let rule = tape::reduction("max", Reduction::Extremum, self, axes);
+        tape::record("max", &[self], out, rule)
     }
 
     /// The minimum over the named axes `axes`; see [`max`](NamedArray::max).
     pub fn min(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        self.extremum("min", axes, kernels::min, |l| l.iter().copied().min())
+        let out = self.extremum("min", axes, kernels::min, |l| l.iter().copied().min());
+        let rule = tape::reduction("min", Reduction::Extremum, self, axes);
+        tape::record("min", &[self], out, rule)
     }
 
     fn extremum(
@@ -224,17 +237,21 @@ impl NamedArray {
 
     /// The population variance over the named axes `axes` (`jnp.var`, `ddof = 0`), as `f32`.
     pub fn var(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        let plan = self.lane_plan("var", axes)?;
-        let data = self.numeric_f32("var")?;
-        let n = plan.inner as f32;
-        let mut scratch = vec![];
-        let v = per_lane(data.view(), &plan, |l| {
-            on_slice(l, &mut scratch, |xs| {
-                let mean = kernels::sum(xs) / n;
-                xs.iter().fold(0.0f32, |s, &x| s + (x - mean) * (x - mean)) / n
-            })
-        });
-        Ok(reduced(plan, v))
+        let out = (|| -> Result<NamedArray, AxisError> {
+            let plan = self.lane_plan("var", axes)?;
+            let data = self.numeric_f32("var")?;
+            let n = plan.inner as f32;
+            let mut scratch = vec![];
+            let v = per_lane(data.view(), &plan, |l| {
+                on_slice(l, &mut scratch, |xs| {
+                    let mean = kernels::sum(xs) / n;
+                    xs.iter().fold(0.0f32, |s, &x| s + (x - mean) * (x - mean)) / n
+                })
+            });
+            Ok(reduced(plan, v))
+        })();
+        let rule = tape::reduction("var", Reduction::Var, self, axes);
+        tape::record("var", &[self], out, rule)
     }
 
     /// The softmax over the named axes `axes` jointly, keeping the shape. Stable: the lane
@@ -242,31 +259,39 @@ impl NamedArray {
     /// masked) or contains NaN gives NaN everywhere in the lane; `-inf` entries next to
     /// finite ones give 0.
     pub fn softmax(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        self.normalize("softmax", axes, kernels::softmax_inplace)
+        let out = self.normalize("softmax", axes, kernels::softmax_inplace);
+        let rule = tape::reduction("softmax", Reduction::Softmax, self, axes);
+        tape::record("softmax", &[self], out, rule)
     }
 
     /// The log-softmax over the named axes `axes`: `x - logsumexp(x)`, computed stably; the
     /// same NaN rules as [`softmax`](NamedArray::softmax).
     pub fn log_softmax(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        self.normalize("log_softmax", axes, kernels::log_softmax_inplace)
+        let out = self.normalize("log_softmax", axes, kernels::log_softmax_inplace);
+        let rule = tape::reduction("log_softmax", Reduction::LogSoftmax, self, axes);
+        tape::record("log_softmax", &[self], out, rule)
     }
 
     /// `log(sum(exp(x)))` over the named axes `axes`, computed stably (`-inf` for an all
     /// `-inf` lane).
     pub fn logsumexp(&self, axes: &[&str]) -> Result<NamedArray, AxisError> {
-        let plan = self.lane_plan("logsumexp", axes)?;
-        let data = self.numeric_f32("logsumexp")?;
-        let mut scratch = vec![];
-        let v = per_lane(data.view(), &plan, |l| {
-            on_slice(l, &mut scratch, |xs| {
-                let m = kernels::max(xs);
-                if m == f32::NEG_INFINITY {
-                    return m;
-                }
-                m + libm::logf(kernels::sum_exp_shifted(xs, m))
-            })
-        });
-        Ok(reduced(plan, v))
+        let out = (|| -> Result<NamedArray, AxisError> {
+            let plan = self.lane_plan("logsumexp", axes)?;
+            let data = self.numeric_f32("logsumexp")?;
+            let mut scratch = vec![];
+            let v = per_lane(data.view(), &plan, |l| {
+                on_slice(l, &mut scratch, |xs| {
+                    let m = kernels::max(xs);
+                    if m == f32::NEG_INFINITY {
+                        return m;
+                    }
+                    m + libm::logf(kernels::sum_exp_shifted(xs, m))
+                })
+            });
+            Ok(reduced(plan, v))
+        })();
+        let rule = tape::reduction("logsumexp", Reduction::LogSumExp, self, axes);
+        tape::record("logsumexp", &[self], out, rule)
     }
 
     /// Applies a lane-to-lane kernel and restores the original axis order.

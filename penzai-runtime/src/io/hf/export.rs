@@ -34,6 +34,30 @@ use crate::tree::{KeyPath, Tree};
 /// # Ok::<(), hf::HfError>(())
 /// ```
 pub fn export(model: &dyn Tree, config: &HfConfig, dir: impl AsRef<Path>) -> Result<(), HfError> {
+    let tensors = export_tensors(model, config)?;
+    let dir = dir.as_ref();
+    let dir_name = dir.display().to_string();
+    std::fs::create_dir_all(dir).map_err(|e| IoError::os(&dir_name, "create", &e))?;
+    let config_path = dir.join(CONFIG_FILE_NAME);
+    let config_name = config_path.display().to_string();
+    let mut json = serde_json::to_string_pretty(&config_json::to_json(config, &config_name)?)
+        .map_err(|e| IoError::os(&config_name, "serialize", &std::io::Error::other(e)))?;
+    json.push('\n');
+    std::fs::write(&config_path, json).map_err(|e| IoError::os(&config_name, "write", &e))?;
+    // transformers refuses safetensors files whose metadata does not say which framework
+    // wrote them.
+    let metadata = BTreeMap::from([("format".to_owned(), "pt".to_owned())]);
+    crate::io::write_tensors(dir.join(SINGLE_FILE_NAME), tensors, &metadata)?;
+    Ok(())
+}
+
+/// `model`'s parameters as transformers' tensors (names, layouts), in memory: what
+/// [`export`] writes to `model.safetensors`. Used to report anything held in parameter
+/// slots, such as gradients, in a checkpoint's layout.
+pub fn export_tensors(
+    model: &dyn Tree,
+    config: &HfConfig,
+) -> Result<Vec<(String, HostTensor)>, HfError> {
     let (architecture, rows) = match &config.architecture {
         Architecture::Gpt2(cfg) => ("gpt2", gpt2::layout(cfg, gpt2::PREFIX)),
         Architecture::Llama(cfg) => (llama::architecture(cfg.family), llama::layout(cfg)),
@@ -63,20 +87,7 @@ pub fn export(model: &dyn Tree, config: &HfConfig, dir: impl AsRef<Path>) -> Res
             architecture,
         });
     }
-    let dir = dir.as_ref();
-    let dir_name = dir.display().to_string();
-    std::fs::create_dir_all(dir).map_err(|e| IoError::os(&dir_name, "create", &e))?;
-    let config_path = dir.join(CONFIG_FILE_NAME);
-    let config_name = config_path.display().to_string();
-    let mut json = serde_json::to_string_pretty(&config_json::to_json(config, &config_name)?)
-        .map_err(|e| IoError::os(&config_name, "serialize", &std::io::Error::other(e)))?;
-    json.push('\n');
-    std::fs::write(&config_path, json).map_err(|e| IoError::os(&config_name, "write", &e))?;
-    // transformers refuses safetensors files whose metadata does not say which framework
-    // wrote them.
-    let metadata = BTreeMap::from([("format".to_owned(), "pt".to_owned())]);
-    crate::io::write_tensors(dir.join(SINGLE_FILE_NAME), tensors, &metadata)?;
-    Ok(())
+    Ok(tensors)
 }
 
 /// The value of parameter `label`, checked against the axes `row` gives it.

@@ -60,7 +60,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 pub use error::HfError;
-pub use export::export;
+pub use export::{export, export_tensors};
 
 use crate::io::{Architecture, Checkpoint, HfConfig, INDEX_FILE_NAME, SINGLE_FILE_NAME};
 use crate::models::{TransformerLm, WeightInit};

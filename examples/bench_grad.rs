@@ -1,0 +1,141 @@
+//! The cost of gradients, printed as JSON lines like `bench_json`: forward, forward with a
+//! recording tape, and `value_and_grad` (forward + backward) of the baseline's medium model
+//! (L=12, D=256, H=8, hd=32, M=1024, V=1024; batch 4 x 128), with the peak memory each
+//! allocates above the model's own parameters (a counting global allocator).
+//!
+//! Run with `cargo run --release --example bench_grad` (add `-- --quick` for fewer repeats).
+//! The targets (issue 12): backward within 3x the forward's time, and the peak activation
+//! memory of a gradient step within 3x the forward's.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use penzai::grad::{Trainable, next_token_loss, value_and_grad};
+use penzai::models::{LlamaConfig, TransformerLm};
+use penzai::prelude::*;
+
+/// The system allocator, counting live bytes and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged to the system allocator.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded unchanged to the system allocator.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                let live = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed)
+                    + (new_size - layout.size());
+                PEAK.fetch_max(live, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f`, returning its result, its time and the peak bytes it allocated above the
+/// bytes live when it started.
+fn measure<T>(f: impl FnOnce() -> T) -> (T, f64, usize) {
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let start = Instant::now();
+    let out = f();
+    let seconds = start.elapsed().as_secs_f64();
+    (out, seconds, PEAK.load(Ordering::Relaxed) - base)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() -> anyhow::Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let repeats = if quick { 1 } else { 5 };
+    let medium = LlamaConfig {
+        vocab_size: 1024,
+        d_model: 256,
+        n_layers: 12,
+        n_heads: 8,
+        n_kv_heads: 8,
+        head_dim: 32,
+        mlp_hidden: 1024,
+        ..LlamaConfig::tiny()
+    };
+    let model = TransformerLm::llama(&medium, 0)?;
+    let ids: Vec<i64> = (0..4 * 128).map(|i| ((i * 7919) % 1024) as i64).collect();
+    let tokens = NamedArray::from_i64(&[("batch", 4), ("seq", 128)], ids)?;
+
+    let mut forward = (vec![], 0usize);
+    let mut recorded = (vec![], 0usize);
+    let mut step = (vec![], 0usize);
+    let mut loss_value = 0.0f32;
+    for _ in 0..repeats {
+        let (loss, s, peak) = measure(|| next_token_loss(&model, &tokens));
+        loss_value = loss?.scalar_f32()?;
+        forward.0.push(s);
+        forward.1 = forward.1.max(peak);
+        // The forward alone with every parameter watched: the tape's recording cost.
+        let (_, s, peak) = measure(|| {
+            let tape = penzai::nx::Tape::start()?;
+            let watched: Vec<NamedArray> = penzai::nn::parameters(&model)
+                .iter()
+                .map(|(_, p)| tape.watch(&p.value))
+                .collect::<Result<_, _>>()?;
+            let mut copy = model.clone();
+            for ((_, p), w) in penzai::nn::parameters(&model).iter().zip(&watched) {
+                penzai::nn::set_parameter(&mut copy, &p.label, w);
+            }
+            let loss = next_token_loss(&copy, &tokens)?;
+            Ok::<_, penzai::Error>(loss)
+        });
+        recorded.0.push(s);
+        recorded.1 = recorded.1.max(peak);
+        let (out, s, peak) =
+            measure(|| value_and_grad(&model, &Trainable::all(), |m| next_token_loss(m, &tokens)));
+        let (loss, _) = out?;
+        assert!((loss - loss_value).abs() <= 1e-4 * loss_value.abs().max(1.0));
+        step.0.push(s);
+        step.1 = step.1.max(peak);
+    }
+    let (f, r, g) = (median(forward.0), median(recorded.0), median(step.0));
+    let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+    println!(
+        "{{\"case\": \"g_forward_medium\", \"seconds\": {f:.6}, \"peak_mib\": {:.1}}}",
+        mib(forward.1)
+    );
+    println!(
+        "{{\"case\": \"g_forward_recorded_medium\", \"seconds\": {r:.6}, \"peak_mib\": {:.1}}}",
+        mib(recorded.1)
+    );
+    println!(
+        "{{\"case\": \"g_value_and_grad_medium\", \"seconds\": {g:.6}, \"peak_mib\": {:.1}, \
+         \"backward_over_forward_time\": {:.2}, \"peak_over_forward_peak\": {:.2}}}",
+        mib(step.1),
+        (g - r) / f,
+        step.1 as f64 / forward.1 as f64
+    );
+    Ok(())
+}

@@ -1,0 +1,389 @@
+//! Reverse-mode differentiation over `NamedArray` operations: a tape recorded during a forward.
+//!
+//! While a [`Tape`] is alive on a thread, every differentiable `nx` operation whose inputs
+//! descend from a [watched](Tape::watch) array appends one node to the tape: which arrays it
+//! read and a rule that maps the gradient of its result to the gradients of its inputs.
+//! [`Tape::gradients`] walks the nodes backwards from a scalar loss. Gradients keep the named
+//! axes of the arrays they belong to, so the gradient of a `{embedding, hidden}` weight is a
+//! `{embedding, hidden}` array whatever order the kernels used.
+//!
+//! **Why a tape in `nx`, not an autodiff engine under `NamedArray`.** The forward of a model
+//! runs on `nx`'s own kernels (packed GEMM with 16-bit operands widened inside, named
+//! reductions, gathers), on storage that may be borrowed from a memory-mapped checkpoint.
+//! An engine such as `burn-autodiff` or `candle` owns its tensors: every op would convert
+//! into and out of its type (a copy of the activations per op, 16-bit weights widened in
+//! memory), and named axes would be lost below it and rebuilt above it. A tape costs one
+//! thread-local check per op when nothing records; the values it keeps for the backward are
+//! the shared, copy-on-write arrays the forward produced (no copy); its rules are written
+//! with the same named ops, so the backward of a contraction is again a GEMM by name; and it
+//! reproduces torch autograd on the GPT-2 and Llama test checkpoints to 7e-7 relative
+//! (`tests/grad_torch.rs`). The time and memory of the backward against the forward are
+//! measured by `examples/bench_grad.rs` (numbers in `BENCHMARKS.md`). Any layer built from
+//! `nx` operations is differentiable with no extra code; a fused kernel should fall back to
+//! its general path while [`Tape::is_recording`].
+//!
+//! Operations that apply an arbitrary Rust closure (`map_f32`, `nmap`) have no rule: a
+//! gradient that would have to pass through one is an error naming the operation, never a
+//! silent zero. Integer and boolean results (comparisons, `argmax`, casts to `i64`) are not
+//! differentiable and carry no trace.
+//!
+//! ```
+//! use penzai::nx::{NamedArray, Tape};
+//!
+//! let w = NamedArray::from_f32(&[("embedding", 2), ("hidden", 3)], vec![1., 2., 3., 4., 5., 6.])?;
+//! let x = NamedArray::from_f32(&[("embedding", 2)], vec![1., -1.])?;
+//! let tape = Tape::start()?;
+//! let w = tape.watch(&w)?;
+//! let loss = x.contract(&w, &["embedding"])?.square()?.sum_all()?;
+//! let grads = tape.gradients(&loss, &[&w])?;
+//! // d/dw sum_h (x.w_h)^2 = 2 (x.w_h) x_e
+//! let gw = grads[0].as_ref().expect("w reaches the loss");
+//! assert_eq!(gw.named_shape().to_string(), "{embedding: 2, hidden: 3}");
+//! assert_eq!(gw.to_ndarray_f32(&["embedding", "hidden"])?.into_raw_vec_and_offset().0,
+//!            [-6., -6., -6., 6., 6., 6.]);
+//! # Ok::<(), penzai::Error>(())
+//! ```
+
+mod rules;
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::array::NamedArray;
+use super::dtype::DType;
+use super::error::AxisError;
+use super::shape::ArrayShape;
+
+pub(crate) use rules::*;
+
+/// Where an array sits on the recording tape: which tape, which node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Trace {
+    tape: u64,
+    node: usize,
+}
+
+/// Maps the gradient of an op's result to the gradients of its inputs. The flags say which
+/// inputs need a gradient; a rule may skip the others (a frozen weight's GEMM).
+pub(crate) type Backward =
+    Box<dyn FnOnce(&NamedArray, &[bool]) -> Result<Vec<Option<NamedArray>>, GradError>>;
+
+struct Node {
+    op: &'static str,
+    /// The node of each input, `None` for inputs that carry no trace.
+    inputs: Vec<Option<usize>>,
+    /// `None` for watched arrays (leaves).
+    backward: Option<Backward>,
+}
+
+struct Recording {
+    id: u64,
+    nodes: Vec<Node>,
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<Recording>> = const { RefCell::new(None) };
+}
+
+static NEXT_TAPE: AtomicU64 = AtomicU64::new(1);
+
+/// Why gradients could not be computed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GradError {
+    /// `Tape::start` while another tape records on this thread.
+    #[error(
+        "a gradient tape is already recording on this thread; finish it before starting another"
+    )]
+    AlreadyRecording,
+    /// The tape was dropped or finished (another `Tape` took over the thread).
+    #[error("the gradient tape is no longer recording")]
+    NotRecording,
+    /// The loss has more than one element.
+    #[error("the loss must be one number, but has shape {shape}")]
+    LossNotScalar {
+        /// The loss's shape.
+        shape: ArrayShape,
+    },
+    /// Only float arrays have gradients.
+    #[error("cannot watch a {dtype:?} array: only f32, f16 and bf16 arrays have gradients")]
+    NotFloat {
+        /// The array's dtype.
+        dtype: DType,
+    },
+    /// A gradient had to flow through an operation without a rule.
+    #[error(
+        "no gradient through `{op}`: it applies an arbitrary closure; write the computation with nx operations"
+    )]
+    NoRule {
+        /// The operation.
+        op: &'static str,
+    },
+    /// A rule failed on the shapes it was given (a bug in a rule, reported rather than hidden).
+    #[error("the gradient rule of `{op}` failed: {source}")]
+    Rule {
+        /// The operation.
+        op: &'static str,
+        /// The array error.
+        source: AxisError,
+    },
+}
+
+/// A recording of the differentiable operations run on this thread while it is alive.
+///
+/// Start one, [`watch`](Tape::watch) the arrays to differentiate with respect to (only
+/// computations downstream of a watched array are recorded), run the forward, then ask for
+/// [`gradients`](Tape::gradients). One tape records per thread at a time; dropping it stops
+/// the recording. See the [module documentation](self) for an example.
+pub struct Tape {
+    id: u64,
+    // The recording lives in a thread-local: a tape must stay on its thread.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Tape {
+    /// Starts recording on this thread.
+    pub fn start() -> Result<Tape, GradError> {
+        ACTIVE.with(|active| {
+            let mut active = active.borrow_mut();
+            if active.is_some() {
+                return Err(GradError::AlreadyRecording);
+            }
+            let id = NEXT_TAPE.fetch_add(1, Ordering::Relaxed);
+            *active = Some(Recording { id, nodes: vec![] });
+            Ok(Tape {
+                id,
+                _not_send: PhantomData,
+            })
+        })
+    }
+
+    /// True while a tape records on this thread (a fused kernel uses this to fall back to
+    /// the general path, whose operations have gradient rules).
+    pub fn is_recording() -> bool {
+        ACTIVE.with(|active| active.borrow().is_some())
+    }
+
+    /// The same array, marked so that gradients with respect to it can be asked for. If it
+    /// already descends from a watched array, the mark is an identity step: gradients still
+    /// flow through it to what it came from.
+    pub fn watch(&self, x: &NamedArray) -> Result<NamedArray, GradError> {
+        watch_on(Some(self.id), x)
+    }
+
+    /// [`watch`](Tape::watch) on whichever tape records on this thread (a layer inside a
+    /// forward has no handle on the tape): [`GradError::NotRecording`] when none does.
+    pub fn watch_current(x: &NamedArray) -> Result<NamedArray, GradError> {
+        watch_on(None, x)
+    }
+
+    /// Ends the recording and returns the gradient of `loss` (one element) with respect to
+    /// each array of `wrt`, which must be results of [`watch`](Tape::watch) or of operations
+    /// recorded on this tape. `None` where the loss does not depend on the array.
+    pub fn gradients(
+        self,
+        loss: &NamedArray,
+        wrt: &[&NamedArray],
+    ) -> Result<Vec<Option<NamedArray>>, GradError> {
+        let rec = ACTIVE
+            .with(|active| {
+                let mut active = active.borrow_mut();
+                match active.as_ref() {
+                    Some(r) if r.id == self.id => active.take(),
+                    _ => None,
+                }
+            })
+            .ok_or(GradError::NotRecording)?;
+        if loss.len() != 1 {
+            return Err(GradError::LossNotScalar {
+                shape: loss.full_shape(),
+            });
+        }
+        let on_tape = |x: &NamedArray| x.trace.filter(|t| t.tape == self.id).map(|t| t.node);
+        let targets: Vec<Option<usize>> = wrt.iter().map(|x| on_tape(x)).collect();
+        let Some(root) = on_tape(loss) else {
+            return Ok(vec![None; wrt.len()]);
+        };
+        backward(rec.nodes, root, loss, &targets)
+    }
+}
+
+/// Marks `x` on the tape `id` (or on the recording one, for `None`).
+fn watch_on(id: Option<u64>, x: &NamedArray) -> Result<NamedArray, GradError> {
+    if !x.dtype().is_float() {
+        return Err(GradError::NotFloat { dtype: x.dtype() });
+    }
+    ACTIVE.with(|active| {
+        let mut active = active.borrow_mut();
+        let rec = active
+            .as_mut()
+            .filter(|r| id.is_none_or(|id| r.id == id))
+            .ok_or(GradError::NotRecording)?;
+        let id = rec.id;
+        let input = x.trace.filter(|t| t.tape == id).map(|t| t.node);
+        let node = rec.nodes.len();
+        rec.nodes.push(Node {
+            op: "watch",
+            inputs: vec![input],
+            backward: input.map(|_| -> Backward { Box::new(|g, _| Ok(vec![Some(g.clone())])) }),
+        });
+        let mut out = x.clone();
+        out.trace = Some(Trace { tape: id, node });
+        Ok(out)
+    })
+}
+
+impl Drop for Tape {
+    fn drop(&mut self) {
+        // `try_with`: during thread teardown the slot may be gone already.
+        let _ = ACTIVE.try_with(|active| {
+            if let Ok(mut active) = active.try_borrow_mut()
+                && active.as_ref().is_some_and(|r| r.id == self.id)
+            {
+                *active = None;
+            }
+        });
+    }
+}
+
+/// Runs the rules from `root` back to the leaves, keeping the gradients of `targets`.
+fn backward(
+    mut nodes: Vec<Node>,
+    root: usize,
+    loss: &NamedArray,
+    targets: &[Option<usize>],
+) -> Result<Vec<Option<NamedArray>>, GradError> {
+    // A node needs a gradient when a target is at or upstream of it.
+    let mut needed = vec![false; nodes.len()];
+    for &t in targets.iter().flatten() {
+        needed[t] = true;
+    }
+    for i in 0..nodes.len() {
+        if !needed[i] && nodes[i].inputs.iter().flatten().any(|&j| needed[j]) {
+            needed[i] = true;
+        }
+    }
+    let mut is_target = vec![false; nodes.len()];
+    for &t in targets.iter().flatten() {
+        is_target[t] = true;
+    }
+    let mut grads: Vec<Option<NamedArray>> = vec![None; nodes.len()];
+    let seed = loss
+        .cast(DType::F32)
+        .and_then(|l| l.map_f32(|_| 1.0))
+        .map_err(|source| GradError::Rule { op: "loss", source })?;
+    grads[root] = Some(untraced(seed));
+    let mut kept: Vec<Option<NamedArray>> = vec![None; nodes.len()];
+    for i in (0..=root).rev() {
+        if !needed[i] {
+            continue;
+        }
+        let Some(g) = grads[i].take() else { continue };
+        let node = &mut nodes[i];
+        let wants: Vec<bool> = node
+            .inputs
+            .iter()
+            .map(|j| j.is_some_and(|j| needed[j]))
+            .collect();
+        if let Some(rule) = node.backward.take()
+            && wants.iter().any(|&w| w)
+        {
+            let op = node.op;
+            let inputs = node.inputs.clone();
+            let input_grads = rule(&g, &wants)?;
+            for ((j, gj), want) in inputs.iter().zip(input_grads).zip(&wants) {
+                if let (Some(j), Some(gj), true) = (j, gj, want) {
+                    let gj = untraced(gj);
+                    grads[*j] = Some(match grads[*j].take() {
+                        None => gj,
+                        Some(acc) => {
+                            (&acc + &gj).map_err(|source| GradError::Rule { op, source })?
+                        }
+                    });
+                }
+            }
+        }
+        if is_target[i] {
+            kept[i] = Some(g);
+        }
+    }
+    Ok(targets
+        .iter()
+        .map(|t| t.and_then(|t| kept[t].clone()))
+        .collect())
+}
+
+fn untraced(mut x: NamedArray) -> NamedArray {
+    x.trace = None;
+    x
+}
+
+/// The nodes of the recording tape for `inputs`, or `None` when no tape records or no input
+/// descends from a watched array (then nothing is recorded).
+fn traced_inputs(inputs: &[&NamedArray]) -> Option<(u64, Vec<Option<usize>>)> {
+    ACTIVE.with(|active| {
+        let active = active.borrow();
+        let id = active.as_ref()?.id;
+        let nodes: Vec<Option<usize>> = inputs
+            .iter()
+            .map(|x| x.trace.filter(|t| t.tape == id).map(|t| t.node))
+            .collect();
+        nodes.iter().any(Option::is_some).then_some((id, nodes))
+    })
+}
+
+/// Records `out = op(inputs)` with the rule `make_rule(out)` builds, when a tape records and
+/// an input is traced; otherwise returns `out` as it is. The rule is built only when needed,
+/// so an op pays one thread-local check when nothing records.
+pub(crate) fn record(
+    op: &'static str,
+    inputs: &[&NamedArray],
+    out: Result<NamedArray, AxisError>,
+    make_rule: impl FnOnce(&NamedArray) -> Backward,
+) -> Result<NamedArray, AxisError> {
+    let mut out = out?;
+    let Some((id, nodes)) = traced_inputs(inputs) else {
+        return Ok(out);
+    };
+    if !out.dtype().is_float() {
+        return Ok(out);
+    }
+    let backward = make_rule(&out);
+    out.trace = push(id, op, nodes, Some(backward));
+    Ok(out)
+}
+
+/// Records an operation without a gradient rule: a gradient that reaches it is a
+/// [`GradError::NoRule`] error.
+pub(crate) fn record_opaque(
+    op: &'static str,
+    inputs: &[&NamedArray],
+    out: Result<NamedArray, AxisError>,
+) -> Result<NamedArray, AxisError> {
+    record(op, inputs, out, |_| {
+        Box::new(move |_, _| Err(GradError::NoRule { op }))
+    })
+}
+
+fn push(
+    id: u64,
+    op: &'static str,
+    inputs: Vec<Option<usize>>,
+    backward: Option<Backward>,
+) -> Option<Trace> {
+    ACTIVE.with(|active| {
+        let mut active = active.borrow_mut();
+        let rec = active.as_mut().filter(|r| r.id == id)?;
+        let node = rec.nodes.len();
+        rec.nodes.push(Node {
+            op,
+            inputs,
+            backward,
+        });
+        Some(Trace { tape: id, node })
+    })
+}
+
+#[cfg(test)]
+mod tests;

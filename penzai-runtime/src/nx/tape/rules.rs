@@ -1,0 +1,530 @@
+//! The gradient rule of each differentiable `nx` operation, written with named ops.
+//!
+//! A rule receives the gradient of the op's result (same axes as the result) and returns one
+//! gradient per input, with that input's axes. Broadcasting by name is undone by summing the
+//! axes an input lacks ([`reduce_to`]); reductions are undone by broadcasting back.
+
+use ndarray::{ArrayD, Axis, IxDyn, Slice};
+
+use super::super::array::NamedArray;
+use super::super::axis::AxisName;
+use super::super::dtype::Storage;
+use super::super::error::AxisError;
+use super::{Backward, GradError};
+
+/// Wraps an array error of a rule as a [`GradError::Rule`] naming `op`.
+fn rule_err(op: &'static str) -> impl Fn(AxisError) -> GradError {
+    move |source| GradError::Rule { op, source }
+}
+
+/// The f32 data of `g` with its axes in the order `[positional.., names..]`.
+fn data_in_order(g: &NamedArray, names: &[AxisName]) -> Result<ArrayD<f32>, AxisError> {
+    let strs: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+    Ok(g.order_as(&strs)?.data.to_f32().to_owned_array())
+}
+
+/// `g` (broadcast to an op's result) summed down to the shape of the input `like`: named
+/// axes `like` lacks are summed away; positional axes are summed as numpy broadcasting
+/// stretched them.
+pub(crate) fn reduce_to(g: &NamedArray, like: &NamedArray) -> Result<NamedArray, AxisError> {
+    let extra: Vec<&str> = g
+        .names
+        .iter()
+        .map(|n| n.as_str())
+        .filter(|n| !like.has_axis(n))
+        .collect();
+    let g = if extra.is_empty() {
+        g.clone()
+    } else {
+        g.sum(&extra)?
+    };
+    let (gp, lp) = (g.positional_shape(), like.positional_shape());
+    if gp == lp {
+        return Ok(g);
+    }
+    let mut data = g.data.to_f32().to_owned_array();
+    for _ in 0..gp.len().saturating_sub(lp.len()) {
+        data = data.sum_axis(Axis(0));
+    }
+    for (i, &size) in lp.iter().enumerate() {
+        if size == 1 && data.shape()[i] != 1 {
+            data = data.sum_axis(Axis(i)).insert_axis(Axis(i));
+        }
+    }
+    Ok(NamedArray::from_parts(Storage::F32(data.into()), g.names))
+}
+
+/// `g` (a reduction's result gradient) broadcast back over the axes of `x`.
+fn expand_to(g: &NamedArray, x: &NamedArray) -> Result<NamedArray, AxisError> {
+    g.broadcast_to(x.named_shape())
+}
+
+/// Elementwise unary op: `dx = g * d(x)`.
+pub(crate) fn unary(
+    op: &'static str,
+    x: &NamedArray,
+    d: impl Fn(f32) -> f32 + 'static,
+) -> impl FnOnce(&NamedArray) -> Backward {
+    let x = x.clone();
+    move |_| {
+        Box::new(move |g, _| {
+            let dx = (g * &x.map_f32(d).map_err(rule_err(op))?).map_err(rule_err(op))?;
+            Ok(vec![Some(dx)])
+        })
+    }
+}
+
+/// A linear unary op `y = s * x` (scalar forms of `+ - * /`, `neg`, `cast`): `dx = s * g`.
+pub(crate) fn scaled(op: &'static str, s: f32) -> impl FnOnce(&NamedArray) -> Backward {
+    move |_| {
+        Box::new(move |g, _| {
+            let dx = if s == 1.0 {
+                g.cast(super::super::dtype::DType::F32)
+            } else {
+                g * s
+            };
+            Ok(vec![Some(dx.map_err(rule_err(op))?)])
+        })
+    }
+}
+
+/// The binary arithmetic ops, by their partial derivatives.
+#[derive(Clone, Copy)]
+pub(crate) enum Binary {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Maximum,
+    Minimum,
+}
+
+/// `a (op) b`, broadcasting by name.
+pub(crate) fn binary(
+    op: &'static str,
+    kind: Binary,
+    a: &NamedArray,
+    b: &NamedArray,
+) -> impl FnOnce(&NamedArray) -> Backward {
+    let (a, b) = (a.clone(), b.clone());
+    move |_| {
+        Box::new(move |g, wants| {
+            let e = rule_err(op);
+            let (da, db) = match kind {
+                Binary::Add => (Some(g.clone()), Some(g.clone())),
+                Binary::Sub => (Some(g.clone()), Some((-g).map_err(&e)?)),
+                Binary::Mul => (
+                    wants[0].then(|| g * &b).transpose().map_err(&e)?,
+                    wants[1].then(|| g * &a).transpose().map_err(&e)?,
+                ),
+                Binary::Div => {
+                    let da = (g / &b).map_err(&e)?;
+                    let db = if wants[1] {
+                        // d(a/b)/db = -a/b^2 = -(g/b) * (a/b)
+                        let q = (&a / &b).map_err(&e)?;
+                        Some((-(&da * &q).map_err(&e)?).map_err(&e)?)
+                    } else {
+                        None
+                    };
+                    (Some(da), db)
+                }
+                Binary::Maximum | Binary::Minimum => {
+                    // The gradient goes to the chosen side; ties go to the left.
+                    let left = match kind {
+                        Binary::Maximum => a.ge(&b),
+                        _ => a.le(&b),
+                    }
+                    .map_err(&e)?;
+                    let zero = NamedArray::scalar(0.0);
+                    (
+                        Some(NamedArray::where_(&left, g, &zero).map_err(&e)?),
+                        Some(NamedArray::where_(&left, &zero, g).map_err(&e)?),
+                    )
+                }
+            };
+            let da = da.map(|d| reduce_to(&d, &a)).transpose().map_err(&e)?;
+            let db = db.map(|d| reduce_to(&d, &b)).transpose().map_err(&e)?;
+            Ok(vec![da, db])
+        })
+    }
+}
+
+/// `where_(mask, on_true, on_false)`.
+pub(crate) fn select(
+    mask: &NamedArray,
+    on_true: &NamedArray,
+    on_false: &NamedArray,
+) -> impl FnOnce(&NamedArray) -> Backward {
+    let (mask, t, f) = (mask.clone(), on_true.clone(), on_false.clone());
+    move |_| {
+        Box::new(move |g, wants| {
+            let e = rule_err("where_");
+            let zero = NamedArray::scalar(0.0);
+            let dt = wants[1]
+                .then(|| reduce_to(&NamedArray::where_(&mask, g, &zero)?, &t))
+                .transpose()
+                .map_err(&e)?;
+            let df = wants[2]
+                .then(|| reduce_to(&NamedArray::where_(&mask, &zero, g)?, &f))
+                .transpose()
+                .map_err(&e)?;
+            Ok(vec![None, dt, df])
+        })
+    }
+}
+
+/// The named reductions and normalizations.
+#[derive(Clone, Copy)]
+pub(crate) enum Reduction {
+    Sum,
+    Mean,
+    Extremum,
+    Var,
+    Softmax,
+    LogSoftmax,
+    LogSumExp,
+}
+
+/// A reduction or normalization of `x` over `axes`.
+pub(crate) fn reduction(
+    op: &'static str,
+    kind: Reduction,
+    x: &NamedArray,
+    axes: &[&str],
+) -> impl FnOnce(&NamedArray) -> Backward {
+    let x = x.clone();
+    let axes: Vec<String> = axes.iter().map(|a| a.to_string()).collect();
+    move |y: &NamedArray| {
+        let y = y.clone();
+        Box::new(move |g, _| {
+            let e = rule_err(op);
+            let axes: Vec<&str> = axes.iter().map(String::as_str).collect();
+            let count = || -> f32 {
+                axes.iter()
+                    .filter_map(|a| x.axis_size(a))
+                    .product::<usize>() as f32
+            };
+            let dx = match kind {
+                Reduction::Sum => expand_to(g, &x),
+                Reduction::Mean => (g / count()).and_then(|m| expand_to(&m, &x)),
+                Reduction::Extremum => (|| {
+                    // Ties share the gradient equally, as `jnp.max`'s.
+                    let hit = x.eq_elem(&y)?;
+                    let one = NamedArray::where_(
+                        &hit,
+                        &NamedArray::scalar(1.0),
+                        &NamedArray::scalar(0.0),
+                    )?;
+                    let share = (&one / &one.sum(&axes)?)?;
+                    share * g
+                })(),
+                Reduction::Var => (|| {
+                    let centered = (&x - &x.mean(&axes)?)?;
+                    &centered * &(g * (2.0 / count()))?
+                })(),
+                Reduction::Softmax => (|| {
+                    let gy = (g * &y)?;
+                    &y * &(g - &gy.sum(&axes)?)?
+                })(),
+                Reduction::LogSoftmax => (|| g - &(&y.exp()? * &g.sum(&axes)?)?)(),
+                Reduction::LogSumExp => (|| g * &(&x - &y)?.exp()?)(),
+            }
+            .map_err(e)?;
+            Ok(vec![Some(dx)])
+        })
+    }
+}
+
+/// `a.contract(b, names)`: each side's gradient is an einsum of the result's gradient with
+/// the other side (a GEMM by name), skipped for a side that needs none.
+pub(crate) fn contraction(a: &NamedArray, b: &NamedArray) -> impl FnOnce(&NamedArray) -> Backward {
+    let (a, b) = (a.clone(), b.clone());
+    move |_| {
+        Box::new(move |g, wants| {
+            let e = rule_err("contract");
+            let side = |other: &NamedArray, this: &NamedArray| {
+                let names: Vec<&str> = this.names.iter().map(|n| n.as_str()).collect();
+                g.einsum(other, &names)
+            };
+            let da = wants[0].then(|| side(&b, &a)).transpose().map_err(&e)?;
+            let db = wants[1].then(|| side(&a, &b)).transpose().map_err(&e)?;
+            Ok(vec![da, db])
+        })
+    }
+}
+
+/// An op that only permutes `x`'s data axes by `perm` and renames the named ones (`tag`,
+/// `untag`, `order_as`, `rename`): the gradient is permuted back.
+pub(crate) fn permutation(x: &NamedArray, perm: &[usize]) -> impl FnOnce(&NamedArray) -> Backward {
+    let names = x.names.clone();
+    let perm = perm.to_vec();
+    move |y: &NamedArray| {
+        let out_names = y.names.clone();
+        Box::new(move |g, _| {
+            let data = data_in_order(g, &out_names).map_err(rule_err("permute"))?;
+            let mut inverse = vec![0; perm.len()];
+            for (i, &p) in perm.iter().enumerate() {
+                inverse[p] = i;
+            }
+            let data = data.permuted_axes(inverse);
+            Ok(vec![Some(NamedArray::from_parts(
+                Storage::F32(data.into()),
+                names,
+            ))])
+        })
+    }
+}
+
+/// `x.insert_axis(name)`: the gradient drops the unit axis again.
+pub(crate) fn inserted_axis(name: &str) -> impl FnOnce(&NamedArray) -> Backward {
+    let name = name.to_string();
+    move |_| {
+        Box::new(move |g, _| {
+            let dx = g.index_axis(&name, 0).map_err(rule_err("insert_axis"))?;
+            Ok(vec![Some(dx)])
+        })
+    }
+}
+
+/// `x.broadcast_to(shape)`: the added axes are summed away.
+pub(crate) fn broadcast(x: &NamedArray) -> impl FnOnce(&NamedArray) -> Backward {
+    let x = x.clone();
+    move |_| {
+        Box::new(move |g, _| {
+            let dx = reduce_to(g, &x).map_err(rule_err("broadcast_to"))?;
+            Ok(vec![Some(dx)])
+        })
+    }
+}
+
+/// A region of one axis of `x` (`index_axis` with `step: None` drops the axis, `slice_axis`
+/// keeps it): the gradient is zero outside the region.
+pub(crate) fn region(
+    op: &'static str,
+    x: &NamedArray,
+    axis: &str,
+    slice: Slice,
+    drops_axis: bool,
+) -> impl FnOnce(&NamedArray) -> Backward {
+    let like = Like::of(x);
+    let axis = AxisName::from(axis);
+    move |_| {
+        Box::new(move |g, _| {
+            let e = rule_err(op);
+            let ax = like.require_axis(op, &axis).map_err(&e)?;
+            let mut full = ArrayD::<f32>::zeros(IxDyn(&like.dims));
+            let kept: Vec<AxisName> = like
+                .names
+                .iter()
+                .filter(|n| !drops_axis || **n != axis)
+                .cloned()
+                .collect();
+            let part = data_in_order(g, &kept).map_err(&e)?;
+            let mut target = full.slice_axis_mut(Axis(ax), slice);
+            if drops_axis {
+                target.index_axis_mut(Axis(ax), 0).assign(&part);
+            } else {
+                target.assign(&part);
+            }
+            Ok(vec![Some(NamedArray::from_parts(
+                Storage::F32(full.into()),
+                like.names.clone(),
+            ))])
+        })
+    }
+}
+
+/// The shape of an input, kept by rules that need only the shape: the activation itself is
+/// not kept alive by the tape.
+struct Like {
+    dims: Vec<usize>,
+    names: Vec<AxisName>,
+}
+
+impl Like {
+    fn of(x: &NamedArray) -> Like {
+        Like {
+            dims: x.data.shape().to_vec(),
+            names: x.names.clone(),
+        }
+    }
+    fn n_pos(&self) -> usize {
+        self.dims.len() - self.names.len()
+    }
+    fn has_axis(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+    fn axis_size(&self, name: &str) -> Option<usize> {
+        let i = self.names.iter().position(|n| n == name)?;
+        Some(self.dims[self.n_pos() + i])
+    }
+    fn require_axis(&self, op: &'static str, name: &str) -> Result<usize, AxisError> {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => Ok(self.n_pos() + i),
+            None => Err(AxisError::MissingAxis {
+                op,
+                axis: name.into(),
+                shape: self.zeros().full_shape(),
+            }),
+        }
+    }
+    fn zeros(&self) -> NamedArray {
+        NamedArray::from_parts(
+            Storage::F32(ArrayD::<f32>::zeros(IxDyn(&self.dims)).into()),
+            self.names.clone(),
+        )
+    }
+}
+
+/// `concat` (`stack: false`) or `stack` of `parts` along `axis`: each part's gradient is
+/// its piece of the result's gradient.
+pub(crate) fn join(
+    op: &'static str,
+    parts: &[NamedArray],
+    axis: &str,
+    stack: bool,
+) -> impl FnOnce(&NamedArray) -> Backward {
+    let sizes: Vec<usize> = parts
+        .iter()
+        .map(|p| p.axis_size(axis).unwrap_or(1))
+        .collect();
+    let axis = axis.to_string();
+    move |_| {
+        Box::new(move |g, wants| {
+            let e = rule_err(op);
+            let mut start = 0;
+            let mut out = Vec::with_capacity(sizes.len());
+            for (i, &size) in sizes.iter().enumerate() {
+                let piece = if !wants[i] {
+                    None
+                } else if stack {
+                    Some(g.index_axis(&axis, i).map_err(&e)?)
+                } else {
+                    Some(g.slice_axis(&axis, start..start + size).map_err(&e)?)
+                };
+                out.push(piece);
+                start += size;
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// `x.take(axis, indices)`: the gradient adds each gathered row back where it came from.
+pub(crate) fn gather(
+    x: &NamedArray,
+    axis: &str,
+    indices: &NamedArray,
+) -> impl FnOnce(&NamedArray) -> Backward {
+    let like = Like::of(x);
+    let indices = indices.clone();
+    let axis = AxisName::from(axis);
+    move |_| Box::new(move |g, _| Ok(vec![Some(scatter_add(&like, &axis, &indices, g)?), None]))
+}
+
+fn scatter_add(
+    like: &Like,
+    axis: &AxisName,
+    indices: &NamedArray,
+    g: &NamedArray,
+) -> Result<NamedArray, GradError> {
+    let e = rule_err("take");
+    let ax = like.require_axis("take", axis).map_err(&e)?;
+    let shared: Vec<AxisName> = indices
+        .names
+        .iter()
+        .filter(|n| *n != axis && like.has_axis(n))
+        .cloned()
+        .collect();
+    let new: Vec<AxisName> = indices
+        .names
+        .iter()
+        .filter(|n| !shared.contains(n))
+        .cloned()
+        .collect();
+    let rest: Vec<AxisName> = like
+        .names
+        .iter()
+        .filter(|n| *n != axis && !shared.contains(n))
+        .cloned()
+        .collect();
+    let n_pos = like.n_pos();
+    let (s, n): (usize, usize) = (
+        shared.iter().filter_map(|a| like.axis_size(a)).product(),
+        new.iter().filter_map(|a| indices.axis_size(a)).product(),
+    );
+    let v = like.dims[ax];
+    let r = like.dims[..n_pos].iter().product::<usize>()
+        * rest
+            .iter()
+            .filter_map(|a| like.axis_size(a))
+            .product::<usize>();
+    // g in the layout (shared, new, positional, rest).
+    let g_perm: Vec<usize> = shared
+        .iter()
+        .chain(&new)
+        .map(|a| g.named_axis(a))
+        .chain((0..n_pos).map(Some))
+        .chain(rest.iter().map(|a| g.named_axis(a)))
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| {
+            e(AxisError::MissingAxis {
+                op: "take",
+                axis: axis.clone(),
+                shape: g.full_shape(),
+            })
+        })?;
+    let gd = g.data.to_f32();
+    let gv = gd.view().permuted_axes(g_perm);
+    let gv = gv.as_standard_layout();
+    let gv = gv.to_shape((s, n, r)).map_err(|_| {
+        e(AxisError::NotScalar {
+            shape: g.full_shape(),
+        })
+    })?;
+    let idx_order: Vec<&str> = shared.iter().chain(&new).map(|a| a.as_str()).collect();
+    let ids = indices.order_as(&idx_order).map_err(&e)?.to_i64_vec();
+    let mut out = vec![0.0f32; s * v * r];
+    for i in 0..s {
+        for j in 0..n {
+            // Indices were checked against the axis size when the forward ran.
+            let id = ids[i * n + j] as usize;
+            let row = &mut out[(i * v + id) * r..(i * v + id + 1) * r];
+            for (o, &x) in row.iter_mut().zip(gv.slice(ndarray::s![i, j, ..])) {
+                *o += x;
+            }
+        }
+    }
+    // `out` is laid out (shared, axis, positional, rest); permute to `like`'s layout.
+    let dims: Vec<usize> = shared
+        .iter()
+        .map(|a| like.axis_size(a).unwrap_or(0))
+        .chain([v])
+        .chain(like.dims[..n_pos].iter().copied())
+        .chain(rest.iter().map(|a| like.axis_size(a).unwrap_or(0)))
+        .collect();
+    let data = ArrayD::from_shape_vec(IxDyn(&dims), out).map_err(|_| {
+        e(AxisError::NotScalar {
+            shape: like.zeros().full_shape(),
+        })
+    })?;
+    // Position in (shared, axis, positional, rest) of each of like's data axes.
+    let perm: Vec<usize> = (0..n_pos)
+        .map(|p| shared.len() + 1 + p)
+        .chain(like.names.iter().map(|a| {
+            if a == axis {
+                shared.len()
+            } else if let Some(k) = shared.iter().position(|x| x == a) {
+                k
+            } else {
+                let k = rest.iter().position(|x| x == a).unwrap_or(0);
+                shared.len() + 1 + n_pos + k
+            }
+        }))
+        .collect();
+    let data = data.permuted_axes(perm);
+    Ok(NamedArray::from_parts(
+        Storage::F32(data.into()),
+        like.names.clone(),
+    ))
+}
