@@ -91,7 +91,7 @@ fn main() -> anyhow::Result<()> {
     let mut forward = (vec![], 0usize);
     let mut recorded = (vec![], 0usize);
     let mut step = (vec![], 0usize);
-    let mut loss_value = 0.0f32;
+    let mut loss_value: f32;
     for _ in 0..repeats {
         let (loss, s, peak) = measure(|| next_token_loss(&model, &tokens));
         loss_value = loss?.scalar_f32()?;
