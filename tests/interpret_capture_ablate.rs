@@ -83,7 +83,17 @@ fn with_captures_inserts_pass_through_layers() {
     let tapped = with_captures(select(model.clone()).at_instances_of::<Softmax>()).unwrap();
     let mut cx = Context::new();
     let out = cx.run(&tapped, tokens(&[1, 2])).unwrap();
-    assert_eq!(out, run(&model, tokens(&[1, 2])));
+    // The untapped model takes the fused attention path, the tapped one the general path
+    // (a layer sits in the scores slot): equal up to float rounding, not bit for bit.
+    let plain = run(&model, tokens(&[1, 2]));
+    assert_eq!(out.named_shape(), plain.named_shape());
+    let worst = out
+        .to_f32_vec()
+        .iter()
+        .zip(plain.to_f32_vec())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "tapped and plain runs differ by {worst}");
     let keys: Vec<String> = cx.captures().keys().map(ToString::to_string).collect();
     assert_eq!(
         keys,

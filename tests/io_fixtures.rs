@@ -204,6 +204,24 @@ fn llama_tensors(c: &HfLlamaConfig) -> Vec<(String, Vec<usize>)> {
     out
 }
 
+/// Phi-3's layout: the same tensors with `q/k/v_proj` stored as one `qkv_proj` and
+/// `gate/up_proj` as one `gate_up_proj`, stacked along the output rows.
+fn fused_llama_tensors(c: &HfLlamaConfig) -> Vec<(String, Vec<usize>)> {
+    let (d, hd, f) = (c.hidden_size, c.head_dim, c.intermediate_size);
+    let (q, kv) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
+    let separate = ["q_proj", "k_proj", "v_proj", "gate_proj", "up_proj"];
+    let mut out: Vec<(String, Vec<usize>)> = llama_tensors(c)
+        .into_iter()
+        .filter(|(n, _)| !separate.iter().any(|s| n.ends_with(&format!("{s}.weight"))))
+        .collect();
+    for i in 0..c.num_hidden_layers {
+        let p = format!("model.layers.{i}.");
+        out.push((format!("{p}self_attn.qkv_proj.weight"), vec![q + 2 * kv, d]));
+        out.push((format!("{p}mlp.gate_up_proj.weight"), vec![2 * f, d]));
+    }
+    out
+}
+
 #[test]
 fn every_fixture_holds_the_tensors_its_architecture_needs() {
     for name in FIXTURES {
@@ -216,6 +234,13 @@ fn every_fixture_holds_the_tensors_its_architecture_needs() {
                     "transformer."
                 };
                 gpt2_tensors(&c, prefix)
+            }
+            Architecture::Llama(c)
+                if ckpt
+                    .get("model.layers.0.self_attn.qkv_proj.weight")
+                    .is_some() =>
+            {
+                fused_llama_tensors(&c)
             }
             Architecture::Llama(c) => llama_tensors(&c),
             other => panic!("{other:?}"),
