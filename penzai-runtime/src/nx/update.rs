@@ -303,7 +303,6 @@ fn broadcast_value(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idx;
     use crate::nx::Slice;
 
     fn seq(n: usize) -> NamedArray {
@@ -313,7 +312,7 @@ mod tests {
     #[test]
     fn set_add_mul_min_max_touch_only_the_indexed_part() {
         let x = seq(5);
-        let at = x.at(&idx! { "s" => 1..3 });
+        let at = x.at(&crate::idx! { "s" => 1..3 });
         let v = NamedArray::scalar(10.0);
         assert_eq!(at.set(&v).unwrap().to_f32_vec(), [0., 10., 10., 3., 4.]);
         assert_eq!(at.add(&v).unwrap().to_f32_vec(), [0., 11., 12., 3., 4.]);
@@ -328,11 +327,11 @@ mod tests {
     fn apply_maps_the_indexed_part() {
         let x = seq(4);
         let y = x
-            .at(&idx! { "s" => Slice::reversed() })
+            .at(&crate::idx! { "s" => Slice::reversed() })
             .apply(|p| p.powf(2.0))
             .unwrap();
         assert_eq!(y.to_f32_vec(), [0., 1., 4., 9.]);
-        let odd = x.at(&idx! { "s" => Slice::new(Some(1), None, 2) });
+        let odd = x.at(&crate::idx! { "s" => Slice::new(Some(1), None, 2) });
         assert_eq!(odd.get().unwrap().to_f32_vec(), [1., 3.]);
         assert_eq!(
             odd.apply(|p| &p * -1.0).unwrap().to_f32_vec(),
@@ -344,7 +343,7 @@ mod tests {
     fn values_are_matched_by_name_whatever_their_order() {
         let x = NamedArray::zeros(&[("a", 2), ("b", 3)]).unwrap();
         let v = NamedArray::from_f32(&[("b", 2), ("a", 2)], vec![1., 2., 3., 4.]).unwrap();
-        let y = x.at(&idx! { "b" => 1..3 }).set(&v).unwrap();
+        let y = x.at(&crate::idx! { "b" => 1..3 }).set(&v).unwrap();
         // (a, b) = v[b - 1, a].
         assert_eq!(y.to_f32_vec(), [0., 1., 3., 0., 2., 4.]);
     }
@@ -354,7 +353,7 @@ mod tests {
         let x = NamedArray::zeros(&[("v", 3)]).unwrap();
         let ids = NamedArray::from_i64(&[("t", 5)], vec![0, 2, 2, -1, 7]).unwrap();
         let vals = NamedArray::from_f32(&[("t", 5)], vec![1., 2., 3., 4., 5.]).unwrap();
-        let at = x.at(&idx! { "v" => &ids });
+        let at = x.at(&crate::idx! { "v" => &ids });
         // -1 is the last position; 7 is out of range and dropped, as in JAX updates.
         assert_eq!(at.add(&vals).unwrap().to_f32_vec(), [1., 0., 9.]);
         assert_eq!(at.set(&vals).unwrap().to_f32_vec(), [1., 0., 4.]);
@@ -364,7 +363,7 @@ mod tests {
     fn integer_and_bool_arrays_update_in_their_dtype() {
         let x = NamedArray::arange("s", 3).unwrap();
         let y = x
-            .at(&idx! { "s" => 0 })
+            .at(&crate::idx! { "s" => 0 })
             .add(&NamedArray::scalar(2.9))
             .unwrap();
         assert_eq!(
@@ -373,12 +372,12 @@ mod tests {
         );
         let m = NamedArray::full_bool(&[("s", 3)], false).unwrap();
         let m = m
-            .at(&idx! { "s" => 1.. })
+            .at(&crate::idx! { "s" => 1.. })
             .set(&NamedArray::wrap_bool(ndarray::arr0(true).into_dyn()));
         assert_eq!(m.unwrap().to_bool_vec(), [false, true, true]);
         let h = NamedArray::from_f16(&[("s", 2)], vec![f16::from_f32(1.0); 2]).unwrap();
         let h = h
-            .at(&idx! { "s" => 1 })
+            .at(&crate::idx! { "s" => 1 })
             .mul(&NamedArray::scalar(3.0))
             .unwrap();
         assert_eq!(
@@ -390,7 +389,7 @@ mod tests {
     #[test]
     fn values_with_foreign_or_mis_sized_axes_are_errors() {
         let x = seq(4);
-        let at = x.at(&idx! { "s" => 0..2 });
+        let at = x.at(&crate::idx! { "s" => 0..2 });
         assert_eq!(
             at.set(&NamedArray::zeros(&[("q", 2)]).unwrap())
                 .unwrap_err()

@@ -117,7 +117,7 @@ impl<M: Tree> Selection<M> {
 /// let edited = select_and_set_by_path(tree, [("[0][1]", 20i64), ("[1][0]", 30)])?;
 /// assert_eq!(edited, [vec![1, 20], vec![30]]);
 /// let err = select_and_set_by_path(vec![1i64], [("[4]", 0i64)]).unwrap_err();
-/// assert_eq!(err.to_string(), "no node at [4]: no child [4] under the root (Vec<i64>)");
+/// assert_eq!(err.to_string(), "no node at [4]: no child [4] under the root (Vec)");
 /// # Ok::<(), penzai::select::SelectError>(())
 /// ```
 pub fn select_and_set_by_path<M: Tree, P: IntoSelectPath, V: IntoNode>(

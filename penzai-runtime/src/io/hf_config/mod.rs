@@ -48,7 +48,7 @@ pub enum Architecture {
 /// assert_eq!(gpt2.head_dim(), 8);
 /// assert!(gpt2.tie_word_embeddings);
 ///
-/// let bad = br#"{"model_type": "llama", "rope_scaling": {"rope_type": "su", "factor": 2.0}}"#;
+/// let bad = br#"{"model_type": "llama", "rope_scaling": {"rope_type": "made_up", "factor": 2.0}}"#;
 /// let err = HfConfig::from_json_bytes("config.json", bad).unwrap_err();
 /// assert!(err.to_string().contains("unsupported \"rope_scaling.rope_type\""));
 /// # Ok::<(), penzai::io::IoError>(())

@@ -39,8 +39,7 @@
 //! // d/dw sum_h (x.w_h)^2 = 2 (x.w_h) x_e
 //! let gw = grads[0].as_ref().expect("w reaches the loss");
 //! assert_eq!(gw.named_shape().to_string(), "{embedding: 2, hidden: 3}");
-//! assert_eq!(gw.to_ndarray_f32(&["embedding", "hidden"])?.into_raw_vec_and_offset().0,
-//!            [-6., -6., -6., 6., 6., 6.]);
+//! assert_eq!(gw.order_as(&["embedding", "hidden"])?.to_f32_vec(), [-6., -6., -6., 6., 6., 6.]);
 //! # Ok::<(), penzai::Error>(())
 //! ```
 
