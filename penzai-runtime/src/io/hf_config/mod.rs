@@ -48,9 +48,12 @@ pub enum Architecture {
 /// assert_eq!(gpt2.head_dim(), 8);
 /// assert!(gpt2.tie_word_embeddings);
 ///
-/// let bad = br#"{"model_type": "llama", "rope_scaling": {"rope_type": "made_up", "factor": 2.0}}"#;
+/// let bad = br#"{"model_type": "llama", "hidden_size": 32, "intermediate_size": 64,
+///                 "num_attention_heads": 4, "num_key_value_heads": 4, "num_hidden_layers": 2,
+///                 "vocab_size": 97, "max_position_embeddings": 64, "rms_norm_eps": 1e-6,
+///                 "rope_scaling": {"rope_type": "made_up", "factor": 2.0}}"#;
 /// let err = HfConfig::from_json_bytes("config.json", bad).unwrap_err();
-/// assert!(err.to_string().contains("unsupported \"rope_scaling.rope_type\""));
+/// assert!(err.to_string().contains("\"rope_scaling.rope_type\""), "{err}");
 /// # Ok::<(), penzai::io::IoError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
