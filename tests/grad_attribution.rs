@@ -81,7 +81,7 @@ fn attribution_patching_is_the_first_order_effect_of_patching() {
             let mut mask = vec![0.0f32; 5];
             mask[p] = alpha;
             let mask = NamedArray::from_f32(&[("seq", 5)], mask).unwrap();
-            let one = select(model.clone()).at_path(&path.to_string()).unwrap();
+            let one = select(model.clone()).at_path(path.to_string()).unwrap();
             let nudged = resample(one, &clean_run.activations, Some(mask)).unwrap();
             let fd = (metric(&nudged) - base) / alpha;
             let est = estimates

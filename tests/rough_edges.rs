@@ -65,14 +65,13 @@ fn dropout_rate_outside_zero_one_is_an_error() {
             .unwrap_err();
         assert!(err.to_string().contains("rate"), "{rate}: {err}");
     }
-    let rate = 2.0f32;
-    let built = (|| -> penzai::Result<Sequential> {
+    fn build(rate: f32) -> penzai::Result<Sequential> {
         model! {
             input: [batch, features: 4];
             drop: Dropout({rate}),
         }
-    })();
-    let err = built.unwrap_err().to_string();
+    }
+    let err = build(2.0).unwrap_err().to_string();
     assert!(err.contains("rate"), "{err}");
 }
 

@@ -7,6 +7,9 @@ use super::{Plan, Skeleton};
 use crate::io::hf_config::{HfLlamaConfig as HfLlama, LlamaFamily};
 use crate::models::{LlamaConfig, LlamaVariant};
 
+/// One unfused projection: its HF name, our slot, its axes and its row count.
+type SeparateProjection<'a> = (&'a str, &'a str, &'a Vec<(&'static str, usize)>, usize);
+
 /// The `model_type` of a family, as in messages and `config.json`.
 pub(crate) fn architecture(family: LlamaFamily) -> &'static str {
     match family {
@@ -162,7 +165,7 @@ pub(crate) fn layout(cfg: &HfLlama) -> Vec<TensorMap> {
                     .collect(),
             ));
         }
-        let separate: &[(&str, &str, &Vec<(&'static str, usize)>, usize)] = if phi3 {
+        let separate: &[SeparateProjection<'_>] = if phi3 {
             &[]
         } else {
             &[

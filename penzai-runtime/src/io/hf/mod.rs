@@ -328,6 +328,8 @@ pub(crate) struct Plan {
 }
 
 /// The config of the model to build.
+// Built once per load and matched at once: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Skeleton {
     /// A GPT-2.
     Gpt2(crate::models::Gpt2Config),

@@ -195,7 +195,7 @@ impl HfLlamaConfig {
         };
         if family == LlamaFamily::Phi3 {
             let rotated = (head_dim as f64 * rope.partial_rotary_factor) as usize;
-            if rotated < 2 || rotated % 2 != 0 {
+            if rotated < 2 || !rotated.is_multiple_of(2) {
                 return Err(k.wrong(
                     "partial_rotary_factor",
                     &format!(

@@ -26,6 +26,8 @@ use crate::io::{IoError, json_error};
 use keys::Keys;
 
 /// The architecture described by an HF `config.json`.
+// A config, read once per load: boxing the larger variant would only make matching noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Architecture {

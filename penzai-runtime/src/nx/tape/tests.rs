@@ -133,7 +133,7 @@ fn unary_ops_match_finite_differences() {
         check(std::slice::from_ref(&pos), |a| op(&a[0]));
     }
     let neg = (&pos * -1.0).unwrap();
-    check(&[neg.clone()], |a| a[0].abs());
+    check(std::slice::from_ref(&neg), |a| a[0].abs());
     check(&[neg], |a| a[0].relu());
 }
 
