@@ -114,11 +114,13 @@ parity! {
     gemma2_softcap => "gemma2-softcap",
     gemma3_text => "gemma3-text",
     phi3_longrope => "phi3-longrope",
+    neox_parallel => "neox-parallel",
+    neox_sequential => "neox-sequential",
 }
 
 #[test]
 fn every_fixture_is_covered() {
-    assert_eq!(FIXTURES.len(), 20);
+    assert_eq!(FIXTURES.len(), 22);
 }
 
 /// The largest relative error of `model` on fixture `name`'s prompts.

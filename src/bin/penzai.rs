@@ -29,7 +29,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{ArrayD, IxDyn};
 use penzai::io::hf::{self, LoadedModel};
-use penzai::io::{Architecture, SafetensorsFile, TensorData};
+use penzai::io::{SafetensorsFile, TensorData};
 use penzai::models::{GenerateOptions, Sampling, generate_with_progress};
 use penzai::nx::DType;
 use penzai::prelude::*;
@@ -287,9 +287,7 @@ impl Runnable {
     fn vocab_size(&self) -> Option<usize> {
         match self {
             Runnable::Checkpoint(loaded) => match &loaded.config.architecture {
-                Architecture::Gpt2(c) => Some(c.vocab_size),
-                Architecture::Llama(c) => Some(c.vocab_size),
-                _ => None,
+                architecture => Some(architecture.vocab_size()),
             },
             // The embedding layer checks ids against its table and names the bad one.
             Runnable::Saved(_) => None,

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::layout::{Target, TensorMap, describe_axes};
-use super::{CONFIG_FILE_NAME, HfError, config_json, gpt2, llama};
+use super::{CONFIG_FILE_NAME, HfError, config_json, gpt_neox, gpt2, llama};
 use crate::io::{Architecture, HfConfig, HostTensor, IoError, SINGLE_FILE_NAME, TensorData};
 use crate::nn::{Parameter, parameters};
 use crate::nx::{ArrayElement, DType, NamedArray, SharedArray, Storage};
@@ -60,6 +60,7 @@ pub fn export_tensors(
 ) -> Result<Vec<(String, HostTensor)>, HfError> {
     let (architecture, rows) = match &config.architecture {
         Architecture::Gpt2(cfg) => ("gpt2", gpt2::layout(cfg, gpt2::PREFIX)),
+        Architecture::GptNeox(cfg) => ("gpt_neox", gpt_neox::layout(cfg)),
         Architecture::Llama(cfg) => (llama::architecture(cfg.family), llama::layout(cfg)),
     };
     // The first slot of each label: tied slots hold the same parameter.

@@ -188,7 +188,7 @@ impl HfLlamaConfig {
                 let original = k
                     .positive("original_max_position_embeddings")?
                     .unwrap_or(4096);
-                let r = rope::read_with(k, 10_000.0, max_position_embeddings, original, true)?;
+                let r = rope::read_with(k, 10_000.0, 1.0, max_position_embeddings, original, true)?;
                 (r, None)
             }
             _ => (rope::read(k, 10_000.0, max_position_embeddings)?, None),
