@@ -79,8 +79,9 @@ fn export_writes_transformers_current_names() {
     }
     assert!(!names(&fixture("llama-gqa-tied")).contains("lm_head.weight"));
     // GPT-NeoX: transformers' names, with the fused per-head query_key_value; the published
-    // layout's buffers are not written.
-    for name in ["neox-parallel", "neox-sequential"] {
+    // layout's buffers are not written. Phi-3 with grouped-query attention: the query, key and
+    // value rows of unequal sizes fused back into one qkv_proj.
+    for name in ["neox-parallel", "neox-sequential", "phi3-gqa"] {
         let loaded = hf::load(fixture(name)).unwrap();
         let out = TempDir::new(&format!("{name}-names"));
         hf::export(&loaded.model, &loaded.config, &out.0).unwrap();

@@ -114,13 +114,14 @@ parity! {
     gemma2_softcap => "gemma2-softcap",
     gemma3_text => "gemma3-text",
     phi3_longrope => "phi3-longrope",
+    phi3_gqa => "phi3-gqa",
     neox_parallel => "neox-parallel",
     neox_sequential => "neox-sequential",
 }
 
 #[test]
 fn every_fixture_is_covered() {
-    assert_eq!(FIXTURES.len(), 22);
+    assert_eq!(FIXTURES.len(), 23);
 }
 
 /// The largest relative error of `model` on fixture `name`'s prompts.

@@ -52,6 +52,8 @@ come from, so 4.x layouts are produced by post-processing the saved files):
                     query_pre_attn_scalar 16, sliding window 3 on layer 0, post-norms.
     phi3-longrope   Phi-3: fused qkv_proj and gate_up_proj, partial rotary 0.5, LongRoPE over
                     original 4 (long factors apply), sliding window 3 on every layer.
+    phi3-gqa        Phi-3 with grouped-query attention (4 query heads over 2 kv heads): a fused
+                    qkv_proj of unequal parts; partial rotary 0.5.
     gemma3-text     Gemma 3 text: query/key norms, local RoPE base 1e4 on sliding layers
                     (window 3, pattern 2) and global base 1e6 with linear scaling 2.
     neox-parallel   GPT-NeoX / Pythia in the published 4.x layout: parallel residual, rotary_pct
@@ -404,6 +406,13 @@ def make_phi3(out):
                          "partial_rotary_factor": 0.5, "short_factor": [1.0, 2.0],
                          "long_factor": [1.5, 5.0]}))
     simple(out, "phi3-longrope", reinit(Phi3ForCausalLM(cfg), seed=51), seed=124)
+    # Grouped-query attention: qkv_proj holds 4 query heads' rows, then 2 key and 2 value
+    # heads' rows; a quarter of each head rotated.
+    cfg = Phi3Config(**llama_kwargs(
+        num_key_value_heads=2, pad_token_id=0,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+                         "partial_rotary_factor": 0.5}))
+    simple(out, "phi3-gqa", reinit(Phi3ForCausalLM(cfg), seed=52), seed=125)
 
 
 def neox_kwargs(**extra):

@@ -459,6 +459,31 @@ fn parts<'r>(
                 Ok((label.as_str(), part))
             })
             .collect(),
+        Target::Rows { parts } => {
+            let (rows, _) = row.axes[0];
+            let mut start = 0;
+            parts
+                .iter()
+                .map(|(label, axes)| {
+                    let count = axes.iter().map(|(_, s)| s).product::<usize>()
+                        / row.axes[1..].iter().map(|(_, s)| s).product::<usize>().max(1);
+                    let part = array
+                        .slice_axis(rows, start..start + count)
+                        .map_err(|e| internal(config_file, e.to_string()))?;
+                    start += count;
+                    // The part's rows regrouped into its own axes: a copy, at the stored width.
+                    let names = row.axis_names();
+                    let values = part
+                        .order_as(&names)
+                        .map_err(|e| internal(config_file, e.to_string()))?
+                        .to_f32_vec();
+                    let value = NamedArray::from_f32(axes.as_slice(), values)
+                        .and_then(|v| v.cast(array.dtype()))
+                        .map_err(|e| internal(config_file, e.to_string()))?;
+                    Ok((label.as_str(), value))
+                })
+                .collect()
+        }
     }
 }
 

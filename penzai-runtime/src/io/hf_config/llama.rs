@@ -204,14 +204,6 @@ impl HfLlamaConfig {
                     &rope.partial_rotary_factor.into(),
                 ));
             }
-            if kv_heads != heads {
-                return Err(k.unsupported(
-                    "num_key_value_heads",
-                    &kv_heads.into(),
-                    "Phi-3 with grouped-query attention (a fused qkv_proj of unequal parts) \
-                     is not implemented",
-                ));
-            }
         } else if rope.partial_rotary_factor != 1.0 {
             // transformers' Llama-like attention rotates whole heads (it fails on a fraction).
             return Err(k.unsupported(
