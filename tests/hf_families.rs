@@ -321,6 +321,8 @@ fn family_models_save_and_load_with_their_variants() {
         "gemma2-softcap",
         "gemma3-text",
         "phi3-longrope",
+        "phi3-gqa",
+        "neox-parallel",
     ] {
         let model = hf::load(fixture(name)).unwrap().model;
         let saved = penzai::io::save_to_memory(&model).unwrap();
