@@ -85,8 +85,9 @@ fn export_writes_transformers_current_names() {
         let loaded = hf::load(fixture(name)).unwrap();
         let out = TempDir::new(&format!("{name}-names"));
         hf::export(&loaded.model, &loaded.config, &out.0).unwrap();
-        let buffer = |n: &String| n.ends_with("attention.bias") || n.contains("masked_bias")
-            || n.contains("inv_freq");
+        let buffer = |n: &String| {
+            n.ends_with("attention.bias") || n.contains("masked_bias") || n.contains("inv_freq")
+        };
         let stored: BTreeSet<String> = names(&fixture(name))
             .into_iter()
             .filter(|n| !buffer(n))

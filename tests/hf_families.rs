@@ -354,7 +354,10 @@ fn gpt_neox_slots_and_parallel_residual_are_visible() {
         ("embed", "EmbeddingLookup"),
         ("blocks[1].attn.delta.norm", "LayerNorm"),
         ("blocks[1].attn.delta.attention.query.proj", "Linear"),
-        ("blocks[1].attn.delta.attention.key.rope", "ApplyRoPEToSubset"),
+        (
+            "blocks[1].attn.delta.attention.key.rope",
+            "ApplyRoPEToSubset",
+        ),
         ("blocks[1].attn.delta.attention.scores.softmax", "Softmax"),
         ("blocks[0].mlp.delta.ffn.up", "Affine"),
         ("blocks[0].mlp.delta.ffn.down", "Affine"),
@@ -368,7 +371,10 @@ fn gpt_neox_slots_and_parallel_residual_are_visible() {
         ("blocks[0].parallel", "ParallelResidual"),
         ("blocks[0].parallel.attn.norm", "LayerNorm"),
         ("blocks[0].parallel.attn.attention.query.proj", "Affine"),
-        ("blocks[0].parallel.attn.attention.query.rope", "ApplyRoPEToSubset"),
+        (
+            "blocks[0].parallel.attn.attention.query.rope",
+            "ApplyRoPEToSubset",
+        ),
         ("blocks[1].parallel.mlp.norm", "LayerNorm"),
         ("blocks[1].parallel.mlp.ffn.act", "Elementwise"),
     ] {
@@ -376,7 +382,11 @@ fn gpt_neox_slots_and_parallel_residual_are_visible() {
     }
     // The rotated entries per head (a quarter of 16) print with the layer.
     let rope = parallel
-        .get_at(&"blocks[0].parallel.attn.attention.key.rope".parse().unwrap())
+        .get_at(
+            &"blocks[0].parallel.attn.attention.key.rope"
+                .parse()
+                .unwrap(),
+        )
         .unwrap();
     let text = penzai::treescope::to_text(rope);
     assert!(text.contains("rope_subset_size=4"), "{text}");

@@ -289,15 +289,16 @@ fn the_bar_tells_partial_rotary_longrope_from_plain_rope() {
 fn the_bar_tells_neox_partial_rotary_from_whole_heads() {
     use penzai::nn::ApplyRoPEToSubset;
     for name in ["neox-parallel", "neox-sequential"] {
-        let err = error_without(name, &mut |node| {
-            match node.downcast_mut::<ApplyRoPEToSubset>() {
+        let err = error_without(
+            name,
+            &mut |node| match node.downcast_mut::<ApplyRoPEToSubset>() {
                 Some(r) => {
                     r.rope_subset_size = 16;
                     true
                 }
                 None => false,
-            }
-        });
+            },
+        );
         assert!(
             err > TOLERANCE,
             "{name}: whole-head RoPE passes the bar: {err:e}"
@@ -322,8 +323,18 @@ fn the_bar_tells_a_parallel_residual_from_a_sequential_one() {
                 .unwrap();
             let branch = |name: &str| parallel.steps.get_named(name).unwrap().clone();
             block.steps = Steps::named([
-                ("attn", AnyLayer::new(Residual { delta: branch("attn") })),
-                ("mlp", AnyLayer::new(Residual { delta: branch("mlp") })),
+                (
+                    "attn",
+                    AnyLayer::new(Residual {
+                        delta: branch("attn"),
+                    }),
+                ),
+                (
+                    "mlp",
+                    AnyLayer::new(Residual {
+                        delta: branch("mlp"),
+                    }),
+                ),
             ])
             .unwrap();
             rewired += 1;
@@ -333,5 +344,8 @@ fn the_bar_tells_a_parallel_residual_from_a_sequential_one() {
     });
     assert_eq!(rewired, 2);
     let err = model_error("neox-parallel", &model);
-    assert!(err > TOLERANCE, "sequential residuals pass the bar: {err:e}");
+    assert!(
+        err > TOLERANCE,
+        "sequential residuals pass the bar: {err:e}"
+    );
 }

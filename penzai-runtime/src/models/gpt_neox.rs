@@ -77,14 +77,25 @@ impl GptNeoxConfig {
     /// The number of parameters a model of this config has (saturating, so a config far
     /// too large to build still gets a number to report).
     pub fn parameter_count(&self) -> u128 {
-        let [v, d, l, m] = [self.vocab_size, self.d_model, self.n_layers, self.mlp_hidden]
-            .map(|x| x as u128);
+        let [v, d, l, m] = [
+            self.vocab_size,
+            self.d_model,
+            self.n_layers,
+            self.mlp_hidden,
+        ]
+        .map(|x| x as u128);
         let mul = |xs: &[u128]| xs.iter().fold(1u128, |a, &b| a.saturating_mul(b));
         let attention_bias = if self.attention_bias { 4 * d } else { 0 };
         // Two LayerNorms, query/key/value and output projections, the MLP with biases.
-        let block = [4 * d, mul(&[4, d, d]), attention_bias, mul(&[2, d, m]), m + d]
-            .iter()
-            .fold(0u128, |a, &b| a.saturating_add(b));
+        let block = [
+            4 * d,
+            mul(&[4, d, d]),
+            attention_bias,
+            mul(&[2, d, m]),
+            m + d,
+        ]
+        .iter()
+        .fold(0u128, |a, &b| a.saturating_add(b));
         let embeddings = mul(&[v, d]).saturating_mul(if self.tie_embeddings { 1 } else { 2 });
         mul(&[l, block])
             .saturating_add(embeddings)

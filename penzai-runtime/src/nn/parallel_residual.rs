@@ -129,8 +129,8 @@ mod tests {
     #[test]
     fn one_branch_is_a_residual() {
         let x = NamedArray::from_f32(&[("e", 3)], vec![1.0, -2.0, 0.5]).unwrap();
-        let one = ParallelResidual::named([("a", AnyLayer::new(ConstantRescale { by: 3.0 }))])
-            .unwrap();
+        let one =
+            ParallelResidual::named([("a", AnyLayer::new(ConstantRescale { by: 3.0 }))]).unwrap();
         let residual = Residual::new(ConstantRescale { by: 3.0 });
         assert_eq!(
             one.call(x.clone(), &mut Context::new()).unwrap(),
@@ -148,10 +148,7 @@ mod tests {
             .unwrap();
         let x = NamedArray::from_f32(&[("e", 1)], vec![2.0]).unwrap();
         // 2 + 6 - 1 + 2
-        assert_eq!(
-            p.call(x, &mut Context::new()).unwrap().to_f32_vec(),
-            [9.0]
-        );
+        assert_eq!(p.call(x, &mut Context::new()).unwrap().to_f32_vec(), [9.0]);
     }
 
     #[test]
@@ -164,7 +161,9 @@ mod tests {
         let x = NamedArray::from_f32(&[("e", 1)], vec![2.0]).unwrap();
         let err = p.call(x, &mut Context::new()).unwrap_err().to_string();
         assert!(err.contains("branch renames"), "{err}");
-        let flow = crate::nn::check_flow(&p, &"[e: 1]".parse().unwrap()).unwrap_err().to_string();
+        let flow = crate::nn::check_flow(&p, &"[e: 1]".parse().unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(flow.contains("ParallelResidual"), "{flow}");
     }
 

@@ -45,9 +45,12 @@ pub(crate) fn plan(cfg: &HfNeox) -> Plan {
         skeleton: Skeleton::GptNeox(model_config(cfg)),
         rows: layout(cfg),
         buffers,
-        tied: cfg
-            .tie_word_embeddings
-            .then(|| ("embed_out.weight".to_owned(), format!("{PREFIX}embed_in.weight"))),
+        tied: cfg.tie_word_embeddings.then(|| {
+            (
+                "embed_out.weight".to_owned(),
+                format!("{PREFIX}embed_in.weight"),
+            )
+        }),
     }
 }
 

@@ -466,7 +466,11 @@ fn parts<'r>(
                 .iter()
                 .map(|(label, axes)| {
                     let count = axes.iter().map(|(_, s)| s).product::<usize>()
-                        / row.axes[1..].iter().map(|(_, s)| s).product::<usize>().max(1);
+                        / row.axes[1..]
+                            .iter()
+                            .map(|(_, s)| s)
+                            .product::<usize>()
+                            .max(1);
                     let part = array
                         .slice_axis(rows, start..start + count)
                         .map_err(|e| internal(config_file, e.to_string()))?;

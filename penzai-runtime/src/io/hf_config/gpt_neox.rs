@@ -120,7 +120,9 @@ impl HfGptNeoxConfig {
             };
             return Err(k.wrong(
                 key,
-                &format!("a fraction of the head width {head_dim} giving an even number of entries"),
+                &format!(
+                    "a fraction of the head width {head_dim} giving an even number of entries"
+                ),
                 &rope.partial_rotary_factor.into(),
             ));
         }
