@@ -286,9 +286,7 @@ impl Runnable {
     /// The vocabulary size, when the folder states it.
     fn vocab_size(&self) -> Option<usize> {
         match self {
-            Runnable::Checkpoint(loaded) => match &loaded.config.architecture {
-                architecture => Some(architecture.vocab_size()),
-            },
+            Runnable::Checkpoint(loaded) => Some(loaded.config.architecture.vocab_size()),
             // The embedding layer checks ids against its table and names the bad one.
             Runnable::Saved(_) => None,
         }

@@ -145,18 +145,18 @@ fn projection(
 }
 
 /// The RoPE step: whole heads, or the first `rotary_dims` entries of each.
-fn rope(cfg: &GptNeoxConfig) -> AnyLayer {
+fn rope(cfg: &GptNeoxConfig) -> Result<AnyLayer> {
     let (theta, scaling) = (cfg.rope_theta, cfg.rope_scaling.clone());
-    if cfg.rotary_dims < cfg.head_dim() {
+    Ok(if cfg.rotary_dims < cfg.head_dim() {
         AnyLayer::new(ApplyRoPEToSubset::new(
             "projection",
             cfg.rotary_dims,
             theta,
             scaling,
-        ))
+        )?)
     } else {
-        AnyLayer::new(ApplyRoPE::new("projection", theta).with_scaling(scaling))
-    }
+        AnyLayer::new(ApplyRoPE::new("projection", theta)?.with_scaling(scaling))
+    })
 }
 
 /// The attention of a GPT-NeoX block labelled `label` (e.g. `blocks.3.attn`).
@@ -182,12 +182,12 @@ fn attention(w: WeightInit, label: &str, cfg: &GptNeoxConfig) -> Result<Attentio
     Ok(Attention {
         query: seq([
             ("proj", proj("query")?),
-            ("rope", rope(cfg)),
+            ("rope", rope(cfg)?),
             ("scale", AnyLayer::new(ConstantRescale { by: scale })),
         ])?,
         key: seq([
             ("proj", proj("key")?),
-            ("rope", rope(cfg)),
+            ("rope", rope(cfg)?),
             ("rename", to_kv()),
         ])?,
         value: seq([("proj", proj("value")?), ("rename", to_kv())])?,
