@@ -83,8 +83,8 @@ pub struct LoadedModel {
     pub model: TransformerLm,
     /// The parsed `config.json`; pass it to [`export`] to write the model back.
     pub config: HfConfig,
-    /// The `model_type`: `gpt2`, `gpt_neox`, `llama`, `mistral`, `qwen2`, `qwen3`, `gemma`, `gemma2`,
-    /// `gemma3_text` or `phi3`.
+    /// The `model_type`: `gpt2`, `gpt_neox`, `llama`, `mistral`, `qwen2`, `qwen3`, `gemma`,
+    /// `gemma2`, `gemma3_text` or `phi3`.
     pub architecture: &'static str,
     /// The dtypes the parameters were stored in.
     pub stored_dtypes: BTreeSet<DType>,
