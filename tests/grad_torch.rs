@@ -1,4 +1,4 @@
-//! Gradients of the GPT-2 and Llama test checkpoints against torch autograd
+//! Gradients of the GPT-2, Llama and GPT-NeoX test checkpoints against torch autograd
 //! (`tools/gen_grad_fixtures.py`): the mean next-token cross-entropy of the first prompt, and
 //! its gradient with respect to every stored tensor, in the checkpoint's names and layouts.
 
@@ -84,4 +84,11 @@ fn gpt2_gradients_match_torch_autograd() {
 #[test]
 fn llama_gradients_match_torch_autograd() {
     check("llama-mha");
+}
+
+/// Pythia's parallel residual and fused, per-head query/key/value: gradients flow through
+/// both branches and come back in the checkpoint's fused layout.
+#[test]
+fn gpt_neox_gradients_match_torch_autograd() {
+    check("neox-parallel");
 }

@@ -78,6 +78,34 @@ fn export_writes_transformers_current_names() {
         assert_eq!(names(&out.0), names(&fixture(name)), "{name}");
     }
     assert!(!names(&fixture("llama-gqa-tied")).contains("lm_head.weight"));
+    // GPT-NeoX: transformers' names, with the fused per-head query_key_value; the published
+    // layout's buffers are not written. Phi-3 with grouped-query attention: the query, key and
+    // value rows of unequal sizes fused back into one qkv_proj.
+    for name in ["neox-parallel", "neox-sequential", "phi3-gqa"] {
+        let loaded = hf::load(fixture(name)).unwrap();
+        let out = TempDir::new(&format!("{name}-names"));
+        hf::export(&loaded.model, &loaded.config, &out.0).unwrap();
+        let buffer = |n: &String| {
+            n.ends_with("attention.bias") || n.contains("masked_bias") || n.contains("inv_freq")
+        };
+        let stored: BTreeSet<String> = names(&fixture(name))
+            .into_iter()
+            .filter(|n| !buffer(n))
+            .collect();
+        assert_eq!(names(&out.0), stored, "{name}");
+        let original = Checkpoint::open_dir(fixture(name)).unwrap();
+        let exported = Checkpoint::open_dir(&out.0).unwrap();
+        for tensor in exported.tensors() {
+            let theirs = original.tensor(tensor.name()).unwrap();
+            assert_eq!(tensor.shape(), theirs.shape(), "{name}: {}", tensor.name());
+            assert_eq!(
+                tensor.to_f32_vec().unwrap(),
+                theirs.to_f32_vec().unwrap(),
+                "{name}: {}",
+                tensor.name()
+            );
+        }
+    }
 }
 
 #[test]

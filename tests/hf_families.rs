@@ -328,10 +328,154 @@ fn family_models_save_and_load_with_their_variants() {
         "gemma2-softcap",
         "gemma3-text",
         "phi3-longrope",
+        "phi3-gqa",
+        "neox-parallel",
     ] {
         let model = hf::load(fixture(name)).unwrap().model;
         let saved = penzai::io::save_to_memory(&model).unwrap();
         let again: TransformerLm = penzai::io::load_from_memory(saved).unwrap();
         assert_eq!(again, model, "{name}");
+    }
+}
+
+/// GPT-NeoX: sequential blocks answer to the GPT-2/Llama slot names; parallel blocks hold the
+/// same `attn` and `mlp` bodies as the two branches of a visible `ParallelResidual`.
+#[test]
+fn gpt_neox_slots_and_parallel_residual_are_visible() {
+    let at = |model: &penzai::models::TransformerLm, path: &str| {
+        model
+            .get_at(&path.parse().unwrap())
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .type_name()
+            .to_owned()
+    };
+    let sequential = hf::load(fixture("neox-sequential")).unwrap().model;
+    for (path, type_name) in [
+        ("embed", "EmbeddingLookup"),
+        ("blocks[1].attn.delta.norm", "LayerNorm"),
+        ("blocks[1].attn.delta.attention.query.proj", "Linear"),
+        (
+            "blocks[1].attn.delta.attention.key.rope",
+            "ApplyRoPEToSubset",
+        ),
+        ("blocks[1].attn.delta.attention.scores.softmax", "Softmax"),
+        ("blocks[0].mlp.delta.ffn.up", "Affine"),
+        ("blocks[0].mlp.delta.ffn.down", "Affine"),
+        ("final_norm", "LayerNorm"),
+        ("unembed", "Linear"),
+    ] {
+        assert_eq!(at(&sequential, path), type_name, "{path}");
+    }
+    let parallel = hf::load(fixture("neox-parallel")).unwrap().model;
+    for (path, type_name) in [
+        ("blocks[0].parallel", "ParallelResidual"),
+        ("blocks[0].parallel.attn.norm", "LayerNorm"),
+        ("blocks[0].parallel.attn.attention.query.proj", "Affine"),
+        (
+            "blocks[0].parallel.attn.attention.query.rope",
+            "ApplyRoPEToSubset",
+        ),
+        ("blocks[1].parallel.mlp.norm", "LayerNorm"),
+        ("blocks[1].parallel.mlp.ffn.act", "Elementwise"),
+    ] {
+        assert_eq!(at(&parallel, path), type_name, "{path}");
+    }
+    // The rotated entries per head (a quarter of 16) print with the layer.
+    let rope = parallel
+        .get_at(
+            &"blocks[0].parallel.attn.attention.key.rope"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+    let text = penzai::treescope::to_text(rope);
+    assert!(text.contains("rope_subset_size=4"), "{text}");
+    // Selectors written for any family find Pythia's parts by type.
+    use penzai::nn::{Attention, LayerNorm};
+    use penzai::select::select;
+    assert_eq!(
+        select(&parallel as &dyn Tree)
+            .at_instances_of::<Attention>()
+            .count(),
+        2
+    );
+    assert_eq!(
+        select(&parallel as &dyn Tree)
+            .at_instances_of::<LayerNorm>()
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn gpt_neox_config_reads_pythia_and_transformers_5_keys() {
+    use penzai::io::Architecture;
+    let neox = |extra: &[(&str, serde_json::Value)]| {
+        let mut v = with(base("gpt_neox"), "intermediate_size", 64.into());
+        v.as_object_mut().unwrap().remove("head_dim");
+        for (k, x) in extra {
+            v[*k] = x.clone();
+        }
+        parse(v)
+    };
+    let Architecture::GptNeox(c) = neox(&[]).unwrap().architecture else {
+        panic!()
+    };
+    // transformers' defaults: a quarter rotated, base 1e4, parallel, biases, untied.
+    assert_eq!(c.rope.partial_rotary_factor, 0.25);
+    assert_eq!(c.rope.theta, 1e4);
+    assert_eq!(c.rotary_dims(), 2);
+    assert!(c.use_parallel_residual && c.attention_bias && !c.tie_word_embeddings);
+    assert_eq!(c.activation, penzai::nn::Activation::GeluExact);
+    // Pythia's 4.x keys.
+    let Architecture::GptNeox(c) = neox(&[
+        ("rotary_pct", 0.5.into()),
+        ("rotary_emb_base", 500.0.into()),
+        ("use_parallel_residual", false.into()),
+    ])
+    .unwrap()
+    .architecture
+    else {
+        panic!()
+    };
+    assert_eq!((c.rotary_dims(), c.rope.theta), (4, 500.0));
+    assert!(!c.use_parallel_residual);
+    // transformers 5's rope_parameters win over the 4.x keys, as its setdefault does.
+    let Architecture::GptNeox(c) = neox(&[
+        ("rotary_pct", 0.5.into()),
+        (
+            "rope_parameters",
+            serde_json::json!({"rope_type": "linear", "factor": 2.0, "rope_theta": 100.0,
+                               "partial_rotary_factor": 1.0}),
+        ),
+    ])
+    .unwrap()
+    .architecture
+    else {
+        panic!()
+    };
+    assert_eq!((c.rotary_dims(), c.rope.theta), (8, 100.0));
+    assert_eq!(
+        c.rope.scaling,
+        penzai::nn::RopeScaling::Linear { factor: 2.0 }
+    );
+    // Errors name the key.
+    for (extra, key) in [
+        (("rotary_pct", 0.1.into()), "rotary_pct"),
+        (("rotary_pct", 1.5.into()), "rotary_pct"),
+        (("hidden_act", "quick_gelu".into()), "hidden_act"),
+        (("num_attention_heads", 3.into()), "num_attention_heads"),
+        (
+            ("rope_scaling", serde_json::json!({"rope_type": "made_up"})),
+            "rope_scaling.rope_type",
+        ),
+    ] {
+        let err = neox(&[extra]).unwrap_err();
+        match &err {
+            IoError::UnsupportedConfig { key: k, .. } | IoError::ConfigValue { key: k, .. } => {
+                assert_eq!(k, key, "{err}")
+            }
+            other => panic!("{other}"),
+        }
     }
 }

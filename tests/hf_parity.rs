@@ -114,11 +114,14 @@ parity! {
     gemma2_softcap => "gemma2-softcap",
     gemma3_text => "gemma3-text",
     phi3_longrope => "phi3-longrope",
+    phi3_gqa => "phi3-gqa",
+    neox_parallel => "neox-parallel",
+    neox_sequential => "neox-sequential",
 }
 
 #[test]
 fn every_fixture_is_covered() {
-    assert_eq!(FIXTURES.len(), 20);
+    assert_eq!(FIXTURES.len(), 23);
 }
 
 /// The largest relative error of `model` on fixture `name`'s prompts.
@@ -279,5 +282,70 @@ fn the_bar_tells_partial_rotary_longrope_from_plain_rope() {
     assert!(
         err > TOLERANCE,
         "whole-head plain RoPE passes the bar: {err:e}"
+    );
+}
+
+#[test]
+fn the_bar_tells_neox_partial_rotary_from_whole_heads() {
+    use penzai::nn::ApplyRoPEToSubset;
+    for name in ["neox-parallel", "neox-sequential"] {
+        let err = error_without(
+            name,
+            &mut |node| match node.downcast_mut::<ApplyRoPEToSubset>() {
+                Some(r) => {
+                    r.rope_subset_size = 16;
+                    true
+                }
+                None => false,
+            },
+        );
+        assert!(
+            err > TOLERANCE,
+            "{name}: whole-head RoPE passes the bar: {err:e}"
+        );
+    }
+}
+
+/// Rewiring Pythia's parallel blocks into sequential residuals, with the same branches and
+/// weights, breaks the bar: the fixture checks the parallel residual.
+#[test]
+fn the_bar_tells_a_parallel_residual_from_a_sequential_one() {
+    use penzai::nn::{AnyLayer, ParallelResidual, Residual, Steps};
+    let mut model = hf::load(fixture("neox-parallel")).unwrap().model;
+    let mut rewired = 0;
+    model.walk_mut(&mut |_, node| {
+        if let Some(block) = node.downcast_mut::<penzai::models::TransformerBlock>() {
+            let parallel = block
+                .steps
+                .get_named("parallel")
+                .and_then(|l| l.downcast_ref::<ParallelResidual>())
+                .cloned()
+                .unwrap();
+            let branch = |name: &str| parallel.steps.get_named(name).unwrap().clone();
+            block.steps = Steps::named([
+                (
+                    "attn",
+                    AnyLayer::new(Residual {
+                        delta: branch("attn"),
+                    }),
+                ),
+                (
+                    "mlp",
+                    AnyLayer::new(Residual {
+                        delta: branch("mlp"),
+                    }),
+                ),
+            ])
+            .unwrap();
+            rewired += 1;
+            return Walk::SkipChildren;
+        }
+        Walk::Continue
+    });
+    assert_eq!(rewired, 2);
+    let err = model_error("neox-parallel", &model);
+    assert!(
+        err > TOLERANCE,
+        "sequential residuals pass the bar: {err:e}"
     );
 }

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use hf_common::{FIXTURES, fixture};
-use penzai::io::{Architecture, Checkpoint, HfConfig, HfGpt2Config, HfLlamaConfig, LlamaFamily};
+use penzai::io::{
+    Architecture, Checkpoint, HfConfig, HfGpt2Config, HfGptNeoxConfig, HfLlamaConfig, LlamaFamily,
+};
 use serde_json::Value;
 
 /// The fixture folder `name`.
@@ -171,6 +173,40 @@ fn gpt2_tensors(c: &HfGpt2Config, prefix: &str) -> Vec<(String, Vec<usize>)> {
     out
 }
 
+/// The tensors a GPT-NeoX checkpoint must hold, with the shapes its config implies.
+fn neox_tensors(c: &HfGptNeoxConfig) -> Vec<(String, Vec<usize>)> {
+    let (d, f, v) = (c.hidden_size, c.intermediate_size, c.vocab_size);
+    let mut out = vec![
+        ("gpt_neox.embed_in.weight".to_owned(), vec![v, d]),
+        ("gpt_neox.final_layer_norm.weight".to_owned(), vec![d]),
+        ("gpt_neox.final_layer_norm.bias".to_owned(), vec![d]),
+    ];
+    if !c.tie_word_embeddings {
+        out.push(("embed_out.weight".to_owned(), vec![v, d]));
+    }
+    for i in 0..c.num_hidden_layers {
+        let p = format!("gpt_neox.layers.{i}.");
+        let mut layer = vec![
+            ("input_layernorm.weight", vec![d]),
+            ("input_layernorm.bias", vec![d]),
+            ("post_attention_layernorm.weight", vec![d]),
+            ("post_attention_layernorm.bias", vec![d]),
+            ("attention.query_key_value.weight", vec![3 * d, d]),
+            ("attention.dense.weight", vec![d, d]),
+            ("mlp.dense_h_to_4h.weight", vec![f, d]),
+            ("mlp.dense_h_to_4h.bias", vec![f]),
+            ("mlp.dense_4h_to_h.weight", vec![d, f]),
+            ("mlp.dense_4h_to_h.bias", vec![d]),
+        ];
+        if c.attention_bias {
+            layer.push(("attention.query_key_value.bias", vec![3 * d]));
+            layer.push(("attention.dense.bias", vec![d]));
+        }
+        out.extend(layer.into_iter().map(|(n, s)| (format!("{p}{n}"), s)));
+    }
+    out
+}
+
 /// The tensors a Llama-family checkpoint must hold, with the shapes its config implies.
 fn llama_tensors(c: &HfLlamaConfig) -> Vec<(String, Vec<usize>)> {
     let (d, hd, f) = (c.hidden_size, c.head_dim, c.intermediate_size);
@@ -243,6 +279,7 @@ fn every_fixture_holds_the_tensors_its_architecture_needs() {
                 fused_llama_tensors(&c)
             }
             Architecture::Llama(c) => llama_tensors(&c),
+            Architecture::GptNeox(c) => neox_tensors(&c),
             other => panic!("{other:?}"),
         };
         for (tensor, shape) in needed {
@@ -314,11 +351,7 @@ fn half_precision_fixtures_store_half_precision() {
 fn expected_outputs_have_the_documented_shape() {
     for name in FIXTURES {
         let e = expected(name);
-        let vocab = match config(name).architecture {
-            Architecture::Gpt2(c) => c.vocab_size,
-            Architecture::Llama(c) => c.vocab_size,
-            other => panic!("{other:?}"),
-        };
+        let vocab = config(name).architecture.vocab_size();
         let prompts = e["prompts"].as_array().unwrap();
         let logits = e["logits"].as_array().unwrap();
         assert_eq!(prompts.len(), logits.len());

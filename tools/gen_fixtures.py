@@ -52,8 +52,16 @@ come from, so 4.x layouts are produced by post-processing the saved files):
                     query_pre_attn_scalar 16, sliding window 3 on layer 0, post-norms.
     phi3-longrope   Phi-3: fused qkv_proj and gate_up_proj, partial rotary 0.5, LongRoPE over
                     original 4 (long factors apply), sliding window 3 on every layer.
+    phi3-gqa        Phi-3 with grouped-query attention (4 query heads over 2 kv heads): a fused
+                    qkv_proj of unequal parts; partial rotary 0.5.
     gemma3-text     Gemma 3 text: query/key norms, local RoPE base 1e4 on sliding layers
                     (window 3, pattern 2) and global base 1e6 with linear scaling 2.
+    neox-parallel   GPT-NeoX / Pythia in the published 4.x layout: parallel residual, rotary_pct
+                    0.25 of 16-wide heads, rotary_emb_base, attention biases, untied embed_out,
+                    4.x config keys, plus the `attention.bias` (BOOL causal mask),
+                    `attention.masked_bias` and `attention.rotary_emb.inv_freq` buffers.
+    neox-sequential GPT-NeoX, transformers 5 layout: use_parallel_residual false, partial
+                    rotary 0.5, rope_theta 1000, no attention biases.
 
 The checkpoints with a tokenizer.json (gpt2-text, llama-text) and the tokenizer fixtures come
 from the sibling script tools/gen_tokenizer_fixtures.py, which reuses the helpers here.
@@ -94,6 +102,8 @@ from transformers import (
     Gemma3ForCausalLM,
     Phi3Config,
     Phi3ForCausalLM,
+    GPTNeoXConfig,
+    GPTNeoXForCausalLM,
 )
 
 SEQ = 8
@@ -396,11 +406,71 @@ def make_phi3(out):
                          "partial_rotary_factor": 0.5, "short_factor": [1.0, 2.0],
                          "long_factor": [1.5, 5.0]}))
     simple(out, "phi3-longrope", reinit(Phi3ForCausalLM(cfg), seed=51), seed=124)
+    # Grouped-query attention: qkv_proj holds 4 query heads' rows, then 2 key and 2 value
+    # heads' rows; a quarter of each head rotated.
+    cfg = Phi3Config(**llama_kwargs(
+        num_key_value_heads=2, pad_token_id=0,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+                         "partial_rotary_factor": 0.5}))
+    simple(out, "phi3-gqa", reinit(Phi3ForCausalLM(cfg), seed=52), seed=125)
+
+
+def neox_kwargs(**extra):
+    kwargs = dict(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+        vocab_size=101, max_position_embeddings=16, bos_token_id=0, eos_token_id=0,
+        attn_implementation="eager",
+    )
+    kwargs.update(extra)
+    return kwargs
+
+
+def make_neox(out):
+    # Pythia's layout: parallel residual, a quarter of each head rotated, 4.x config keys and
+    # the buffers the published checkpoints carry.
+    cfg = GPTNeoXConfig(**neox_kwargs(
+        use_parallel_residual=True, rope_parameters={"rope_type": "default",
+                                                     "rope_theta": 10000.0,
+                                                     "partial_rotary_factor": 0.25}))
+    model = reinit(GPTNeoXForCausalLM(cfg), seed=63)
+    folder = os.path.join(out, "neox-parallel")
+    save(model, folder)
+    path = os.path.join(folder, "model.safetensors")
+    with safe_open(path, "pt") as f:
+        tensors = {n: f.get_tensor(n) for n in f.keys()}
+    n_pos = cfg.max_position_embeddings
+    rotary = int(cfg.hidden_size // cfg.num_attention_heads * 0.25)
+    for i in range(cfg.num_hidden_layers):
+        p = f"gpt_neox.layers.{i}.attention."
+        tensors[p + "bias"] = torch.tril(torch.ones(n_pos, n_pos, dtype=torch.bool)).view(
+            1, 1, n_pos, n_pos)
+        tensors[p + "masked_bias"] = torch.tensor(-1e9)
+        tensors[p + "rotary_emb.inv_freq"] = 1.0 / (
+            10000.0 ** (torch.arange(0, rotary, 2, dtype=torch.float) / rotary))
+    save_file(tensors, path, metadata={"format": "pt"})
+
+    def to_4x(c):
+        params = c.pop("rope_parameters")
+        c["rotary_emb_base"] = params["rope_theta"]
+        c["rotary_pct"] = params["partial_rotary_factor"]
+        c["torch_dtype"] = c.pop("dtype", "float32")
+        c["transformers_version"] = "4.24.0"
+
+    edit_config(folder, to_4x)
+    write_expected(folder, "neox-parallel", "transformers-4.x published (Pythia)", model,
+                   prompts(101, seed=130), "F32")
+
+    cfg = GPTNeoXConfig(**neox_kwargs(
+        use_parallel_residual=False, attention_bias=False,
+        rope_parameters={"rope_type": "default", "rope_theta": 1000.0,
+                         "partial_rotary_factor": 0.5}))
+    simple(out, "neox-sequential", reinit(GPTNeoXForCausalLM(cfg), seed=102), seed=131)
 
 
 FAMILIES = {"gpt2": make_gpt2, "llama": make_llama, "mistral": make_mistral, "qwen2": make_qwen2,
             "qwen2-sliding": make_qwen2_sliding, "rope": make_rope, "qwen3": make_qwen3,
-            "gemma": make_gemma, "phi3": make_phi3}
+            "gemma": make_gemma, "phi3": make_phi3,
+            "neox": make_neox}
 
 
 def main():

@@ -2,7 +2,7 @@
 
 Run by hand, never by CI:
 
-    /work/venv-fixtures/bin/python tools/gen_grad_fixtures.py tests/fixtures
+    /work/venv-fixtures/bin/python tools/gen_grad_fixtures.py tests/fixtures [checkpoint ...]
 
 For each checkpoint folder in CHECKPOINTS (made by tools/gen_fixtures.py) this loads the model
 with transformers in float32, eval mode, feeds the first prompt of its `expected.json`, and
@@ -28,7 +28,10 @@ import transformers
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM
 
-CHECKPOINTS = ["gpt2", "llama-mha"]
+CHECKPOINTS = ["gpt2", "llama-mha", "neox-parallel"]
+
+# Parameters transformers 5 renames at load, by their stored names (GPT-NeoX's unembedding).
+STORED_NAMES = {"lm_head.weight": "embed_out.weight"}
 
 
 def grad_fixture(folder):
@@ -47,6 +50,8 @@ def grad_fixture(folder):
         stored = set(f.keys())
     grads = {}
     for name, p in model.named_parameters():
+        if name not in stored:
+            name = STORED_NAMES.get(name, name)
         if name in stored and p.grad is not None:
             grads[name] = p.grad.detach().contiguous().clone()
     missing = stored - set(grads)
@@ -98,9 +103,11 @@ def optim_fixture(out):
 
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures"
-    for name in CHECKPOINTS:
+    # Optionally only some checkpoints (then the optimizer fixture is left alone).
+    for name in sys.argv[2:] or CHECKPOINTS:
         grad_fixture(os.path.join(root, name))
-    optim_fixture(os.path.join(root, "optim"))
+    if not sys.argv[2:]:
+        optim_fixture(os.path.join(root, "optim"))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{ArrayD, IxDyn};
 use penzai::io::hf::{self, LoadedModel};
-use penzai::io::{Architecture, SafetensorsFile, TensorData};
+use penzai::io::{SafetensorsFile, TensorData};
 use penzai::models::{GenerateOptions, Sampling, generate_with_progress};
 use penzai::nx::DType;
 use penzai::prelude::*;
@@ -286,11 +286,7 @@ impl Runnable {
     /// The vocabulary size, when the folder states it.
     fn vocab_size(&self) -> Option<usize> {
         match self {
-            Runnable::Checkpoint(loaded) => match &loaded.config.architecture {
-                Architecture::Gpt2(c) => Some(c.vocab_size),
-                Architecture::Llama(c) => Some(c.vocab_size),
-                _ => None,
-            },
+            Runnable::Checkpoint(loaded) => Some(loaded.config.architecture.vocab_size()),
             // The embedding layer checks ids against its table and names the bad one.
             Runnable::Saved(_) => None,
         }

@@ -7,7 +7,7 @@ use penzai::prelude::*;
 use serde_json::Value;
 
 /// Every committed fixture.
-pub const FIXTURES: [&str; 20] = [
+pub const FIXTURES: [&str; 23] = [
     "gpt2",
     "gpt2-legacy",
     "gpt2-bf16",
@@ -28,6 +28,9 @@ pub const FIXTURES: [&str; 20] = [
     "gemma2-softcap",
     "gemma3-text",
     "phi3-longrope",
+    "phi3-gqa",
+    "neox-parallel",
+    "neox-sequential",
 ];
 
 /// The folder of fixture `name`.

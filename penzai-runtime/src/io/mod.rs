@@ -37,7 +37,8 @@ mod tensor;
 pub use dtype::{bf16_to_f32, f16_to_f32};
 pub use error::IoError;
 pub use hf_config::{
-    Architecture, AttentionBias, HfConfig, HfGpt2Config, HfLlamaConfig, LlamaFamily,
+    Architecture, AttentionBias, HfConfig, HfGpt2Config, HfGptNeoxConfig, HfLlamaConfig,
+    LlamaFamily,
 };
 pub use safetensors::{
     Checkpoint, INDEX_FILE_NAME, SINGLE_FILE_NAME, SafetensorsFile, TensorView, serialize_tensors,

@@ -1,7 +1,9 @@
-//! Ready-made models built from the layer library: GPT-2 and Llama-family transformers.
+//! Ready-made models built from the layer library: GPT-2, GPT-NeoX (Pythia) and Llama-family
+//! transformers.
 
 pub mod generate;
 pub mod gpt2;
+pub mod gpt_neox;
 pub mod llama;
 mod memory;
 
@@ -10,6 +12,7 @@ use crate::nn::Initializer;
 pub use generate::{
     GenerateOptions, Sampling, generate, generate_with_progress, with_kv_cache, with_kv_cache_for,
 };
+pub use gpt_neox::GptNeoxConfig;
 pub use gpt2::Gpt2Config;
 pub use llama::{
     LlamaConfig, LlamaVariant, TransformerBlock, TransformerFeedForward, TransformerLm,

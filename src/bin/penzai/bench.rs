@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use penzai::io::Architecture;
 use penzai::io::hf::{self, LoadOptions};
 use penzai::models::{GenerateOptions, LlamaConfig, Sampling, TransformerLm};
 use penzai::nn::{Identity, Initializer, Linear, Parameter};
@@ -389,11 +388,7 @@ fn checkpoint(
     let loaded = hf::load_with(dir, &options, &mut |_, _| {})?;
     let load_s = start.elapsed().as_secs_f64();
     let model = &loaded.model;
-    let vocab = match &loaded.config.architecture {
-        Architecture::Gpt2(c) => c.vocab_size,
-        Architecture::Llama(c) => c.vocab_size,
-        other => bail!("penzai bench does not know the vocabulary of {other:?}"),
-    };
+    let vocab = loaded.config.architecture.vocab_size();
     let params = penzai::nn::parameters(model);
     // Bytes of distinct parameter storage: a tied embedding and output head share one
     // buffer, which decoding reads once per token.

@@ -23,11 +23,7 @@ pub fn grad(input: &ModelInput, name: &str) -> Result<()> {
             ids.len()
         );
     }
-    let vocab = match &loaded.config.architecture {
-        penzai::io::Architecture::Gpt2(c) => Some(c.vocab_size),
-        penzai::io::Architecture::Llama(c) => Some(c.vocab_size),
-        _ => None,
-    };
+    let vocab = Some(loaded.config.architecture.vocab_size());
     let tokens = token_array(vocab, &ids)?;
     let (loss, grads) = value_and_grad(&loaded.model, &Trainable::all(), |m| {
         next_token_loss(m, &tokens)

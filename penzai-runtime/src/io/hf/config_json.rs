@@ -9,7 +9,9 @@
 use serde_json::{Value, json};
 
 use super::llama;
-use crate::io::hf_config::{HfGpt2Config, HfLlamaConfig, LlamaFamily, activation_hf_name};
+use crate::io::hf_config::{
+    HfGpt2Config, HfGptNeoxConfig, HfLlamaConfig, LlamaFamily, activation_hf_name,
+};
 use crate::io::{Architecture, HfConfig, IoError};
 
 /// The config as a JSON object; `file` names it in errors (an activation transformers has no
@@ -17,6 +19,7 @@ use crate::io::{Architecture, HfConfig, IoError};
 pub(crate) fn to_json(config: &HfConfig, file: &str) -> Result<Value, IoError> {
     let architecture = match &config.architecture {
         Architecture::Gpt2(cfg) => gpt2(cfg, file)?,
+        Architecture::GptNeox(cfg) => gpt_neox(cfg, file)?,
         Architecture::Llama(cfg) => llama(cfg, file)?,
     };
     let mut out = config.passthrough.clone();
@@ -46,6 +49,45 @@ fn gpt2(cfg: &HfGpt2Config, file: &str) -> Result<Value, IoError> {
         "activation_function": activation,
         "layer_norm_epsilon": cfg.layer_norm_epsilon,
         "scale_attn_weights": cfg.scale_attn_weights,
+        "tie_word_embeddings": cfg.tie_word_embeddings,
+        "dtype": "float32",
+    }))
+}
+
+/// GPT-NeoX's config in transformers 5's form (`rope_parameters`, its rotated fraction always
+/// stated since NeoX's default is a quarter), with the 4.x keys `rotary_pct` and
+/// `rotary_emb_base` beside it so older transformers read the same RoPE.
+fn gpt_neox(cfg: &HfGptNeoxConfig, file: &str) -> Result<Value, IoError> {
+    let activation =
+        activation_hf_name(&cfg.activation).ok_or_else(|| IoError::UnsupportedConfig {
+            file: file.to_owned(),
+            key: "hidden_act".to_owned(),
+            value: format!("\"{:?}\"", cfg.activation),
+            reason: "transformers has no name for this activation".to_owned(),
+        })?;
+    let mut rope = cfg.rope.to_json();
+    if let Value::Object(map) = &mut rope {
+        map.insert(
+            "partial_rotary_factor".into(),
+            cfg.rope.partial_rotary_factor.into(),
+        );
+    }
+    Ok(json!({
+        "model_type": "gpt_neox",
+        "architectures": ["GPTNeoXForCausalLM"],
+        "vocab_size": cfg.vocab_size,
+        "hidden_size": cfg.hidden_size,
+        "intermediate_size": cfg.intermediate_size,
+        "num_hidden_layers": cfg.num_hidden_layers,
+        "num_attention_heads": cfg.num_attention_heads,
+        "hidden_act": activation,
+        "layer_norm_eps": cfg.layer_norm_eps,
+        "rope_parameters": rope,
+        "rotary_pct": cfg.rope.partial_rotary_factor,
+        "rotary_emb_base": cfg.rope.theta,
+        "max_position_embeddings": cfg.max_position_embeddings,
+        "use_parallel_residual": cfg.use_parallel_residual,
+        "attention_bias": cfg.attention_bias,
         "tie_word_embeddings": cfg.tie_word_embeddings,
         "dtype": "float32",
     }))

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::layout::{Target, TensorMap, describe_axes};
-use super::{CONFIG_FILE_NAME, HfError, config_json, gpt2, llama};
+use super::{CONFIG_FILE_NAME, HfError, config_json, gpt_neox, gpt2, llama};
 use crate::io::{Architecture, HfConfig, HostTensor, IoError, SINGLE_FILE_NAME, TensorData};
 use crate::nn::{Parameter, parameters};
 use crate::nx::{ArrayElement, DType, NamedArray, SharedArray, Storage};
@@ -60,6 +60,7 @@ pub fn export_tensors(
 ) -> Result<Vec<(String, HostTensor)>, HfError> {
     let (architecture, rows) = match &config.architecture {
         Architecture::Gpt2(cfg) => ("gpt2", gpt2::layout(cfg, gpt2::PREFIX)),
+        Architecture::GptNeox(cfg) => ("gpt_neox", gpt_neox::layout(cfg)),
         Architecture::Llama(cfg) => (llama::architecture(cfg.family), llama::layout(cfg)),
     };
     // The first slot of each label: tied slots hold the same parameter.
@@ -73,9 +74,10 @@ pub fn export_tensors(
         let values = row
             .labels()
             .into_iter()
-            .map(|label| {
+            .enumerate()
+            .map(|(i, label)| {
                 claimed.insert(label);
-                parameter_value(&by_label, row, label)
+                parameter_value(&by_label, row, i, label)
             })
             .collect::<Result<Vec<_>, _>>()?;
         tensors.push((row.name.clone(), host_tensor(row, &values)?));
@@ -90,10 +92,11 @@ pub fn export_tensors(
     Ok(tensors)
 }
 
-/// The value of parameter `label`, checked against the axes `row` gives it.
+/// The value of parameter `label` (the row's `i`th), checked against the axes `row` gives it.
 fn parameter_value<'m>(
     by_label: &BTreeMap<&str, (KeyPath, &'m Parameter)>,
     row: &TensorMap,
+    i: usize,
     label: &str,
 ) -> Result<&'m NamedArray, HfError> {
     let Some((_, p)) = by_label.get(label) else {
@@ -102,7 +105,7 @@ fn parameter_value<'m>(
             tensor: row.name.clone(),
         });
     };
-    let expected = row.parameter_axes();
+    let expected = row.parameter_axes(i);
     let actual: Vec<(String, usize)> = p
         .value
         .named_shape()
@@ -132,6 +135,19 @@ fn host_tensor(row: &TensorMap, values: &[&NamedArray]) -> Result<HostTensor, Hf
     };
     let whole = match &row.target {
         Target::One(_) => values[0].clone(),
+        Target::Rows { parts } => {
+            // Each part in its own row-major order, one after another (as f32: the parts of a
+            // grouped-query qkv_proj were regrouped, so no stored buffer is left to reuse).
+            let mut data = Vec::new();
+            for (value, (_, axes)) in values.iter().zip(parts) {
+                let names: Vec<&str> = axes.iter().map(|(n, _)| *n).collect();
+                data.extend(value.order_as(&names).map_err(axis_error)?.to_f32_vec());
+            }
+            return Ok(HostTensor {
+                shape: row.shape.clone(),
+                data: TensorData::F32(data),
+            });
+        }
         Target::Split { axis, .. } => {
             // Parts of one tensor share a dtype; if an edit made them differ, write f32.
             let same = values.iter().all(|v| v.dtype() == values[0].dtype());

@@ -15,6 +15,14 @@ pub(crate) enum Target {
         /// One label per index.
         labels: Vec<String>,
     },
+    /// Parameters of different sizes stacked along the tensor's first dimension (Phi-3's
+    /// `qkv_proj` with grouped-query attention: the query rows, then the key rows, then the
+    /// value rows). Each part names its own elements in row-major order, as `axes` does for a
+    /// whole tensor; the tensor itself is read as `axes`, its first axis covering all rows.
+    Rows {
+        /// Each parameter's label and axes, in the tensor's row order.
+        parts: Vec<(String, Vec<(&'static str, usize)>)>,
+    },
 }
 
 /// One HF tensor and the parameter(s) it maps to.
@@ -68,13 +76,28 @@ impl TensorMap {
         }
     }
 
+    /// A tensor whose rows are the parameters `parts` one after another.
+    pub fn rows(
+        name: impl Into<String>,
+        shape: &[usize],
+        axes: &[(&'static str, usize)],
+        parts: Vec<(String, Vec<(&'static str, usize)>)>,
+    ) -> TensorMap {
+        TensorMap {
+            name: name.into(),
+            shape: shape.to_vec(),
+            axes: axes.to_vec(),
+            target: Target::Rows { parts },
+        }
+    }
+
     /// The axis names, outermost first.
     pub fn axis_names(&self) -> Vec<&'static str> {
         self.axes.iter().map(|(n, _)| *n).collect()
     }
 
-    /// The axes each parameter has: `axes`, minus the split axis if any.
-    pub fn parameter_axes(&self) -> Vec<(&'static str, usize)> {
+    /// The axes of the `i`th parameter: `axes`, minus the split axis if any, or the part's.
+    pub fn parameter_axes(&self, i: usize) -> Vec<(&'static str, usize)> {
         match &self.target {
             Target::One(_) => self.axes.clone(),
             Target::Split { axis, .. } => self
@@ -83,6 +106,7 @@ impl TensorMap {
                 .filter(|(n, _)| n != axis)
                 .copied()
                 .collect(),
+            Target::Rows { parts } => parts.get(i).map(|(_, a)| a.clone()).unwrap_or_default(),
         }
     }
 
@@ -91,6 +115,7 @@ impl TensorMap {
         match &self.target {
             Target::One(label) => vec![label.as_str()],
             Target::Split { labels, .. } => labels.iter().map(String::as_str).collect(),
+            Target::Rows { parts } => parts.iter().map(|(l, _)| l.as_str()).collect(),
         }
     }
 }

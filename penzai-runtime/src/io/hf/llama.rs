@@ -152,8 +152,20 @@ pub(crate) fn layout(cfg: &HfLlama) -> Vec<TensorMap> {
             }
         }
         let phi3 = cfg.family == LlamaFamily::Phi3;
-        if phi3 {
-            // Queries, keys and values side by side (multi-head only: the config refuses GQA).
+        if phi3 && cfg.num_key_value_heads != cfg.num_attention_heads {
+            // Grouped-query: the query rows, then the key rows, then the value rows.
+            let parts = [("query", &q_axes), ("key", &kv_axes), ("value", &kv_axes)]
+                .into_iter()
+                .map(|(n, axes)| (ours(&format!("attn.{n}.weights")), out_in(axes)))
+                .collect();
+            rows.push(TensorMap::rows(
+                hf("self_attn.qkv_proj.weight"),
+                &[q_rows + 2 * kv_rows, d],
+                &[("qkv_rows", q_rows + 2 * kv_rows), emb],
+                parts,
+            ));
+        } else if phi3 {
+            // Multi-head: queries, keys and values side by side, equal parts.
             rows.push(TensorMap::split(
                 hf("self_attn.qkv_proj.weight"),
                 &[3 * q_rows, d],

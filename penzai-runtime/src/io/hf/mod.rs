@@ -6,7 +6,8 @@
 //! and norms by type and by path exactly as in a freshly built model. [`export`] writes a
 //! (possibly edited) model back in transformers' names and layouts.
 //!
-//! Supported: GPT-2 (`GPT2LMHeadModel`, with or without the `transformer.` prefix) and the
+//! Supported: GPT-2 (`GPT2LMHeadModel`, with or without the `transformer.` prefix), GPT-NeoX
+//! (`GPTNeoXForCausalLM`: Pythia, with its parallel residual and partial rotary) and the
 //! Llama family (`llama` with any RoPE scheme of `rope_scaling`, `mistral` with its sliding
 //! window, `qwen2` with its query/key/value biases and per-layer windows, `qwen3` with its
 //! query/key norms, `gemma`, `gemma2`, `gemma3_text`, and `phi3` with its fused projections),
@@ -52,6 +53,7 @@ mod config_json;
 mod error;
 mod export;
 mod gpt2;
+mod gpt_neox;
 mod layout;
 mod llama;
 mod reader;
@@ -81,8 +83,8 @@ pub struct LoadedModel {
     pub model: TransformerLm,
     /// The parsed `config.json`; pass it to [`export`] to write the model back.
     pub config: HfConfig,
-    /// The `model_type`: `gpt2`, `llama`, `mistral`, `qwen2`, `qwen3`, `gemma`, `gemma2`,
-    /// `gemma3_text` or `phi3`.
+    /// The `model_type`: `gpt2`, `gpt_neox`, `llama`, `mistral`, `qwen2`, `qwen3`, `gemma`,
+    /// `gemma2`, `gemma3_text` or `phi3`.
     pub architecture: &'static str,
     /// The dtypes the parameters were stored in.
     pub stored_dtypes: BTreeSet<DType>,
@@ -220,6 +222,7 @@ pub fn from_checkpoint(
             };
             gpt2::plan(cfg, config_file, prefix)?
         }
+        Architecture::GptNeox(cfg) => gpt_neox::plan(cfg),
         Architecture::Llama(cfg) => llama::plan(cfg),
     };
     fill(plan, checkpoint, config_file, on_tensor)
@@ -249,6 +252,20 @@ fn check_layer_count(
                 gpt2::layout(&one, "").len()
             };
             ("n_layer", cfg.n_layer, (rows(1), rows(2)))
+        }
+        Architecture::GptNeox(cfg) => {
+            let rows = |n| {
+                let one = crate::io::hf_config::HfGptNeoxConfig {
+                    num_hidden_layers: n,
+                    ..cfg.clone()
+                };
+                gpt_neox::layout(&one).len()
+            };
+            (
+                "num_hidden_layers",
+                cfg.num_hidden_layers,
+                (rows(1), rows(2)),
+            )
         }
         Architecture::Llama(cfg) => {
             let rows = |n| {
@@ -309,6 +326,7 @@ fn cast_parameters(
 fn architecture_name(architecture: &Architecture) -> &'static str {
     match architecture {
         Architecture::Gpt2(_) => "gpt2",
+        Architecture::GptNeox(_) => "gpt_neox",
         Architecture::Llama(cfg) => llama::architecture(cfg.family),
     }
 }
@@ -333,6 +351,8 @@ pub(crate) struct Plan {
 pub(crate) enum Skeleton {
     /// A GPT-2.
     Gpt2(crate::models::Gpt2Config),
+    /// A GPT-NeoX.
+    GptNeox(crate::models::GptNeoxConfig),
     /// A Llama-family model.
     Llama(crate::models::LlamaConfig),
 }
@@ -341,6 +361,7 @@ impl Skeleton {
     fn build(&self) -> crate::Result<TransformerLm> {
         match self {
             Skeleton::Gpt2(cfg) => TransformerLm::gpt2_with(cfg, WeightInit::Zeros),
+            Skeleton::GptNeox(cfg) => TransformerLm::gpt_neox_with(cfg, WeightInit::Zeros),
             Skeleton::Llama(cfg) => TransformerLm::llama_with(cfg, WeightInit::Zeros),
         }
     }
@@ -438,6 +459,35 @@ fn parts<'r>(
                 Ok((label.as_str(), part))
             })
             .collect(),
+        Target::Rows { parts } => {
+            let (rows, _) = row.axes[0];
+            let mut start = 0;
+            parts
+                .iter()
+                .map(|(label, axes)| {
+                    let count = axes.iter().map(|(_, s)| s).product::<usize>()
+                        / row.axes[1..]
+                            .iter()
+                            .map(|(_, s)| s)
+                            .product::<usize>()
+                            .max(1);
+                    let part = array
+                        .slice_axis(rows, start..start + count)
+                        .map_err(|e| internal(config_file, e.to_string()))?;
+                    start += count;
+                    // The part's rows regrouped into its own axes: a copy, at the stored width.
+                    let names = row.axis_names();
+                    let values = part
+                        .order_as(&names)
+                        .map_err(|e| internal(config_file, e.to_string()))?
+                        .to_f32_vec();
+                    let value = NamedArray::from_f32(axes.as_slice(), values)
+                        .and_then(|v| v.cast(array.dtype()))
+                        .map_err(|e| internal(config_file, e.to_string()))?;
+                    Ok((label.as_str(), value))
+                })
+                .collect()
+        }
     }
 }
 

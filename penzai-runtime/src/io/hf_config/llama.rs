@@ -188,7 +188,7 @@ impl HfLlamaConfig {
                 let original = k
                     .positive("original_max_position_embeddings")?
                     .unwrap_or(4096);
-                let r = rope::read_with(k, 10_000.0, max_position_embeddings, original, true)?;
+                let r = rope::read_with(k, 10_000.0, 1.0, max_position_embeddings, original, true)?;
                 (r, None)
             }
             _ => (rope::read(k, 10_000.0, max_position_embeddings)?, None),
@@ -202,14 +202,6 @@ impl HfLlamaConfig {
                         "a fraction of head_dim = {head_dim} giving an even number of entries"
                     ),
                     &rope.partial_rotary_factor.into(),
-                ));
-            }
-            if kv_heads != heads {
-                return Err(k.unsupported(
-                    "num_key_value_heads",
-                    &kv_heads.into(),
-                    "Phi-3 with grouped-query attention (a fused qkv_proj of unequal parts) \
-                     is not implemented",
                 ));
             }
         } else if rope.partial_rotary_factor != 1.0 {

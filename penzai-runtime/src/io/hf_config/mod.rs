@@ -10,6 +10,7 @@
 //! warn about it: new transformers releases add keys faster than any list can follow.
 
 mod gpt2;
+mod gpt_neox;
 mod keys;
 mod llama;
 mod rope;
@@ -18,6 +19,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+pub use gpt_neox::HfGptNeoxConfig;
 pub use gpt2::{HfGpt2Config, activation_from_hf_name, activation_hf_name};
 pub use llama::{AttentionBias, HfLlamaConfig, LlamaFamily};
 pub use rope::HfRope;
@@ -33,9 +35,22 @@ use keys::Keys;
 pub enum Architecture {
     /// `model_type: "gpt2"`.
     Gpt2(HfGpt2Config),
+    /// `model_type: "gpt_neox"` (Pythia, GPT-NeoX-20B).
+    GptNeox(HfGptNeoxConfig),
     /// `model_type: "llama"`, `"mistral"`, `"qwen2"`, `"qwen3"`, `"gemma"`, `"gemma2"`,
     /// `"gemma3_text"` or `"phi3"`.
     Llama(HfLlamaConfig),
+}
+
+impl Architecture {
+    /// The vocabulary size the config states.
+    pub fn vocab_size(&self) -> usize {
+        match self {
+            Architecture::Gpt2(c) => c.vocab_size,
+            Architecture::GptNeox(c) => c.vocab_size,
+            Architecture::Llama(c) => c.vocab_size,
+        }
+    }
 }
 
 /// A parsed HF config: the architecture, plus the keys we neither use nor know to be harmless.
@@ -105,6 +120,7 @@ impl HfConfig {
             })?;
         let architecture = match model_type {
             "gpt2" => Architecture::Gpt2(HfGpt2Config::from_keys(&mut keys)?),
+            "gpt_neox" => Architecture::GptNeox(HfGptNeoxConfig::from_keys(&mut keys)?),
             "llama" => {
                 Architecture::Llama(HfLlamaConfig::from_keys(&mut keys, LlamaFamily::Llama)?)
             }

@@ -104,17 +104,20 @@ pub(super) fn read(
     read_with(
         k,
         default_theta,
+        1.0,
         max_position_embeddings,
         max_position_embeddings,
         false,
     )
 }
 
-/// [`read`] with the default `original_max_position_embeddings` given (Phi-3 keeps it at top
+/// [`read`] with the rotated fraction when no `partial_rotary_factor` is given (GPT-NeoX's
+/// `rotary_pct`), the default `original_max_position_embeddings` (Phi-3 keeps it at top
 /// level) and, when `longrope_aliases`, Phi-3's legacy names `su` and `yarn` for longrope.
 pub(super) fn read_with(
     k: &mut Keys<'_>,
     default_theta: f64,
+    default_partial: f64,
     max_position_embeddings: usize,
     default_original: usize,
     longrope_aliases: bool,
@@ -178,7 +181,7 @@ pub(super) fn read_with(
         }
         (a, b) => a.or(b).unwrap_or(default_theta),
     };
-    let partial_rotary_factor = top_partial.or(partial).unwrap_or(1.0);
+    let partial_rotary_factor = top_partial.or(partial).unwrap_or(default_partial);
     if partial_rotary_factor > 1.0 {
         return Err(k.wrong(
             "partial_rotary_factor",
