@@ -1,0 +1,2 @@
+//! Property tests: every op family against finite differences, over random shapes and
+//! axis orders.
