@@ -82,12 +82,7 @@ pub(super) fn run<M: Tree + Clone>(
     let mut copy = model.clone();
     let (watched, paths) = watch_parameters(&tape, &mut copy, trainable)?;
     if watched.is_empty() {
-        let nonempty = match trainable {
-            Trainable::All => false,
-            Trainable::Labels(l) => !l.is_empty(),
-            Trainable::Prefixes(p) => !p.is_empty(),
-        };
-        if nonempty {
+        if trainable.names_something() {
             let known: Vec<String> = crate::nn::parameters(model)
                 .into_iter()
                 .take(5)
