@@ -6,7 +6,6 @@ use ndarray::ArrayD;
 use super::super::super::{AxisError, Indexer, NamedArray, NewAxis, Slice};
 use super::super::{GradError, Tape};
 use super::{array, check, ranged, weigh};
-use crate::idx;
 
 /// Values spread further apart than the finite-difference step (for min/max).
 fn spread(shape: &[(&str, usize)], offset: f32) -> NamedArray {
@@ -23,30 +22,31 @@ fn indexed_set_and_add_pass_the_gradient_to_both_sides() {
     // A value missing the `seq` axis, broadcast over the written rows.
     let row = array(&[("e", 3)], 22);
     check(&[x.clone(), row.clone()], |v| {
-        v[0].at(&idx! { "seq" => 1..4 }).set(&v[1])
+        v[0].at(&crate::idx! { "seq" => 1..4 }).set(&v[1])
     });
     check(&[x.clone(), row.clone()], |v| {
-        v[0].at(&idx! { "seq" => Slice::reversed() }).add(&v[1])
+        v[0].at(&crate::idx! { "seq" => Slice::reversed() })
+            .add(&v[1])
     });
     // Scatter-add: repeated ids accumulate; `set` keeps (and differentiates) the last.
     let ids = NamedArray::from_i64(&[("tok", 4)], vec![2, 0, 2, -1]).unwrap();
     let vals = array(&[("tok", 4), ("e", 3)], 23);
     check(&[x.clone(), vals.clone()], |v| {
-        v[0].at(&idx! { "seq" => &ids }).add(&v[1])
+        v[0].at(&crate::idx! { "seq" => &ids }).add(&v[1])
     });
     check(&[x.clone(), vals.clone()], |v| {
-        v[0].at(&idx! { "seq" => &ids }).set(&v[1])
+        v[0].at(&crate::idx! { "seq" => &ids }).set(&v[1])
     });
     // Writes out of range are dropped, and so is their gradient.
     let far = NamedArray::from_i64(&[("tok", 2)], vec![9, 1]).unwrap();
     let two = array(&[("tok", 2)], 24);
     check(&[x.clone(), two], |v| {
-        v[0].at(&idx! { "seq" => &far }).add(&v[1])
+        v[0].at(&crate::idx! { "seq" => &far }).add(&v[1])
     });
     // A single position and a positional value.
     let scalar = NamedArray::scalar(0.7);
     check(&[x, scalar], |v| {
-        v[0].at(&idx! { "seq" => 2, "e" => 1 }).set(&v[1])
+        v[0].at(&crate::idx! { "seq" => 2, "e" => 1 }).set(&v[1])
     });
 }
 
@@ -56,7 +56,7 @@ fn indexed_mul_min_max_follow_the_product_rule_and_the_selected_side() {
     let v = spread(&[("e", 2)], -0.1);
     let ids = NamedArray::from_i64(&[("tok", 3)], vec![1, 3, 1]).unwrap();
     let many = spread(&[("tok", 3), ("e", 2)], 0.13);
-    for at in [idx! { "seq" => 1..3 }, idx! { "seq" => &ids }] {
+    for at in [crate::idx! { "seq" => 1..3 }, crate::idx! { "seq" => &ids }] {
         let val = if at.entries()[0].1 == crate::nx::AxisIndex::Array(ids.clone()) {
             many.clone()
         } else {
@@ -69,11 +69,12 @@ fn indexed_mul_min_max_follow_the_product_rule_and_the_selected_side() {
     // A zero factor: the other factors' gradient is still exact.
     let zero = NamedArray::from_f32(&[("e", 2)], vec![0.0, 2.0]).unwrap();
     check(&[x.clone(), zero], |a| {
-        a[0].at(&idx! { "seq" => &ids }).mul(&a[1])
+        a[0].at(&crate::idx! { "seq" => &ids }).mul(&a[1])
     });
     // `apply` is a read, a function and a set.
     check(std::slice::from_ref(&x), |a| {
-        a[0].at(&idx! { "seq" => 0..2 }).apply(|p| p.square())
+        a[0].at(&crate::idx! { "seq" => 0..2 })
+            .apply(|p| p.square())
     });
 }
 
@@ -81,21 +82,27 @@ fn indexed_mul_min_max_follow_the_product_rule_and_the_selected_side() {
 fn dict_indexing_by_slices_integers_arrays_and_new_axes() {
     let x = array(&[("a", 3), ("b", 5)], 25);
     let at = |i: Indexer| move |v: &[NamedArray]| v[0].index(&i);
-    check(std::slice::from_ref(&x), at(idx! { "b" => 1..4 }));
+    check(std::slice::from_ref(&x), at(crate::idx! { "b" => 1..4 }));
     check(
         std::slice::from_ref(&x),
-        at(idx! { "b" => Slice::new(Some(4), None, -2) }),
+        at(crate::idx! { "b" => Slice::new(Some(4), None, -2) }),
     );
-    check(std::slice::from_ref(&x), at(idx! { "a" => -1, "b" => 2 }));
+    check(
+        std::slice::from_ref(&x),
+        at(crate::idx! { "a" => -1, "b" => 2 }),
+    );
     let per_row = NamedArray::from_i64(&[("a", 3)], vec![4, 1, 1]).unwrap();
-    check(std::slice::from_ref(&x), at(idx! { "b" => &per_row }));
+    check(
+        std::slice::from_ref(&x),
+        at(crate::idx! { "b" => &per_row }),
+    );
     // Clamped and negative ids, and a positional index array.
     let ks = NamedArray::from_i64(&[("k", 4)], vec![-1, 9, 0, 0]).unwrap();
-    check(std::slice::from_ref(&x), at(idx! { "b" => &ks }));
+    check(std::slice::from_ref(&x), at(crate::idx! { "b" => &ks }));
     let pos = NamedArray::wrap_i64(ArrayD::from_shape_vec(vec![2], vec![3, 3]).unwrap());
     check(
         std::slice::from_ref(&x),
-        at(idx! { "b" => &pos, "n" => NewAxis }),
+        at(crate::idx! { "b" => &pos, "n" => NewAxis }),
     );
 }
 

@@ -6,7 +6,6 @@ use proptest::prelude::*;
 
 use super::super::super::{AxisError, NamedArray};
 use super::{array, axes, check, ranged};
-use crate::idx;
 
 /// The names of a shape.
 fn names<'a>(shape: &[(&'a str, usize)]) -> Vec<&'a str> {
@@ -141,12 +140,12 @@ proptest! {
         let (axis, size) = shape[0];
         let idx = NamedArray::from_i64(&[("k", ids.len())], ids.clone()).unwrap();
         check(std::slice::from_ref(&x), |v| v[0].take(axis, &idx));
-        check(std::slice::from_ref(&x), |v| v[0].index(&idx! { axis => &idx }));
+        check(std::slice::from_ref(&x), |v| v[0].index(&crate::idx! { axis => &idx }));
         // Scatter-add and set of rows at the same ids (out of range ones dropped).
         let rows: Vec<(&str, usize)> = [("k", ids.len())].into_iter().chain(shape[1..].iter().copied()).collect();
         let vals = array(&rows, seed + 2);
-        check(&[x.clone(), vals.clone()], |v| v[0].at(&idx! { axis => &idx }).add(&v[1]));
-        check(&[x.clone(), vals], |v| v[0].at(&idx! { axis => &idx }).set(&v[1]));
+        check(&[x.clone(), vals.clone()], |v| v[0].at(&crate::idx! { axis => &idx }).add(&v[1]));
+        check(&[x.clone(), vals], |v| v[0].at(&crate::idx! { axis => &idx }).set(&v[1]));
         // Per-element ids sharing the other axes with the source.
         if shape.len() > 1 {
             let other = shape[1];
@@ -164,7 +163,7 @@ proptest! {
         let start = start.min(size - 1);
         check(std::slice::from_ref(&x), |v| v[0].index_axis(axis, start));
         check(std::slice::from_ref(&x), |v| v[0].slice_axis_step(axis, start..size, step));
-        check(std::slice::from_ref(&x), |v| v[0].index(&idx! { axis => crate::nx::Slice::reversed() }));
+        check(std::slice::from_ref(&x), |v| v[0].index(&crate::idx! { axis => crate::nx::Slice::reversed() }));
     }
 
     #[test]
