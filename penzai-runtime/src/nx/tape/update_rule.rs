@@ -47,18 +47,25 @@ fn backward(
     let g_flat = g.order_as(&names).map_err(e)?.to_f32_vec();
     let mut gx = g_flat.clone();
     let mut gv = vec![0.0f32; rec.targets.len()];
-    // The writes to each position, in order (positions are 1-based; 0 is a dropped write).
-    let mut writes: Vec<Vec<usize>> = vec![vec![]; gx.len()];
-    for (k, &t) in rec.targets.iter().enumerate() {
-        if let Some(list) = usize::try_from(t - 1).ok().and_then(|p| writes.get_mut(p)) {
-            list.push(k);
-        }
-    }
+    // The writes grouped by position, each group in write order (a stable sort; positions
+    // are 1-based and 0 is a dropped write): memory in the number of writes, not of `x`.
+    let mut writes: Vec<(usize, usize)> = rec
+        .targets
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &t)| {
+            let p = usize::try_from(t - 1).ok()?;
+            (p < gx.len()).then_some((p, k))
+        })
+        .collect();
+    writes.sort_by_key(|&(p, _)| p);
     let old = (matches!(rec.how, Combine::Mul | Combine::Min | Combine::Max))
         .then(|| rec.x.to_f32_vec())
         .unwrap_or_default();
-    for (p, ks) in writes.iter().enumerate() {
-        let Some(&last) = ks.last() else { continue };
+    for group in writes.chunk_by(|a, b| a.0 == b.0) {
+        let p = group[0].0;
+        let ks: Vec<usize> = group.iter().map(|&(_, k)| k).collect();
+        let last = ks[ks.len() - 1];
         let gp = g_flat[p];
         match rec.how {
             Combine::Set => {
@@ -66,7 +73,7 @@ fn backward(
                 gv[last] = gp;
             }
             Combine::Add => {
-                for &k in ks {
+                for &k in &ks {
                     gv[k] = gp;
                 }
             }
@@ -94,7 +101,7 @@ fn backward(
             Combine::Min | Combine::Max => {
                 let mut current = old[p];
                 let mut owner = None;
-                for &k in ks {
+                for &k in &ks {
                     let v = rec.written[k];
                     let better = match rec.how {
                         Combine::Min => v < current,
