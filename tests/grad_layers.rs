@@ -161,7 +161,7 @@ fn randomize<M: Tree>(model: &mut M) {
         .map(|(_, p)| (p.label.to_string(), p.value.clone()))
         .collect();
     for (i, (label, value)) in params.iter().enumerate() {
-        let v = NamedArray::uniform(100 + i as u64, &value.named_shape(), 0.5, 1.5).unwrap();
+        let v = NamedArray::uniform(100 + i as u64, value.named_shape(), 0.5, 1.5).unwrap();
         set_parameter(model, label, &v);
     }
 }
@@ -189,7 +189,7 @@ fn activations_and_simple_layers() {
             "CastToDType",
             AnyLayer::new(CastToDType { dtype: DType::F32 }),
         ),
-        ("Dropout (eval)", AnyLayer::new(Dropout::new(0.5))),
+        ("Dropout (eval)", AnyLayer::new(Dropout::new(0.5).unwrap())),
         ("RenameAxes", AnyLayer::new(RenameAxes::new("seq", "pos"))),
         ("Identity", AnyLayer::new(Identity)),
     ];
@@ -198,7 +198,7 @@ fn activations_and_simple_layers() {
     }
     // Dropout while training: with a fixed seed the mask is a constant, so the gradient is
     // the kept elements, rescaled.
-    let drop = Dropout::new(0.4);
+    let drop = Dropout::new(0.4).unwrap();
     check("Dropout (train)", &drop, &x, &|m: &Dropout, x| {
         m.call(
             x,
@@ -269,13 +269,15 @@ fn einsum_rope_and_masks() {
         },
     ];
     for scaling in scaled {
-        let rope = ApplyRoPE::new("embedding", 100.0).with_scaling(scaling.clone());
+        let rope = ApplyRoPE::new("embedding", 100.0)
+            .unwrap()
+            .with_scaling(scaling.clone());
         check("ApplyRoPE", &rope, &x, &call);
-        let subset = ApplyRoPEToSubset::new("embedding", 2, 100.0, scaling);
+        let subset = ApplyRoPEToSubset::new("embedding", 2, 100.0, scaling).unwrap();
         check("ApplyRoPEToSubset", &subset, &x, &call);
     }
     let positions = NamedArray::from_i64(&[("seq", 3)], vec![5, 9, 2]).unwrap();
-    let rope = ApplyRoPE::new("embedding", 100.0);
+    let rope = ApplyRoPE::new("embedding", 100.0).unwrap();
     check(
         "ApplyRoPE (given positions)",
         &rope,
@@ -393,7 +395,7 @@ fn randomize_around_init<M: Tree>(model: &mut M) {
         .map(|(_, p)| (p.label.to_string(), p.value.clone()))
         .collect();
     for (i, (label, value)) in params.iter().enumerate() {
-        let noise = NamedArray::uniform(200 + i as u64, &value.named_shape(), -0.3, 0.3).unwrap();
+        let noise = NamedArray::uniform(200 + i as u64, value.named_shape(), -0.3, 0.3).unwrap();
         let v = (&value.cast(DType::F32).unwrap() + &noise).unwrap();
         set_parameter(model, label, &v);
     }
