@@ -4,7 +4,8 @@
 //! Differentiation itself is the `nx` tape ([`Tape`](crate::nx::Tape), whose module
 //! documentation explains the design): this module decides *what* is differentiated. As in
 //! Penzai, where `freeze_params`/`unbind_params` split a model into trainable variables and
-//! frozen constants, [`Trainable`] says which parameters (by label) get gradients; every other
+//! frozen constants, [`Trainable`] says which parameters get gradients (by label, by label
+//! prefix, or the subtrees a selection picks: [`Trainable::subtrees`]); every other
 //! parameter is a constant. Tied slots hold one parameter (one label), so a tied embedding's
 //! gradient is the sum of its uses, as torch reports it.
 //!
@@ -88,6 +89,11 @@ pub enum Trainable {
     Labels(Vec<String>),
     /// Labels starting with any of these prefixes (`"blocks.0."`).
     Prefixes(Vec<String>),
+    /// Every parameter inside the subtrees at these paths of the model (a selection's
+    /// paths: `select(model.as_dyn()).at_instances_of::<Attention>().paths()`), as Penzai's
+    /// `freeze_params`/`unbind_params` split. A parameter tied across slots is one
+    /// variable: it is trainable when any of its slots is inside a selected subtree.
+    Subtrees(Vec<KeyPath>),
 }
 
 impl Trainable {
@@ -106,12 +112,69 @@ impl Trainable {
         Trainable::Prefixes(prefixes.into_iter().map(Into::into).collect())
     }
 
-    /// True when the parameter labelled `label` is trainable.
+    /// The parameters inside the subtrees at `paths` of the model: pass a selection's
+    /// `paths()` to train what a selector picks (the
+    /// selection must be made on the model given to [`value_and_grad`], or on one of the
+    /// same structure).
+    ///
+    /// ```
+    /// use penzai::prelude::*;
+    /// use penzai::grad::{Trainable, next_token_loss, value_and_grad};
+    /// use penzai::models::{Gpt2Config, TransformerLm};
+    /// use penzai::nn::Attention;
+    ///
+    /// let model = TransformerLm::gpt2(&Gpt2Config::tiny(), 0)?;
+    /// let attention = select(model.as_dyn()).at_instances_of::<Attention>();
+    /// let trainable = Trainable::subtrees(attention.paths().to_vec());
+    /// let tokens = NamedArray::from_i64(&[("seq", 4)], vec![1, 2, 3, 4])?;
+    /// let (_, grads) = value_and_grad(&model, &trainable, |m| next_token_loss(m, &tokens))?;
+    /// // Only attention parameters get gradients; the rest of the model is frozen.
+    /// assert!(grads.len() > 0);
+    /// assert!(grads.iter().all(|(label, _)| label.contains(".attn.")));
+    /// assert_eq!(grads.len(), trainable.labels_in(&model).len());
+    /// # Ok::<(), penzai::Error>(())
+    /// ```
+    pub fn subtrees(paths: impl IntoIterator<Item = KeyPath>) -> Trainable {
+        Trainable::Subtrees(paths.into_iter().collect())
+    }
+
+    /// True when the parameter labelled `label` is trainable. A [`Trainable::Subtrees`]
+    /// answers by paths, which need the model: it is `false` here, and
+    /// [`labels_in`](Trainable::labels_in) gives its labels.
     pub fn contains(&self, label: &str) -> bool {
         match self {
             Trainable::All => true,
             Trainable::Labels(labels) => labels.iter().any(|l| l == label),
             Trainable::Prefixes(prefixes) => prefixes.iter().any(|p| label.starts_with(p.as_str())),
+            Trainable::Subtrees(_) => false,
+        }
+    }
+
+    /// The labels of `model`'s trainable parameters, in the order they are first met.
+    pub fn labels_in(&self, model: &dyn Tree) -> Vec<Arc<str>> {
+        let mut out: Vec<Arc<str>> = vec![];
+        for (path, p) in crate::nn::parameters(model) {
+            let inside = match self {
+                Trainable::Subtrees(roots) => roots.iter().any(|r| path.starts_with(r)),
+                _ => self.contains(&p.label),
+            };
+            if inside && !out.contains(&p.label) {
+                out.push(p.label.clone());
+            }
+        }
+        out
+    }
+
+    /// True when matching no parameter is a mistake worth an error: an empty label list
+    /// freezes everything on purpose (attribution wants activation gradients only), while
+    /// a selection of subtrees that holds no parameter (an empty selection included) is
+    /// almost surely a wrong selector.
+    fn names_something(&self) -> bool {
+        match self {
+            Trainable::All => false,
+            Trainable::Labels(l) => !l.is_empty(),
+            Trainable::Prefixes(p) => !p.is_empty(),
+            Trainable::Subtrees(_) => true,
         }
     }
 }
@@ -208,9 +271,10 @@ fn watch_parameters(tape: &Tape, model: &mut dyn Tree, trainable: &Trainable) ->
     let mut watched: BTreeMap<Arc<str>, NamedArray> = BTreeMap::new();
     let mut paths: BTreeMap<Arc<str>, Vec<KeyPath>> = BTreeMap::new();
     let mut failure = None;
+    let labels = trainable.labels_in(&*model);
     model.walk_mut(&mut |frame, node| {
         if let Some(p) = node.downcast_mut::<Parameter>()
-            && trainable.contains(&p.label)
+            && labels.contains(&p.label)
         {
             let value = match watched.get(&p.label) {
                 Some(v) => v.clone(),

@@ -81,28 +81,21 @@ pub(super) fn run<M: Tree + Clone>(
     let tape = Tape::start().map_err(GradError::from)?;
     let mut copy = model.clone();
     let (watched, paths) = watch_parameters(&tape, &mut copy, trainable)?;
-    if watched.is_empty() {
-        let nonempty = match trainable {
-            Trainable::All => false,
-            Trainable::Labels(l) => !l.is_empty(),
-            Trainable::Prefixes(p) => !p.is_empty(),
-        };
-        if nonempty {
-            let known: Vec<String> = crate::nn::parameters(model)
-                .into_iter()
-                .take(5)
-                .map(|(_, p)| format!("{:?}", &*p.label))
-                .collect();
-            return Err(GradError::NothingTrainable {
-                selection: format!("{trainable:?}"),
-                known: if known.is_empty() {
-                    "the model has no parameters".to_owned()
-                } else {
-                    known.join(", ")
-                },
-            }
-            .into());
+    if watched.is_empty() && trainable.names_something() {
+        let known: Vec<String> = crate::nn::parameters(model)
+            .into_iter()
+            .take(5)
+            .map(|(_, p)| format!("{:?}", &*p.label))
+            .collect();
+        return Err(GradError::NothingTrainable {
+            selection: format!("{trainable:?}"),
+            known: if known.is_empty() {
+                "the model has no parameters".to_owned()
+            } else {
+                known.join(", ")
+            },
         }
+        .into());
     }
     SITES.with(|s| *s.borrow_mut() = Some(vec![]));
     let guard = SiteGuard;

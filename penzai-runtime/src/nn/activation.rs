@@ -84,13 +84,8 @@ activation_layer!(
     /// assert!((y[1] - std::f32::consts::LN_2).abs() < 1e-6);
     /// # Ok::<(), penzai::Error>(())
     /// ```
-    Softplus, |x| x.map_f32(softplus)
+    Softplus, |x| x.softplus()
 );
-
-/// `ln(1 + e^v)` without overflow: `max(v, 0) + ln(1 + e^-|v|)`.
-fn softplus(v: f32) -> f32 {
-    v.max(0.0) + libm::log1pf(libm::expf(-v.abs()))
-}
 
 /// A custom elementwise function with a name (the name is what prints and compares).
 #[derive(Clone)]

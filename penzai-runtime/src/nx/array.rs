@@ -223,11 +223,12 @@ impl NamedArray {
     /// from a mapped file, it is copied first (copy-on-write), so the clone and the file keep
     /// their values.
     pub fn map_f32_inplace(&mut self, f: impl FnMut(f32) -> f32) -> Result<(), AxisError> {
-        // The new values come from a closure: they have no gradient.
-        self.trace = None;
         match &mut self.data {
             Storage::F32(a) => {
                 a.view_mut().mapv_inplace(f);
+                // The new values come from a closure: a gradient through them is an error
+                // naming the op, never a silent zero.
+                super::tape::retrace_opaque("map_f32_inplace", self);
                 Ok(())
             }
             other => Err(AxisError::DType {

@@ -25,7 +25,11 @@ pub(crate) fn unique_names(op: &'static str, names: &[&str]) -> Result<Vec<AxisN
 
 impl NamedArray {
     /// Permutes the data axes (no copy) and sets the names of the trailing named axes.
-    fn permuted(&self, perm: &[usize], names: Vec<AxisName>) -> Result<NamedArray, AxisError> {
+    pub(super) fn permuted(
+        &self,
+        perm: &[usize],
+        names: Vec<AxisName>,
+    ) -> Result<NamedArray, AxisError> {
         let data = map_storage!(&self.data, a => a.permuted_axes(perm));
         let out = Ok(NamedArray::from_parts(data, names));
         tape::record("permute", &[self], out, tape::permutation(self, perm))

@@ -130,36 +130,46 @@ impl NamedArray {
     /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn take(&self, axis: &str, indices: &NamedArray) -> Result<NamedArray, AxisError> {
-        let out = self.take_with("take", axis, indices, OutOfRange::Clamp);
-        tape::record("take", &[self, indices], out, |o| {
-            // The backward pass scatters into the positions the forward read (negatives
-            // counted from the end, clamped), not the raw indices.
-            let used = self
-                .clamped_indices(axis, indices)
-                .unwrap_or_else(|| indices.clone());
-            tape::gather(self, axis, &used)(o)
-        })
+        self.take_recorded("take", axis, indices, OutOfRange::Clamp)
     }
 
     /// Like [`take`](NamedArray::take), but an index outside `0..size` (negative ones
     /// included) is an [`AxisError::IndexOutOfRange`] naming the axis.
     pub fn take_checked(&self, axis: &str, indices: &NamedArray) -> Result<NamedArray, AxisError> {
-        let out = self.take_with("take", axis, indices, OutOfRange::Error);
-        tape::record(
-            "take",
-            &[self, indices],
-            out,
-            tape::gather(self, axis, indices),
-        )
+        self.take_recorded("take", axis, indices, OutOfRange::Error)
     }
 
-    /// The indices `take` reads along `axis`: negatives from the end, then clamped.
-    fn clamped_indices(&self, axis: &str, indices: &NamedArray) -> Option<NamedArray> {
+    /// [`take_with`](NamedArray::take_with), recorded on the gradient tape: the backward
+    /// pass scatters into the positions the forward read (negatives counted from the end,
+    /// clamped under `Clamp`; dropped `Fill` entries receive nothing), not the raw indices.
+    pub(crate) fn take_recorded(
+        &self,
+        op: &'static str,
+        axis: &str,
+        indices: &NamedArray,
+        mode: OutOfRange,
+    ) -> Result<NamedArray, AxisError> {
+        let out = self.take_with(op, axis, indices, mode);
+        tape::record(op, &[self, indices], out, |o| {
+            let used = self
+                .used_indices(axis, indices, mode)
+                .unwrap_or_else(|| indices.clone());
+            tape::gather(self, axis, &used)(o)
+        })
+    }
+
+    /// The indices a gather under `mode` reads along `axis` (-1 for dropped entries).
+    fn used_indices(
+        &self,
+        axis: &str,
+        indices: &NamedArray,
+        mode: OutOfRange,
+    ) -> Option<NamedArray> {
         let Storage::I64(idx) = &indices.data else {
             return None;
         };
         let v = self.axis_size(axis)?;
-        let used = normalize_indices("take", axis, idx.view(), v, OutOfRange::Clamp).ok()?;
+        let used = normalize_indices("take", axis, idx.view(), v, mode).ok()?;
         Some(NamedArray::from_parts(
             Storage::I64(used.into()),
             indices.names.clone(),

@@ -287,7 +287,9 @@ impl NamedArray {
                     let ax = out.require_axis(OP, name)?;
                     let nd = slice.resolve(name, out.data.shape()[ax])?;
                     let data = map_storage!(&out.data, a => a.slice_axis(Axis(ax), nd));
-                    out = NamedArray::from_parts(data, out.names.clone());
+                    let sliced = Ok(NamedArray::from_parts(data, out.names.clone()));
+                    let rule = super::tape::region(OP, &out, name, nd, false);
+                    out = super::tape::record(OP, &[&out], sliced, rule)?;
                 }
                 AxisIndex::At(i) => {
                     let ax = out.require_axis(OP, name)?;
@@ -325,7 +327,7 @@ impl NamedArray {
                 let k = ids.n_pos();
                 let names: Vec<&str> = temp[max_pos - k..].iter().map(String::as_str).collect();
                 let named_ids = ids.tag_prefix(&names)?;
-                out = out.take_with(OP, name, &named_ids, mode)?;
+                out = out.take_recorded(OP, name, &named_ids, mode)?;
             }
         }
         for (name, index) in &indexer.entries {

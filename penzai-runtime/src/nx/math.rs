@@ -157,6 +157,30 @@ impl NamedArray {
         )
     }
 
+    /// `ln(1 + e^x)`, a smooth ReLU, without overflow (`max(x, 0) + ln(1 + e^-|x|)`); its
+    /// gradient is `sigmoid(x)`.
+    ///
+    /// ```
+    /// use penzai::nx::NamedArray;
+    ///
+    /// let x = NamedArray::from_f32(&[("a", 3)], vec![-200.0, 0.0, 200.0])?;
+    /// let y = x.softplus()?.to_f32_vec();
+    /// assert_eq!([y[0], y[2]], [0.0, 200.0]);
+    /// assert!((y[1] - std::f32::consts::LN_2).abs() < 1e-6);
+    /// # Ok::<(), penzai::nx::AxisError>(())
+    /// ```
+    pub fn softplus(&self) -> Result<NamedArray, AxisError> {
+        let out = self.scalar_op("softplus", |x| {
+            x.max(0.0) + libm::log1pf(libm::expf(-x.abs()))
+        });
+        tape::record(
+            "softplus",
+            &[self],
+            out,
+            tape::unary("softplus", self, sigmoid),
+        )
+    }
+
     /// How many elements are NaN or infinite (0 for integer and bool arrays): one pass over
     /// the data, no allocation.
     ///

@@ -8,6 +8,7 @@ use super::construct::checked_len;
 use super::dtype::{DType, Element, Storage};
 use super::error::AxisError;
 use super::shape::ArrayShape;
+use super::tape;
 
 impl NamedArray {
     /// Penzai's `nmap` for any dtypes: calls `f` once per element of the union of the
@@ -135,7 +136,16 @@ impl NamedArray {
         (0..dtypes.len())
             .map(|i| {
                 let column: Vec<&NamedArray> = results.iter().map(|outs| &outs[i]).collect();
-                assemble(&column, dtypes[i], &shapes[i], &union)
+                let out = assemble(&column, dtypes[i], &shapes[i], &union);
+                // Built from recorded nx ops in every call: a real gradient, slice by slice.
+                // Otherwise a closure made the values from raw data, and a gradient through
+                // them is an error rather than a silent zero.
+                if column.iter().all(|o| o.trace.is_some()) {
+                    let rule = tape::unstack_calls(&union.names, &union.sizes);
+                    tape::record("nmap_any", &column, out, rule)
+                } else {
+                    tape::record_opaque("nmap_any", args, out)
+                }
             })
             .collect()
     }

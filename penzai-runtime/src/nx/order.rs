@@ -71,8 +71,7 @@ impl NamedArray {
         let moved = self.untag_prefix(names)?;
         let k = names.len();
         let perm: Vec<usize> = (k..k + n_old).chain(0..k).collect();
-        let data = super::dtype::map_storage!(&moved.data, a => a.permuted_axes(&perm[..]));
-        Ok(NamedArray::from_parts(data, vec![]))
+        moved.permuted(&perm, vec![])
     }
 
     /// An array of zeros of `dtype` (Penzai's `zeros(shape, dtype)`); `false` for `Bool`.

@@ -10,6 +10,7 @@ use super::construct::checked_len;
 use super::dtype::map_storage;
 use super::error::AxisError;
 use super::shape::{ArrayShape, IntoNamedShape};
+use super::tape;
 
 /// The name a positional axis borrows while a named-axis operation runs on it (no user
 /// name starts with a NUL byte).
@@ -30,8 +31,8 @@ impl NamedArray {
             .into_iter()
             .chain((0..self.data.ndim()).filter(|&i| i != axis))
             .collect();
-        let data = map_storage!(&self.data, a => a.permuted_axes(&perm[..]));
-        NamedArray::from_parts(data, self.names.clone()).tag_prefix(&[BORROWED])
+        self.permuted(&perm, self.names.clone())?
+            .tag_prefix(&[BORROWED])
     }
 
     /// Sums over the positional axis `axis` (numbered from 0), which is removed.
@@ -97,7 +98,8 @@ impl NamedArray {
             // Same element count, checked above, so the row-major reshape succeeds.
             a.view().to_shape(IxDyn(&dims)).expect("same element count").into_owned().into()
         });
-        Ok(NamedArray::from_parts(data, self.names.clone()))
+        let out = Ok(NamedArray::from_parts(data, self.names.clone()));
+        tape::record("reshape_positional", &[self], out, tape::reshaped(self))
     }
 
     /// Broadcasts to the positional shape `positional` (numpy rules: right-aligned, size-1
@@ -151,7 +153,13 @@ impl NamedArray {
             // Checked above: every own axis is 1 or the target size.
             view.broadcast(IxDyn(&dims)).expect("shapes checked above").to_owned().into()
         });
-        Ok(NamedArray::from_parts(data, with_names.names.clone()))
+        let out = Ok(NamedArray::from_parts(data, with_names.names.clone()));
+        tape::record(
+            "broadcast_to_full",
+            &[&with_names],
+            out,
+            tape::broadcast(&with_names),
+        )
     }
 }
 

@@ -9,10 +9,11 @@ use super::dtype::{Element, Storage};
 use super::error::AxisError;
 use super::index::OutOfRange;
 use super::indexer::Indexer;
+use super::tape;
 
 /// How an update combines the old element with the new value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Combine {
+pub(crate) enum Combine {
     Set,
     Add,
     Mul,
@@ -21,7 +22,7 @@ enum Combine {
 }
 
 impl Combine {
-    fn op(self) -> &'static str {
+    pub(crate) fn op(self) -> &'static str {
         match self {
             Combine::Set => "at(..).set",
             Combine::Add => "at(..).add",
@@ -185,9 +186,10 @@ impl IndexedUpdate<'_> {
             }
         })?;
         let iota = NamedArray::from_parts(Storage::I64(iota.into()), x.names.clone());
-        let targets = iota.index_with(&self.indexer, OutOfRange::Fill)?;
-        let value = broadcast_value(op, value, &targets)?.cast(x.dtype())?;
-        let targets = targets.to_i64_vec();
+        let part = iota.index_with(&self.indexer, OutOfRange::Fill)?;
+        let original = value;
+        let value = broadcast_value(op, value, &part)?.cast(x.dtype())?;
+        let targets = part.to_i64_vec();
         fn scatter<T: Combinable>(
             dest: ArrayViewD<'_, T>,
             values: ArrayViewD<'_, T>,
@@ -229,7 +231,17 @@ impl IndexedUpdate<'_> {
                 });
             }
         };
-        Ok(NamedArray::from_parts(data, x.names.clone()))
+        let out = Ok(NamedArray::from_parts(data, x.names.clone()));
+        tape::record(op, &[x, original], out, |_| {
+            tape::indexed_update(tape::UpdateRecord {
+                how,
+                x: x.clone(),
+                value: original.clone(),
+                written: value.to_f32_vec(),
+                part,
+                targets,
+            })
+        })
     }
 }
 

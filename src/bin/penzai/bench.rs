@@ -2,7 +2,8 @@
 //!
 //! With no `--model`: the cases of the Penzai 0.2.5 baseline
 //! (`/work/shared/reference/penzai-baseline.md`), under the same case names, so the two can be
-//! read side by side (`examples/bench_json.rs` prints the same lines).
+//! read side by side (`examples/bench_json.rs` prints the same lines), then the cost of a
+//! gradient step on the big model (`i_*`: forward loss, `value_and_grad`, their ratio).
 //!
 //! With `--model DIR`: one object for that checkpoint,
 //! `{"load_s", "forward_s", "decode_tokens_per_s", "view_s", "peak_rss_bytes", "file_bytes", ..}`
@@ -14,6 +15,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
+use penzai::grad::{Trainable, next_token_loss, value_and_grad};
 use penzai::io::hf::{self, LoadOptions};
 use penzai::models::{GenerateOptions, LlamaConfig, Sampling, TransformerLm};
 use penzai::nn::{Identity, Initializer, Linear, Parameter};
@@ -115,7 +117,7 @@ fn tokens(batch: usize, seq: usize, vocab: usize, seed: usize) -> Result<NamedAr
 }
 
 /// The Penzai-baseline cases: build, forward (first and warm), selectors, Treescope,
-/// captures, one small Linear, and the cost of the run-time signature check.
+/// captures, one small Linear, the cost of the run-time signature check, and a gradient step.
 pub fn baseline_cases(quick: bool, print: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
     let reps = |n: usize| if quick { n.div_ceil(4).max(1) } else { n };
     let mut report = |case: &str, s: f64, extra: &str| print(case_line(case, s, extra));
@@ -325,6 +327,26 @@ pub fn baseline_cases(quick: bool, print: &mut dyn FnMut(String) -> Result<()>) 
         &format!(
             "\"big_forward_seconds\": {forward:.6}, \"percent_of_big_forward\": {:.4}",
             100.0 * (with_check - forward) / forward
+        ),
+    )?;
+
+    // Gradients (issue 12's cost target: the backward within 3x the forward's time). The
+    // loss is the mean next-token cross-entropy; every parameter is trainable. Peak memory
+    // is measured by `examples/bench_grad.rs`, which counts allocations.
+    let (s_loss, loss) = time(reps(5), || next_token_loss(&big_model, &x));
+    loss?;
+    report("i_loss_forward_big", s_loss, "")?;
+    let (s_grad, grads) = time(reps(5), || {
+        value_and_grad(&big_model, &Trainable::all(), |m| next_token_loss(m, &x))
+    });
+    let (_, grads) = grads?;
+    report(
+        "i_value_and_grad_big",
+        s_grad,
+        &format!(
+            "\"parameters\": {}, \"backward_over_forward_time\": {:.2}",
+            grads.len(),
+            (s_grad - s_loss) / s_loss
         ),
     )
 }

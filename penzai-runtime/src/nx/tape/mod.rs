@@ -22,10 +22,17 @@
 //! `nx` operations is differentiable with no extra code; a fused kernel should fall back to
 //! its general path while [`Tape::is_recording`].
 //!
-//! Operations that apply an arbitrary Rust closure (`map_f32`, `nmap`) have no rule: a
-//! gradient that would have to pass through one is an error naming the operation, never a
-//! silent zero. Integer and boolean results (comparisons, `argmax`, casts to `i64`) are not
-//! differentiable and carry no trace.
+//! Operations that apply an arbitrary Rust closure to numbers (`map_f32`,
+//! `map_f32_inplace`, `nmap` over raw views) have no rule: a gradient that would have to
+//! pass through one is [`GradError::NoRule`] naming the operation, never a silent zero.
+//! Write the function with `nx` operations instead (`softplus`, `where_`, ...). Operations
+//! that run a closure *over arrays* are differentiated through it: `scan`'s steps are
+//! recorded like any other ops, and `nmap_any`/`nmap_many` have a real gradient when every
+//! call builds its output with `nx` operations (otherwise, again, `NoRule` naming
+//! `nmap_any`). Indexed updates (`at(..).set/add/mul/min/max/apply`, scatter-add),
+//! dictionary indexing and the positional-axis operations have rules. Integer and boolean
+//! results (comparisons, `argmax`, casts to `i64`) are not differentiable and carry no
+//! trace.
 //!
 //! ```
 //! use penzai::nx::{NamedArray, Tape};
@@ -44,6 +51,7 @@
 //! ```
 
 mod rules;
+mod update_rule;
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -55,6 +63,7 @@ use super::error::AxisError;
 use super::shape::ArrayShape;
 
 pub(crate) use rules::*;
+pub(crate) use update_rule::{UpdateRecord, indexed_update};
 
 /// Where an array sits on the recording tape: which tape, which node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -363,6 +372,18 @@ pub(crate) fn record_opaque(
     record(op, inputs, out, |_| {
         Box::new(move |_, _| Err(GradError::NoRule { op }))
     })
+}
+
+/// Marks `x`, just rewritten in place by `op` (a closure), as the result of an operation
+/// without a rule: a gradient that reaches it is a [`GradError::NoRule`] error, never a
+/// silent zero. Does nothing when `x` carries no trace of the recording tape.
+pub(crate) fn retrace_opaque(op: &'static str, x: &mut NamedArray) {
+    let Some((id, nodes)) = traced_inputs(&[&*x]) else {
+        x.trace = None;
+        return;
+    };
+    let rule: Backward = Box::new(move |_, _| Err(GradError::NoRule { op }));
+    x.trace = push(id, op, nodes, Some(rule));
 }
 
 fn push(

@@ -275,6 +275,28 @@ pub(crate) fn permutation(x: &NamedArray, perm: &[usize]) -> impl FnOnce(&NamedA
     }
 }
 
+/// `x.reshape_positional(..)`: the gradient's positional axes are reshaped back (row-major,
+/// as the forward read them).
+pub(crate) fn reshaped(x: &NamedArray) -> impl FnOnce(&NamedArray) -> Backward {
+    let like = Like::of(x);
+    move |_| {
+        Box::new(move |g, _| {
+            let e = rule_err("reshape_positional");
+            let data = data_in_order(g, &like.names).map_err(&e)?;
+            let data = data.into_shape_with_order(IxDyn(&like.dims)).map_err(|_| {
+                e(AxisError::Reshape {
+                    shape: g.full_shape(),
+                    to: like.dims[..like.n_pos()].to_vec(),
+                })
+            })?;
+            Ok(vec![Some(NamedArray::from_parts(
+                Storage::F32(data.into()),
+                like.names,
+            ))])
+        })
+    }
+}
+
 /// `x.insert_axis(name)`: the gradient drops the unit axis again.
 pub(crate) fn inserted_axis(name: &str) -> impl FnOnce(&NamedArray) -> Backward {
     let name = name.to_string();
@@ -487,8 +509,11 @@ fn scatter_add(
     let mut out = vec![0.0f32; s * v * r];
     for i in 0..s {
         for j in 0..n {
-            // Indices were checked against the axis size when the forward ran.
-            let id = ids[i * n + j] as usize;
+            // Indices were normalized into `0..v` when the forward ran; -1 marks an entry
+            // the gather dropped, which receives no gradient.
+            let Some(id) = usize::try_from(ids[i * n + j]).ok().filter(|&id| id < v) else {
+                continue;
+            };
             let row = &mut out[(i * v + id) * r..(i * v + id + 1) * r];
             for (o, &x) in row.iter_mut().zip(gv.slice(ndarray::s![i, j, ..])) {
                 *o += x;
@@ -527,4 +552,44 @@ fn scatter_add(
         Storage::F32(data.into()),
         like.names.clone(),
     ))
+}
+
+/// The assembly of `nmap_any`'s per-call outputs into one array with the named axes
+/// `names` (of `sizes`), call `c` being the `c`-th position in row-major order over them:
+/// each call's output gets its slice of the gradient.
+pub(crate) fn unstack_calls(
+    names: &[AxisName],
+    sizes: &[usize],
+) -> impl FnOnce(&NamedArray) -> Backward {
+    let names = names.to_vec();
+    let sizes = sizes.to_vec();
+    move |_| {
+        Box::new(move |g, wants| {
+            let e = rule_err("nmap_any");
+            let data = data_in_order(g, &names).map_err(&e)?;
+            let n_pos = data.ndim() - names.len();
+            // Named axes first, then each call's positional block.
+            let perm: Vec<usize> = (n_pos..data.ndim()).chain(0..n_pos).collect();
+            let data = data.permuted_axes(perm);
+            let data = data.as_standard_layout();
+            let calls: usize = sizes.iter().product();
+            let block: Vec<usize> = data.shape()[names.len()..].to_vec();
+            let flat_dims: Vec<usize> = [calls].into_iter().chain(block.iter().copied()).collect();
+            let flat = data.to_shape(IxDyn(&flat_dims)).map_err(|_| {
+                e(AxisError::NotScalar {
+                    shape: g.full_shape(),
+                })
+            })?;
+            Ok((0..calls)
+                .map(|c| {
+                    wants.get(c).copied().unwrap_or(false).then(|| {
+                        NamedArray::from_parts(
+                            Storage::F32(flat.index_axis(Axis(0), c).to_owned().into()),
+                            vec![],
+                        )
+                    })
+                })
+                .collect())
+        })
+    }
 }

@@ -33,6 +33,12 @@ fn ranged(shape: &[(&str, usize)], seed: u64, lo: f32, hi: f32) -> NamedArray {
 /// A scalar from `out`: its elements weighted by fixed pseudo-random weights, so every
 /// element of the result's gradient is exercised with a different value.
 fn weigh(out: &NamedArray) -> Result<NamedArray, AxisError> {
+    // Positional axes (a result of `untag`, `nmap_any`) are named first.
+    let pos: Vec<String> = (0..out.positional_shape().len())
+        .map(|i| format!("pos{i}"))
+        .collect();
+    let pos: Vec<&str> = pos.iter().map(String::as_str).collect();
+    let out = &out.tag(&pos)?;
     let shape = out.named_shape();
     let pairs: Vec<(String, usize)> = shape.iter().map(|(n, s)| (n.to_string(), s)).collect();
     let pairs: Vec<(&str, usize)> = pairs.iter().map(|(n, s)| (n.as_str(), *s)).collect();
@@ -330,3 +336,6 @@ proptest! {
         check(std::slice::from_ref(&a), |x| x[0].order_as(&names).and_then(|y| y.var(&names[names.len() - 1..])));
     }
 }
+
+mod coverage;
+mod families;
