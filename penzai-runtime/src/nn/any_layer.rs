@@ -113,6 +113,9 @@ impl Tree for AnyLayer {
     fn leaf(&self) -> Option<Leaf<'_>> {
         self.0.leaf()
     }
+    fn array_mut(&mut self) -> Option<&mut crate::nx::NamedArray> {
+        self.0.array_mut()
+    }
     // The slot itself is a layer (`AsLayer` looks through it to the layer it holds).
     fn capability(&self, key: TypeId) -> Option<Capability> {
         LayerCapability::answer::<AnyLayer>(key)

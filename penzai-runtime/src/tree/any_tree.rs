@@ -137,6 +137,9 @@ impl Tree for AnyTree {
     fn leaf(&self) -> Option<Leaf<'_>> {
         self.0.leaf()
     }
+    fn array_mut(&mut self) -> Option<&mut crate::nx::NamedArray> {
+        self.0.array_mut()
+    }
     fn transparent_child(&self) -> Option<Option<&dyn Tree>> {
         let inner: &dyn Tree = &*self.0;
         Some(inner.as_child())
