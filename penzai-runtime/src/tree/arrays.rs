@@ -80,7 +80,10 @@ fn map_arrays(
                 Walk::SkipChildren
             }
             Ok(Err(source)) => {
-                result = Err(TreeError::Array { path, source });
+                result = Err(TreeError::Array {
+                    path,
+                    source: Box::new(source),
+                });
                 Walk::Stop
             }
             Err(e) => {

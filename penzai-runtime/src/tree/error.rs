@@ -154,8 +154,9 @@ pub enum TreeError {
     Array {
         /// Path of the array leaf.
         path: KeyPath,
-        /// What went wrong, naming the axes and shape.
-        source: crate::nx::AxisError,
+        /// What went wrong, naming the axes and shape (boxed: it is large, and this
+        /// error travels in every tree operation's `Result`).
+        source: Box<crate::nx::AxisError>,
     },
     /// Two trees that must share their structure differ at `path`.
     #[error("the trees differ at {}: {found} where the reference has {expected}", show_node(.path))]
