@@ -350,7 +350,7 @@ fn masks_hide_future_far_and_explicitly_masked_keys() {
 }
 
 fn arr_named(x: &NamedArray) -> NamedArray {
-    x.order_as(&["seq", "kv_seq"]).unwrap()
+    x.move_to_front(&["seq", "kv_seq"]).unwrap()
 }
 
 #[test]

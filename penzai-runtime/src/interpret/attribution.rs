@@ -69,7 +69,7 @@ pub fn attribution_patching<M: Layer + Clone>(
             product.sum(&summed)?
         });
     }
-    Ok(NamedArray::stack(&rows, SITE_AXIS)?.order_as(&[SITE_AXIS, position_axis])?)
+    Ok(NamedArray::stack(&rows, SITE_AXIS)?.move_to_front(&[SITE_AXIS, position_axis])?)
 }
 
 /// The gradient of `loss` with respect to an ablation mask after each selected layer (the

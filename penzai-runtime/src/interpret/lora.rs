@@ -95,7 +95,7 @@ impl LowRankAdapter {
             .collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         // Keep the original's axis order, so the merged weights read like the original.
-        let weights = weights.order_as(&names)?;
+        let weights = weights.move_to_front(&names)?;
         Ok(Linear {
             weights: self.original.weights.with_value(weights),
             in_axes: self.original.in_axes.clone(),

@@ -229,7 +229,7 @@ fn prepare(
         )));
     }
     let sample_refs: Vec<&str> = sample_axes.iter().map(String::as_str).collect();
-    let y = labels.order_as(&sample_refs)?.to_i64_vec();
+    let y = labels.move_to_front(&sample_refs)?.to_i64_vec();
     if let Some(bad) = y.iter().find(|&&c| c < 0) {
         return Err(config(format!("probe labels must be >= 0; got {bad}")));
     }

@@ -110,13 +110,13 @@ pub fn next_token_loss(logits: &NamedArray, tokens: &NamedArray) -> Result<Token
         ));
     }
     let order: Vec<&str> = token_axes.iter().map(String::as_str).collect();
-    let targets = tokens.slice_axis("seq", 1..)?.order_as(&order)?;
+    let targets = tokens.slice_axis("seq", 1..)?.move_to_front(&order)?;
     let mut with_vocab = order.clone();
     with_vocab.push("vocabulary");
     let log_probs = logits
         .slice_axis("seq", ..n - 1)?
         .log_softmax(&["vocabulary"])?
-        .order_as(&with_vocab)?
+        .move_to_front(&with_vocab)?
         .to_f32_vec();
     let ids = targets.to_i64_vec();
     let mut loss = Vec::with_capacity(ids.len());

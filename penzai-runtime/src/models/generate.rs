@@ -135,7 +135,7 @@ pub fn generate_with_progress<L: Layer + Clone>(
     on_token: &mut dyn FnMut(usize, usize),
 ) -> Result<NamedArray> {
     let (batch, prompt_len) = prompt_shape(prompt)?;
-    let prompt = prompt.order_as(&["batch", "seq"])?;
+    let prompt = prompt.move_to_front(&["batch", "seq"])?;
     // Each row is allocated once for its final length: no regrowth inside the decode loop.
     let final_len = prompt_len.saturating_add(options.max_new_tokens);
     let mut rows: Vec<Vec<i64>> = prompt
@@ -173,7 +173,7 @@ pub fn generate_with_progress<L: Layer + Clone>(
         let n = logits.axis_size("seq").unwrap_or(1);
         let last = logits
             .index_axis("seq", n - 1)?
-            .order_as(&["batch", "vocabulary"])?
+            .move_to_front(&["batch", "vocabulary"])?
             .to_f32_vec();
         for (b, row) in rows.iter_mut().enumerate() {
             let next = if finished[b] {

@@ -7,7 +7,7 @@ use crate::Result;
 use crate::nn::flow::{AxisSet, FlowCheck, FlowResult};
 use crate::nn::{AsLayer, Context, Layer, LayerCapability, Signature};
 use crate::nx::NamedArray;
-use crate::tree::{AnyPath, Capability, ChildError, HasTypedPath, KeyRef, Leaf, Tree};
+use crate::tree::{AnyPath, Capability, HasTypedPath, Tree, forward_slot_tree_methods};
 
 /// A slot (struct field or sequence element) that accepts any layer.
 ///
@@ -67,52 +67,7 @@ impl PartialEq for AnyLayer {
 }
 
 impl Tree for AnyLayer {
-    fn type_name(&self) -> &'static str {
-        self.0.type_name()
-    }
-    fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(KeyRef<'a>, &'a dyn Tree)) {
-        self.0.visit_children(visit)
-    }
-    fn visit_children_mut(&mut self, visit: &mut dyn FnMut(KeyRef<'_>, &mut dyn Tree)) {
-        self.0.visit_children_mut(visit)
-    }
-    fn child(&self, key: KeyRef<'_>) -> Option<&dyn Tree> {
-        self.0.child(key)
-    }
-    fn child_mut(&mut self, key: KeyRef<'_>) -> Option<&mut dyn Tree> {
-        self.0.child_mut(key)
-    }
-    fn replace_child(
-        &mut self,
-        key: KeyRef<'_>,
-        value: Box<dyn Tree>,
-    ) -> Result<Box<dyn Tree>, ChildError> {
-        self.0.replace_child(key, value)
-    }
-    fn tree_eq(&self, other: &dyn Tree) -> bool {
-        match other.downcast_ref::<AnyLayer>() {
-            Some(o) => self.0.tree_eq(&*o.0),
-            None => self.0.tree_eq(other),
-        }
-    }
-    fn sequence_len(&self) -> Option<usize> {
-        self.0.sequence_len()
-    }
-    fn sequence_position(&self, key: KeyRef<'_>) -> Option<usize> {
-        self.0.sequence_position(key)
-    }
-    fn insert_child(&mut self, index: usize, value: Box<dyn Tree>) -> Result<(), ChildError> {
-        self.0.insert_child(index, value)
-    }
-    fn remove_child(&mut self, index: usize) -> Result<Box<dyn Tree>, ChildError> {
-        self.0.remove_child(index)
-    }
-    fn visit_static_fields(&self, visit: &mut dyn FnMut(&'static str, &dyn fmt::Debug)) {
-        self.0.visit_static_fields(visit)
-    }
-    fn leaf(&self) -> Option<Leaf<'_>> {
-        self.0.leaf()
-    }
+    forward_slot_tree_methods!(AnyLayer);
     // The slot itself is a layer (`AsLayer` looks through it to the layer it holds).
     fn capability(&self, key: TypeId) -> Option<Capability> {
         LayerCapability::answer::<AnyLayer>(key)
@@ -150,4 +105,25 @@ impl Layer for AnyLayer {
 
 impl HasTypedPath for AnyLayer {
     type Path = AnyPath;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::TanhSoftCap;
+
+    /// The slot forwards the held layer's own checks, so a bad layer inside an `AnyLayer` is
+    /// found by `validate_all` at the slot's path.
+    #[test]
+    fn validation_reaches_the_layer_held() {
+        let good = vec![AnyLayer::new(TanhSoftCap { soft_cap: 30.0 })];
+        assert!(crate::tree::validate_all(&good).is_ok());
+        let bad = vec![
+            AnyLayer::new(TanhSoftCap { soft_cap: 30.0 }),
+            AnyLayer::new(TanhSoftCap { soft_cap: -1.0 }),
+        ];
+        let err = crate::tree::validate_all(&bad).unwrap_err();
+        assert!(err.to_string().contains("[1]"), "{err}");
+        assert!(err.to_string().contains("soft_cap"), "{err}");
+    }
 }

@@ -335,7 +335,7 @@ fn write_along(dst: &mut NamedArray, src: &NamedArray, axis: &str, start: usize)
         return Err(mismatch());
     }
     let order: Vec<&str> = dst.axis_names().iter().map(AxisName::as_str).collect();
-    let src = src.order_as(&order)?;
+    let src = src.move_to_front(&order)?;
     match (&mut dst.data, &src.data) {
         (Storage::F32(d), Storage::F32(s)) => {
             d.view_mut()

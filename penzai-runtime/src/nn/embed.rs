@@ -113,7 +113,7 @@ impl Layer for EmbeddingLookup {
             .take_checked(&self.table.vocabulary_axis, &x)?;
         // Token axes first, as the rest of the model expects to see them (no copy).
         let token_axes: Vec<&str> = x.axis_names().iter().map(|n| n.as_str()).collect();
-        Ok(rows.order_as(&token_axes)?)
+        Ok(rows.move_to_front(&token_axes)?)
     }
 
     fn signature(&self) -> Option<Signature<'_>> {

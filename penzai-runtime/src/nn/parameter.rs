@@ -74,6 +74,9 @@ impl Tree for Parameter {
             label: Some(&self.label),
         })
     }
+    fn array_mut(&mut self) -> Option<&mut NamedArray> {
+        Some(&mut self.value)
+    }
 }
 
 impl HasTypedPath for Parameter {
@@ -129,4 +132,22 @@ pub fn set_parameter(tree: &mut dyn Tree, label: &str, value: &NamedArray) -> us
         Walk::Continue
     });
     count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whole-tree array operations reach a parameter's value and keep its label.
+    #[test]
+    fn tree_array_operations_reach_parameter_values() {
+        let value = NamedArray::zeros(&[("out", 2), ("in", 3)]).unwrap();
+        let params = vec![Parameter::new("w", value.clone())];
+        let like = vec![value.order_as(&["in", "out"]).unwrap()];
+        let aligned = crate::tree::order_like(&params, &like).unwrap();
+        assert_eq!(aligned[0].value.axis_names(), ["in", "out"]);
+        assert_eq!(&*aligned[0].label, "w");
+        let sorted = crate::tree::canonicalize(&params).unwrap();
+        assert_eq!(sorted[0].value.axis_names(), ["in", "out"]);
+    }
 }

@@ -38,6 +38,11 @@ pub struct NamedArray {
     pub(crate) names: Vec<AxisName>,
     /// Its place on the recording gradient tape, when it descends from a watched array.
     pub(crate) trace: Option<super::tape::Trace>,
+    /// Where each axis of `data` sits in the order Penzai's data array would have, when
+    /// that differs from the default (see [`NamedArray::data_ranks`]). Only `untag`,
+    /// `untag_prefix` and `tag_prefix` set it: they make a view whose positional axes keep
+    /// their place, so that a later `tag` puts the names back where the axes came from.
+    pub(crate) data_order: Option<Box<[usize]>>,
 }
 
 impl NamedArray {
@@ -48,6 +53,21 @@ impl NamedArray {
             data,
             names,
             trace: None,
+            data_order: None,
+        }
+    }
+
+    /// The rank of each data axis in Penzai's data-array order. By default the named axes
+    /// come first, in logical order, then the positional ones: the layout of a Penzai
+    /// `nmap` result, which is how Penzai computes on positional axes. An array without
+    /// positional axes is in its logical order.
+    pub(crate) fn data_ranks(&self) -> Vec<usize> {
+        match &self.data_order {
+            Some(order) => order.to_vec(),
+            None => {
+                let (n_pos, n_named) = (self.n_pos(), self.names.len());
+                (0..n_pos).map(|i| n_named + i).chain(0..n_named).collect()
+            }
         }
     }
 
@@ -197,15 +217,14 @@ impl NamedArray {
     /// The data as an `f32` ndarray whose axes are the positional axes followed by the named
     /// axes in the order given; `names` must list every named axis exactly once.
     pub fn to_ndarray_f32(&self, names: &[&str]) -> Result<ArrayD<f32>, AxisError> {
-        let ordered = self.order_as(names)?;
-        if names.len() != self.names.len() {
-            // `order_as` accepts a prefix; here the order must be complete.
-            return Err(AxisError::NotListed {
+        let ordered = self.order_as(names).map_err(|e| match e {
+            AxisError::Unlisted { missing, shape, .. } => AxisError::Unlisted {
                 op: "to_ndarray_f32",
-                axis: ordered.names[names.len()].clone(),
-                shape: self.full_shape(),
-            });
-        }
+                missing,
+                shape,
+            },
+            other => other,
+        })?;
         Ok(ordered.data.to_f32().to_owned_array())
     }
 
@@ -372,7 +391,7 @@ mod tests {
         let err = ab().to_ndarray_f32(&["b"]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "to_ndarray_f32: axis \"a\" of {a: 2, b: 3} is not listed"
+            "to_ndarray_f32 needs every named axis of {a: 2, b: 3}; missing [\"a\"]"
         );
     }
 

@@ -276,7 +276,7 @@ impl NamedArray {
             .map(|n| n.as_str())
             .filter(|n| !output.contains(n))
             .collect();
-        left.contract(&right, &shared)?.order_as(output)
+        left.contract(&right, &shared)?.move_to_front(output)
     }
 }
 

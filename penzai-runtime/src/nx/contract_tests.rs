@@ -24,9 +24,9 @@ fn axis_order_of_the_operands_does_not_matter() {
     let b = iota(&[("n", 2), ("k", 4)]);
     let c = a.contract(&b, &["k"]).unwrap();
     let ct = a
-        .order_as(&["k"])
+        .move_to_front(&["k"])
         .unwrap()
-        .contract(&b.order_as(&["k"]).unwrap(), &["k"])
+        .contract(&b.move_to_front(&["k"]).unwrap(), &["k"])
         .unwrap();
     assert_eq!(c, ct);
     assert_eq!(
@@ -76,7 +76,7 @@ fn contracting_nothing_is_an_outer_product() {
 fn contracting_everything_gives_a_scalar() {
     let a = iota(&[("a", 2), ("b", 3)]);
     let dot = a
-        .contract(&a.order_as(&["b"]).unwrap(), &["a", "b"])
+        .contract(&a.move_to_front(&["b"]).unwrap(), &["a", "b"])
         .unwrap();
     assert_eq!(dot.scalar_f32().unwrap(), 55.0);
 }

@@ -5,6 +5,11 @@
 //! and `f32` for `/` (true division); `i64` mixed with `f32`, or with an `f32` scalar,
 //! is converted to `f32` first. Arithmetic on `bool` is a dtype error.
 //!
+//! So an integer array minus a float scalar (`&ids - 100.0`) is `f32`, as in JAX and Penzai:
+//! `jnp.int32 array - 100.0` is `float32` there too (checked against JAX 0.4 with Penzai
+//! 0.2.5; a Python float is weakly typed, but a float all the same). To stay integer,
+//! subtract an `i64` array: `(&ids - &NamedArray::scalar_i64(100))?` is `i64`.
+//!
 //! **16-bit floats compute in `f32`.** `f16` and `bf16` arrays (parameters kept at their
 //! stored width) are widened exactly, and every arithmetic result, unary or binary, is `f32`,
 //! even `bf16 + bf16`: rounding back to 16 bits after each op would lose precision the

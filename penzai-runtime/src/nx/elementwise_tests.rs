@@ -75,7 +75,7 @@ fn positional_axes_broadcast_like_numpy() {
     assert_eq!(
         s.tag(&["b"])
             .unwrap()
-            .order_as(&["a"])
+            .move_to_front(&["a"])
             .unwrap()
             .to_f32_vec(),
         [10., 21., 32., 13., 24., 35.]
@@ -322,4 +322,21 @@ fn x16(values: &[f32]) -> NamedArray {
         .map(|&v| crate::nx::bf16::from_f32(v))
         .collect();
     NamedArray::from_bf16(&[("a", values.len())], data).unwrap()
+}
+
+/// JAX (and so Penzai) promotes `int32 array - 100.0` to float32: a float scalar makes the
+/// result a float; an integer scalar array keeps it integer.
+#[test]
+fn integer_minus_float_scalar_is_a_float_like_jax() {
+    let ids = i(&[("a", 2)], &[1, 200]);
+    let shifted = (&ids - 100.0).unwrap();
+    assert_eq!(
+        (shifted.dtype(), shifted.to_f32_vec()),
+        (DType::F32, vec![-99.0, 100.0])
+    );
+    let kept = (&ids - &NamedArray::scalar_i64(100)).unwrap();
+    assert_eq!(
+        (kept.dtype(), kept.to_i64_vec()),
+        (DType::I64, vec![-99, 100])
+    );
 }

@@ -147,6 +147,17 @@ pub enum AxisError {
         /// The array's shape.
         shape: ArrayShape,
     },
+    /// An operation that needs every named axis listed (Penzai's `order_as`) was given only
+    /// some of them.
+    #[error("{op} needs every named axis of {shape}; missing {missing:?}")]
+    Unlisted {
+        /// The operation.
+        op: &'static str,
+        /// The axes left out, in the array's logical order.
+        missing: Vec<AxisName>,
+        /// The array's shape.
+        shape: ArrayShape,
+    },
     /// The same name was given twice.
     #[error("{op}: axis {axis:?} is listed more than once")]
     RepeatedAxis {
@@ -270,6 +281,44 @@ pub enum AxisError {
         axis: usize,
         /// The array's shape.
         shape: ArrayShape,
+    },
+    /// An integer index outside a positional axis.
+    #[error(
+        "{op}: index {index} is out of range for positional axis {axis} (size {size}) of {shape}"
+    )]
+    PositionalIndex {
+        /// The operation.
+        op: &'static str,
+        /// The positional axis number.
+        axis: usize,
+        /// The index given.
+        index: i64,
+        /// The axis size.
+        size: usize,
+        /// The array's shape.
+        shape: ArrayShape,
+    },
+    /// A slice of a positional axis with step 0.
+    #[error("{op}: the slice of positional axis {axis} has step 0")]
+    PositionalSliceStep {
+        /// The operation.
+        op: &'static str,
+        /// The positional axis number.
+        axis: usize,
+    },
+    /// A positional contraction whose contracted axes do not line up.
+    #[error(
+        "{op}: cannot contract the last {n} positional axes of {left} with the first {n} of {right}"
+    )]
+    PositionalContract {
+        /// The operation.
+        op: &'static str,
+        /// How many axes were to be contracted.
+        n: usize,
+        /// The left operand's shape.
+        left: ArrayShape,
+        /// The right operand's shape.
+        right: ArrayShape,
     },
     /// A positional reshape to a different element count.
     #[error("cannot reshape the positional axes of {shape} to {to:?}")]

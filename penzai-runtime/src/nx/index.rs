@@ -118,11 +118,11 @@ impl NamedArray {
     /// let ids = NamedArray::from_i64(&[("batch", 1), ("seq", 3)], vec![4, 0, -1])?;
     /// let x = table.take("vocabulary", &ids)?;
     /// assert_eq!(x.named_shape().to_string(), "{embedding: 2, batch: 1, seq: 3}");
-    /// assert_eq!(x.order_as(&["batch", "seq"])?.to_f32_vec(), [4., 4., 0., 0., 4., 4.]);
+    /// assert_eq!(x.order_as(&["batch", "seq", "embedding"])?.to_f32_vec(), [4., 4., 0., 0., 4., 4.]);
     ///
     /// // Out of range clamps, as in JAX; `take_checked` refuses it.
     /// let far = NamedArray::from_i64(&[("seq", 2)], vec![9, -9])?;
-    /// assert_eq!(table.take("vocabulary", &far)?.order_as(&["seq"])?.to_f32_vec(), [4., 4., 0., 0.]);
+    /// assert_eq!(table.take("vocabulary", &far)?.move_to_front(&["seq"])?.to_f32_vec(), [4., 4., 0., 0.]);
     /// assert_eq!(
     ///     table.take_checked("vocabulary", &far).unwrap_err().to_string(),
     ///     "take: index 9 is out of range for axis \"vocabulary\" of size 5"

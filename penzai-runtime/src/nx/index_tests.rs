@@ -18,7 +18,7 @@ fn take_looks_up_embeddings() {
         x.named_shape().to_string(),
         "{embedding: 3, batch: 2, seq: 2}"
     );
-    let x = x.order_as(&["batch", "seq"]).unwrap();
+    let x = x.move_to_front(&["batch", "seq"]).unwrap();
     assert_eq!(
         x.to_f32_vec(),
         [9., 10., 11., 0., 1., 2., 3., 4., 5., 3., 4., 5.]
@@ -31,7 +31,7 @@ fn take_works_whatever_the_table_layout() {
     let tokens = ids(&[("seq", 2)], &[2, 1]);
     let a = table.take("vocabulary", &tokens).unwrap();
     let b = table
-        .order_as(&["embedding"])
+        .move_to_front(&["embedding"])
         .unwrap()
         .take("vocabulary", &tokens)
         .unwrap();
@@ -202,4 +202,20 @@ fn take_puts_the_new_axes_after_the_remaining_ones() {
     let names: Vec<&str> = got.axis_names().iter().map(|n| n.as_str()).collect();
     assert_eq!(names, ["embedding", "seq"]);
     assert_eq!(got.to_f32_vec(), [3., 6., 4., 7., 5., 8.]);
+}
+
+/// The result's axis order is Penzai's: the array's other axes, then the indices' new
+/// ones, shared axes matched (values read off Penzai 0.2.5's `x[{"b": idx}]`).
+#[test]
+fn take_orders_its_result_like_penzai() {
+    let x = iota(&[("a", 2), ("b", 3), ("c", 4)]);
+    let idx = ids(&[("i", 3), ("a", 2)], &[0, 2, 1, 1, 2, 0]);
+    let y = x.take("b", &idx).unwrap();
+    assert_eq!(y.named_shape().to_string(), "{a: 2, c: 4, i: 3}");
+    assert_eq!(
+        y.to_i64_vec(),
+        [
+            0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11, 20, 16, 12, 21, 17, 13, 22, 18, 14, 23, 19, 15
+        ]
+    );
 }

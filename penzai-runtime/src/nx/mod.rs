@@ -17,7 +17,7 @@
 //! assert_eq!(y.to_f32_vec(), [1., 2., 3., 11., 12., 13.]);
 //!
 //! // Shared names line up whatever the order; their sizes must agree (no stretching).
-//! assert_eq!((&y - &y.order_as(&["embedding"])?)?, NamedArray::zeros(y.named_shape())?);
+//! assert_eq!((&y - &y.move_to_front(&["embedding"])?)?, NamedArray::zeros(y.named_shape())?);
 //! let wrong = NamedArray::zeros(&[("batch", 3)])?;
 //! assert_eq!(
 //!     (&y + &wrong).unwrap_err().to_string(),

@@ -174,7 +174,7 @@ mod tests {
         assert_eq!(
             cum.tag(&["b"])
                 .unwrap()
-                .order_as(&["a"])
+                .move_to_front(&["a"])
                 .unwrap()
                 .to_f32_vec(),
             [0., 1., 3., 3., 7., 12.]

@@ -242,7 +242,7 @@ mod tests {
         assert_eq!(
             out.tag(&["k"])
                 .unwrap()
-                .order_as(&["a"])
+                .move_to_front(&["a"])
                 .unwrap()
                 .to_i64_vec(),
             [0, 0, 0, 1, 10, 100]

@@ -94,7 +94,20 @@ proptest! {
         picked.truncate(k.index(picked.len() + 1));
         let v = x.untag(&picked).unwrap();
         prop_assert_eq!(v.positional_shape().len(), picked.len());
-        prop_assert_eq!(v.tag(&picked).unwrap(), x);
+        let back = v.tag(&picked).unwrap();
+        prop_assert_eq!(&back, &x);
+        // As in Penzai, every axis goes back to its place: same order, same flattening.
+        prop_assert_eq!(names(&back), names(&x));
+        prop_assert_eq!(back.to_f32_vec(), x.to_f32_vec());
+        // Retagging under new names renames in place.
+        let fresh: Vec<String> = picked.iter().map(|n| format!("{n}_new")).collect();
+        let fresh: Vec<&str> = fresh.iter().map(String::as_str).collect();
+        let renamed = v.tag(&fresh).unwrap();
+        let expected: Vec<String> = names(&x)
+            .iter()
+            .map(|n| if picked.contains(n) { format!("{n}_new") } else { n.to_string() })
+            .collect();
+        prop_assert_eq!(names(&renamed), expected.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
     #[test]

@@ -49,7 +49,7 @@ fn sum_of_a_long_contiguous_lane_is_accurate() {
     let x = NamedArray::ones(&[("a", 3), ("b", 1001)]).unwrap();
     assert_eq!(x.sum(&["b"]).unwrap().to_f32_vec(), [1001.; 3]);
     assert_eq!(
-        x.order_as(&["b"])
+        x.move_to_front(&["b"])
             .unwrap()
             .sum(&["b"])
             .unwrap()

@@ -105,7 +105,7 @@ impl Combinable for bool {
 ///
 /// let x = NamedArray::zeros(&[("seq", 4), ("embedding", 2)])?;
 /// let y = x.at(&idx! { "seq" => 3 }).set(&NamedArray::scalar(7.0))?;
-/// assert_eq!(y.order_as(&["seq"])?.to_f32_vec(), [0., 0., 0., 0., 0., 0., 7., 7.]);
+/// assert_eq!(y.order_as(&["seq", "embedding"])?.to_f32_vec(), [0., 0., 0., 0., 0., 0., 7., 7.]);
 ///
 /// // Scatter-add: repeated ids accumulate.
 /// let grads = NamedArray::zeros(&[("vocab", 3)])?;
@@ -298,7 +298,7 @@ fn broadcast_value(
         .collect();
     let named = value.broadcast_to(missing.as_slice())?;
     let order: Vec<&str> = part.names.iter().map(|n| n.as_str()).collect();
-    let named = named.order_as(&order)?;
+    let named = named.move_to_front(&order)?;
     // Leading unit axes, then ndarray broadcasting does the rest (sizes checked above).
     let lead = pp.len() - vp.len();
     let dims = part.data.shape().to_vec();

@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-use super::error::ChildError;
-use super::key::KeyRef;
-use super::node::{Leaf, Tree};
+use super::node::Tree;
 use super::typed_path::{AnyPath, HasTypedPath};
 
 /// A slot (struct field, `Vec` element, map value) that accepts any node: Penzai's
@@ -87,56 +85,86 @@ impl PartialEq for AnyTree {
     }
 }
 
-impl Tree for AnyTree {
-    fn type_name(&self) -> &'static str {
-        self.0.type_name()
-    }
-    fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(KeyRef<'a>, &'a dyn Tree)) {
-        self.0.visit_children(visit)
-    }
-    fn visit_children_mut(&mut self, visit: &mut dyn FnMut(KeyRef<'_>, &mut dyn Tree)) {
-        self.0.visit_children_mut(visit)
-    }
-    fn child(&self, key: KeyRef<'_>) -> Option<&dyn Tree> {
-        self.0.child(key)
-    }
-    fn child_mut(&mut self, key: KeyRef<'_>) -> Option<&mut dyn Tree> {
-        self.0.child_mut(key)
-    }
-    fn replace_child(
-        &mut self,
-        key: KeyRef<'_>,
-        value: Box<dyn Tree>,
-    ) -> Result<Box<dyn Tree>, ChildError> {
-        self.0.replace_child(key, value)
-    }
-    fn tree_eq(&self, other: &dyn Tree) -> bool {
-        match other.downcast_ref::<AnyTree>() {
-            Some(o) => self.0.tree_eq(&*o.0),
-            None => self.0.tree_eq(other),
+/// Implements the part of `Tree` that a dynamic slot (`AnyTree`, the layer library's
+/// `AnyLayer`) forwards to the boxed node in its field `.0`: everything but transparency,
+/// capabilities and what the slot accepts. `$slot` is the slot type itself, so that
+/// comparing two slots compares the nodes they hold.
+macro_rules! forward_slot_tree_methods {
+    ($slot:ty) => {
+        fn type_name(&self) -> &'static str {
+            self.0.type_name()
         }
-    }
-    fn sequence_len(&self) -> Option<usize> {
-        self.0.sequence_len()
-    }
-    fn sequence_position(&self, key: KeyRef<'_>) -> Option<usize> {
-        self.0.sequence_position(key)
-    }
-    fn insert_child(&mut self, index: usize, value: Box<dyn Tree>) -> Result<(), ChildError> {
-        self.0.insert_child(index, value)
-    }
-    fn remove_child(&mut self, index: usize) -> Result<Box<dyn Tree>, ChildError> {
-        self.0.remove_child(index)
-    }
-    fn visit_static_fields(&self, visit: &mut dyn FnMut(&'static str, &dyn fmt::Debug)) {
-        self.0.visit_static_fields(visit)
-    }
-    fn validate(&self) -> Result<(), super::error::Invalid> {
-        self.0.validate()
-    }
-    fn leaf(&self) -> Option<Leaf<'_>> {
-        self.0.leaf()
-    }
+        fn visit_children<'a>(
+            &'a self,
+            visit: &mut dyn FnMut($crate::tree::KeyRef<'a>, &'a dyn $crate::tree::Tree),
+        ) {
+            self.0.visit_children(visit)
+        }
+        fn visit_children_mut(
+            &mut self,
+            visit: &mut dyn FnMut($crate::tree::KeyRef<'_>, &mut dyn $crate::tree::Tree),
+        ) {
+            self.0.visit_children_mut(visit)
+        }
+        fn child(&self, key: $crate::tree::KeyRef<'_>) -> Option<&dyn $crate::tree::Tree> {
+            self.0.child(key)
+        }
+        fn child_mut(
+            &mut self,
+            key: $crate::tree::KeyRef<'_>,
+        ) -> Option<&mut dyn $crate::tree::Tree> {
+            self.0.child_mut(key)
+        }
+        fn replace_child(
+            &mut self,
+            key: $crate::tree::KeyRef<'_>,
+            value: Box<dyn $crate::tree::Tree>,
+        ) -> Result<Box<dyn $crate::tree::Tree>, $crate::tree::ChildError> {
+            self.0.replace_child(key, value)
+        }
+        fn tree_eq(&self, other: &dyn $crate::tree::Tree) -> bool {
+            match other.downcast_ref::<$slot>() {
+                Some(o) => self.0.tree_eq(&*o.0),
+                None => self.0.tree_eq(other),
+            }
+        }
+        fn sequence_len(&self) -> Option<usize> {
+            self.0.sequence_len()
+        }
+        fn sequence_position(&self, key: $crate::tree::KeyRef<'_>) -> Option<usize> {
+            self.0.sequence_position(key)
+        }
+        fn insert_child(
+            &mut self,
+            index: usize,
+            value: Box<dyn $crate::tree::Tree>,
+        ) -> Result<(), $crate::tree::ChildError> {
+            self.0.insert_child(index, value)
+        }
+        fn remove_child(
+            &mut self,
+            index: usize,
+        ) -> Result<Box<dyn $crate::tree::Tree>, $crate::tree::ChildError> {
+            self.0.remove_child(index)
+        }
+        fn visit_static_fields(&self, visit: &mut dyn FnMut(&'static str, &dyn ::std::fmt::Debug)) {
+            self.0.visit_static_fields(visit)
+        }
+        fn validate(&self) -> Result<(), $crate::tree::Invalid> {
+            self.0.validate()
+        }
+        fn leaf(&self) -> Option<$crate::tree::Leaf<'_>> {
+            self.0.leaf()
+        }
+        fn array_mut(&mut self) -> Option<&mut $crate::nx::NamedArray> {
+            self.0.array_mut()
+        }
+    };
+}
+pub(crate) use forward_slot_tree_methods;
+
+impl Tree for AnyTree {
+    forward_slot_tree_methods!(AnyTree);
     fn transparent_child(&self) -> Option<Option<&dyn Tree>> {
         let inner: &dyn Tree = &*self.0;
         Some(inner.as_child())
@@ -160,6 +188,7 @@ impl HasTypedPath for AnyTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tree::KeyRef;
 
     #[test]
     fn a_slot_accepts_any_node_and_is_transparent() {

@@ -249,6 +249,10 @@ impl<T: Tree + Clone> Tree for Option<T> {
     fn leaf(&self) -> Option<super::node::Leaf<'_>> {
         self.as_ref()?.leaf()
     }
+
+    fn array_mut(&mut self) -> Option<&mut crate::nx::NamedArray> {
+        self.as_mut()?.array_mut()
+    }
 }
 
 /// `Box<T>` is transparent, like `Option<T>`: parents show the `T` in its place, so
@@ -310,5 +314,9 @@ impl<T: Tree + Clone> Tree for Box<T> {
 
     fn leaf(&self) -> Option<super::node::Leaf<'_>> {
         (**self).leaf()
+    }
+
+    fn array_mut(&mut self) -> Option<&mut crate::nx::NamedArray> {
+        (**self).array_mut()
     }
 }

@@ -149,6 +149,25 @@ pub enum TreeError {
         /// Its length.
         len: usize,
     },
+    /// An array operation on the array leaf at `path` failed.
+    #[error("at {}: {source}", show_node(.path))]
+    Array {
+        /// Path of the array leaf.
+        path: KeyPath,
+        /// What went wrong, naming the axes and shape (boxed: it is large, and this
+        /// error travels in every tree operation's `Result`).
+        source: Box<crate::nx::AxisError>,
+    },
+    /// Two trees that must share their structure differ at `path`.
+    #[error("the trees differ at {}: {found} where the reference has {expected}", show_node(.path))]
+    Mismatch {
+        /// Path of the node where they differ.
+        path: KeyPath,
+        /// What the reference tree has there.
+        expected: String,
+        /// What the tree has there.
+        found: String,
+    },
     /// A malformed path text.
     #[error(transparent)]
     Parse(#[from] super::path::KeyPathParseError),
@@ -290,6 +309,19 @@ impl TreeError {
                 part,
                 type_name,
                 problem,
+            },
+            TreeError::Array { path, source } => TreeError::Array {
+                path: prefix.join(&path),
+                source,
+            },
+            TreeError::Mismatch {
+                path,
+                expected,
+                found,
+            } => TreeError::Mismatch {
+                path: prefix.join(&path),
+                expected,
+                found,
             },
             other => other,
         }

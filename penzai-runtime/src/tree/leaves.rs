@@ -129,6 +129,9 @@ impl Tree for NamedArray {
             label: None,
         })
     }
+    fn array_mut(&mut self) -> Option<&mut NamedArray> {
+        Some(self)
+    }
 }
 
 impl HasTypedPath for NamedArray {

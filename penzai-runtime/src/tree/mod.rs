@@ -5,6 +5,7 @@
 //! (`blocks[3].mlp.up.weights`) is what the viewer copies and selectors accept.
 
 mod any_tree;
+mod arrays;
 mod containers;
 mod debug;
 mod error;
@@ -17,6 +18,9 @@ mod typed_path;
 mod walk;
 
 pub use any_tree::AnyTree;
+// Shared with the layer library's `AnyLayer`.
+pub(crate) use any_tree::forward_slot_tree_methods;
+pub use arrays::{canonicalize, order_like};
 pub use error::{ChildError, Invalid, TreeError};
 pub use key::{Key, KeyRef, is_field_name};
 pub use leaves::OpaqueLeaf;

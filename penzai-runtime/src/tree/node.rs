@@ -101,6 +101,14 @@ pub trait Tree: TreeObject + Send + Sync {
         None
     }
 
+    /// The array of an array leaf (a `NamedArray`, a parameter), mutably, for whole-tree
+    /// array operations such as [`order_like`](crate::tree::order_like); `None` for other
+    /// nodes. Implement it together with a [`Leaf::Array`] answer from
+    /// [`leaf`](Tree::leaf).
+    fn array_mut(&mut self) -> Option<&mut NamedArray> {
+        None
+    }
+
     /// A capability of this node's type, asked for by the `TypeId` of its description:
     /// how the layers above `tree` learn what a node can do without `tree` knowing them.
     ///

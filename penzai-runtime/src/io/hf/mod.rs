@@ -428,7 +428,7 @@ fn fill(
             }
             let order: Vec<&str> = axes.iter().map(|(n, _)| n.as_str()).collect();
             let value = value
-                .order_as(&order)
+                .move_to_front(&order)
                 .map_err(|e| internal(config_file, e.to_string()))?;
             set_parameter(&mut model, label, &value);
         }

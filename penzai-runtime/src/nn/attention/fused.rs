@@ -147,7 +147,7 @@ fn f32_view(x: &NamedArray) -> Option<ArrayViewD<'_, f32>> {
 /// `x` with its named axes in `order` (a stride change, no copy).
 fn ordered(x: &NamedArray, order: &[String]) -> Option<NamedArray> {
     let order: Vec<&str> = order.iter().map(String::as_str).collect();
-    x.order_as(&order).ok()
+    x.move_to_front(&order).ok()
 }
 
 /// Integer positions along one axis from a side input, or `None` when they are not a plain

@@ -20,7 +20,7 @@ fn rule_err(op: &'static str) -> impl Fn(AxisError) -> GradError {
 /// The f32 data of `g` with its axes in the order `[positional.., names..]`.
 fn data_in_order(g: &NamedArray, names: &[AxisName]) -> Result<ArrayD<f32>, AxisError> {
     let strs: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
-    Ok(g.order_as(&strs)?.data.to_f32().to_owned_array())
+    Ok(g.move_to_front(&strs)?.data.to_f32().to_owned_array())
 }
 
 /// `g` (broadcast to an op's result) summed down to the shape of the input `like`: named
@@ -505,7 +505,7 @@ fn scatter_add(
         })
     })?;
     let idx_order: Vec<&str> = shared.iter().chain(&new).map(|a| a.as_str()).collect();
-    let ids = indices.order_as(&idx_order).map_err(&e)?.to_i64_vec();
+    let ids = indices.move_to_front(&idx_order).map_err(&e)?.to_i64_vec();
     let mut out = vec![0.0f32; s * v * r];
     for i in 0..s {
         for j in 0..n {

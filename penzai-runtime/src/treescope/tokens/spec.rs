@@ -139,12 +139,12 @@ pub(crate) fn build(r: &Request<'_>) -> TokenSpec {
     // The figure checked the order and the scores' axes against the ids.
     let ids = r
         .tokens
-        .order_as(&order)
+        .move_to_front(&order)
         .map(|a| a.to_i64_vec())
         .unwrap_or_default();
     let scores = r
         .scores
-        .and_then(|s| s.order_as(&order).ok())
+        .and_then(|s| s.move_to_front(&order).ok())
         .map(|s| s.to_f32_vec());
     let shape = r.tokens.named_shape();
     let sizes: Vec<usize> = order.iter().filter_map(|n| shape.get(n)).collect();
