@@ -248,6 +248,12 @@ impl<'a> ArrayData<'a> {
         self.strided.is_none()
     }
 
+    /// True once the row-major copy of a strided array has been made.
+    #[cfg(test)]
+    pub(crate) fn row_major_copied(&self) -> bool {
+        self.row_major.get().is_some()
+    }
+
     /// Every value exactly once, in the order the array's memory holds them (row-major
     /// when the array is; transposed for a weight stored transposed). Statistics that do
     /// not depend on order read this, and never copy.

@@ -295,12 +295,14 @@ impl<'a> ArrayFigure<'a> {
         let kind = self.data.values_kind();
         // Only the kept cells are read, through the array's strides: a preview of a large
         // (possibly transposed, possibly 16-bit) array touches a few hundred values.
+        let gathered;
         let kept_values = if !truncated && self.data.is_row_major() {
-            None
+            self.data.values()
         } else {
-            Some(self.data.gather(&kept))
+            gathered = self.data.gather(&kept);
+            &gathered
         };
-        let (payload, finite_range) = match kept_values.as_ref().unwrap_or(self.data.values()) {
+        let (payload, finite_range) = match kept_values {
             Values::F32(v) => self.float_payload(v.to_vec()),
             Values::F16(v) => self.float_payload(v.iter().map(|&x| f32::from(x)).collect()),
             Values::BF16(v) => self.float_payload(v.iter().map(|&x| f32::from(x)).collect()),
@@ -434,6 +436,26 @@ mod tests {
         let v: Vec<i64> = (0..20).collect();
         let got = gather_row_major(&v, &[4, 5], &[vec![0, 3], vec![0, 4]]);
         assert_eq!(got, vec![0, 4, 15, 19]);
+    }
+
+    #[test]
+    fn a_truncated_preview_of_a_transposed_array_copies_nothing() {
+        let stored = NamedArray::normal(0, &[("cols", 300), ("rows", 200)], 0.0, 1.0)
+            .unwrap()
+            .cast(crate::nx::DType::BF16)
+            .unwrap();
+        let logical = stored.order_as(&["rows", "cols"]).unwrap();
+        let figure = ArrayFigure::new(ArrayData::from_named(&logical)).max_cells(256);
+        assert!(!figure.data.is_row_major());
+        let spec = figure.spec();
+        assert!(
+            spec.axes.iter().any(|a| a.head + a.tail < a.size),
+            "truncated"
+        );
+        assert!(
+            !figure.data.row_major_copied(),
+            "the preview read only its kept cells"
+        );
     }
 
     #[test]
