@@ -123,8 +123,8 @@ fn check(
     let fixed = most(&one).saturating_sub(per_layer);
     eprintln!(
         "{family}: {per_layer} allocations per layer per step, {fixed} more per step; \
-         1 layer: {:?}; 3 layers: {:?}",
-        one[0], three[0]
+         a step of 1 layer: {} blocks, {} B; of 3 layers: {} blocks, {} B",
+        one[0].count, one[0].bytes, three[0].count, three[0].bytes
     );
     assert!(
         per_layer <= per_layer_bound,
@@ -161,13 +161,8 @@ fn llama_decode_steps_allocate_a_bounded_number_of_small_blocks_per_layer() {
             .apply(|p: Parameter| Parameter::new(p.label, p.value.cast(DType::BF16).unwrap()))
             .unwrap()
     };
-    check(
-        "llama (bf16)",
-        build,
-        PER_LAYER_BOUND,
-        FIXED_BOUND,
-        64 * 32 * 2,
-    );
+    // Measured 30 Nov 2026: 980 per layer, 144 outside the layers.
+    check("llama (bf16)", build, 1_230, 190, 64 * 32 * 2);
 }
 
 #[test]
@@ -179,11 +174,6 @@ fn gpt2_decode_steps_allocate_a_bounded_number_of_small_blocks_per_layer() {
         ..Gpt2Config::tiny()
     };
     let build = |n| TransformerLm::gpt2(&cfg(n), 0).unwrap();
-    check(
-        "gpt2 (f32)",
-        build,
-        PER_LAYER_BOUND,
-        FIXED_BOUND,
-        64 * 64 * 4,
-    );
+    // Measured 30 Nov 2026: 648 per layer, 211 outside the layers.
+    check("gpt2 (f32)", build, 810, 270, 64 * 64 * 4);
 }
