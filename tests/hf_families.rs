@@ -76,6 +76,13 @@ fn tied_embeddings_stay_one_parameter_in_memory_and_in_files() {
             stored_values(&fixture(name)),
             "{name}"
         );
+        // Treescope's "# N params" annotation counts the tied embedding once too.
+        let doc = penzai::treescope::Doc::build(&loaded.model, &Default::default());
+        assert_eq!(
+            doc.root.params,
+            parameter_count(&loaded.model) as u64,
+            "{name}: Treescope's count"
+        );
         let out = TempDir::new(name);
         hf::export(&loaded.model, &loaded.config, &out.0).unwrap();
         let written = Checkpoint::open_dir(&out.0).unwrap();

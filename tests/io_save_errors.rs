@@ -711,9 +711,9 @@ fn options_model() -> (String, Vec<u8>) {
             },
         )
         .unwrap()
-        .then_named("drop", Dropout::new(0.25))
+        .then_named("drop", Dropout::new(0.25).unwrap())
         .unwrap()
-        .then_named("rope", ApplyRoPE::new("x", 10000.0))
+        .then_named("rope", ApplyRoPE::new("x", 10000.0).unwrap())
         .unwrap()
         .then_named("cap", TanhSoftCap { soft_cap: 30.0 })
         .unwrap();

@@ -279,7 +279,7 @@ fn rope_matches_the_rotate_half_formula() {
     let pos = NamedArray::from_i64(&[("seq", 5)], positions.clone()).unwrap();
     let mut cx = Context::new().with_side_input(TOKEN_POSITIONS, pos);
     let y = cx
-        .run(&ApplyRoPE::new("projection", 10_000.0), x.clone())
+        .run(&ApplyRoPE::new("projection", 10_000.0).unwrap(), x.clone())
         .unwrap();
     let xs = arr(&x, &["seq", "projection"])
         .into_dimensionality::<Ix2>()
@@ -566,7 +566,7 @@ impl Layer for AnyLayerWrap {
 #[test]
 fn dropout_is_identity_when_deterministic_and_reproducible_when_stochastic() {
     let x = NamedArray::ones(&[("batch", 4), ("features", 64)]).unwrap();
-    let drop = Dropout::new(0.25);
+    let drop = Dropout::new(0.25).unwrap();
     assert_eq!(run(&drop, x.clone()), x);
     let sample = |seed| {
         drop.call(

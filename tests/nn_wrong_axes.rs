@@ -159,7 +159,7 @@ fn every_layer_reports_wrong_input_with_its_path_and_type() {
             r#"needs input axis "embedding" (4)"#,
         ),
         (
-            AnyLayer::new(ApplyRoPE::new("projection", 10_000.0)),
+            AnyLayer::new(ApplyRoPE::new("projection", 10_000.0).unwrap()),
             wrong(),
             "ApplyRoPE",
             r#"needs input axis "projection""#,

@@ -14,7 +14,7 @@ use penzai::prelude::*;
 #[test]
 fn f32_options_print_shortest_round_trip() {
     let model = Sequential::new()
-        .then(Dropout::new(0.1))
+        .then(Dropout::new(0.1).unwrap())
         .then(ConstantRescale { by: 0.3 });
     let widened = "0.10000000149011612";
     let debug = format!("{model:?}");
@@ -55,14 +55,17 @@ fn layers_print_under_the_names_the_docs_use() {
 }
 
 /// A rate outside [0, 1) is an error where the layer is built from a value (not only in
-/// `model!` at compile time): when it runs, and when a saved one is loaded.
+/// `model!` at compile time): at construction, when a field set later runs, and when a saved
+/// one is loaded.
 #[test]
 fn dropout_rate_outside_zero_one_is_an_error() {
     let x = NamedArray::ones(&[("features", 4)]).unwrap();
     for rate in [1.0, 1.5, -0.1, f32::NAN] {
-        let err = Dropout::new(rate)
-            .call(x.clone(), &mut Context::new())
-            .unwrap_err();
+        let err = Dropout::new(rate).unwrap_err();
+        assert!(err.to_string().contains("rate"), "{rate}: {err}");
+        let mut drop = Dropout::new(0.5).unwrap();
+        drop.rate = rate;
+        let err = drop.call(x.clone(), &mut Context::new()).unwrap_err();
         assert!(err.to_string().contains("rate"), "{rate}: {err}");
     }
     fn build(rate: f32) -> penzai::Result<Sequential> {

@@ -45,7 +45,7 @@ pub fn reference_model() -> SavedModel {
             Walk::Continue
         });
         let odds = Sequential::new()
-            .then(Dropout::new(0.1))
+            .then(Dropout::new(0.1)?)
             .then(CheckAxes::parse("[batch, seq: S, ...]")?)
             .then(TanhSoftCap { soft_cap: 30.0 })
             .then(CastToDType { dtype: DType::F32 })

@@ -326,18 +326,18 @@ fn rms_norm(
 }
 
 /// The RoPE step of a layer with sliding window `window`.
-fn rope_layer(cfg: &LlamaConfig, window: Option<usize>) -> AnyLayer {
+fn rope_layer(cfg: &LlamaConfig, window: Option<usize>) -> Result<AnyLayer> {
     let v = &cfg.variant;
     let (theta, scaling) = match (&v.local_rope, window) {
         (Some((theta, scaling)), Some(_)) => (*theta, scaling.clone()),
         _ => (cfg.rope_theta, v.rope_scaling.clone()),
     };
-    match v.rotary_dims {
+    Ok(match v.rotary_dims {
         Some(r) if r < cfg.head_dim => {
-            AnyLayer::new(ApplyRoPEToSubset::new("projection", r, theta, scaling))
+            AnyLayer::new(ApplyRoPEToSubset::new("projection", r, theta, scaling)?)
         }
-        _ => AnyLayer::new(ApplyRoPE::new("projection", theta).with_scaling(scaling)),
-    }
+        _ => AnyLayer::new(ApplyRoPE::new("projection", theta)?.with_scaling(scaling)),
+    })
 }
 
 fn attention(
@@ -378,9 +378,9 @@ fn attention(
     let scale = v
         .query_scale
         .unwrap_or_else(|| 1.0 / (cfg.head_dim as f32).sqrt());
-    query.push(("rope", rope()));
+    query.push(("rope", rope()?));
     query.push(("scale", AnyLayer::new(ConstantRescale { by: scale })));
-    key.push(("rope", rope()));
+    key.push(("rope", rope()?));
     key.push(("rename", to_kv()));
     let (query, key) = (Sequential::named(query)?, Sequential::named(key)?);
     let value = Sequential::named([

@@ -275,7 +275,8 @@ impl Layer for CastToDType {
 /// use penzai::prelude::*;
 /// use penzai::nn::{Dropout, Mode};
 ///
-/// let drop = Dropout::new(0.5);
+/// let drop = Dropout::new(0.5)?;
+/// assert!(Dropout::new(1.0).is_err());
 /// let x = NamedArray::ones(&[("features", 8)])?;
 /// assert_eq!(drop.call(x.clone(), &mut Context::new())?, x);
 /// let run = |seed| drop.call(x.clone(), &mut Context::new().with_seed(seed).with_mode(Mode::Stochastic));
@@ -293,12 +294,15 @@ pub struct Dropout {
 }
 
 impl Dropout {
-    /// Dropout with probability `rate` and no shared axes.
-    pub fn new(rate: f32) -> Dropout {
-        Dropout {
+    /// Dropout with probability `rate` and no shared axes. Fails when `rate` is not in
+    /// `[0, 1)`.
+    pub fn new(rate: f32) -> Result<Dropout> {
+        let dropout = Dropout {
             rate,
             share_across: Vec::new(),
-        }
+        };
+        dropout.validate()?;
+        Ok(dropout)
     }
 }
 
@@ -368,9 +372,9 @@ impl<S: StepInput> ModelStep<S> for Dropout {
     }
 
     fn build(step: &StepBuild<'_>) -> Result<Dropout> {
-        Ok(Dropout::new(checked_number(
+        Dropout::new(checked_number(
             step,
             Some((number_check::Check::Rate, "rate")),
-        )?))
+        )?)
     }
 }

@@ -62,7 +62,12 @@ mod tests {
             err.to_string(),
             "at the root (ConstantRescale): option by is NaN, but must be a finite number"
         );
-        assert!(Context::new().run(&Dropout::new(1.0), x).is_err());
+        assert!(Dropout::new(1.0).is_err());
+        assert!(crate::nn::ApplyRoPE::new("x", 0.0).is_err());
+        // A value set after construction is still refused when the layer runs.
+        let mut drop = Dropout::new(0.5).unwrap();
+        drop.rate = 1.0;
+        assert!(Context::new().run(&drop, x).is_err());
     }
 
     #[test]

@@ -119,14 +119,17 @@ pub struct ApplyRoPE {
 }
 
 impl ApplyRoPE {
-    /// RoPE over `embedding_axis` with `token_positions` as positions.
-    pub fn new(embedding_axis: &str, max_wavelength: f32) -> ApplyRoPE {
-        ApplyRoPE {
+    /// RoPE over `embedding_axis` with `token_positions` as positions. Fails when
+    /// `max_wavelength` is not a finite number greater than 0 (every angle would be NaN).
+    pub fn new(embedding_axis: &str, max_wavelength: f32) -> Result<ApplyRoPE> {
+        let rope = ApplyRoPE {
             embedding_axis: embedding_axis.into(),
             max_wavelength,
             positions_input: TOKEN_POSITIONS.to_owned(),
             scaling: RopeScaling::Default,
-        }
+        };
+        rope.validate()?;
+        Ok(rope)
     }
 
     /// This layer with its frequencies derived as `scaling` says.
@@ -237,7 +240,7 @@ impl<S: StepInput> ModelStep<S> for ApplyRoPE {
 
     fn build(step: &StepBuild<'_>) -> Result<ApplyRoPE> {
         let theta = step.option_number("theta")?.unwrap_or(10_000.0) as f32;
-        Ok(ApplyRoPE::new(step.step.before[0].name, theta))
+        ApplyRoPE::new(step.step.before[0].name, theta)
     }
 }
 
@@ -266,19 +269,22 @@ pub struct ApplyRoPEToSubset {
 impl ApplyRoPEToSubset {
     /// RoPE over the first `rope_subset_size` entries of `embedding_axis`, with
     /// `token_positions` as positions (NeoX's `rotary_pct`, Phi's `partial_rotary_factor`).
+    /// Fails when `max_wavelength` is not a finite number greater than 0.
     pub fn new(
         embedding_axis: &str,
         rope_subset_size: usize,
         max_wavelength: f32,
         scaling: RopeScaling,
-    ) -> ApplyRoPEToSubset {
-        ApplyRoPEToSubset {
+    ) -> Result<ApplyRoPEToSubset> {
+        let rope = ApplyRoPEToSubset {
             embedding_axis: embedding_axis.into(),
             rope_subset_size,
             max_wavelength,
             positions_input: TOKEN_POSITIONS.to_owned(),
             scaling,
-        }
+        };
+        rope.validate()?;
+        Ok(rope)
     }
 
     /// Checks the options (run by constructors, after loading and before each call).

@@ -169,7 +169,7 @@ fn diff_node(
     }
     node.children = diff_children(a, b, &path, options, counts);
     node.path = path;
-    node.params = node.children.iter().map(|c| c.params).sum();
+    node.params = super::doc::distinct_params(&node);
     node.open = Some(true);
     vec![node]
 }

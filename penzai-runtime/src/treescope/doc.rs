@@ -305,11 +305,26 @@ pub(crate) fn build_node(
                 node.hue = None;
             }
         }
-        node.params = node.children.iter().map(|c| c.params).sum();
+        node.params = distinct_params(&node);
     }
     node.path = path;
     render::apply_custom(tree, &mut node);
     node
+}
+
+/// Elements in `node`'s subtree, counting a labelled parameter once however many slots hold
+/// it: a tied embedding is one parameter, as `nn::parameter_count` says.
+pub(crate) fn distinct_params(node: &DocNode) -> u64 {
+    fn go<'a>(node: &'a DocNode, seen: &mut std::collections::HashSet<&'a str>) -> u64 {
+        if let Some(label) = node.array.as_ref().and_then(|a| a.label.as_deref()) {
+            return if seen.insert(label) { node.params } else { 0 };
+        }
+        if node.array.is_some() {
+            return node.params;
+        }
+        node.children.iter().map(|c| go(c, seen)).sum()
+    }
+    go(node, &mut std::collections::HashSet::new())
 }
 
 fn fill_leaf(node: &mut DocNode, leaf: Leaf<'_>, options: &DocOptions) {

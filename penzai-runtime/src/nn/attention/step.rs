@@ -275,7 +275,8 @@ impl<S: StepInput> ModelStep<S> for Attention {
         };
         let rope = step
             .option_number("rope")?
-            .map(|theta| AnyLayer::new(ApplyRoPE::new(per_head.name, theta as f32)));
+            .map(|theta| ApplyRoPE::new(per_head.name, theta as f32).map(AnyLayer::new))
+            .transpose()?;
         let rename = || AnyLayer::new(RenameAxes::new(SEQ, KV_SEQ));
         let mut query = vec![("proj", linear("query.proj", &input, &queries)?)];
         query.extend(rope.clone().map(|r| ("rope", r)));
