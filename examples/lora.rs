@@ -2,8 +2,8 @@
 //! the adapters on a small task, and watch the loss fall; then merge the adapters back into
 //! plain `Linear`s that compute the same function.
 //!
-//! Run with `cargo run --release --example lora`. The loss curve is saved as an SVG beside
-//! the system's temp files.
+//! Run with `cargo run --release --example lora`. The loss curve is saved as
+//! `lora_loss.svg` in the current folder.
 
 use penzai::grad::{Adam, next_token_loss, train};
 use penzai::interpret::{lora_trainable, loraify, merge_lora};
@@ -27,7 +27,7 @@ fn main() -> penzai::Result<()> {
     for (step, loss) in log.losses.iter().enumerate() {
         println!("step {step:>2}  loss {loss:.4}");
     }
-    let plot = std::env::temp_dir().join("penzai-lora-loss.svg");
+    let plot = std::env::current_dir()?.join("lora_loss.svg");
     log.save_svg(&plot)?;
     println!("loss curve: {}", plot.display());
 

@@ -159,6 +159,24 @@ fn text_example_writes_into_the_current_folder() {
 }
 
 #[test]
+fn lora_trains_the_adapters_and_merges_them() {
+    let out = run_example("lora", &[], &[]);
+    let losses: Vec<f32> = out
+        .lines()
+        .filter_map(|l| l.split("loss ").nth(1)?.trim().parse().ok())
+        .collect();
+    assert_eq!(losses.len(), 30, "{out}");
+    assert!(losses[29] < 0.5 * losses[0], "the loss falls: {losses:?}");
+    assert!(out.contains("lora_loss.svg"), "{out}");
+    let worst: f32 = out
+        .split("max difference ")
+        .nth(1)
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(f32::INFINITY);
+    assert!(worst < 1e-4, "{out}");
+}
+
+#[test]
 fn hf_checkpoint_runs() {
     let out = run_example("hf_checkpoint", &[], &[]);
     assert!(out.contains("greedy continuation"), "{out}");

@@ -313,6 +313,20 @@ pub fn baseline_cases(quick: bool, print: &mut dyn FnMut(String) -> Result<()>) 
             "\"checked_calls_per_big_forward\": {checked_layers}, \"big_forward_seconds\": {forward:.6}, \"percent_of_big_forward\": {:.4}",
             100.0 * per_call * checked_layers as f64 / forward
         ),
+    )?;
+
+    // The non-finite check the CLI turns on: one scan of every layer's output, measured as
+    // the big forward with the check against the same forward without it.
+    let (with_check, _) = time(reps(5), || {
+        big_model.call(x.clone(), &mut Context::new().with_finite_check(true))
+    });
+    report(
+        "h_finite_check",
+        with_check,
+        &format!(
+            "\"big_forward_seconds\": {forward:.6}, \"percent_of_big_forward\": {:.4}",
+            100.0 * (with_check - forward) / forward
+        ),
     )
 }
 
