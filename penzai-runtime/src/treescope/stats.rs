@@ -54,9 +54,10 @@ fn short_opt<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Er
 }
 
 impl ArrayStats {
-    /// Computes the statistics of `data` in one pass.
+    /// Computes the statistics of `data` in one pass over its values in storage order
+    /// (never copied; 16-bit floats widened a block at a time).
     pub fn of(data: &ArrayData<'_>) -> ArrayStats {
-        match data.values() {
+        match data.stored_values() {
             Values::F32(v) => f32_stats(v),
             Values::F16(v) => half_stats(v),
             Values::BF16(v) => half_stats(v),

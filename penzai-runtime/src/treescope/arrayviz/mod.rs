@@ -9,7 +9,7 @@ mod payload;
 
 use serde::Serialize;
 
-use super::array_data::{ArrayData, ValueKind, Values};
+use super::array_data::{ArrayData, ValueKind, Values, gather_row_major};
 use crate::nx::NamedArray;
 
 pub(crate) use payload::base64 as base64_of;
@@ -292,55 +292,30 @@ impl<'a> ArrayFigure<'a> {
             notes.push(format!("no axis named {name:?}; ignored"));
         }
 
-        let gather_all = |n: usize| !truncated || n == 0;
-        let kind = self.data.values().kind();
-        let (payload, finite_range) = match self.data.values() {
-            Values::F32(v) => {
-                let kept_v = if gather_all(v.len()) {
-                    v.to_vec()
-                } else {
-                    gather(v, &sizes, &kept)
-                };
-                self.float_payload(kept_v)
-            }
-            Values::F16(v) => {
-                let kept_v = if gather_all(v.len()) {
-                    v.to_vec()
-                } else {
-                    gather(v, &sizes, &kept)
-                };
-                self.float_payload(kept_v.into_iter().map(f32::from).collect())
-            }
-            Values::BF16(v) => {
-                let kept_v = if gather_all(v.len()) {
-                    v.to_vec()
-                } else {
-                    gather(v, &sizes, &kept)
-                };
-                self.float_payload(kept_v.into_iter().map(f32::from).collect())
-            }
+        let kind = self.data.values_kind();
+        // Only the kept cells are read, through the array's strides: a preview of a large
+        // (possibly transposed, possibly 16-bit) array touches a few hundred values.
+        let gathered;
+        let kept_values = if !truncated && self.data.is_row_major() {
+            self.data.values()
+        } else {
+            gathered = self.data.gather(&kept);
+            &gathered
+        };
+        let (payload, finite_range) = match kept_values {
+            Values::F32(v) => self.float_payload(v.to_vec()),
+            Values::F16(v) => self.float_payload(v.iter().map(|&x| f32::from(x)).collect()),
+            Values::BF16(v) => self.float_payload(v.iter().map(|&x| f32::from(x)).collect()),
             Values::I64(v) => {
-                let kept_v = if gather_all(v.len()) {
-                    v.to_vec()
-                } else {
-                    gather(v, &sizes, &kept)
-                };
-                let range = kept_v.iter().fold(None, |r: Option<(f64, f64, f64)>, &x| {
+                let range = v.iter().fold(None, |r: Option<(f64, f64, f64)>, &x| {
                     let x = x as f64;
                     Some(r.map_or((x, x, f64::INFINITY), |(lo, hi, t)| {
                         (lo.min(x), hi.max(x), t)
                     }))
                 });
-                (Payload::ints(&kept_v), range)
+                (Payload::ints(v), range)
             }
-            Values::Bool(v) => {
-                let kept_v = if gather_all(v.len()) {
-                    v.to_vec()
-                } else {
-                    gather(v, &sizes, &kept)
-                };
-                (Payload::bools(&kept_v), Some((0.0, 1.0, f64::INFINITY)))
-            }
+            Values::Bool(v) => (Payload::bools(v), Some((0.0, 1.0, f64::INFINITY))),
         };
         let mask = self.valid_mask.as_ref().and_then(|m| {
             if let Some(note) = &self.mask_note {
@@ -356,7 +331,7 @@ impl<'a> ArrayFigure<'a> {
                 return None;
             }
             let kept_m = if truncated {
-                gather(m, &sizes, &kept)
+                gather_row_major(m, &sizes, &kept)
             } else {
                 m.clone()
             };
@@ -452,38 +427,6 @@ fn finite_range(v: &[f32]) -> Option<(f64, f64, f64)> {
     r.map(|(lo, hi)| (lo as f64, hi as f64, 3.0 * (sq / n as f64).sqrt()))
 }
 
-/// The values at the kept indices of every axis, row-major.
-fn gather<T: Copy>(values: &[T], sizes: &[usize], kept: &[Vec<usize>]) -> Vec<T> {
-    let n: usize = kept.iter().map(Vec::len).product();
-    let mut out = Vec::with_capacity(n);
-    if n == 0 || sizes.is_empty() {
-        return values.first().map(|v| vec![*v]).unwrap_or_default();
-    }
-    let mut strides = vec![1usize; sizes.len()];
-    for d in (0..sizes.len() - 1).rev() {
-        strides[d] = strides[d + 1] * sizes[d + 1];
-    }
-    let last = sizes.len() - 1;
-    let mut pos = vec![0usize; sizes.len()];
-    loop {
-        let base: usize = (0..last).map(|d| kept[d][pos[d]] * strides[d]).sum();
-        out.extend(kept[last].iter().map(|&i| values[base + i]));
-        // Advance the odometer over the outer axes.
-        let mut d = last;
-        loop {
-            if d == 0 {
-                return out;
-            }
-            d -= 1;
-            pos[d] += 1;
-            if pos[d] < kept[d].len() {
-                break;
-            }
-            pos[d] = 0;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,8 +434,28 @@ mod tests {
     #[test]
     fn gather_keeps_the_edges_of_every_axis() {
         let v: Vec<i64> = (0..20).collect();
-        let got = gather(&v, &[4, 5], &[vec![0, 3], vec![0, 4]]);
+        let got = gather_row_major(&v, &[4, 5], &[vec![0, 3], vec![0, 4]]);
         assert_eq!(got, vec![0, 4, 15, 19]);
+    }
+
+    #[test]
+    fn a_truncated_preview_of_a_transposed_array_copies_nothing() {
+        let stored = NamedArray::normal(0, &[("cols", 300), ("rows", 200)], 0.0, 1.0)
+            .unwrap()
+            .cast(crate::nx::DType::BF16)
+            .unwrap();
+        let logical = stored.order_as(&["rows", "cols"]).unwrap();
+        let figure = ArrayFigure::new(ArrayData::from_named(&logical)).max_cells(256);
+        assert!(!figure.data.is_row_major());
+        let spec = figure.spec();
+        assert!(
+            spec.axes.iter().any(|a| a.head + a.tail < a.size),
+            "truncated"
+        );
+        assert!(
+            !figure.data.row_major_copied(),
+            "the preview read only its kept cells"
+        );
     }
 
     #[test]
