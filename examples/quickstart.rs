@@ -3,8 +3,8 @@
 //! `quickstart.html` in the current folder, to open in a browser.
 //!
 //! ```sh
-//! cargo run --release --example quickstart                               # a model built by model!
-//! cargo run --release --example quickstart -- tests/fixtures/gpt2-text  # a checkpoint folder
+//! cargo run --example quickstart                              # a model built by model!
+//! cargo run --example quickstart -- tests/fixtures/gpt2-text  # a checkpoint folder
 //! ```
 //!
 //! The checkpoint folder holds a HuggingFace `config.json` and `model.safetensors` (GPT-2 or

@@ -174,7 +174,8 @@ fn assemble(
             .map(|a| T::view_of(&a.data))
             .collect::<Option<_>>()?;
         let flat: ArrayD<T> = ndarray::stack(Axis(0), &views).ok()?;
-        let shaped = flat.into_shape_with_order(IxDyn(dims)).ok()?;
+        // `to_shape` copies when `stack` kept a column-major layout from its inputs.
+        let shaped = flat.to_shape(IxDyn(dims)).ok()?.into_owned();
         Some(T::into_storage(shaped))
     }
     let dims = [union.sizes.as_slice(), shape].concat();

@@ -19,6 +19,14 @@ use crate::tree::{KeyPath, Tree, get};
 ///
 /// The root is either owned (`Selection<M>` for any tree type `M`; edits return the new
 /// `M`) or borrowed (`Selection<&dyn Tree>`, for reading without a copy).
+///
+/// Unlike Penzai, a `Selection` is not itself a tree node: it prints (`Debug`,
+/// [`to_text`](Selection::to_text), [`to_html`](Selection::to_html) with the selected
+/// nodes marked), compares (`==`: same tree, same paths), but is not selected into. What
+/// Penzai does by selecting into a selection is a query on the selection itself: the
+/// `at_*` queries search inside the selected subtrees, [`pick_nth`](Selection::pick_nth)
+/// keeps some of the selected nodes, and [`paths`](Selection::paths) /
+/// [`into_parts`](Selection::into_parts) give the holes' key paths as plain data.
 #[derive(Clone)]
 pub struct Selection<R> {
     pub(crate) root: R,

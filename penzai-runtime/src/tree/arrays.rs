@@ -25,7 +25,7 @@ use crate::nx::{AxisError, NamedArray};
 /// let params = vec![NamedArray::zeros(&[("in", 3), ("out", 2)])?];
 /// let aligned = order_like(&grads, &params)?;
 /// assert_eq!(aligned[0].named_shape().to_string(), "{in: 3, out: 2}");
-/// # Ok::<(), penzai::tree::TreeError>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn order_like<T: Tree + Clone>(tree: &T, reference: &dyn Tree) -> Result<T, TreeError> {
     let mut out = tree.clone();
@@ -55,7 +55,7 @@ pub fn order_like<T: Tree + Clone>(tree: &T, reference: &dyn Tree) -> Result<T, 
 ///
 /// let tree = vec![NamedArray::zeros(&[("seq", 2), ("batch", 3)])?];
 /// assert_eq!(canonicalize(&tree)?[0].axis_names(), ["batch", "seq"]);
-/// # Ok::<(), penzai::tree::TreeError>(())
+/// # Ok::<(), penzai::Error>(())
 /// ```
 pub fn canonicalize<T: Tree + Clone>(tree: &T) -> Result<T, TreeError> {
     let mut out = tree.clone();

@@ -32,8 +32,12 @@
 //! proc-macro attribute that must be told the re-export's path in every expansion
 //! (`#[linkme(crate = ..)]`) and adds a proc-macro crate to every user's build. The price is
 //! one static constructor per record run at start-up (a few dozen pointer pushes), which the
-//! first save or load reads. (Compile time and binary size of the two were not yet
-//! measured side by side on this workspace.)
+//! first save or load reads. Measured side by side (`tools/registration_bench`: 80 serde
+//! layer types registered through a `$crate` re-export, rustc 1.95, 2 cores at load ~4.7, `-j 1`,
+//! median of 5): clean release build of the registering crates 8.31 s (`inventory`) vs 8.22 s
+//! (`linkme`), debug 3.86 s vs 4.09 s, within noise; stripped binary 869,952 vs 853,328 bytes
+//! (`linkme` 1.9% smaller, about 200 bytes per record). Neither cost decides; the re-export
+//! ergonomics and `inventory`'s wasm support (`linkme` has none) do.
 
 use std::any::TypeId;
 use std::collections::HashMap;

@@ -283,12 +283,17 @@ pub(crate) fn reshaped(x: &NamedArray) -> impl FnOnce(&NamedArray) -> Backward {
         Box::new(move |g, _| {
             let e = rule_err("reshape_positional");
             let data = data_in_order(g, &like.names).map_err(&e)?;
-            let data = data.into_shape_with_order(IxDyn(&like.dims)).map_err(|_| {
-                e(AxisError::Reshape {
-                    shape: g.full_shape(),
-                    to: like.dims[..like.n_pos()].to_vec(),
-                })
-            })?;
+            // `to_shape` copies when the gradient's memory is not row-major (a tagged view
+            // keeps its data order), where `into_shape_with_order` would refuse.
+            let data = data
+                .to_shape(IxDyn(&like.dims))
+                .map_err(|_| {
+                    e(AxisError::Reshape {
+                        shape: g.full_shape(),
+                        to: like.dims[..like.n_pos()].to_vec(),
+                    })
+                })?
+                .into_owned();
             Ok(vec![Some(NamedArray::from_parts(
                 Storage::F32(data.into()),
                 like.names,
