@@ -14,7 +14,7 @@
 //! `interpret` edits `models` with `select`; `quote`, which escapes user strings for
 //! messages, sits below them all.) `tree` knows nothing of layers: `nn` finds
 //! out that a node is a layer through the node's capability hook
-//! ([`Tree::capability`](tree::Tree::capability), answered by `#[derive(Tree)]`; see
+//! ([`tree::Tree::capability`], answered by `#[derive(Tree)]`; see
 //! [`nn::LayerCapability`]), and `Tree::validate` reports its own [`tree::Invalid`]. At the
 //! crate root sit the glue modules that may name everything: [`error`] (the crate-wide
 //! [`Error`] that wraps each area's error, which `Layer::call` returns so that `?` works
@@ -69,5 +69,5 @@ pub use penzai_macros::Tree;
 pub use penzai_macros::{layer, model};
 /// serde, as penzai uses it: a layer type saves and loads when it derives
 /// `penzai::serde::{Serialize, Deserialize}` (with `#[serde(crate = "penzai::serde")]`) beside
-/// `Tree`, with no dependency of its own on serde (see [`io::save`]).
+/// `Tree`, with no dependency of its own on serde (see [`io::save`](io::save())).
 pub use serde;

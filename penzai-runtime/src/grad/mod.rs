@@ -1,7 +1,7 @@
 //! Gradients of models: `value_and_grad` over selected parameters, activation sites, and
 //! optimizers (`SGD`, `Adam`, `AdamW`, matching `torch.optim`).
 //!
-//! Differentiation itself is the `nx` tape ([`Tape`](crate::nx::Tape), whose module
+//! Differentiation itself is the `nx` tape ([`crate::nx::Tape`], whose module
 //! documentation explains the design): this module decides *what* is differentiated. As in
 //! Penzai, where `freeze_params`/`unbind_params` split a model into trainable variables and
 //! frozen constants, [`Trainable`] says which parameters get gradients (by label, by label

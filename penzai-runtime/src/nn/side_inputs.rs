@@ -17,7 +17,7 @@
 
 /// Each query token's position in its sequence (an `i64` array over `seq`, or over
 /// `{batch, seq}`): read by rotary embeddings, learned position embeddings and causal masks;
-/// set by [`generate`](crate::models::generate) for each step.
+/// set by [`generate`](crate::models::generate()) for each step.
 pub const TOKEN_POSITIONS: &str = "token_positions";
 
 /// Each key/value token's position (an `i64` array over `kv_seq`): set by

@@ -74,7 +74,7 @@ mod reduce;
 mod scan;
 mod shape;
 mod shared;
-mod tape;
+pub mod tape;
 mod update;
 
 #[cfg(test)]

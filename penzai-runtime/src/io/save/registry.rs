@@ -260,7 +260,7 @@ static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| RwLock::new(Regis
 
 /// Registers a layer type under `name` by hand. Rarely needed: every non-generic layer type
 /// that derives `Tree`, `Serialize` and `Deserialize` is registered already (see the
-/// [module docs](self)). Use it for a **generic** layer type (once per instantiation), or to
+/// [`io::save`](crate::io::save())). Use it for a **generic** layer type (once per instantiation), or to
 /// give one of two same-named types of a crate a name of its own.
 ///
 /// Registering the same type under the same name again does nothing. A name taken by another

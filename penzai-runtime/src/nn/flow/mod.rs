@@ -16,7 +16,7 @@
 //!
 //! A layer type describes itself in the one file that defines it, and nothing else lists it:
 //! its derives (`Tree` for Treescope, selectors and paths; `Serialize` and `Deserialize` for
-//! [`io::save`](crate::io::save), which finds it at link time), its `impl Layer` (with its
+//! [`io::save`](crate::io::save()), which finds it at link time), its `impl Layer` (with its
 //! [`Signature`], through `#[layer(..)]` or [`Layer::signature`](crate::nn::Layer::signature)),
 //! and, to be a `model!` step with arguments, its [`ModelStep`] plan (a unit struct with a
 //! signature is a step by its name alone, as [`UnitLayer`]). `Softplus` in

@@ -143,7 +143,7 @@ pub enum GradError {
 /// Start one, [`watch`](Tape::watch) the arrays to differentiate with respect to (only
 /// computations downstream of a watched array are recorded), run the forward, then ask for
 /// [`gradients`](Tape::gradients). One tape records per thread at a time; dropping it stops
-/// the recording. See the [module documentation](self) for an example.
+/// the recording. See the [module documentation](crate::nx::tape) for the design and an example.
 pub struct Tape {
     id: u64,
     // The recording lives in a thread-local: a tape must stay on its thread.

@@ -72,7 +72,7 @@ pub fn value<T: IntoValue>(v: T) -> Value {
     v.into_value()
 }
 
-/// The run-time arguments of a step, which `model!` passes to [`ModelStep::build`]: the
+/// The run-time arguments of a step, which `model!` passes to [`ModelStep::build`](super::ModelStep::build): the
 /// parameter label and seed, and the step's values.
 pub struct StepArgs<'a> {
     /// The label of the step's parameters (its path).
@@ -89,7 +89,7 @@ pub struct StepArgs<'a> {
     pub options: &'a [(&'static str, Value)],
 }
 
-/// What a layer's [`ModelStep::build`] reads: the step as written (with the sizes written
+/// What a layer's [`ModelStep::build`](super::ModelStep::build) reads: the step as written (with the sizes written
 /// as Rust expressions evaluated), the axes flowing in, and the step's arguments.
 pub struct StepBuild<'a> {
     /// The axes flowing into the step.
