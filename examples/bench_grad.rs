@@ -11,7 +11,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use penzai::grad::{Trainable, next_token_loss, value_and_grad};
+use penzai::grad::{Trainable, checkpoint, next_token_loss, value_and_grad};
 use penzai::models::{LlamaConfig, TransformerLm};
 use penzai::prelude::*;
 
@@ -91,6 +91,13 @@ fn main() -> anyhow::Result<()> {
     let mut forward = (vec![], 0usize);
     let mut recorded = (vec![], 0usize);
     let mut step = (vec![], 0usize);
+    let mut checkpointed_step = (vec![], 0usize);
+    let checkpointed_model = checkpoint(select(model.clone()).at_path("blocks")?.at_children())?;
+    // The gradients themselves (one f32 per parameter) are part of every step's peak.
+    let gradient_bytes: usize = penzai::nn::parameters(&model)
+        .iter()
+        .map(|(_, p)| p.value.len() * 4)
+        .sum();
     let mut loss_value: f32;
     for _ in 0..repeats {
         let (loss, s, peak) = measure(|| next_token_loss(&model, &tokens));
@@ -119,7 +126,17 @@ fn main() -> anyhow::Result<()> {
         assert!((loss - loss_value).abs() <= 1e-4 * loss_value.abs().max(1.0));
         step.0.push(s);
         step.1 = step.1.max(peak);
+        let (out, s, peak) = measure(|| {
+            value_and_grad(&checkpointed_model, &Trainable::all(), |m| {
+                next_token_loss(m, &tokens)
+            })
+        });
+        let (loss, _) = out?;
+        assert!((loss - loss_value).abs() <= 1e-4 * loss_value.abs().max(1.0));
+        checkpointed_step.0.push(s);
+        checkpointed_step.1 = checkpointed_step.1.max(peak);
     }
+    let c = median(checkpointed_step.0);
     let (f, r, g) = (median(forward.0), median(recorded.0), median(step.0));
     let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
     println!(
@@ -136,6 +153,19 @@ fn main() -> anyhow::Result<()> {
         mib(step.1),
         (g - r) / f,
         step.1 as f64 / forward.1 as f64
+    );
+    // Every block checkpointed: the step re-runs each block's forward in the backward. Its
+    // forward records nothing inside the blocks, so its backward is the step less the
+    // no-tape forward (the re-runs count as backward).
+    println!(
+        "{{\"case\": \"g_value_and_grad_checkpointed_medium\", \"seconds\": {c:.6}, \"peak_mib\": {:.1}, \
+         \"backward_over_forward_time\": {:.2}, \"peak_over_forward_peak\": {:.2}, \
+         \"gradients_mib\": {:.1}, \"peak_without_gradients_over_forward_peak\": {:.2}}}",
+        mib(checkpointed_step.1),
+        (c - f) / f,
+        checkpointed_step.1 as f64 / forward.1 as f64,
+        mib(gradient_bytes),
+        checkpointed_step.1.saturating_sub(gradient_bytes) as f64 / forward.1 as f64
     );
     Ok(())
 }

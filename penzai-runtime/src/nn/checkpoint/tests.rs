@@ -1,0 +1,297 @@
+use super::*;
+use crate::grad::{GradSite, Gradients, Trainable, value_and_grad_with_sites};
+use crate::nn::{ConstantRescale, Dropout, Initializer, Linear, Mode, Sequential, Softmax};
+
+/// A pass-through layer that captures its input and counts its calls in the context.
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+struct CaptureAndCount;
+
+impl Layer for CaptureAndCount {
+    fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
+        cx.capture(x.clone());
+        let calls = cx.side_input("calls").map_or(0.0, |c| c.to_f32_vec()[0]);
+        cx.set_side_input("calls", NamedArray::scalar(calls + 1.0));
+        Ok(x)
+    }
+}
+
+/// A layer that keeps a counter as state, like a KV cache.
+#[derive(Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize)]
+struct Stateful;
+
+impl Layer for Stateful {
+    fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
+        let n = cx.state::<u32>().copied().unwrap_or(0);
+        cx.set_state(n + 1);
+        Ok(x)
+    }
+}
+
+/// Linear, softmax, dropout, linear: parameters, a nonlinearity and random draws.
+fn body() -> Sequential {
+    let init = Initializer::Normal { std: 0.5 };
+    Sequential::new()
+        .then_named(
+            "up",
+            Linear::new(1, "up", &[("e", 3)], &[("h", 5)], &[], init).unwrap(),
+        )
+        .unwrap()
+        .then_named("softmax", Softmax::over("h"))
+        .unwrap()
+        .then_named("drop", Dropout::new(0.3).unwrap())
+        .unwrap()
+        .then_named(
+            "down",
+            Linear::new(2, "down", &[("h", 5)], &[("e", 3)], &[], init).unwrap(),
+        )
+        .unwrap()
+}
+
+fn input() -> NamedArray {
+    NamedArray::from_f32(
+        &[("b", 2), ("e", 3)],
+        vec![0.5, -1.0, 2.0, 1.5, 0.25, -0.75],
+    )
+    .unwrap()
+}
+
+/// The loss `sum(model(x)^2)` in stochastic mode and its gradients, with a site on the input.
+fn grads_of(model: &Sequential) -> (f32, Gradients) {
+    let x = input();
+    value_and_grad_with_sites(model, &Trainable::all(), |m| {
+        let mut cx = Context::new().with_seed(11).with_mode(Mode::Stochastic);
+        cx.run(m, x.clone())?
+            .square()?
+            .sum_all()
+            .map_err(Into::into)
+    })
+    .unwrap()
+}
+
+fn with_site(layer: impl Layer) -> Sequential {
+    Sequential::new()
+        .then_named("site", GradSite::new("input"))
+        .unwrap()
+        .then_named("layer", layer)
+        .unwrap()
+}
+
+fn assert_close(a: &NamedArray, b: &NamedArray, what: &str) {
+    let (a, b) = (a.to_f32_vec(), b.to_f32_vec());
+    assert_eq!(a.len(), b.len(), "{what}");
+    let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-5 * scale, "{what}: {x} vs {y}");
+    }
+}
+
+#[test]
+fn without_a_tape_it_is_its_body() {
+    let mut a = Context::new().with_seed(5).with_mode(Mode::Stochastic);
+    let mut b = Context::new().with_seed(5).with_mode(Mode::Stochastic);
+    let plain = body().call(input(), &mut a).unwrap();
+    let wrapped = Checkpointed::new(body()).call(input(), &mut b).unwrap();
+    assert_eq!(plain, wrapped);
+}
+
+#[test]
+fn gradients_equal_the_uncheckpointed_ones_for_parameters_and_input() {
+    let (loss, plain) = grads_of(&with_site(body()));
+    let (loss_c, checkpointed) = grads_of(&with_site(Checkpointed::new(body())));
+    assert!((loss - loss_c).abs() <= 1e-6 * loss.abs());
+    assert_eq!(plain.len(), 2);
+    for (label, g) in plain.iter() {
+        assert_close(g, checkpointed.get(label).unwrap(), label);
+    }
+    assert_close(
+        plain.site("input").unwrap(),
+        checkpointed.site("input").unwrap(),
+        "input",
+    );
+}
+
+#[test]
+fn nested_checkpoints_give_the_same_gradients() {
+    let inner = Sequential::new()
+        .then_named("body", Checkpointed::new(body()))
+        .unwrap()
+        .then_named("scale", ConstantRescale { by: 2.0 })
+        .unwrap();
+    let plain_inner = Sequential::new()
+        .then_named("body", body())
+        .unwrap()
+        .then_named("scale", ConstantRescale { by: 2.0 })
+        .unwrap();
+    let (_, plain) = grads_of(&with_site(plain_inner));
+    let (_, nested) = grads_of(&with_site(Checkpointed::new(inner)));
+    for (label, g) in plain.iter() {
+        assert_close(g, nested.get(label).unwrap(), label);
+    }
+    assert_close(
+        plain.site("input").unwrap(),
+        nested.site("input").unwrap(),
+        "input",
+    );
+}
+
+#[test]
+fn frozen_parameters_get_no_gradient_and_are_not_needed() {
+    let x = input();
+    let model = Checkpointed::new(body());
+    let (_, grads) = value_and_grad_with_sites(&model, &Trainable::labels(["up.weights"]), |m| {
+        let mut cx = Context::new();
+        cx.run(m, x.clone())?
+            .square()?
+            .sum_all()
+            .map_err(Into::into)
+    })
+    .unwrap();
+    assert_eq!(
+        grads.iter().map(|(l, _)| l).collect::<Vec<_>>(),
+        ["up.weights"]
+    );
+}
+
+#[test]
+fn the_re_run_writes_nothing_into_the_run_context() {
+    let model = Checkpointed::new(
+        Sequential::new()
+            .then_named("capture", CaptureAndCount)
+            .unwrap()
+            .then_named("down", body())
+            .unwrap(),
+    );
+    let tape = Tape::start().unwrap();
+    let x = tape.watch(&input()).unwrap();
+    let mut cx = Context::new();
+    let y = cx.run(&model, x.clone()).unwrap();
+    let loss = y.square().unwrap().sum_all().unwrap();
+    let grads = tape.gradients(&loss, &[&x]).unwrap();
+    assert!(grads[0].is_some());
+    // One call, one capture: the backward's re-run used a context of its own.
+    assert_eq!(cx.side_input("calls").unwrap().to_f32_vec(), [1.0]);
+    let captured: Vec<String> = cx.captures().keys().map(ToString::to_string).collect();
+    assert_eq!(captured, ["body.capture"]);
+}
+
+#[test]
+fn state_left_behind_under_a_tape_is_an_error_naming_the_layer() {
+    let model = Sequential::new()
+        .then_named("cached", Checkpointed::new(Stateful))
+        .unwrap();
+    let tape = Tape::start().unwrap();
+    let x = tape.watch(&input()).unwrap();
+    let err = Context::new().run(&model, x).unwrap_err().to_string();
+    assert!(err.starts_with("at cached (Checkpointed)"), "{err}");
+    assert!(err.contains("cannot keep state"), "{err}");
+    drop(tape);
+    // Without a tape the state is kept as usual.
+    let mut cx = Context::new();
+    cx.run(&model, input()).unwrap();
+    assert_eq!(cx.state_paths().count(), 1);
+}
+
+#[test]
+fn the_re_run_sees_the_side_inputs_of_the_first_run() {
+    #[derive(
+        Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize,
+    )]
+    struct ScaleBySideInput;
+    impl Layer for ScaleBySideInput {
+        fn call(&self, x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
+            let by = cx.require_side_input("scale")?.clone();
+            Ok((&x * &by)?)
+        }
+    }
+    let model = Sequential::new()
+        .then_named("blocks", Checkpointed::new(ScaleBySideInput))
+        .unwrap();
+    let tape = Tape::start().unwrap();
+    let x = tape.watch(&input()).unwrap();
+    let mut cx = Context::new().with_side_input("scale", NamedArray::scalar(3.0));
+    let y = cx.run(&model, x.clone()).unwrap();
+    // Changing the run's context afterwards does not change what the backward re-runs.
+    cx.remove_side_input("scale");
+    let loss = y.sum_all().unwrap();
+    let g = tape.gradients(&loss, &[&x]).unwrap();
+    assert_eq!(g[0].as_ref().unwrap().to_f32_vec(), [3.0; 6]);
+}
+
+#[test]
+fn a_failing_re_run_is_a_gradient_error_naming_the_path() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    #[derive(
+        Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize,
+    )]
+    struct FailsOnSecondCall;
+    impl Layer for FailsOnSecondCall {
+        fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
+            if CALLS.fetch_add(1, Ordering::SeqCst) > 0 {
+                return Err(LayerError::Check("second call".to_owned()).into());
+            }
+            Ok((&x * 2.0)?)
+        }
+    }
+    let model = Sequential::new()
+        .then_named("blocks", Checkpointed::new(FailsOnSecondCall))
+        .unwrap();
+    let tape = Tape::start().unwrap();
+    let x = tape.watch(&input()).unwrap();
+    let y = Context::new().run(&model, x.clone()).unwrap();
+    let loss = y.sum_all().unwrap();
+    let err = tape.gradients(&loss, &[&x]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "re-running the checkpointed layer at blocks for its gradient failed: \
+         at blocks.body (FailsOnSecondCall): second call"
+    );
+}
+
+#[test]
+fn the_flow_is_the_body_flow() {
+    let spec = "[b: 2, e: 3]".parse().unwrap();
+    let plain = crate::nn::check_flow(&body(), &spec).unwrap();
+    let wrapped = crate::nn::check_flow(&Checkpointed::new(body()), &spec).unwrap();
+    assert_eq!(format!("{plain:?}"), format!("{wrapped:?}"));
+    let bad = crate::nn::check_flow(&Checkpointed::new(body()), &"[b: 2, f: 3]".parse().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("body.up"), "{bad}");
+}
+
+#[test]
+fn under_a_tape_the_body_runs_again_in_the_backward_only() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    #[derive(
+        Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize,
+    )]
+    struct Counted;
+    impl Layer for Counted {
+        fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
+            CALLS.fetch_add(1, Ordering::SeqCst);
+            Ok((&x * &x)?)
+        }
+    }
+    let model = Checkpointed::new(Counted);
+    model.call(input(), &mut Context::new()).unwrap();
+    assert_eq!(CALLS.load(Ordering::SeqCst), 1, "no tape: one run");
+    let tape = Tape::start().unwrap();
+    let x = tape.watch(&input()).unwrap();
+    let y = model.call(x.clone(), &mut Context::new()).unwrap();
+    assert_eq!(
+        CALLS.load(Ordering::SeqCst),
+        2,
+        "the forward runs the body once"
+    );
+    let loss = y.sum_all().unwrap();
+    let g = tape.gradients(&loss, &[&x]).unwrap();
+    assert_eq!(
+        CALLS.load(Ordering::SeqCst),
+        3,
+        "the backward re-runs it once"
+    );
+    let expected: Vec<f32> = input().to_f32_vec().iter().map(|v| 2.0 * v).collect();
+    assert_eq!(g[0].as_ref().unwrap().to_f32_vec(), expected);
+}
