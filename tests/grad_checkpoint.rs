@@ -152,3 +152,11 @@ fn a_checkpointed_model_saves_and_loads() {
     .unwrap();
     assert_same_gradients(&a, &b);
 }
+
+#[test]
+fn treescope_shows_the_wrapper_and_the_block_inside() {
+    let wrapped = checkpointed(model());
+    let text = penzai::treescope::to_text_plain(&wrapped);
+    assert!(text.contains("Checkpointed"), "{text}");
+    assert!(text.contains("body"), "{text}");
+}
