@@ -68,9 +68,13 @@ fn grads_of(model: &Sequential) -> (f32, Gradients) {
     .unwrap()
 }
 
+/// A site on the input, then a dropout (so the random stream has moved when `layer` runs),
+/// then `layer`.
 fn with_site(layer: impl Layer) -> Sequential {
     Sequential::new()
         .then_named("site", GradSite::new("input"))
+        .unwrap()
+        .then_named("drop", Dropout::new(0.2).unwrap())
         .unwrap()
         .then_named("layer", layer)
         .unwrap()

@@ -22,6 +22,14 @@
 //! `nx` operations is differentiable with no extra code; a fused kernel should fall back to
 //! its general path while [`Tape::is_recording`].
 //!
+//! **Rematerialization.** A tape keeps every value its rules read until the backward, so a
+//! model's recorded forward holds all its activations at once. A
+//! [`Checkpointed`](crate::nn::Checkpointed) layer trades that memory for time: it runs its
+//! body with the recording paused, records one node for the whole body, and its rule re-runs
+//! the body under a second tape, local to the rule (a rule may start one: [`Tape::gradients`]
+//! takes the recording off the thread before running the rules), and backpropagates through
+//! that local recording from the gradient the outer backward hands it.
+//!
 //! Operations that apply an arbitrary Rust closure to numbers (`map_f32`,
 //! `map_f32_inplace`, `nmap` over raw views) have no rule: a gradient that would have to
 //! pass through one is [`GradError::NoRule`] naming the operation, never a silent zero.
