@@ -3,8 +3,8 @@
 //! (L=12, D=256, H=8, hd=32, M=1024, V=1024; batch 4 x 128), with the peak memory each
 //! allocates above the model's own parameters (a counting global allocator).
 //!
-//! The same step with every block checkpointed (`grad::checkpoint`), or every residual branch,
-//! and these steps with only
+//! The same step with every block checkpointed (`interpret::checkpoint`), or every residual
+//! branch, and these steps with only
 //! the input embedding trainable (the backward crosses every block, but returns 1 MiB of
 //! gradients, so the peak is activation memory).
 //!
@@ -16,7 +16,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use penzai::grad::{Trainable, checkpoint, next_token_loss, value_and_grad};
+use penzai::grad::{Trainable, next_token_loss, value_and_grad};
+use penzai::interpret::checkpoint;
 use penzai::models::{LlamaConfig, TransformerLm};
 use penzai::prelude::*;
 

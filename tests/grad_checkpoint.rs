@@ -3,9 +3,9 @@
 //! model without, and still saves and loads.
 
 use penzai::grad::{
-    GradSite, Gradients, Trainable, checkpoint, next_token_loss, value_and_grad,
-    value_and_grad_with_sites,
+    GradSite, Gradients, Trainable, next_token_loss, value_and_grad, value_and_grad_with_sites,
 };
+use penzai::interpret::checkpoint;
 use penzai::models::{LlamaConfig, TransformerLm};
 use penzai::nn::Checkpointed;
 use penzai::prelude::*;

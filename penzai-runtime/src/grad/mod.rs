@@ -9,8 +9,9 @@
 //! parameter is a constant. Tied slots hold one parameter (one label), so a tied embedding's
 //! gradient is the sum of its uses, as torch reports it.
 //!
-//! A gradient step keeps every activation the backward reads; [`checkpoint`] wraps selected
-//! layers (the transformer blocks) in [`Checkpointed`] layers that
+//! A gradient step keeps every activation the backward reads; `penzai::interpret::checkpoint`
+//! wraps selected layers (the transformer blocks) in [`Checkpointed`](crate::nn::Checkpointed)
+//! layers that
 //! keep only their input and recompute the rest during the backward, for the same gradients
 //! (measured in `BENCHMARKS.md`: 4.1x less peak memory for about one more forward).
 //!
@@ -42,9 +43,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::nn::{AnyLayer, Checkpointed, Layer, Parameter};
+use crate::nn::Parameter;
 use crate::nx::{self, NamedArray, Tape};
-use crate::select::Selection;
 use crate::tree::{KeyPath, Tree, TreeExt, Walk};
 
 pub use loss::{cross_entropy, next_token_loss};
@@ -263,51 +263,6 @@ pub fn value_and_grad<M: Tree + Clone>(
 ) -> Result<(f32, Gradients)> {
     let (value, grads) = site::run(model, trainable, loss)?;
     Ok((value, grads))
-}
-
-/// Wraps every layer of `selection` in a [`Checkpointed`] layer, so a gradient step keeps
-/// only its input and recomputes its activations in the backward (gradient checkpointing).
-/// Gradients are unchanged (to float rounding), and so are outputs without a tape; the peak
-/// memory of a gradient step drops to about one block input per checkpointed block plus one
-/// block's activations, for about one more forward of time. A layer already checkpointed is
-/// left as it is; a selected node that is not a layer is a
-/// [`SelectError::WrongType`](crate::select::SelectError::WrongType) naming its path.
-///
-/// ```
-/// use penzai::prelude::*;
-/// use penzai::grad::{Trainable, checkpoint, next_token_loss, value_and_grad};
-/// use penzai::models::{LlamaConfig, TransformerLm};
-/// use penzai::nn::Checkpointed;
-///
-/// let model = TransformerLm::llama(&LlamaConfig::tiny(), 0)?;
-/// let checkpointed = checkpoint(select(model.clone()).at_path("blocks")?.at_children())?;
-/// assert_eq!(
-///     select(checkpointed.as_dyn()).at_instances_of::<Checkpointed>().count(),
-///     LlamaConfig::tiny().n_layers
-/// );
-/// let tokens = NamedArray::from_i64(&[("seq", 5)], vec![1, 2, 3, 4, 5])?;
-/// let (loss, grads) = value_and_grad(&model, &Trainable::all(), |m| next_token_loss(m, &tokens))?;
-/// let (loss_c, grads_c) =
-///     value_and_grad(&checkpointed, &Trainable::all(), |m| next_token_loss(m, &tokens))?;
-/// assert!((loss - loss_c).abs() < 1e-5);
-/// // The same labels, so the same gradients by label.
-/// for (label, g) in grads.iter() {
-///     let gc = grads_c.get(label).unwrap();
-///     let diff = (g - gc)?.abs()?.to_f32_vec().into_iter().fold(0f32, f32::max);
-///     assert!(diff < 1e-4, "{label}: {diff}");
-/// }
-/// # Ok::<(), penzai::Error>(())
-/// ```
-pub fn checkpoint<M: Tree>(selection: Selection<M>) -> Result<M> {
-    Ok(selection.apply(|layer: Box<dyn Layer>| -> Box<dyn Layer> {
-        if layer.as_any().is::<Checkpointed>() {
-            layer
-        } else {
-            Box::new(Checkpointed {
-                body: AnyLayer::from_box(layer),
-            })
-        }
-    })?)
 }
 
 /// Replaces each trainable parameter's value by a watched copy (one per label, so tied slots

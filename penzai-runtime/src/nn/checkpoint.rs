@@ -34,8 +34,7 @@ use crate::tree::{Key, KeyPath, Walk, walk, walk_mut};
 ///   behind while a tape records (the re-run could not reproduce it).
 ///
 /// The body is reached by the field `body` (`blocks[0].body.attn...`), and selectors see
-/// through it like any wrapper. [`grad::checkpoint`](crate::grad::checkpoint) wraps every
-/// selected layer.
+/// through it like any wrapper. `penzai::interpret::checkpoint` wraps every selected layer.
 ///
 /// ```
 /// use penzai::prelude::*;

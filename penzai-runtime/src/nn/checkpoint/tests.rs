@@ -1,5 +1,6 @@
+use std::collections::BTreeMap;
+
 use super::*;
-use crate::grad::{GradSite, Gradients, Trainable, value_and_grad_with_sites};
 use crate::nn::{ConstantRescale, Dropout, Initializer, Linear, Mode, Sequential, Softmax};
 
 /// A pass-through layer that captures its input and counts its calls in the context.
@@ -55,29 +56,64 @@ fn input() -> NamedArray {
     .unwrap()
 }
 
-/// The loss `sum(model(x)^2)` in stochastic mode and its gradients, with a site on the input.
-fn grads_of(model: &Sequential) -> (f32, Gradients) {
-    let x = input();
-    value_and_grad_with_sites(model, &Trainable::all(), |m| {
-        let mut cx = Context::new().with_seed(11).with_mode(Mode::Stochastic);
-        cx.run(m, x.clone())?
-            .square()?
-            .sum_all()
-            .map_err(Into::into)
-    })
-    .unwrap()
+/// The loss `sum(model(x)^2)` in stochastic mode, and its gradients with respect to the
+/// parameters whose labels are in `trainable` (all when `None`), by label, and to `x`
+/// (under the key `"input"`).
+fn grads_of(model: &Sequential, trainable: Option<&[&str]>) -> (f32, BTreeMap<String, NamedArray>) {
+    let tape = Tape::start().unwrap();
+    let mut copy = model.clone();
+    let mut watched: Vec<(String, NamedArray)> = vec![];
+    walk_mut(&mut copy, &mut |_, node| {
+        if let Some(p) = node.downcast_mut::<Parameter>()
+            && trainable.is_none_or(|t| t.contains(&&*p.label))
+        {
+            p.value = tape.watch(&p.value).unwrap();
+            watched.push((p.label.to_string(), p.value.clone()));
+        }
+        Walk::Continue
+    });
+    let x = tape.watch(&input()).unwrap();
+    let mut cx = Context::new().with_seed(11).with_mode(Mode::Stochastic);
+    let loss = cx
+        .run(&copy, x.clone())
+        .unwrap()
+        .square()
+        .unwrap()
+        .sum_all()
+        .unwrap();
+    let mut wrt: Vec<&NamedArray> = vec![&x];
+    wrt.extend(watched.iter().map(|(_, a)| a));
+    let grads = tape.gradients(&loss, &wrt).unwrap();
+    let mut names = vec!["input".to_owned()];
+    names.extend(watched.iter().map(|(l, _)| l.clone()));
+    let by_name = names
+        .into_iter()
+        .zip(grads)
+        .filter_map(|(n, g)| Some((n, g?)))
+        .collect();
+    (loss.scalar_f32().unwrap(), by_name)
 }
 
-/// A site on the input, then a dropout (so the random stream has moved when `layer` runs),
-/// then `layer`.
-fn with_site(layer: impl Layer) -> Sequential {
+/// A dropout (so the random stream has moved when `layer` runs), then `layer`.
+fn after_dropout(layer: impl Layer) -> Sequential {
     Sequential::new()
-        .then_named("site", GradSite::new("input"))
-        .unwrap()
         .then_named("drop", Dropout::new(0.2).unwrap())
         .unwrap()
         .then_named("layer", layer)
         .unwrap()
+}
+
+fn assert_same_gradients(
+    plain: &BTreeMap<String, NamedArray>,
+    other: &BTreeMap<String, NamedArray>,
+) {
+    assert_eq!(
+        plain.keys().collect::<Vec<_>>(),
+        other.keys().collect::<Vec<_>>()
+    );
+    for (name, g) in plain {
+        assert_close(g, &other[name], name);
+    }
 }
 
 fn assert_close(a: &NamedArray, b: &NamedArray, what: &str) {
@@ -100,18 +136,11 @@ fn without_a_tape_it_is_its_body() {
 
 #[test]
 fn gradients_equal_the_uncheckpointed_ones_for_parameters_and_input() {
-    let (loss, plain) = grads_of(&with_site(body()));
-    let (loss_c, checkpointed) = grads_of(&with_site(Checkpointed::new(body())));
+    let (loss, plain) = grads_of(&after_dropout(body()), None);
+    let (loss_c, checkpointed) = grads_of(&after_dropout(Checkpointed::new(body())), None);
     assert!((loss - loss_c).abs() <= 1e-6 * loss.abs());
-    assert_eq!(plain.len(), 2);
-    for (label, g) in plain.iter() {
-        assert_close(g, checkpointed.get(label).unwrap(), label);
-    }
-    assert_close(
-        plain.site("input").unwrap(),
-        checkpointed.site("input").unwrap(),
-        "input",
-    );
+    assert_eq!(plain.len(), 3, "the input and two weights");
+    assert_same_gradients(&plain, &checkpointed);
 }
 
 #[test]
@@ -126,34 +155,21 @@ fn nested_checkpoints_give_the_same_gradients() {
         .unwrap()
         .then_named("scale", ConstantRescale { by: 2.0 })
         .unwrap();
-    let (_, plain) = grads_of(&with_site(plain_inner));
-    let (_, nested) = grads_of(&with_site(Checkpointed::new(inner)));
-    for (label, g) in plain.iter() {
-        assert_close(g, nested.get(label).unwrap(), label);
-    }
-    assert_close(
-        plain.site("input").unwrap(),
-        nested.site("input").unwrap(),
-        "input",
-    );
+    let (_, plain) = grads_of(&after_dropout(plain_inner), None);
+    let (_, nested) = grads_of(&after_dropout(Checkpointed::new(inner)), None);
+    assert_same_gradients(&plain, &nested);
 }
 
 #[test]
-fn frozen_parameters_get_no_gradient_and_are_not_needed() {
-    let x = input();
-    let model = Checkpointed::new(body());
-    let (_, grads) = value_and_grad_with_sites(&model, &Trainable::labels(["up.weights"]), |m| {
-        let mut cx = Context::new();
-        cx.run(m, x.clone())?
-            .square()?
-            .sum_all()
-            .map_err(Into::into)
-    })
-    .unwrap();
+fn frozen_parameters_get_the_same_gradients_as_without_checkpointing() {
+    let only_up: &[&str] = &["up.weights"];
+    let (_, plain) = grads_of(&after_dropout(body()), Some(only_up));
+    let (_, checkpointed) = grads_of(&after_dropout(Checkpointed::new(body())), Some(only_up));
     assert_eq!(
-        grads.iter().map(|(l, _)| l).collect::<Vec<_>>(),
-        ["up.weights"]
+        checkpointed.keys().collect::<Vec<_>>(),
+        ["input", "up.weights"]
     );
+    assert_same_gradients(&plain, &checkpointed);
 }
 
 #[test]
