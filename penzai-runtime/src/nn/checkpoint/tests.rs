@@ -315,3 +315,50 @@ fn under_a_tape_the_body_runs_again_in_the_backward_only() {
     let expected: Vec<f32> = input().to_f32_vec().iter().map(|v| 2.0 * v).collect();
     assert_eq!(g[0].as_ref().unwrap().to_f32_vec(), expected);
 }
+
+#[test]
+fn plain_arrays_watched_in_the_body_get_their_gradients() {
+    /// `x * scale`, with `scale` a plain array (like an ablation mask), not a parameter.
+    #[derive(
+        Clone, Debug, PartialEq, penzai_macros::Tree, serde::Serialize, serde::Deserialize,
+    )]
+    struct Scale {
+        scale: NamedArray,
+    }
+    impl Layer for Scale {
+        fn call(&self, x: NamedArray, _cx: &mut Context) -> Result<NamedArray> {
+            Ok((&x * &self.scale)?)
+        }
+    }
+    let scale = NamedArray::from_f32(&[("e", 3)], vec![1.0, -2.0, 0.5]).unwrap();
+    let run = |checkpointed: bool| {
+        let tape = Tape::start().unwrap();
+        let layer = Scale {
+            scale: tape.watch(&scale).unwrap(),
+        };
+        let watched = layer.scale.clone();
+        // Found as an input of the checkpoint node (not merely run as a plain layer).
+        assert_eq!(traced_arrays(&layer).len(), 1);
+        let y = if checkpointed {
+            Checkpointed::new(layer).call(input(), &mut Context::new())
+        } else {
+            layer.call(input(), &mut Context::new())
+        };
+        let loss = y.unwrap().square().unwrap().sum_all().unwrap();
+        tape.gradients(&loss, &[&watched]).unwrap()[0]
+            .clone()
+            .unwrap()
+    };
+    let plain = run(false);
+    assert_close(&plain, &run(true), "scale");
+    // d/ds sum_b (x s)^2 = 2 s sum_b x^2
+    let x = input().to_f32_vec();
+    let expected: Vec<f32> = (0..3)
+        .map(|e| 2.0 * [1.0, -2.0, 0.5][e] * (x[e] * x[e] + x[3 + e] * x[3 + e]))
+        .collect();
+    assert_close(
+        &plain,
+        &NamedArray::from_f32(&[("e", 3)], expected).unwrap(),
+        "formula",
+    );
+}
