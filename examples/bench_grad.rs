@@ -3,6 +3,11 @@
 //! (L=12, D=256, H=8, hd=32, M=1024, V=1024; batch 4 x 128), with the peak memory each
 //! allocates above the model's own parameters (a counting global allocator).
 //!
+//! The same step with every block checkpointed (`interpret::checkpoint`), or every residual
+//! branch, and these steps with only
+//! the input embedding trainable (the backward crosses every block, but returns 1 MiB of
+//! gradients, so the peak is activation memory).
+//!
 //! Run with `cargo run --release --example bench_grad` (add `-- --quick` for fewer repeats).
 //! The targets (issue 12): backward within 3x the forward's time, and the peak activation
 //! memory of a gradient step within 3x the forward's.
@@ -12,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use penzai::grad::{Trainable, next_token_loss, value_and_grad};
+use penzai::interpret::checkpoint;
 use penzai::models::{LlamaConfig, TransformerLm};
 use penzai::prelude::*;
 
@@ -91,6 +97,32 @@ fn main() -> anyhow::Result<()> {
     let mut forward = (vec![], 0usize);
     let mut recorded = (vec![], 0usize);
     let mut step = (vec![], 0usize);
+    let mut checkpointed_step = (vec![], 0usize);
+    // Only the input embedding trainable: the backward still crosses every block, but the
+    // gradients it returns are 1 MiB, so the peak is activation memory.
+    let embedding_only = Trainable::prefixes(["embed."]);
+    let mut embedding_step = (vec![], 0usize);
+    let mut embedding_checkpointed_step = (vec![], 0usize);
+    // Finer: each residual branch (norm + attention, norm + MLP) checkpointed on its own.
+    let residuals_model =
+        checkpoint(select(model.clone()).at_instances_of::<penzai::nn::Residual>())?;
+    let mut residuals_step = (vec![], 0usize);
+    // Both: blocks checkpointed, and inside them each residual branch (a block's backward
+    // re-runs the block, then each branch once more).
+    let nested_model = checkpoint(
+        select(residuals_model.clone())
+            .at_path("blocks")?
+            .at_children(),
+    )?;
+    let mut nested_step = (vec![], 0usize);
+    let mut embedding_nested_step = (vec![], 0usize);
+    let mut embedding_residuals_step = (vec![], 0usize);
+    let checkpointed_model = checkpoint(select(model.clone()).at_path("blocks")?.at_children())?;
+    // The gradients themselves (one f32 per parameter) are part of every step's peak.
+    let gradient_bytes: usize = penzai::nn::parameters(&model)
+        .iter()
+        .map(|(_, p)| p.value.len() * 4)
+        .sum();
     let mut loss_value: f32;
     for _ in 0..repeats {
         let (loss, s, peak) = measure(|| next_token_loss(&model, &tokens));
@@ -119,7 +151,40 @@ fn main() -> anyhow::Result<()> {
         assert!((loss - loss_value).abs() <= 1e-4 * loss_value.abs().max(1.0));
         step.0.push(s);
         step.1 = step.1.max(peak);
+        let (out, s, peak) = measure(|| {
+            value_and_grad(&checkpointed_model, &Trainable::all(), |m| {
+                next_token_loss(m, &tokens)
+            })
+        });
+        let (loss, _) = out?;
+        assert!((loss - loss_value).abs() <= 1e-4 * loss_value.abs().max(1.0));
+        checkpointed_step.0.push(s);
+        checkpointed_step.1 = checkpointed_step.1.max(peak);
+        for (m, trainable, acc) in [
+            (&model, &embedding_only, &mut embedding_step),
+            (
+                &checkpointed_model,
+                &embedding_only,
+                &mut embedding_checkpointed_step,
+            ),
+            (&residuals_model, &Trainable::all(), &mut residuals_step),
+            (&nested_model, &Trainable::all(), &mut nested_step),
+            (&nested_model, &embedding_only, &mut embedding_nested_step),
+            (
+                &residuals_model,
+                &embedding_only,
+                &mut embedding_residuals_step,
+            ),
+        ] {
+            let (out, s, peak) =
+                measure(|| value_and_grad(m, trainable, |m| next_token_loss(m, &tokens)));
+            let (loss, _) = out?;
+            assert!((loss - loss_value).abs() <= 1e-4 * loss_value.abs().max(1.0));
+            acc.0.push(s);
+            acc.1 = acc.1.max(peak);
+        }
     }
+    let c = median(checkpointed_step.0);
     let (f, r, g) = (median(forward.0), median(recorded.0), median(step.0));
     let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
     println!(
@@ -137,5 +202,47 @@ fn main() -> anyhow::Result<()> {
         (g - r) / f,
         step.1 as f64 / forward.1 as f64
     );
+    // Every block checkpointed: the step re-runs each block's forward in the backward. Its
+    // forward records nothing inside the blocks, so its backward is the step less the
+    // no-tape forward (the re-runs count as backward).
+    println!(
+        "{{\"case\": \"g_value_and_grad_checkpointed_medium\", \"seconds\": {c:.6}, \"peak_mib\": {:.1}, \
+         \"backward_over_forward_time\": {:.2}, \"peak_over_forward_peak\": {:.2}, \
+         \"gradients_mib\": {:.1}, \"peak_without_gradients_over_forward_peak\": {:.2}}}",
+        mib(checkpointed_step.1),
+        (c - f) / f,
+        checkpointed_step.1 as f64 / forward.1 as f64,
+        mib(gradient_bytes),
+        checkpointed_step.1.saturating_sub(gradient_bytes) as f64 / forward.1 as f64
+    );
+    for (case, acc) in [
+        ("g_value_and_grad_embedding_only_medium", embedding_step),
+        (
+            "g_value_and_grad_checkpointed_embedding_only_medium",
+            embedding_checkpointed_step,
+        ),
+        (
+            "g_value_and_grad_residuals_checkpointed_medium",
+            residuals_step,
+        ),
+        ("g_value_and_grad_nested_checkpointed_medium", nested_step),
+        (
+            "g_value_and_grad_nested_checkpointed_embedding_only_medium",
+            embedding_nested_step,
+        ),
+        (
+            "g_value_and_grad_residuals_checkpointed_embedding_only_medium",
+            embedding_residuals_step,
+        ),
+    ] {
+        println!(
+            "{{\"case\": \"{case}\", \"seconds\": {:.6}, \"peak_mib\": {:.1}, \
+             \"backward_over_forward_time\": {:.2}, \"peak_over_forward_peak\": {:.2}}}",
+            median(acc.0.clone()),
+            mib(acc.1),
+            (median(acc.0) - f) / f,
+            acc.1 as f64 / forward.1 as f64
+        );
+    }
     Ok(())
 }

@@ -19,6 +19,7 @@
 mod ablate;
 mod attribution;
 mod capture;
+mod checkpoint;
 mod linalg;
 mod logit_lens;
 mod lora;
@@ -29,6 +30,7 @@ mod token_scores;
 pub use ablate::{Ablate, Replacement, ablate, resample};
 pub use attribution::{SITE_AXIS, ablation_mask_gradient, attribution_patching};
 pub use capture::{Capture, Captured, capture, with_captures};
+pub use checkpoint::checkpoint;
 pub use logit_lens::{logit_lens, logit_lens_at};
 pub use lora::{LowRankAdapter, RANK_AXIS, lora_trainable, loraify, merge_lora};
 pub use patch::{PatchFromWorld, PatchingSweep, WORLDS, logit_difference, patch, patch_sweep};

@@ -215,6 +215,29 @@ impl Context {
         self.path.pop();
     }
 
+    /// A context that replays this run from here: the same side inputs, random stream
+    /// position, mode, checks and current path, with no captures and no state. A
+    /// checkpointed layer keeps one to re-run its body, with the same inputs and without
+    /// writing into this context, during the backward.
+    pub(crate) fn replay(&self) -> Context {
+        Context {
+            side_inputs: self.side_inputs.clone(),
+            captures: BTreeMap::new(),
+            state: BTreeMap::new(),
+            seed: self.seed,
+            draws: self.draws,
+            mode: self.mode,
+            path: self.path.clone(),
+            check_finite: self.check_finite,
+            max_memory: self.max_memory,
+        }
+    }
+
+    /// True when some layer at or below `prefix` keeps state (a KV cache).
+    pub(crate) fn has_state_under(&self, prefix: &KeyPath) -> bool {
+        self.state.keys().any(|p| p.starts_with(prefix))
+    }
+
     /// Makes every layer check its output for NaN and infinite values (off by default): the
     /// first layer whose output has any fails the run with [`LayerError::NonFinite`] at its
     /// path, instead of NaN logits reaching the caller. The check is one pass over each

@@ -92,4 +92,5 @@ pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
 pub(crate) use shared::ByteRegion;
 pub use shared::{ArrayElement, SharedArray};
 pub use tape::{GradError, Tape};
+pub(crate) use tape::{Trace, pause, record, recorded_trace, untraced};
 pub use update::IndexedUpdate;

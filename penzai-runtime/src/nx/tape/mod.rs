@@ -22,6 +22,14 @@
 //! `nx` operations is differentiable with no extra code; a fused kernel should fall back to
 //! its general path while [`Tape::is_recording`].
 //!
+//! **Rematerialization.** A tape keeps every value its rules read until the backward, so a
+//! model's recorded forward holds all its activations at once. A
+//! [`Checkpointed`](crate::nn::Checkpointed) layer trades that memory for time: it runs its
+//! body with the recording paused, records one node for the whole body, and its rule re-runs
+//! the body under a second tape, local to the rule (a rule may start one: [`Tape::gradients`]
+//! takes the recording off the thread before running the rules), and backpropagates through
+//! that local recording from the gradient the outer backward hands it.
+//!
 //! Operations that apply an arbitrary Rust closure to numbers (`map_f32`,
 //! `map_f32_inplace`, `nmap` over raw views) have no rule: a gradient that would have to
 //! pass through one is [`GradError::NoRule`] naming the operation, never a silent zero.
@@ -128,6 +136,15 @@ pub enum GradError {
         /// The operation.
         op: &'static str,
     },
+    /// The re-run of a checkpointed layer during the backward failed (its error, as text:
+    /// the run's errors are not `Clone`).
+    #[error("re-running the checkpointed layer at {path} for its gradient failed: {message}")]
+    Rematerialize {
+        /// The checkpointed layer's path.
+        path: String,
+        /// The re-run's error.
+        message: String,
+    },
     /// A rule failed on the shapes it was given (a bug in a rule, reported rather than hidden).
     #[error("the gradient rule of `{op}` failed: {source}")]
     Rule {
@@ -194,7 +211,34 @@ impl Tape {
         loss: &NamedArray,
         wrt: &[&NamedArray],
     ) -> Result<Vec<Option<NamedArray>>, GradError> {
-        let rec = ACTIVE
+        let rec = self.take_recording()?;
+        if loss.len() != 1 {
+            return Err(GradError::LossNotScalar {
+                shape: loss.full_shape(),
+            });
+        }
+        let seed = loss
+            .cast(DType::F32)
+            .and_then(|l| l.map_f32(|_| 1.0))
+            .map_err(|source| GradError::Rule { op: "loss", source })?;
+        self.backward_from(rec, loss, seed, wrt)
+    }
+
+    /// Ends the recording and returns the gradients of `wrt` given the gradient `seed` of
+    /// the array `out` (a vector-Jacobian product: `seed` has `out`'s axes). What a
+    /// checkpointed layer's rule runs on the local recording of its re-run.
+    pub(crate) fn gradients_seeded(
+        self,
+        out: &NamedArray,
+        seed: &NamedArray,
+        wrt: &[&NamedArray],
+    ) -> Result<Vec<Option<NamedArray>>, GradError> {
+        let rec = self.take_recording()?;
+        self.backward_from(rec, out, untraced(seed.clone()), wrt)
+    }
+
+    fn take_recording(&self) -> Result<Recording, GradError> {
+        ACTIVE
             .with(|active| {
                 let mut active = active.borrow_mut();
                 match active.as_ref() {
@@ -202,19 +246,53 @@ impl Tape {
                     _ => None,
                 }
             })
-            .ok_or(GradError::NotRecording)?;
-        if loss.len() != 1 {
-            return Err(GradError::LossNotScalar {
-                shape: loss.full_shape(),
-            });
-        }
+            .ok_or(GradError::NotRecording)
+    }
+
+    fn backward_from(
+        &self,
+        rec: Recording,
+        out: &NamedArray,
+        seed: NamedArray,
+        wrt: &[&NamedArray],
+    ) -> Result<Vec<Option<NamedArray>>, GradError> {
         let on_tape = |x: &NamedArray| x.trace.filter(|t| t.tape == self.id).map(|t| t.node);
         let targets: Vec<Option<usize>> = wrt.iter().map(|x| on_tape(x)).collect();
-        let Some(root) = on_tape(loss) else {
+        let Some(root) = on_tape(out) else {
             return Ok(vec![None; wrt.len()]);
         };
-        backward(rec.nodes, root, loss, &targets)
+        backward(rec.nodes, root, seed, &targets)
     }
+}
+
+/// Takes the recording off the thread until dropped: operations run meanwhile record
+/// nothing (a checkpointed layer's forward). Restores it on drop, even on an error.
+pub(crate) struct Paused(Option<Recording>);
+
+/// Pauses the recording tape of this thread, if one records.
+pub(crate) fn pause() -> Paused {
+    Paused(ACTIVE.with(|active| active.borrow_mut().take()))
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        if let Some(rec) = self.0.take() {
+            let _ = ACTIVE.try_with(|active| {
+                if let Ok(mut active) = active.try_borrow_mut() {
+                    *active = Some(rec);
+                }
+            });
+        }
+    }
+}
+
+/// Where `x` sits on the tape recording on this thread, if it descends from a watched
+/// array of it.
+pub(crate) fn recorded_trace(x: &NamedArray) -> Option<Trace> {
+    ACTIVE.with(|active| {
+        let id = active.borrow().as_ref()?.id;
+        x.trace.filter(|t| t.tape == id)
+    })
 }
 
 /// Marks `x` on the tape `id` (or on the recording one, for `None`).
@@ -259,7 +337,7 @@ impl Drop for Tape {
 fn backward(
     mut nodes: Vec<Node>,
     root: usize,
-    loss: &NamedArray,
+    seed: NamedArray,
     targets: &[Option<usize>],
 ) -> Result<Vec<Option<NamedArray>>, GradError> {
     // A node needs a gradient when a target is at or upstream of it.
@@ -277,10 +355,6 @@ fn backward(
         is_target[t] = true;
     }
     let mut grads: Vec<Option<NamedArray>> = vec![None; nodes.len()];
-    let seed = loss
-        .cast(DType::F32)
-        .and_then(|l| l.map_f32(|_| 1.0))
-        .map_err(|source| GradError::Rule { op: "loss", source })?;
     grads[root] = Some(untraced(seed));
     let mut kept: Vec<Option<NamedArray>> = vec![None; nodes.len()];
     for i in (0..=root).rev() {
@@ -322,7 +396,8 @@ fn backward(
         .collect())
 }
 
-fn untraced(mut x: NamedArray) -> NamedArray {
+/// `x` without its trace: a constant for any tape.
+pub(crate) fn untraced(mut x: NamedArray) -> NamedArray {
     x.trace = None;
     x
 }
