@@ -130,7 +130,9 @@ impl Initializer {
         let shape = axes.shape();
         let seed = split_seed(seed, label_hash(label));
         let array = match *self {
-            Initializer::Zeros => NamedArray::zeros(shape.as_slice())?,
+            // Untouched until used: the HF loader's skeleton is all `Zeros`, replaced by the
+            // file's arrays, and must cost no memory.
+            Initializer::Zeros => NamedArray::zeros_untouched(shape.as_slice())?,
             Initializer::Ones => NamedArray::ones(shape.as_slice())?,
             Initializer::Constant(v) => NamedArray::full(shape.as_slice(), v)?,
             Initializer::Normal { std } => NamedArray::normal(seed, shape.as_slice(), 0.0, std)?,

@@ -7,6 +7,7 @@ use super::axis::AxisName;
 use super::dtype::{Element, Storage};
 use super::error::AxisError;
 use super::shape::{ArrayShape, IntoNamedShape, NamedShape};
+use super::shared::{ByteRegion, SharedArray};
 
 /// The most elements an array may have: a buffer of any dtype (at most 8 bytes per
 /// element) must fit in `isize::MAX` bytes, or allocating it would panic instead of failing.
@@ -164,6 +165,35 @@ impl NamedArray {
         CheckedShape::new("zeros", shape)?.filled("zeros", 0.0f32)
     }
 
+    /// An `f32` array of zeros whose memory is not touched until it is read or written: from
+    /// 1 MiB on, an anonymous read-only memory map (the kernel supplies zeroed pages on first
+    /// access; a write copies into an owned buffer, as for any borrowed array). For weights
+    /// that are replaced before use, such as the zero-weight skeleton a checkpoint loader
+    /// fills: `calloc` must `memset` large heap blocks once glibc's mmap threshold has risen
+    /// after the first big frees, so that skeleton used to be written in full (GPT-2 small:
+    /// 340 MB, the whole excess of `penzai logits` over the file's size).
+    pub(crate) fn zeros_untouched(shape: impl IntoNamedShape) -> Result<NamedArray, AxisError> {
+        const MIN_BYTES: usize = 1 << 20;
+        let checked = CheckedShape::new("zeros", shape)?;
+        let bytes = checked.len.saturating_mul(std::mem::size_of::<f32>());
+        if bytes >= MIN_BYTES {
+            let map = memmap2::MmapOptions::new()
+                .len(bytes)
+                .map_anon()
+                .and_then(|m| m.make_read_only());
+            // A failed map (address space limits) falls back to the allocator below.
+            if let Ok(map) = map {
+                let region: ByteRegion = std::sync::Arc::new(map);
+                if let Some(data) =
+                    SharedArray::<f32>::borrow_bytes(region, 0..bytes, &checked.sizes)
+                {
+                    return Ok(NamedArray::from_parts(Storage::F32(data), checked.names));
+                }
+            }
+        }
+        checked.filled("zeros", 0.0f32)
+    }
+
     /// An `f32` array of ones.
     pub fn ones(shape: impl IntoNamedShape) -> Result<NamedArray, AxisError> {
         CheckedShape::new("ones", shape)?.filled("ones", 1.0f32)
@@ -317,6 +347,22 @@ impl NamedArray {
 mod tests {
     use super::*;
     use crate::nx::DType;
+
+    #[test]
+    fn untouched_zeros_read_as_zeros_and_copy_on_write() {
+        let big = NamedArray::zeros_untouched(&[("a", 512), ("b", 1024)]).unwrap();
+        assert_eq!(big.named_shape().to_string(), "{a: 512, b: 1024}");
+        assert!(matches!(&big.data, Storage::F32(a) if a.is_borrowed()));
+        assert_eq!(big.count_non_finite(), 0);
+        assert!(big.to_f32_vec().iter().all(|v| *v == 0.0));
+        let mut written = big.clone();
+        written.map_f32_inplace(|v| v + 1.0).unwrap();
+        assert_eq!(written.to_f32_vec()[0], 1.0);
+        assert_eq!(big.to_f32_vec()[0], 0.0);
+        // Below 1 MiB: an ordinary owned array.
+        let small = NamedArray::zeros_untouched(&[("a", 4)]).unwrap();
+        assert!(matches!(&small.data, Storage::F32(a) if !a.is_borrowed()));
+    }
 
     #[test]
     fn filled_constructors_have_the_shape_and_value() {
