@@ -319,7 +319,19 @@ fn as_stored<'a, T: ArrayElement>(
                 Some(Strided { offset, strides }),
             )
         }
-        None => (wrap(Cow::Owned(view.iter().copied().collect())), None),
+        None => {
+            // Not dense (a slice of a fused weight, such as GPT-2's query out of `c_attn`):
+            // copy row by row, each row one slice copy when the last axis is unit-stride,
+            // instead of stepping an n-dimensional index per element.
+            let mut values = Vec::with_capacity(view.len());
+            for row in view.rows() {
+                match row.as_slice() {
+                    Some(row) => values.extend_from_slice(row),
+                    None => values.extend(row.iter().copied()),
+                }
+            }
+            (wrap(Cow::Owned(values)), None)
+        }
     }
 }
 
@@ -505,6 +517,28 @@ mod tests {
             );
             assert!((st.mean.unwrap() - sr.mean.unwrap()).abs() < 1e-12);
             assert!((st.std.unwrap() - sr.std.unwrap()).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn a_slice_that_is_not_dense_is_copied_in_logical_order() {
+        // Columns 2..6 of a 5 x 7 array (rows unit-stride), and the same slice transposed
+        // (rows strided): both copies equal the row-major values.
+        let values: Vec<f32> = (0..35).map(|i| i as f32).collect();
+        let x = NamedArray::from_f32(&[("rows", 5), ("cols", 7)], values).unwrap();
+        for part in [
+            x.slice_axis("cols", 2..6).unwrap(),
+            x.slice_axis("cols", 2..6)
+                .unwrap()
+                .order_as(&["cols", "rows"])
+                .unwrap(),
+        ] {
+            let data = ArrayData::from_named(&part);
+            let got: Vec<f64> = (0..data.values().len())
+                .map(|i| data.values().get_f64(i))
+                .collect();
+            let want: Vec<f64> = part.to_f32_vec().iter().map(|v| f64::from(*v)).collect();
+            assert_eq!(got, want);
         }
     }
 
