@@ -10,8 +10,7 @@
 //! name checks), the gradient tape's rule records, contraction plans and `Context`'s key
 //! paths; small blocks, 60 B on average.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod alloc_count;
 
 use penzai::models::{
     GenerateOptions, Gpt2Config, LlamaConfig, TransformerLm, generate_with_progress,
@@ -20,66 +19,7 @@ use penzai::nn::Parameter;
 use penzai::nx::DType;
 use penzai::prelude::*;
 
-/// Counts the allocations made on the thread that turned counting on (kernels' worker
-/// threads are left out: the test is about what the decode loop itself allocates).
-struct Counting;
-
-thread_local! {
-    static ON: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-    static BYTES: Cell<usize> = const { Cell::new(0) };
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(size: usize) {
-    let _ = ON.try_with(|on| {
-        if on.get() {
-            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-            let _ = BYTES.try_with(|b| b.set(b.get() + size));
-            let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
-        }
-    });
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// What one decode step allocated.
-#[derive(Clone, Copy, Debug)]
-struct Step {
-    count: usize,
-    bytes: usize,
-    largest: usize,
-}
-
-/// Counts since the last call, and starts counting afresh.
-fn take_counts() -> Step {
-    let step = Step {
-        count: COUNT.with(|c| c.replace(0)),
-        bytes: BYTES.with(|c| c.replace(0)),
-        largest: LARGEST.with(|l| l.replace(0)),
-    };
-    ON.with(|on| on.set(true));
-    step
-}
+use alloc_count::Counts as Step;
 
 const PROMPT: usize = 8;
 const NEW: usize = 12;
@@ -94,12 +34,12 @@ fn decode_steps(model: &TransformerLm) -> Vec<Step> {
         ..GenerateOptions::default()
     };
     let mut steps = Vec::new();
-    take_counts();
+    alloc_count::take();
     generate_with_progress(model, &prompt, &options, &mut |_, _| {
-        steps.push(take_counts());
+        steps.push(alloc_count::take());
     })
     .unwrap();
-    ON.with(|on| on.set(false));
+    alloc_count::stop();
     assert_eq!(steps.len(), NEW);
     steps.split_off(2)
 }

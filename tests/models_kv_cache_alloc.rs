@@ -1,59 +1,17 @@
 //! The KV cache is allocated once for the requested length, and a decode step allocates the
 //! same, small, set of arrays at every position: counted with a counting global allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod alloc_count;
 
 use penzai::models::{GenerateOptions, LlamaConfig, TransformerLm, generate_with_progress};
 use penzai::nn::{Attention, KVCache, KVCachingAttention};
 use penzai::nx::Storage;
 use penzai::prelude::*;
 
-/// Counts the allocations made on the thread that turned counting on (kernels' worker
-/// threads are left out: the test is about what the decode loop itself allocates).
-struct Counting;
-
-thread_local! {
-    static ON: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(size: usize) {
-    let _ = ON.try_with(|on| {
-        if on.get() {
-            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-            let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
-        }
-    });
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Counts and largest allocation since the last call, and starts counting afresh.
+/// Count and largest allocation since the last call, and counting afresh.
 fn take_counts() -> (usize, usize) {
-    let counts = (COUNT.with(|c| c.replace(0)), LARGEST.with(|l| l.replace(0)));
-    ON.with(|on| on.set(true));
-    counts
+    let counts = alloc_count::take();
+    (counts.count, counts.largest)
 }
 
 fn config() -> LlamaConfig {
@@ -85,7 +43,7 @@ fn decode_steps_allocate_the_same_small_arrays_at_every_position() {
         steps.push(take_counts());
     })
     .unwrap();
-    ON.with(|on| on.set(false));
+    alloc_count::stop();
     assert_eq!(out.axis_size("seq"), Some(PROMPT + NEW));
     assert_eq!(steps.len(), NEW);
 
