@@ -13,6 +13,7 @@ use crate::io::hf_config::{
     HfGpt2Config, HfGptNeoxConfig, HfLlamaConfig, LlamaFamily, activation_hf_name,
 };
 use crate::io::{Architecture, HfConfig, IoError};
+use crate::nn::Activation;
 
 /// The config as a JSON object; `file` names it in errors (an activation transformers has no
 /// name for).
@@ -30,13 +31,7 @@ pub(crate) fn to_json(config: &HfConfig, file: &str) -> Result<Value, IoError> {
 }
 
 fn gpt2(cfg: &HfGpt2Config, file: &str) -> Result<Value, IoError> {
-    let activation =
-        activation_hf_name(&cfg.activation).ok_or_else(|| IoError::UnsupportedConfig {
-            file: file.to_owned(),
-            key: "activation_function".to_owned(),
-            value: format!("\"{:?}\"", cfg.activation),
-            reason: "transformers has no name for this activation".to_owned(),
-        })?;
+    let activation = hf_activation(&cfg.activation, file, "activation_function")?;
     Ok(json!({
         "model_type": "gpt2",
         "architectures": ["GPT2LMHeadModel"],
@@ -58,13 +53,7 @@ fn gpt2(cfg: &HfGpt2Config, file: &str) -> Result<Value, IoError> {
 /// stated since NeoX's default is a quarter), with the 4.x keys `rotary_pct` and
 /// `rotary_emb_base` beside it so older transformers read the same RoPE.
 fn gpt_neox(cfg: &HfGptNeoxConfig, file: &str) -> Result<Value, IoError> {
-    let activation =
-        activation_hf_name(&cfg.activation).ok_or_else(|| IoError::UnsupportedConfig {
-            file: file.to_owned(),
-            key: "hidden_act".to_owned(),
-            value: format!("\"{:?}\"", cfg.activation),
-            reason: "transformers has no name for this activation".to_owned(),
-        })?;
+    let activation = hf_activation(&cfg.activation, file, "hidden_act")?;
     let mut rope = cfg.rope.to_json();
     if let Value::Object(map) = &mut rope {
         map.insert(
@@ -95,13 +84,7 @@ fn gpt_neox(cfg: &HfGptNeoxConfig, file: &str) -> Result<Value, IoError> {
 
 fn llama(cfg: &HfLlamaConfig, file: &str) -> Result<Value, IoError> {
     let architecture = llama::class_name(cfg.family);
-    let activation =
-        activation_hf_name(&cfg.activation).ok_or_else(|| IoError::UnsupportedConfig {
-            file: file.to_owned(),
-            key: "hidden_act".to_owned(),
-            value: format!("\"{:?}\"", cfg.activation),
-            reason: "transformers has no name for this activation".to_owned(),
-        })?;
+    let activation = hf_activation(&cfg.activation, file, "hidden_act")?;
     // transformers' "gelu_new" is the tanh form; Gemma names it "gelu_pytorch_tanh".
     let activation = match activation {
         "gelu_new" => "gelu_pytorch_tanh",
@@ -201,4 +184,15 @@ fn llama(cfg: &HfLlamaConfig, file: &str) -> Result<Value, IoError> {
         }
     }
     Ok(out)
+}
+
+/// transformers' name for `activation`, written under `key`; an activation it has no name
+/// for is an error naming the key.
+fn hf_activation(activation: &Activation, file: &str, key: &str) -> Result<&'static str, IoError> {
+    activation_hf_name(activation).ok_or_else(|| IoError::UnsupportedConfig {
+        file: file.to_owned(),
+        key: key.to_owned(),
+        value: format!("\"{activation:?}\""),
+        reason: "transformers has no name for this activation".to_owned(),
+    })
 }

@@ -2,7 +2,7 @@
 //! transformers writes today and without it (the published 4.x checkpoints, which also
 //! carry the causal-mask buffers `attn.bias` and `attn.masked_bias`).
 
-use super::layout::TensorMap;
+use super::layout::{TensorMap, layer_norm};
 use super::{HfError, Plan, Skeleton};
 use crate::io::IoError;
 use crate::io::hf_config::HfGpt2Config as HfGpt2;
@@ -92,7 +92,7 @@ pub(crate) fn layout(cfg: &HfGpt2, prefix: &str) -> Vec<TensorMap> {
                 .collect::<Vec<_>>()
         };
         let qkv_axes = [("qkv", 3), heads[0], heads[1]];
-        rows.extend(norm(&hf("ln_1"), d, &ours("attn.norm")));
+        rows.extend(layer_norm(&hf("ln_1"), d, &ours("attn.norm")));
         rows.push(TensorMap::split(
             hf("attn.c_attn.weight"),
             &[d, 3 * d],
@@ -119,7 +119,7 @@ pub(crate) fn layout(cfg: &HfGpt2, prefix: &str) -> Vec<TensorMap> {
             &[emb],
             ours("attn.output.bias"),
         ));
-        rows.extend(norm(&hf("ln_2"), d, &ours("mlp.norm")));
+        rows.extend(layer_norm(&hf("ln_2"), d, &ours("mlp.norm")));
         rows.push(TensorMap::one(
             hf("mlp.c_fc.weight"),
             &[d, n],
@@ -145,7 +145,7 @@ pub(crate) fn layout(cfg: &HfGpt2, prefix: &str) -> Vec<TensorMap> {
             ours("mlp.down.bias"),
         ));
     }
-    rows.extend(norm(&format!("{prefix}ln_f"), d, "final_norm"));
+    rows.extend(layer_norm(&format!("{prefix}ln_f"), d, "final_norm"));
     if !cfg.tie_word_embeddings {
         rows.push(TensorMap::one(
             "lm_head.weight",
@@ -155,22 +155,4 @@ pub(crate) fn layout(cfg: &HfGpt2, prefix: &str) -> Vec<TensorMap> {
         ));
     }
     rows
-}
-
-/// A LayerNorm's scale and bias.
-fn norm(hf: &str, d: usize, ours: &str) -> [TensorMap; 2] {
-    [
-        TensorMap::one(
-            format!("{hf}.weight"),
-            &[d],
-            &[("embedding", d)],
-            format!("{ours}.scale.weights"),
-        ),
-        TensorMap::one(
-            format!("{hf}.bias"),
-            &[d],
-            &[("embedding", d)],
-            format!("{ours}.bias"),
-        ),
-    ]
 }

@@ -2,7 +2,7 @@
 //! writes it and as the published checkpoints store it (with the `attention.bias`,
 //! `attention.masked_bias` and `attention.rotary_emb.inv_freq` buffers, which are ignored).
 
-use super::layout::TensorMap;
+use super::layout::{TensorMap, layer_norm};
 use super::{Plan, Skeleton};
 use crate::io::hf_config::HfGptNeoxConfig as HfNeox;
 use crate::models::GptNeoxConfig;
@@ -82,7 +82,7 @@ pub(crate) fn layout(cfg: &HfNeox) -> Vec<TensorMap> {
                 .map(|p| ours(&format!("attn.{p}.{what}")))
                 .collect::<Vec<_>>()
         };
-        rows.extend(norm(&hf("input_layernorm"), d, &ours("attn.norm")));
+        rows.extend(layer_norm(&hf("input_layernorm"), d, &ours("attn.norm")));
         rows.push(TensorMap::split(
             hf("attention.query_key_value.weight"),
             &[3 * d, d],
@@ -113,7 +113,11 @@ pub(crate) fn layout(cfg: &HfNeox) -> Vec<TensorMap> {
                 ours("attn.output.bias"),
             ));
         }
-        rows.extend(norm(&hf("post_attention_layernorm"), d, &ours("mlp.norm")));
+        rows.extend(layer_norm(
+            &hf("post_attention_layernorm"),
+            d,
+            &ours("mlp.norm"),
+        ));
         for (theirs, mine, shape, axes) in [
             ("dense_h_to_4h", "up", [n, d], [neurons, emb]),
             ("dense_4h_to_h", "down", [d, n], [emb, neurons]),
@@ -132,7 +136,11 @@ pub(crate) fn layout(cfg: &HfNeox) -> Vec<TensorMap> {
             ));
         }
     }
-    rows.extend(norm(&format!("{PREFIX}final_layer_norm"), d, "final_norm"));
+    rows.extend(layer_norm(
+        &format!("{PREFIX}final_layer_norm"),
+        d,
+        "final_norm",
+    ));
     if !cfg.tie_word_embeddings {
         rows.push(TensorMap::one(
             "embed_out.weight",
@@ -142,22 +150,4 @@ pub(crate) fn layout(cfg: &HfNeox) -> Vec<TensorMap> {
         ));
     }
     rows
-}
-
-/// A LayerNorm's scale and bias.
-fn norm(hf: &str, d: usize, ours: &str) -> [TensorMap; 2] {
-    [
-        TensorMap::one(
-            format!("{hf}.weight"),
-            &[d],
-            &[("embedding", d)],
-            format!("{ours}.scale.weights"),
-        ),
-        TensorMap::one(
-            format!("{hf}.bias"),
-            &[d],
-            &[("embedding", d)],
-            format!("{ours}.bias"),
-        ),
-    ]
 }

@@ -127,3 +127,22 @@ pub(crate) fn describe_axes(axes: &[(&str, usize)]) -> String {
     let inner: Vec<String> = sorted.iter().map(|(n, s)| format!("{n}: {s}")).collect();
     format!("{{{}}}", inner.join(", "))
 }
+
+/// A LayerNorm's scale and bias (`{hf}.weight`, `{hf}.bias`) as `{ours}.scale.weights` and
+/// `{ours}.bias`: GPT-2 and GPT-NeoX share this layout.
+pub(crate) fn layer_norm(hf: &str, d: usize, ours: &str) -> [TensorMap; 2] {
+    [
+        TensorMap::one(
+            format!("{hf}.weight"),
+            &[d],
+            &[("embedding", d)],
+            format!("{ours}.scale.weights"),
+        ),
+        TensorMap::one(
+            format!("{hf}.bias"),
+            &[d],
+            &[("embedding", d)],
+            format!("{ours}.bias"),
+        ),
+    ]
+}
