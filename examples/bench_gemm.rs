@@ -134,9 +134,31 @@ fn main() -> anyhow::Result<()> {
         });
         println!(
             "{{\"case\": \"decode_matvec\", \"threads\": \"{threads}\", \"shape\": \"[{k}] x [{n}x{k}]\", \
-             \"f32_gb_per_s\": {:.1}, \"bf16_gb_per_s\": {:.1}}}",
+             \"f32_gb_per_s\": {:.1}, \"bf16_gb_per_s\": {:.1}, \"f32_cpu\": {:.1}, \"bf16_cpu\": {:.1}}}",
             (k * n * 4) as f64 / f32_s.0 / 1e9,
-            (k * n * 2) as f64 / bf16_s.0 / 1e9
+            (k * n * 2) as f64 / bf16_s.0 / 1e9,
+            (k * n * 4) as f64 / f32_s.1 / 1e9,
+            (k * n * 2) as f64 / bf16_s.1 / 1e9
+        );
+    }
+    // Decode through a weight of GPT-2's `Conv1D` layout [in, out] (output axis contiguous).
+    for &(k, n) in &[(768usize, 2304usize), (768, 3072), (3072, 768)] {
+        let x = NamedArray::normal(0, &[("embedding", k)], 0.0, 1.0)?;
+        let w = NamedArray::normal(1, &[("embedding", k), ("hidden", n)], 0.0, 1.0)?;
+        let w16 = w.cast(DType::BF16)?;
+        let f32_s = seconds(|| {
+            x.contract(&w, &["embedding"]).expect("contract");
+        });
+        let bf16_s = seconds(|| {
+            x.contract(&w16, &["embedding"]).expect("contract");
+        });
+        println!(
+            "{{\"case\": \"decode_matvec_rows\", \"threads\": \"{threads}\", \"shape\": \"[{k}] x [{k}x{n}]\", \
+             \"f32_gb_per_s\": {:.1}, \"bf16_gb_per_s\": {:.1}, \"f32_cpu\": {:.1}, \"bf16_cpu\": {:.1}}}",
+            (k * n * 4) as f64 / f32_s.0 / 1e9,
+            (k * n * 2) as f64 / bf16_s.0 / 1e9,
+            (k * n * 4) as f64 / f32_s.1 / 1e9,
+            (k * n * 2) as f64 / bf16_s.1 / 1e9
         );
     }
     Ok(())

@@ -6,9 +6,11 @@
 //! any row and column strides, so permuted operands reach it without a layout copy, and
 //! dispatches at run time to the widest SIMD the CPU has. Threads come from rayon's pool.
 //!
-//! - **Skinny** (at most [`SKINNY_ROWS`] rows on one side): reads each weight once, in
-//!   blocks of columns spread over the threads; a 16-bit weight is widened in L1-sized chunks
-//!   as it streams by. This is the decode path, bound by memory bandwidth.
+//! - **Skinny** (at most [`SKINNY_ROWS`] rows on one side): reads each weight once, each
+//!   thread one contiguous run of it (blocks of columns when the contracted axis is
+//!   contiguous, blocks of rows with partial sums when the output axis is); a 16-bit weight is
+//!   widened in registers as it streams by (`matvec`). This is the decode path, bound by
+//!   memory bandwidth.
 //! - **General**: f32 operands go straight to `gemm`. A 16-bit operand is widened one panel
 //!   of columns at a time into a per-thread buffer that stays in cache while `gemm` packs it,
 //!   the panels spread over the threads; a model's 16-bit weights are never widened whole.
@@ -39,14 +41,10 @@ const SMALL_F32_PRODUCT: usize = 128 * 128 * 128;
 /// Skinny products smaller than this (weight elements) run on one thread.
 const SKINNY_PARALLEL: usize = 32 * 1024;
 
-/// Elements widened at a time on the skinny path (fits in L1 with the f32 rows).
-const CHUNK: usize = 256;
-
-/// Columns per task on the skinny path when a weight's rows are contiguous. Measured on GPT-2
-/// small's decode (2 cores, `penzai bench --model`): 256 gave 14.3-15.3 tok/s, 512 gave
-/// 17.9-18.7, 1024 gave 15.2 (too few tasks to share between the threads), and equal blocks
-/// of at most 512 per thread (384 for GPT-2's 768 and 2304 columns) 16.6-17.4.
-const ROW_BLOCK: usize = 512;
+/// Tasks per thread on the skinny path when a weight's rows are contiguous: more than one,
+/// so a thread slowed by another process does not hold the others up, and few, since each
+/// task adds a partial sum of the output.
+const ROW_TASKS_PER_THREAD: usize = 2;
 
 /// Columns per task on the skinny path when a weight's columns are contiguous.
 const COLUMN_BLOCK: usize = 32;
@@ -229,10 +227,12 @@ fn matmul(a: &Mat<'_>, b: &Mat<'_>, c: ArrayViewMut2<'_, f32>, parallel: bool) {
 trait Widen: Copy + Send + Sync + 'static {
     /// Writes `src` as f32 into `dst` (of equal length).
     fn widen_into(src: &[Self], dst: &mut [f32]);
-    /// `src` as f32 without a copy when it already is f32.
-    fn as_f32(src: &[Self]) -> Option<&[f32]>;
     /// One value as f32.
     fn widen(self) -> f32;
+    /// `sum(x[i] * w[i])` over the common length, widened in registers.
+    fn dot(x: &[f32], w: &[Self]) -> f32;
+    /// `y[i] += s * w[i]` over the common length, widened in registers.
+    fn axpy(y: &mut [f32], s: f32, w: &[Self]);
 }
 
 impl Widen for f32 {
@@ -241,12 +241,16 @@ impl Widen for f32 {
         dst.copy_from_slice(src);
     }
     #[inline(always)]
-    fn as_f32(src: &[f32]) -> Option<&[f32]> {
-        Some(src)
-    }
-    #[inline(always)]
     fn widen(self) -> f32 {
         self
+    }
+    #[inline(always)]
+    fn dot(x: &[f32], w: &[f32]) -> f32 {
+        super::matvec::dot_f32(x, w)
+    }
+    #[inline(always)]
+    fn axpy(y: &mut [f32], s: f32, w: &[f32]) {
+        super::matvec::axpy_f32(y, s, w)
     }
 }
 
@@ -259,12 +263,16 @@ impl Widen for bf16 {
         }
     }
     #[inline(always)]
-    fn as_f32(_: &[bf16]) -> Option<&[f32]> {
-        None
-    }
-    #[inline(always)]
     fn widen(self) -> f32 {
         self.to_f32()
+    }
+    #[inline(always)]
+    fn dot(x: &[f32], w: &[bf16]) -> f32 {
+        super::matvec::dot_bf16(x, w)
+    }
+    #[inline(always)]
+    fn axpy(y: &mut [f32], s: f32, w: &[bf16]) {
+        super::matvec::axpy_bf16(y, s, w)
     }
 }
 
@@ -275,42 +283,16 @@ impl Widen for f16 {
         half::slice::HalfFloatSliceExt::convert_to_f32_slice(src, dst);
     }
     #[inline(always)]
-    fn as_f32(_: &[f16]) -> Option<&[f32]> {
-        None
-    }
-    #[inline(always)]
     fn widen(self) -> f32 {
         self.to_f32()
     }
-}
-
-/// Lanes of independent accumulators in the skinny kernels (two or four SIMD registers).
-const LANES: usize = 16;
-
-/// `sum(x * w)` in `LANES` interleaved partial sums, so the compiler vectorizes it.
-#[inline(always)]
-fn dot(x: &[f32], w: &[f32]) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let (xc, wc) = (x.chunks_exact(LANES), w.chunks_exact(LANES));
-    let tail: f32 = xc
-        .remainder()
-        .iter()
-        .zip(wc.remainder())
-        .map(|(a, b)| a * b)
-        .sum();
-    for (xs, ws) in xc.zip(wc) {
-        for i in 0..LANES {
-            acc[i] += xs[i] * ws[i];
-        }
+    #[inline(always)]
+    fn dot(x: &[f32], w: &[f16]) -> f32 {
+        super::matvec::dot_f16(x, w)
     }
-    acc.iter().sum::<f32>() + tail
-}
-
-/// `y += s * w`, vectorized.
-#[inline(always)]
-fn axpy(y: &mut [f32], s: f32, w: &[f32]) {
-    for (y, &w) in y.iter_mut().zip(w) {
-        *y += s * w;
+    #[inline(always)]
+    fn axpy(y: &mut [f32], s: f32, w: &[f16]) {
+        super::matvec::axpy_f16(y, s, w)
     }
 }
 
@@ -337,11 +319,10 @@ fn skinny_typed<T: Widen>(
 ) {
     let n = w.ncols();
     let parallel = parallel && k * n >= SKINNY_PARALLEL;
-    let arch = pulp::Arch::new();
     if k == 1 || w.strides()[0] == 1 {
         // Columns contiguous (a HuggingFace Linear weight, `[out, in]`): one dot per column.
         let task = |(block, mut c): (usize, ArrayViewMut2<'_, f32>)| {
-            arch.dispatch(|| columns_task(x, rows, k, w, block * COLUMN_BLOCK, &mut c))
+            columns_task(x, rows, k, w, block * COLUMN_BLOCK, &mut c)
         };
         let blocks = c.axis_chunks_iter_mut(Axis(1), COLUMN_BLOCK);
         if parallel {
@@ -351,15 +332,7 @@ fn skinny_typed<T: Widen>(
         }
     } else if w.strides()[1] == 1 {
         // Rows contiguous (GPT-2's `Conv1D`, `[in, out]`): accumulate scaled rows.
-        let task = |(block, mut c): (usize, ArrayViewMut2<'_, f32>)| {
-            arch.dispatch(|| rows_task(x, rows, k, w, block * ROW_BLOCK, &mut c))
-        };
-        let blocks = c.axis_chunks_iter_mut(Axis(1), ROW_BLOCK);
-        if parallel {
-            blocks.into_par_iter().enumerate().for_each(task);
-        } else {
-            blocks.enumerate().for_each(task);
-        }
+        rows_split(x, rows, k, w, c, parallel);
     } else {
         // Neither layout streams: widen once and use the general kernel.
         let wide = w.mapv(T::widen);
@@ -369,7 +342,6 @@ fn skinny_typed<T: Widen>(
 }
 
 /// Columns `first..first + c.ncols()` of `x @ w` when each column of `w` is contiguous.
-#[inline(always)]
 fn columns_task<T: Widen>(
     x: &[f32],
     rows: usize,
@@ -378,66 +350,65 @@ fn columns_task<T: Widen>(
     first: usize,
     c: &mut ArrayViewMut2<'_, f32>,
 ) {
-    let mut buf = [0.0f32; CHUNK];
     for j in 0..c.ncols() {
         let column = w.column(first + j);
         // Stride 1 along k (or k == 1), checked by the caller.
         let Some(column) = column.to_slice() else {
             unreachable!("contiguous columns")
         };
-        let mut acc = [0.0f32; SKINNY_ROWS];
-        for (ci, chunk) in column.chunks(CHUNK).enumerate() {
-            let wide: &[f32] = match T::as_f32(chunk) {
-                Some(wide) => wide,
-                None => {
-                    T::widen_into(chunk, &mut buf[..chunk.len()]);
-                    &buf[..chunk.len()]
-                }
-            };
-            let start = ci * CHUNK;
-            for (r, a) in acc.iter_mut().enumerate().take(rows) {
-                *a += dot(&x[r * k + start..r * k + start + wide.len()], wide);
-            }
-        }
-        for (r, a) in acc.iter().enumerate().take(rows) {
-            c[[r, j]] = *a;
+        for r in 0..rows {
+            c[[r, j]] = T::dot(&x[r * k..(r + 1) * k], column);
         }
     }
 }
 
-/// Columns `first..first + c.ncols()` of `x @ w` when each row of `w` is contiguous.
-#[inline(always)]
-fn rows_task<T: Widen>(
+/// `c = x @ w` when each row of `w` is contiguous: the rows of `w` are split among
+/// [`ROW_TASKS_PER_THREAD`] tasks a thread, each adding `x[r, kk] * w[kk, ..]` over its own
+/// rows into a partial sum of `c`; the partials are added at the end.
+///
+/// Each task reads one contiguous run of the weight. Splitting by columns instead (each task
+/// a block of columns of every row) read 2 KB runs a row apart, which the hardware
+/// prefetchers do not follow from page to page: GPT-2 small's decode spent 62% of its time
+/// there, at about 10 GB/s.
+fn rows_split<T: Widen>(
     x: &[f32],
     rows: usize,
     k: usize,
     w: ArrayView2<'_, T>,
-    first: usize,
-    c: &mut ArrayViewMut2<'_, f32>,
+    mut c: ArrayViewMut2<'_, f32>,
+    parallel: bool,
 ) {
-    let width = c.ncols();
-    let mut acc = [[0.0f32; ROW_BLOCK]; SKINNY_ROWS];
-    let mut buf = [0.0f32; ROW_BLOCK];
-    for kk in 0..k {
-        let row = w.row(kk);
-        let Some(row) = row.to_slice() else {
-            unreachable!("contiguous rows")
-        };
-        let seg = &row[first..first + width];
-        let wide: &[f32] = match T::as_f32(seg) {
-            Some(wide) => wide,
-            None => {
-                T::widen_into(seg, &mut buf[..width]);
-                &buf[..width]
+    let n = w.ncols();
+    let tasks = if parallel {
+        (rayon::current_num_threads() * ROW_TASKS_PER_THREAD).clamp(1, k.max(1))
+    } else {
+        1
+    };
+    let per_task = k.div_ceil(tasks);
+    let mut partials = vec![0.0f32; tasks * rows * n];
+    let task = |(t, part): (usize, &mut [f32])| {
+        for kk in (t * per_task)..((t + 1) * per_task).min(k) {
+            let row = w.row(kk);
+            let Some(row) = row.to_slice() else {
+                unreachable!("contiguous rows")
+            };
+            for (r, acc) in part.chunks_exact_mut(n).enumerate() {
+                T::axpy(acc, x[r * k + kk], row);
             }
-        };
-        for (r, acc) in acc.iter_mut().enumerate().take(rows) {
-            axpy(&mut acc[..width], x[r * k + kk], wide);
         }
+    };
+    if n == 0 {
+        return;
     }
-    for (r, acc) in acc.iter().enumerate().take(rows) {
-        for (j, &v) in acc[..width].iter().enumerate() {
-            c[[r, j]] = v;
+    if tasks > 1 {
+        partials.par_chunks_mut(rows * n).enumerate().for_each(task);
+    } else {
+        partials.chunks_mut(rows * n).enumerate().for_each(task);
+    }
+    for r in 0..rows {
+        let mut out = c.row_mut(r);
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = (0..tasks).map(|t| partials[(t * rows + r) * n + j]).sum();
         }
     }
 }

@@ -65,6 +65,7 @@ mod indexer;
 pub(crate) mod kernels;
 mod math;
 mod matmul;
+mod matvec;
 mod nmap;
 mod nmap_any;
 mod order;
