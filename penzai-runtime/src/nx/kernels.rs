@@ -94,6 +94,29 @@ pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     if x < LOWEST { 0.0 } else { er * scale }
 }
 
+/// The hyperbolic tangent, from [`exp_nonpositive`] so that it vectorizes: `libm::tanhf`
+/// calls `expm1f` per element, and GPT-2's GELU spent 12% of a forward pass there.
+///
+/// `tanh(x) = sign(x) (1 - e) / (1 + e)` with `e = exp(-2|x|)`, and near 0 (`|x| < 1/16`,
+/// where `1 - e` would cancel) the odd Taylor polynomial to `x^7`, whose next term is below
+/// `2^-36 |x|`. Within 8 ulp of `libm::tanhf` over the whole range (tested); NaN gives NaN,
+/// the infinities give `±1`. Only IEEE `+ - * /`, so the same bits on every platform.
+#[inline(always)]
+pub(crate) fn tanh(x: f32) -> f32 {
+    let a = x.abs();
+    let e = exp_nonpositive(-2.0 * a);
+    let far = (1.0 - e) / (1.0 + e);
+    let x2 = x * x;
+    let near = x + x * x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0)));
+    if a < 0.0625 {
+        near
+    } else if x < 0.0 {
+        -far
+    } else {
+        far
+    }
+}
+
 /// Replaces `xs` by its softmax: `exp(x - max) / sum`. A lane whose maximum is NaN or
 /// `-inf` (all masked) becomes all NaN, as in `jax.nn.softmax`.
 pub(crate) fn softmax_inplace(xs: &mut [f32]) {
@@ -136,6 +159,30 @@ pub(crate) fn log_softmax_inplace(xs: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tanh_matches_libm_within_eight_ulp() {
+        let mut worst = 0.0f32;
+        let mut x = -12.0f32;
+        while x <= 12.0 {
+            let (got, want) = (tanh(x), libm::tanhf(x));
+            if want != 0.0 {
+                worst = worst.max(((got - want) / want).abs());
+            } else {
+                assert_eq!(got, 0.0);
+            }
+            x += 0.000_37;
+        }
+        // Tiny inputs, where tanh(x) = x to f32 precision.
+        for x in [1e-30f32, -3e-12, 1e-7, -0.01, 0.062_49, 0.0625, -0.0625] {
+            let want = libm::tanhf(x);
+            worst = worst.max(((tanh(x) - want) / want).abs());
+        }
+        assert!(worst <= 8.0 * f32::EPSILON, "worst relative error {worst}");
+        assert!(tanh(f32::NAN).is_nan());
+        assert_eq!((tanh(f32::INFINITY), tanh(f32::NEG_INFINITY)), (1.0, -1.0));
+        assert_eq!((tanh(0.0), tanh(100.0), tanh(-100.0)), (0.0, 1.0, -1.0));
+    }
 
     #[test]
     fn exp_matches_libm_within_two_ulp() {

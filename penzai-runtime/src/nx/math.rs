@@ -1,11 +1,13 @@
 //! Unary math on `f32` elements: exponentials, activations and custom maps.
 //!
 //! Transcendental functions come from the pure-Rust `libm` crate, so a model gives the same
-//! bits on every platform. `i64` inputs are converted to `f32` first (as `jnp.exp` does);
+//! bits on every platform; `tanh` (and the tanh GELU) use [`kernels::tanh`], written from
+//! IEEE arithmetic alone for the same reason, and so that it vectorizes. `i64` inputs are converted to `f32` first (as `jnp.exp` does);
 //! `bool` inputs are a dtype error.
 
 use super::array::NamedArray;
 use super::error::AxisError;
+use super::kernels;
 use super::tape;
 
 /// `sqrt(2 / pi)`, the constant of the tanh approximation of GELU.
@@ -44,13 +46,13 @@ impl NamedArray {
 
     /// The hyperbolic tangent.
     pub fn tanh(&self) -> Result<NamedArray, AxisError> {
-        let out = self.scalar_op("tanh", libm::tanhf);
+        let out = self.scalar_op("tanh", kernels::tanh);
         tape::record(
             "tanh",
             &[self],
             out,
             tape::unary("tanh", self, |x| {
-                let t = libm::tanhf(x);
+                let t = kernels::tanh(x);
                 1.0 - t * t
             }),
         )
@@ -108,10 +110,10 @@ impl NamedArray {
     /// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     pub fn gelu_tanh(&self) -> Result<NamedArray, AxisError> {
         let out = self.scalar_op("gelu_tanh", |x| {
-            0.5 * x * (1.0 + libm::tanhf(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)))
+            0.5 * x * (1.0 + kernels::tanh(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)))
         });
         let d = |x: f32| {
-            let t = libm::tanhf(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x));
+            let t = kernels::tanh(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x));
             let dt = (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044_715 * x * x);
             0.5 * (1.0 + t) + 0.5 * x * dt
         };
