@@ -150,7 +150,8 @@ fn as_matrix<'a, T: Clone>(
         unreachable!("two axes remain");
     }
     // The groups' strides do not merge: copy, in logical order.
-    let values: Vec<T> = v.iter().cloned().collect();
+    let mut values = Vec::new();
+    super::shared::extend_logical(&v, &mut values);
     ndarray::Array2::from_shape_vec((rows, cols), values)
         .expect("rows * cols elements")
         .into()

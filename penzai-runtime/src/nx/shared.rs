@@ -16,6 +16,29 @@ use ndarray::{
     ArcArray, ArrayD, ArrayViewD, ArrayViewMutD, Axis, Dimension, IxDyn, ShapeBuilder, Slice,
 };
 
+/// Appends the elements of `view` to `out` in logical (row-major) order: one slice copy when
+/// the view is contiguous, else one per row along the last axis (a `memcpy` each when that
+/// axis is unit-stride), rather than ndarray's element iterator, which steps an
+/// n-dimensional index per element (16% of GPT-2 small's decode when the fused attention
+/// copied its cache that way).
+pub(crate) fn extend_logical<T: Clone>(view: &ArrayViewD<'_, T>, out: &mut Vec<T>) {
+    if let Some(s) = view.as_slice() {
+        out.extend_from_slice(s);
+        return;
+    }
+    if view.ndim() == 0 {
+        out.extend(view.iter().cloned());
+        return;
+    }
+    out.reserve(view.len());
+    for row in view.rows() {
+        match row.as_slice() {
+            Some(s) => out.extend_from_slice(s),
+            None => out.extend(row.iter().cloned()),
+        }
+    }
+}
+
 /// Read-only bytes that arrays may borrow from: a memory map or an owned buffer. Their
 /// address never changes while shared (both `Mmap` and `Vec<u8>` keep their data in place).
 pub(crate) type ByteRegion = Arc<dyn AsRef<[u8]> + Send + Sync>;
@@ -367,5 +390,30 @@ mod tests {
         assert_eq!(values(&a), [0., 1., 2., 3., 4., 5.]);
         let again = SharedArray::<f32>::borrow_bytes(bytes, 0..24, &[6]).unwrap();
         assert_eq!(values(&again), [0., 1., 2., 3., 4., 5.]);
+    }
+
+    #[test]
+    fn extend_logical_copies_any_view_in_logical_order() {
+        use ndarray::s;
+        let a = ArrayD::from_shape_fn(IxDyn(&[3, 5, 4]), |i| {
+            (i[0] * 100 + i[1] * 10 + i[2]) as f32
+        });
+        let views = [
+            a.view(),
+            a.slice(s![.., 1..4, ..]).into_dyn(),
+            a.slice(s![.., .., 1..3]).into_dyn(),
+            a.view().permuted_axes(IxDyn(&[1, 0, 2])),
+            a.view().reversed_axes(),
+            a.index_axis(Axis(1), 2).into_dyn(),
+            a.index_axis(Axis(0), 1)
+                .index_axis_move(Axis(0), 1)
+                .index_axis_move(Axis(0), 3),
+        ];
+        for v in views {
+            let mut out = vec![7.0];
+            extend_logical(&v, &mut out);
+            assert_eq!(out[0], 7.0);
+            assert_eq!(out[1..], v.iter().copied().collect::<Vec<_>>()[..]);
+        }
     }
 }
