@@ -219,3 +219,33 @@ fn take_orders_its_result_like_penzai() {
         ]
     );
 }
+
+/// The contiguous fast path of concat and stack gives what ndarray's element-wise joins give,
+/// at every axis, and declines non-contiguous views.
+#[test]
+fn contiguous_join_matches_ndarray() {
+    use ndarray::{ArrayD, IxDyn};
+    let a = ArrayD::from_shape_fn(IxDyn(&[2, 3, 4]), |i| {
+        (i[0] * 100 + i[1] * 10 + i[2]) as f32
+    });
+    let b = a.mapv(|x| -x);
+    for ax in 0..=3 {
+        let got = super::join_contiguous(&[a.view(), b.view(), a.view()], Axis(ax), true).unwrap();
+        let want = ndarray::stack(Axis(ax), &[a.view(), b.view(), a.view()]).unwrap();
+        assert_eq!(got, want, "stack at {ax}");
+    }
+    for ax in 0..3 {
+        let mut shape = vec![2, 3, 4];
+        shape[ax] = 5;
+        let c = ArrayD::from_shape_fn(IxDyn(&shape), |i| (i[0] + i[1] + i[2]) as f32 + 0.5);
+        let got = super::join_contiguous(&[a.view(), c.view()], Axis(ax), false).unwrap();
+        let want = ndarray::concatenate(Axis(ax), &[a.view(), c.view()]).unwrap();
+        assert_eq!(got, want, "concat along {ax}");
+    }
+    assert!(super::join_contiguous(&[a.view(), a.view()], Axis(3), false).is_none());
+    let t = a.view().reversed_axes();
+    assert!(super::join_contiguous(&[t.clone(), t], Axis(0), false).is_none());
+    let scalar = ArrayD::from_elem(IxDyn(&[]), 2.0f32);
+    let got = super::join_contiguous(&[scalar.view(), scalar.view()], Axis(0), true).unwrap();
+    assert_eq!(got.into_raw_vec_and_offset().0, vec![2.0, 2.0]);
+}

@@ -117,6 +117,18 @@ pub(crate) fn tanh(x: f32) -> f32 {
     }
 }
 
+/// The logistic sigmoid `1 / (1 + e^-x)`, from [`exp_nonpositive`] so that it vectorizes
+/// (SiLU through `libm::expf` was 6% of Penzai's medium forward).
+///
+/// With `e = exp(-|x|)`: `1 / (1 + e)` for `x >= 0` and `e / (1 + e)` below, so neither
+/// side cancels. Within 4 ulp of `1 / (1 + libm::expf(-x))` (tested); NaN gives NaN.
+#[inline(always)]
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    let e = exp_nonpositive(-x.abs());
+    let inv = 1.0 / (1.0 + e);
+    if x < 0.0 { e * inv } else { inv }
+}
+
 /// Replaces `xs` by its softmax: `exp(x - max) / sum`. A lane whose maximum is NaN or
 /// `-inf` (all masked) becomes all NaN, as in `jax.nn.softmax`.
 pub(crate) fn softmax_inplace(xs: &mut [f32]) {
@@ -159,6 +171,24 @@ pub(crate) fn log_softmax_inplace(xs: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sigmoid_matches_libm_within_four_ulp() {
+        let mut worst = 0.0f32;
+        let mut x = -87.0f32;
+        while x <= 40.0 {
+            let (got, want) = (sigmoid(x), 1.0 / (1.0 + libm::expf(-x)));
+            worst = worst.max(((got - want) / want).abs());
+            x += 0.000_93;
+        }
+        assert!(worst <= 4.0 * f32::EPSILON, "worst relative error {worst}");
+        assert!(sigmoid(f32::NAN).is_nan());
+        assert_eq!(
+            (sigmoid(f32::INFINITY), sigmoid(f32::NEG_INFINITY)),
+            (1.0, 0.0)
+        );
+        assert_eq!(sigmoid(0.0), 0.5);
+    }
 
     #[test]
     fn tanh_matches_libm_within_eight_ulp() {

@@ -1,8 +1,9 @@
 //! Unary math on `f32` elements: exponentials, activations and custom maps.
 //!
 //! Transcendental functions come from the pure-Rust `libm` crate, so a model gives the same
-//! bits on every platform; `tanh` (and the tanh GELU) use [`kernels::tanh`], written from
-//! IEEE arithmetic alone for the same reason, and so that it vectorizes. `i64` inputs are converted to `f32` first (as `jnp.exp` does);
+//! bits on every platform; `tanh`, `sigmoid` and the activations built on them (tanh GELU,
+//! SiLU) use `kernels::tanh` and `kernels::sigmoid`, written from IEEE arithmetic alone for
+//! the same reason, and so that they vectorize. `i64` inputs are converted to `f32` first (as `jnp.exp` does);
 //! `bool` inputs are a dtype error.
 
 use super::array::NamedArray;
@@ -13,9 +14,7 @@ use super::tape;
 /// `sqrt(2 / pi)`, the constant of the tanh approximation of GELU.
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + libm::expf(-x))
-}
+use kernels::sigmoid;
 
 impl NamedArray {
     /// Applies `f` to every element, as `f32`, keeping the axes: the escape hatch for
