@@ -164,3 +164,12 @@ fn a_layer_in_the_scores_slot_sees_the_scores_and_the_weights() {
     let edited = uniform.call(x, &mut Context::new()).unwrap();
     assert!(max_abs_diff(&plain, &edited) > 1e-3);
 }
+
+/// A sequence longer than one block of queries (the fused path computes scores 64 query rows
+/// at a time), so the mask's row offsets between blocks are exercised.
+#[test]
+fn fused_equals_general_over_several_query_blocks() {
+    let model = TransformerLm::llama(&LlamaConfig::tiny(), 0).unwrap();
+    let ids: Vec<i64> = (0..150).map(|i| (i * 7 + 3) % 64).collect();
+    assert_paths_agree(&model, &tokens(2, &ids));
+}

@@ -234,7 +234,54 @@ pub(crate) fn zip2<A: Copy, B: Copy, C>(
     f: impl Fn(A, B) -> C,
 ) -> ArrayD<C> {
     let (a, b) = (broadcast(a, shape), broadcast(b, shape));
+    if let Some(values) = zip2_runs(&a, &b, &f) {
+        return ArrayD::from_shape_vec(shape.clone(), values)
+            .expect("one value per element of the broadcast shape");
+    }
     Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y))
+}
+
+/// `f` over two views of one shape by slice loops, which the compiler vectorizes, when one is
+/// contiguous and the other is too or repeats one contiguous run over its leading axes (a
+/// bias or a scale broadcast over batch and sequence); `None` otherwise. ndarray's `Zip`
+/// steps n-dimensional views and took 11% of Penzai's medium forward.
+fn zip2_runs<A: Copy, B: Copy, C>(
+    a: &ArrayViewD<'_, A>,
+    b: &ArrayViewD<'_, B>,
+    f: &impl Fn(A, B) -> C,
+) -> Option<Vec<C>> {
+    let mut out = Vec::with_capacity(a.len());
+    match (a.as_slice(), b.as_slice()) {
+        (Some(x), Some(y)) => out.extend(x.iter().zip(y).map(|(&x, &y)| f(x, y))),
+        (Some(x), None) => {
+            let y = repeated_run(b)?;
+            for chunk in x.chunks_exact(y.len()) {
+                out.extend(chunk.iter().zip(y).map(|(&x, &y)| f(x, y)));
+            }
+        }
+        (None, Some(y)) => {
+            let x = repeated_run(a)?;
+            for chunk in y.chunks_exact(x.len()) {
+                out.extend(x.iter().zip(chunk).map(|(&x, &y)| f(x, y)));
+            }
+        }
+        (None, None) => return None,
+    }
+    Some(out)
+}
+
+/// The run a broadcast view repeats: its elements past the leading stride-0 axes, when those
+/// are contiguous in row-major order and not empty.
+fn repeated_run<'a, T>(view: &ArrayViewD<'a, T>) -> Option<&'a [T]> {
+    if view.is_empty() {
+        return None;
+    }
+    let lead = view.strides().iter().take_while(|&&s| s == 0).count();
+    let mut inner = view.clone();
+    for _ in 0..lead {
+        inner.index_axis_inplace(Axis(0), 0);
+    }
+    inner.to_slice().filter(|run| !run.is_empty())
 }
 
 /// Applies `f` elementwise to three prepared views, broadcasting them to `shape`.
@@ -259,6 +306,48 @@ pub(crate) fn zip3<A: Copy, B: Copy, C: Copy, R>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The slice fast paths of `zip2` give what the n-dimensional zip gives, for contiguous,
+    /// broadcast (leading, middle and trailing axes) and permuted operands.
+    #[test]
+    fn zip2_fast_paths_match_the_general_zip() {
+        use ndarray::IxDyn;
+        let shape = IxDyn(&[2, 3, 4]);
+        let a = ArrayD::from_shape_fn(shape.clone(), |i| (i[0] * 100 + i[1] * 10 + i[2]) as f32);
+        let bias = ArrayD::from_shape_fn(IxDyn(&[1, 1, 4]), |i| i[2] as f32 * 0.5);
+        let rows = ArrayD::from_shape_fn(IxDyn(&[1, 3, 4]), |i| (i[1] * 4 + i[2]) as f32);
+        let middle = ArrayD::from_shape_fn(IxDyn(&[2, 1, 4]), |i| (i[0] + i[2]) as f32);
+        let column = ArrayD::from_shape_fn(IxDyn(&[2, 3, 1]), |i| (i[0] * 3 + i[1]) as f32);
+        let scalar = ArrayD::from_elem(IxDyn(&[1, 1, 1]), 3.0f32);
+        let permuted = ArrayD::from_shape_fn(IxDyn(&[4, 3, 2]), |i| (i[0] + 7 * i[2]) as f32);
+        let permuted = permuted.view().permuted_axes(IxDyn(&[2, 1, 0]));
+        let f = |x: f32, y: f32| x * 2.0 - y;
+        let want = |x: &ArrayViewD<'_, f32>, y: &ArrayViewD<'_, f32>| {
+            let (x, y) = (broadcast(x, &shape), broadcast(y, &shape));
+            Zip::from(&x).and(&y).map_collect(|&p, &q| f(p, q))
+        };
+        let others = [
+            a.view(),
+            bias.view(),
+            rows.view(),
+            middle.view(),
+            column.view(),
+            scalar.view(),
+            permuted.clone(),
+        ];
+        for other in &others {
+            assert_eq!(zip2(&shape, &a.view(), other, f), want(&a.view(), other));
+            assert_eq!(zip2(&shape, other, &a.view(), f), want(other, &a.view()));
+        }
+        let empty = ArrayD::<f32>::zeros(IxDyn(&[0, 4]));
+        let got = zip2(
+            &IxDyn(&[0, 4]),
+            &empty.view(),
+            &bias.view().index_axis_move(Axis(0), 0),
+            f,
+        );
+        assert_eq!(got.shape(), &[0, 4]);
+    }
 
     #[test]
     fn positional_shapes_broadcast_like_numpy() {

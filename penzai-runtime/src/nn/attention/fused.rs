@@ -15,7 +15,8 @@ use crate::nn::{
     AnyLayer, ApplyCausalMask, ApplyCausalSlidingWindowMask, Context, Sequential, Softmax,
 };
 use crate::nx::{AxisName, DType, NamedArray, NamedShape, Storage, extend_logical, kernels};
-use ndarray::{ArrayViewD, Axis};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, ArrayViewD, ArrayViewMut2, Axis};
 
 /// The causal mask of a standard scores slot: its settings, and the window when it slides.
 #[derive(Clone, Copy, Debug)]
@@ -251,6 +252,88 @@ fn at_batch<'a>(
     view
 }
 
+/// Query rows from which a batch entry's scores are computed as matrix products.
+const GEMM_ROWS: usize = 8;
+
+/// Query rows per block of scores on the matrix-product path (a block of 64 rows by 2048
+/// keys is 512 KiB, within L2).
+const QUERY_BLOCK: usize = 64;
+
+/// One batch entry's attention, row by row: a dot product per key (a decode step's one
+/// query row, where a matrix product would only add packing).
+fn attend_rows(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    (n_head, n_kv, n_features): (usize, usize, usize),
+    mask: Option<&RowMask>,
+    out: &mut [f32],
+) {
+    let mut weights = vec![0.0f32; n_kv];
+    for (r, row_out) in out.chunks_exact_mut(n_features.max(1)).enumerate() {
+        let query = &q[r * n_head..(r + 1) * n_head];
+        for (j, w) in weights.iter_mut().enumerate() {
+            *w = match mask {
+                Some(m) if !m.keeps(r, j) => MASKED_SCORE,
+                _ => dot(query, &k[j * n_head..(j + 1) * n_head]),
+            };
+        }
+        kernels::softmax_inplace(&mut weights);
+        row_out.fill(0.0);
+        for (j, &w) in weights.iter().enumerate() {
+            let value = &v[j * n_features..(j + 1) * n_features];
+            for (o, &x) in row_out.iter_mut().zip(value) {
+                *o += w * x;
+            }
+        }
+    }
+}
+
+/// One batch entry's attention, [`QUERY_BLOCK`] query rows at a time: the block's scores as
+/// one matrix product, masked and softmaxed row by row in place, then the weighted sum as a
+/// second product. Row-by-row dot products took 12% of Penzai's medium forward.
+fn attend_blocks(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    (n_head, n_kv, n_features): (usize, usize, usize),
+    mask: Option<&RowMask>,
+    out: &mut [f32],
+) {
+    let n_rows = q.len() / n_head.max(1);
+    // The packed operands hold exactly these many elements (the split's sizes).
+    let km = ArrayView2::from_shape((n_kv, n_head), k).expect("n_kv x n_head keys");
+    let vm = ArrayView2::from_shape((n_kv, n_features), v).expect("n_kv x n_features values");
+    let mut scores = Array2::<f32>::zeros((QUERY_BLOCK.min(n_rows), n_kv));
+    for start in (0..n_rows).step_by(QUERY_BLOCK) {
+        let rows = QUERY_BLOCK.min(n_rows - start);
+        let qm =
+            ArrayView2::from_shape((rows, n_head), &q[start * n_head..(start + rows) * n_head])
+                .expect("rows x n_head queries");
+        let mut block = scores.slice_mut(ndarray::s![..rows, ..]);
+        general_mat_mul(1.0, &qm, &km.t(), 0.0, &mut block);
+        for (i, mut row) in block.rows_mut().into_iter().enumerate() {
+            let Some(row) = row.as_slice_mut() else {
+                unreachable!("rows of a row-major block are contiguous")
+            };
+            if let Some(m) = mask {
+                for (j, w) in row.iter_mut().enumerate() {
+                    if !m.keeps(start + i, j) {
+                        *w = MASKED_SCORE;
+                    }
+                }
+            }
+            kernels::softmax_inplace(row);
+        }
+        let mut om = ArrayViewMut2::from_shape(
+            (rows, n_features),
+            &mut out[start * n_features..(start + rows) * n_features],
+        )
+        .expect("rows x n_features outputs");
+        general_mat_mul(1.0, &block.view(), &vm, 0.0, &mut om);
+    }
+}
+
 /// The fused attention of queries `q`, keys `k` and values `v`: the weighted sum of values,
 /// `{batch.., rows.., features..}`, exactly what the general path's `mixed` is, or `None`
 /// when these operands need the general path (it then reports any mistake).
@@ -296,23 +379,24 @@ pub(crate) fn attend(
                 pack(at_batch(qv.clone(), &split.batch, b), &mut qb);
                 pack(at_batch(kv.clone(), &split.batch, b), &mut kb);
                 pack(at_batch(vv.clone(), &split.batch, b), &mut vb);
-                let mut weights = vec![0.0f32; n_kv];
-                for (r, row_out) in out.chunks_exact_mut(n_features.max(1)).enumerate() {
-                    let query = &qb[r * n_head..(r + 1) * n_head];
-                    for (j, w) in weights.iter_mut().enumerate() {
-                        *w = match &mask {
-                            Some(m) if !m.keeps(r, j) => MASKED_SCORE,
-                            _ => dot(query, &kb[j * n_head..(j + 1) * n_head]),
-                        };
-                    }
-                    kernels::softmax_inplace(&mut weights);
-                    row_out.fill(0.0);
-                    for (j, &w) in weights.iter().enumerate() {
-                        let value = &vb[j * n_features..(j + 1) * n_features];
-                        for (o, &x) in row_out.iter_mut().zip(value) {
-                            *o += w * x;
-                        }
-                    }
+                if n_rows < GEMM_ROWS {
+                    attend_rows(
+                        &qb,
+                        &kb,
+                        &vb,
+                        (n_head, n_kv, n_features),
+                        mask.as_ref(),
+                        out,
+                    );
+                } else {
+                    attend_blocks(
+                        &qb,
+                        &kb,
+                        &vb,
+                        (n_head, n_kv, n_features),
+                        mask.as_ref(),
+                        out,
+                    );
                 }
             });
     }
