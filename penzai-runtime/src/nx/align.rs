@@ -254,20 +254,49 @@ fn zip2_runs<A: Copy, B: Copy, C>(
     match (a.as_slice(), b.as_slice()) {
         (Some(x), Some(y)) => out.extend(x.iter().zip(y).map(|(&x, &y)| f(x, y))),
         (Some(x), None) => {
-            let y = repeated_run(b)?;
-            for chunk in x.chunks_exact(y.len()) {
-                out.extend(chunk.iter().zip(y).map(|(&x, &y)| f(x, y)));
+            if let Some(y) = repeated_run(b) {
+                for chunk in x.chunks_exact(y.len()) {
+                    out.extend(chunk.iter().zip(y).map(|(&x, &y)| f(x, y)));
+                }
+            } else {
+                let (y, run) = repeated_elements(b)?;
+                for (chunk, &y) in x.chunks_exact(run).zip(y) {
+                    out.extend(chunk.iter().map(|&x| f(x, y)));
+                }
             }
         }
         (None, Some(y)) => {
-            let x = repeated_run(a)?;
-            for chunk in y.chunks_exact(x.len()) {
-                out.extend(x.iter().zip(chunk).map(|(&x, &y)| f(x, y)));
+            if let Some(x) = repeated_run(a) {
+                for chunk in y.chunks_exact(x.len()) {
+                    out.extend(x.iter().zip(chunk).map(|(&x, &y)| f(x, y)));
+                }
+            } else {
+                let (x, run) = repeated_elements(a)?;
+                for (chunk, &x) in y.chunks_exact(run).zip(x) {
+                    out.extend(chunk.iter().map(|&y| f(x, y)));
+                }
             }
         }
         (None, None) => return None,
     }
     Some(out)
+}
+
+/// The elements of a view broadcast over its trailing axes (a per-row statistic against its
+/// rows): the contiguous elements before the trailing stride-0 axes, and how many times each
+/// repeats; `None` unless that is the view's layout and it is not empty.
+fn repeated_elements<'a, T>(view: &ArrayViewD<'a, T>) -> Option<(&'a [T], usize)> {
+    if view.is_empty() {
+        return None;
+    }
+    let trail = view.strides().iter().rev().take_while(|&&s| s == 0).count();
+    let nd = view.ndim();
+    let run: usize = view.shape()[nd - trail..].iter().product();
+    let mut lead = view.clone();
+    for ax in (nd - trail..nd).rev() {
+        lead.index_axis_inplace(Axis(ax), 0);
+    }
+    lead.to_slice().map(|elements| (elements, run))
 }
 
 /// The run a broadcast view repeats: its elements past the leading stride-0 axes, when those
