@@ -1,9 +1,12 @@
-//! Prints the sizes of the pages measured by `benches/treescope.rs`, and optionally
-//! writes them: `cargo run --release --example treescope_bench_json [OUT_DIR]`.
+//! Prints the sizes of the pages measured by `benches/treescope.rs` and of the medium
+//! baseline model's page (`penzai bench`'s `e_treescope_model_html`, with its best render
+//! time of five), and optionally writes them:
+//! `cargo run --release --example treescope_bench_json [OUT_DIR]`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use penzai::models::{LlamaConfig, TransformerLm};
 use penzai::prelude::*;
 use penzai::treescope;
 
@@ -12,6 +15,28 @@ mod support;
 
 fn main() -> anyhow::Result<()> {
     let model = support::transformer(12, 256, 1024);
+    // Penzai's medium baseline model, as `penzai bench` builds it (`e_treescope_model_html`).
+    let medium = TransformerLm::llama(
+        &LlamaConfig {
+            vocab_size: 1024,
+            d_model: 256,
+            n_layers: 12,
+            n_heads: 8,
+            n_kv_heads: 8,
+            head_dim: 32,
+            mlp_hidden: 1024,
+            ..LlamaConfig::tiny()
+        },
+        0,
+    )?;
+    let medium_page = treescope::to_html(&medium);
+    let mut medium_ms = f64::INFINITY;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let page = treescope::to_html(&medium);
+        medium_ms = medium_ms.min(start.elapsed().as_secs_f64() * 1e3);
+        drop(page);
+    }
     let array = NamedArray::normal(0, &[("rows", 512), ("cols", 512)], 0.0, 1.0)?;
     let page = treescope::to_html(&model);
     let figure = treescope::render_array(&array).to_html();
@@ -34,8 +59,11 @@ fn main() -> anyhow::Result<()> {
     let leaves_page = treescope::to_html(&leaves);
     let leaves_ms = start.elapsed().as_secs_f64() * 1e3;
     println!(
-        "{{\"model_page_bytes\": {}, \"model_json_bytes\": {}, \"array_page_bytes\": {}, \
+        "{{\"medium_page_bytes\": {}, \"medium_best_ms\": {:.1}, \"model_page_bytes\": {}, \
+         \"model_json_bytes\": {}, \"array_page_bytes\": {}, \
          \"leaves_10k_page_bytes\": {}, \"leaves_10k_ms\": {:.1}}}",
+        medium_page.len(),
+        medium_ms,
         page.len(),
         island.len(),
         figure.len(),
@@ -43,6 +71,7 @@ fn main() -> anyhow::Result<()> {
         leaves_ms
     );
     if let Some(dir) = std::env::args().nth(1) {
+        std::fs::write(format!("{dir}/bench_medium.html"), &medium_page)?;
         std::fs::write(format!("{dir}/bench_model.html"), &page)?;
         std::fs::write(format!("{dir}/bench_array.html"), &figure)?;
     }
