@@ -249,7 +249,15 @@ impl Payload {
 
 /// `x` rounded away from the middle of a range to [`COARSE_DIGITS`] significant digits:
 /// up when `up`, else down, so a rounded range still holds every value.
+///
+/// The page prints bounds and values as `f32`, so `x` is first read as the shortest decimal
+/// of its `f32` (`-0.976`, not `-0.97600001096`): a bound that is already short stays, and the
+/// result, printed as `f32`, is never inside the value it bounds.
 pub(crate) fn round_out(x: f64, up: bool) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let x: f64 = (x as f32).to_string().parse().unwrap_or(x);
     if x == 0.0 || !x.is_finite() {
         return x;
     }
@@ -413,6 +421,12 @@ mod tests {
         assert_eq!(round_out(-0.048451267, true), -0.04845);
         assert_eq!(round_out(1.0, true), 1.0);
         assert_eq!(round_out(12345.0, true), 12350.0);
+        // Read as the f32 the page prints: -0.976f32 is -0.97600001096 as f64.
+        assert_eq!(round_out(-0.976f32 as f64, false), -0.976);
+        assert_eq!(round_out(-0.100000024f32 as f64, true), -0.1);
+        for &x in &[0.95500004f32, -0.95500004, 3.3333333e-5, 7.1e12] {
+            assert!(round_out(x as f64, true) as f32 >= x && round_out(x as f64, false) as f32 <= x);
+        }
     }
 
     #[test]
