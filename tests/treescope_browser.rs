@@ -320,8 +320,8 @@ fn hostile_page(b: &Browser, dir: &Path) {
     );
     assert_eq!(
         b.script("return document.scripts.length", json!([])),
-        json!(4),
-        "only the island and our three scripts"
+        json!(3),
+        "only the island and our two scripts (no token views on this page)"
     );
     assert_eq!(
         b.script("return document.title", json!([])),
