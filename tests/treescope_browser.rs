@@ -486,7 +486,10 @@ fn preview_page(b: &Browser, dir: &Path) {
                 assert!((v - truth).abs() <= half_level, "cell {k}: {v} for {truth}");
             }
         }
-        assert_eq!(cell[1], cell[2], "cell {k} ({shown}) is drawn in its colour");
+        assert_eq!(
+            cell[1], cell[2],
+            "cell {k} ({shown}) is drawn in its colour"
+        );
     }
     assert_clean_page(b, "preview page");
 }

@@ -506,7 +506,9 @@ mod tests {
 
     #[test]
     fn coarse_previews_take_one_character_per_cell_and_short_bounds() {
-        let v: Vec<f32> = (0..1024).map(|i| (i as f32 - 512.0) * 0.001234567).collect();
+        let v: Vec<f32> = (0..1024)
+            .map(|i| (i as f32 - 512.0) * 0.001234567)
+            .collect();
         let data = ArrayData::from_f32(&[("a", 32), ("b", 32)], v).unwrap();
         let spec = ArrayFigure::new(data)
             .max_cells(256)

@@ -381,7 +381,9 @@ mod tests {
 
     #[test]
     fn coarse_cells_round_trip_to_within_half_a_level_with_specials_kept() {
-        let mut v: Vec<f32> = (0..256).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.0123).collect();
+        let mut v: Vec<f32> = (0..256)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.0123)
+            .collect();
         v[3] = f32::NAN;
         v[4] = f32::INFINITY;
         v[5] = f32::NEG_INFINITY;
@@ -408,7 +410,10 @@ mod tests {
         let p = Payload::coarse_f32(&[0.0123456, 0.0987654]);
         assert_eq!((p.lo, p.hi), (Some(0.01234), Some(0.09877)));
         let ones = Payload::coarse_f32(&[1.0; 256]);
-        assert_eq!((ones.cells.as_deref(), ones.lo, ones.hi), (Some("A"), Some(1.0), Some(1.0)));
+        assert_eq!(
+            (ones.cells.as_deref(), ones.lo, ones.hi),
+            (Some("A"), Some(1.0), Some(1.0))
+        );
         assert_eq!(decode_coarse(&ones, 256), vec![1.0; 256]);
         let json = serde_json::to_string(&Payload::coarse_f32(&[-1.0, 0.0, 1.0, 1.0])).unwrap();
         assert_eq!(json, r#"{"enc":"q6","cells":"Ae8","lo":-1.0,"hi":1.0}"#);
@@ -425,7 +430,9 @@ mod tests {
         assert_eq!(round_out(-0.976f32 as f64, false), -0.976);
         assert_eq!(round_out(-0.100000024f32 as f64, true), -0.1);
         for &x in &[0.95500004f32, -0.95500004, 3.3333333e-5, 7.1e12] {
-            assert!(round_out(x as f64, true) as f32 >= x && round_out(x as f64, false) as f32 <= x);
+            assert!(
+                round_out(x as f64, true) as f32 >= x && round_out(x as f64, false) as f32 <= x
+            );
         }
     }
 

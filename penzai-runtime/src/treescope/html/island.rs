@@ -13,8 +13,8 @@
 
 use std::collections::HashMap;
 
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use crate::treescope::doc::{ArrayDoc, DocNode, NodeKind};
 
@@ -239,7 +239,11 @@ mod tests {
     #[test]
     fn repeated_field_lists_and_type_attributes_are_written_once() {
         use crate::nn::Softmax;
-        let layers = vec![Softmax::over("kv_seq"), Softmax::over("kv_seq"), Softmax::over("seq")];
+        let layers = vec![
+            Softmax::over("kv_seq"),
+            Softmax::over("kv_seq"),
+            Softmax::over("seq"),
+        ];
         let json = island_json(&layers);
         let entry = &json["types"]["Softmax"];
         assert!(entry["layer"] == true && entry["hue"].is_u64());
@@ -247,7 +251,10 @@ mod tests {
         let kids = json["root"]["children"].as_array().unwrap();
         let fields: Vec<_> = kids.iter().map(|k| k["fields"].as_u64().unwrap()).collect();
         assert_eq!(fields, [0, 0, 1]);
-        assert!(kids.iter().all(|k| k.get("layer").is_none() && k.get("hue").is_none()));
+        assert!(
+            kids.iter()
+                .all(|k| k.get("layer").is_none() && k.get("hue").is_none())
+        );
         assert_eq!(json["fieldsets"][1][0][0], "axes");
         assert!(json["fieldsets"][1][0][1].as_str().unwrap().contains("seq"));
     }

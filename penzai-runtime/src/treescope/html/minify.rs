@@ -29,7 +29,11 @@ fn continues_before(c: char) -> bool {
 }
 
 /// Copies a string literal opened by `quote` (already consumed) through its closing quote.
-fn copy_string(quote: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+fn copy_string(
+    quote: char,
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    out: &mut String,
+) {
     out.push(quote);
     while let Some(c) = chars.next() {
         out.push(c);
@@ -162,7 +166,8 @@ mod tests {
 
     #[test]
     fn js_comments_go_and_strings_stay_verbatim() {
-        let src = "var a = 'x // not a comment'; // a comment\n/* block\n */ var b = \"/* kept */\";";
+        let src =
+            "var a = 'x // not a comment'; // a comment\n/* block\n */ var b = \"/* kept */\";";
         assert_eq!(
             minify_js(src),
             "var a='x // not a comment';var b=\"/* kept */\";"
@@ -188,7 +193,10 @@ mod tests {
     #[test]
     fn css_drops_comments_and_needless_spaces_but_not_descendant_combinators() {
         let src = "/* head */\n.a  .b :hover ,\n.c > .d {\n  color: red;\n  margin: 0 1px;\n}\n";
-        assert_eq!(minify_css(src), ".a .b :hover,.c>.d{color: red;margin: 0 1px}");
+        assert_eq!(
+            minify_css(src),
+            ".a .b :hover,.c>.d{color: red;margin: 0 1px}"
+        );
         assert_eq!(
             minify_css(".x::after { content: '  a;b  '; }"),
             ".x::after{content: '  a;b  '}"
