@@ -278,10 +278,16 @@ pub(crate) fn round_out(x: f64, up: bool) -> f64 {
     } else {
         scaled.floor()
     };
-    if e >= 0 {
+    let rounded = if e >= 0 {
         r / 10f64.powi(e)
     } else {
         r * 10f64.powi(-e)
+    };
+    // Near the ends of the f32 range, rounding out would print as infinity.
+    if (rounded as f32).is_finite() {
+        rounded
+    } else {
+        x
     }
 }
 
@@ -426,6 +432,7 @@ mod tests {
         assert_eq!(round_out(-0.048451267, true), -0.04845);
         assert_eq!(round_out(1.0, true), 1.0);
         assert_eq!(round_out(12345.0, true), 12350.0);
+        assert_eq!(round_out(f32::MAX as f64, true) as f32, f32::MAX);
         // Read as the f32 the page prints: -0.976f32 is -0.97600001096 as f64.
         assert_eq!(round_out(-0.976f32 as f64, false), -0.976);
         assert_eq!(round_out(-0.100000024f32 as f64, true), -0.1);

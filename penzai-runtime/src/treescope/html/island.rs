@@ -177,15 +177,7 @@ impl Serialize for PageNode<'_, '_> {
             map.serialize_entry("array", &PageArray(array))?;
         }
         if !n.children.is_empty() {
-            let children: Vec<PageNode<'_, '_>> = n
-                .children
-                .iter()
-                .map(|node| PageNode {
-                    node,
-                    tables: self.tables,
-                })
-                .collect();
-            map.serialize_entry("children", &children)?;
+            map.serialize_entry("children", &Children(&n.children, self.tables))?;
         }
         if n.omitted > 0 {
             map.serialize_entry("omitted", &n.omitted)?;
@@ -200,6 +192,18 @@ impl Serialize for PageNode<'_, '_> {
             map.serialize_entry("open", &true)?;
         }
         map.end()
+    }
+}
+
+/// A node's children as the island writes them.
+struct Children<'t, 'a>(&'a [DocNode], &'t Tables<'a>);
+
+impl Serialize for Children<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|node| PageNode {
+            node,
+            tables: self.1,
+        }))
     }
 }
 

@@ -143,12 +143,12 @@ pub(crate) fn minify_css(source: &str) -> String {
         if c == '}' && out.ends_with(';') {
             out.pop();
         }
-        if pending_space {
-            if let Some(prev) = out.chars().next_back() {
-                if !tight(prev) && !tight(c) {
-                    out.push(' ');
-                }
-            }
+        if pending_space
+            && let Some(prev) = out.chars().next_back()
+            && !tight(prev)
+            && !tight(c)
+        {
+            out.push(' ');
         }
         pending_space = false;
         if matches!(c, '\'' | '"') {
