@@ -104,6 +104,7 @@ fn pages_work_in_headless_chromium() {
     hostile_page(&b, &dir);
     long_sequence_page(&b, &dir);
     array_page(&b, &dir);
+    preview_page(&b, &dir);
     diff_and_selection_pages(&b, &dir);
     layer_library_page(&b, &dir);
     token_pages(&b, &dir);
@@ -319,8 +320,8 @@ fn hostile_page(b: &Browser, dir: &Path) {
     );
     assert_eq!(
         b.script("return document.scripts.length", json!([])),
-        json!(4),
-        "only the island and our three scripts"
+        json!(3),
+        "only the island and our two scripts (no token views on this page)"
     );
     assert_eq!(
         b.script("return document.title", json!([])),
@@ -423,6 +424,74 @@ fn array_page(b: &Browser, dir: &Path) {
         json!("row=1, col=1\nvalue: +inf")
     );
     assert_clean_page(b, "array page");
+}
+
+/// A tree page's heatmap preview (six bits per cell, one character each) draws every kept
+/// cell from a value within half a level of the array's, in that value's colour, with
+/// NaN and infinities kept.
+fn preview_page(b: &Browser, dir: &Path) {
+    let (rows, cols) = (32usize, 32usize);
+    let mut values: Vec<f32> = (0..rows * cols)
+        .map(|i| (i as f32 * 0.37).sin() * 2.0)
+        .collect();
+    values[0] = f32::NAN;
+    values[1] = f32::INFINITY;
+    values[2] = f32::NEG_INFINITY;
+    let x = NamedArray::from_f32(&[("r", rows), ("c", cols)], values.clone()).unwrap();
+    let tree = BTreeMap::from([("x".to_owned(), x)]);
+    let html = treescope::to_html(&tree);
+    assert!(html.contains(r#""enc":"q6""#), "the preview is coarse");
+    let page = write(dir, "preview.html", &html);
+    b.open(&page);
+    b.wait_for(
+        "return document.querySelector('.pzt').dataset.ready === '1'",
+        "the tree viewer",
+    );
+    b.click(&b.find(".pzt-heatbtn"));
+    b.wait_for(
+        "const h = document.querySelector('.pzt-heat'); return !!h && h.dataset.ready === '1'",
+        "the preview heatmap",
+    );
+    // Per kept cell (8 first and 8 last of each axis, a gap line between): the decoded
+    // value, the colour the arrayviz colormap gives it, and the canvas pixel's colour
+    // (one away from the corner, where no glyph inks).
+    let got = b.script(
+        "const f = document.querySelector('.pzt-heat').pzaFigure, s = f.spec;
+         const g = f.canvas.getContext('2d'), out = [];
+         for (let p = 0; p < 16; p++) for (let q = 0; q < 16; q++) {
+           const v = f.values[p * 16 + q], r = p < 8 ? p : p + 1, c = q < 8 ? q : q + 1;
+           const px = [...g.getImageData(c * f.cp + 1, r * f.cp, 1, 1).data.slice(0, 3)];
+           const want = Number.isNaN(v) ? [255, 0, 255]
+             : PZ.arrayviz.rgb(s.cmap, (v - s.vmin) / (s.vmax - s.vmin));
+           out.push([String(v), want, px]);
+         }
+         return { cells: out, lo: s.data.lo, hi: s.data.hi, enc: s.data.enc }",
+        json!([]),
+    );
+    assert_eq!(got["enc"], "q6");
+    let (lo, hi) = (got["lo"].as_f64().unwrap(), got["hi"].as_f64().unwrap());
+    let half_level = (hi - lo) / 60.0 / 2.0 + 1e-6;
+    let kept: Vec<usize> = (0..8).chain(24..32).collect();
+    let cells = got["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 256);
+    for (k, cell) in cells.iter().enumerate() {
+        let truth = values[kept[k / 16] * cols + kept[k % 16]] as f64;
+        let shown = cell[0].as_str().unwrap();
+        match shown {
+            "NaN" => assert!(truth.is_nan(), "cell {k}: NaN for {truth}"),
+            "Infinity" => assert_eq!(truth, f64::INFINITY, "cell {k}"),
+            "-Infinity" => assert_eq!(truth, f64::NEG_INFINITY, "cell {k}"),
+            v => {
+                let v: f64 = v.parse().unwrap();
+                assert!((v - truth).abs() <= half_level, "cell {k}: {v} for {truth}");
+            }
+        }
+        assert_eq!(
+            cell[1], cell[2],
+            "cell {k} ({shown}) is drawn in its colour"
+        );
+    }
+    assert_clean_page(b, "preview page");
 }
 
 fn diff_and_selection_pages(b: &Browser, dir: &Path) {

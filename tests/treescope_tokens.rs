@@ -186,12 +186,16 @@ fn token_arrays_in_a_tree_show_their_text() {
     // Without a vocabulary nothing changes.
     let plain = Doc::build(&tree, &DocOptions::default());
     assert!(plain.to_json_pretty().find("\"tokens\"").is_none());
-    // The page carries the chips in its data island.
+    // The page carries the chips in its data island, and the token views' assets, which
+    // a page without chips leaves out.
     let page = HtmlOptions::new().tokens(tokenizer).to_html(&tree);
     assert!(
         page.contains("\"shown\":\" B\""),
         "the island has the chips"
     );
+    assert!(page.contains("PZ.tokens") && page.contains(".pzk"));
+    let plain_page = HtmlOptions::new().to_html(&tree);
+    assert!(!plain_page.contains("PZ.tokens=") && !plain_page.contains(".pzk{"));
 }
 
 #[test]

@@ -101,7 +101,7 @@ impl Diff {
             c.inserted, c.removed, c.changed
         );
         let body = html::tree_markup(&self.doc, &self.options.expand, Some(&legend));
-        page::tree_page("treescope diff", &body)
+        page::tree_page("treescope diff", &body, html::shows_tokens(&self.doc.root))
     }
 
     /// Writes [`to_html`](Diff::to_html) to `path`.

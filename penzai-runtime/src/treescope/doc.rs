@@ -364,7 +364,7 @@ pub(crate) fn array_node(
     let preview = (options.preview_cells > 0 && data.len() > 1).then(|| {
         ArrayFigure::new(data.clone())
             .max_cells(options.preview_cells)
-            .precision(Precision::Compact)
+            .precision(Precision::Coarse)
             .spec()
     });
     node.array = Some(ArrayDoc {

@@ -26,6 +26,10 @@ pub enum Precision {
     /// One byte per cell (251 levels between the finite min and max; NaN and ±inf kept):
     /// a quarter of the size, and hover shows the value to within one level.
     Compact,
+    /// One text character (six bits) per cell: 61 levels between the finite min and max,
+    /// NaN and ±inf kept, the range and colour bounds to four significant digits. For
+    /// previews, where the colours matter and the page carries many of them.
+    Coarse,
 }
 
 /// Above this many cells, [`Precision::Auto`] quantizes floats to one byte.
@@ -121,7 +125,8 @@ pub struct ArraySpec {
 }
 
 /// One axis of an [`ArraySpec`]: the first `head` and last `tail` entries are kept.
-#[derive(Clone, Debug, Serialize)]
+/// Serialized as `[label, size, head, tail]`: a tree page carries one per preview axis.
+#[derive(Clone, Debug)]
 pub struct AxisSpec {
     /// The name, or `axis i` for a positional axis.
     pub label: String,
@@ -131,6 +136,12 @@ pub struct AxisSpec {
     pub head: usize,
     /// Entries kept from the end.
     pub tail: usize,
+}
+
+impl Serialize for AxisSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.label, self.size, self.head, self.tail).serialize(s)
+    }
 }
 
 impl<'a> ArrayFigure<'a> {
@@ -249,11 +260,13 @@ impl<'a> ArrayFigure<'a> {
         let range = finite_range(&kept_v);
         let exact = match self.precision {
             Precision::Exact => true,
-            Precision::Compact => false,
+            Precision::Compact | Precision::Coarse => false,
             Precision::Auto => kept_v.len() <= EXACT_MAX_CELLS,
         };
         let p = if exact || kept_v.len() <= 64 {
             Payload::exact_f32(&kept_v)
+        } else if self.precision == Precision::Coarse {
+            Payload::coarse_f32(&kept_v)
         } else {
             Payload::quantized_f32(&kept_v)
         };
@@ -337,7 +350,16 @@ impl<'a> ArrayFigure<'a> {
             };
             Some(Payload::bools(&kept_m))
         });
-        let (cmap, vmin, vmax) = self.color_range(kind, finite_range);
+        let (cmap, mut vmin, mut vmax) = self.color_range(kind, finite_range);
+        if self.precision == Precision::Coarse && kind == ValueKind::Float {
+            // Automatic bounds widen to four digits, like the coarse payload's range.
+            if self.vmin.is_none() {
+                vmin = payload::round_out(vmin, false);
+            }
+            if self.vmax.is_none() {
+                vmax = payload::round_out(vmax, true);
+            }
+        }
         let lines = |side: &[usize]| -> usize {
             side.iter()
                 .map(|&i| kept_counts[i] + usize::from(kept_counts[i] < sizes[i]))
@@ -480,6 +502,24 @@ mod tests {
         let spec = ArrayFigure::new(data).max_cells(1000).spec();
         assert_eq!((spec.axes[0].head, spec.axes[0].tail), (13, 12));
         assert_eq!((spec.axes[1].head, spec.axes[1].tail), (13, 12));
+    }
+
+    #[test]
+    fn coarse_previews_take_one_character_per_cell_and_short_bounds() {
+        let v: Vec<f32> = (0..1024)
+            .map(|i| (i as f32 - 512.0) * 0.001234567)
+            .collect();
+        let data = ArrayData::from_f32(&[("a", 32), ("b", 32)], v).unwrap();
+        let spec = ArrayFigure::new(data)
+            .max_cells(256)
+            .precision(Precision::Coarse)
+            .spec();
+        assert_eq!(spec.data.enc, "q6");
+        let kept: usize = spec.axes.iter().map(|a| a.head + a.tail).product();
+        assert!(spec.data.cells.as_ref().unwrap().len() <= kept);
+        assert_eq!((spec.vmin, spec.vmax), (-0.6321, 0.6321));
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["axes"][0], serde_json::json!(["a", 32, 8, 8]));
     }
 
     #[test]

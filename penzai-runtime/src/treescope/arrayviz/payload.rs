@@ -1,5 +1,6 @@
 //! How array values travel inside a page: small arrays as plain JSON numbers (readable),
-//! large ones as base64 bytes, deflated when that helps, optionally quantized to one byte.
+//! large ones as base64 bytes, deflated when that helps, optionally quantized to one byte;
+//! heatmap previews as one text character (six bits) per cell.
 
 use serde::Serialize;
 
@@ -15,11 +16,27 @@ const CODE_NAN: u8 = 251;
 const CODE_POS_INF: u8 = 252;
 const CODE_NEG_INF: u8 = 253;
 
+/// Six-bit codes, one character of [`CELL_ALPHABET`] per cell: 0..=COARSE_MAX are levels
+/// between `lo` and `hi`; the rest are specials.
+pub(crate) const COARSE_MAX: u8 = 60;
+const COARSE_NAN: u8 = 61;
+const COARSE_POS_INF: u8 = 62;
+const COARSE_NEG_INF: u8 = 63;
+
+/// The characters of the six-bit codes, in code order (base64's, so no JSON escaping).
+const CELL_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Significant digits kept of a coarse payload's range: its levels are 1/60 of the range
+/// apart, so more digits would only lengthen the page.
+const COARSE_DIGITS: i32 = 4;
+
 /// Encoded values, as the page's `arrayviz.js` decodes them.
 #[derive(Clone, Debug, Serialize)]
 pub struct Payload {
     /// `json` (numbers in `values`, non-finite as strings), `f32`, `i32`, `f64`, `u8`
-    /// (booleans) or `q8` (quantized floats) for bytes in `b64`.
+    /// (booleans) or `q8` (quantized floats) for bytes in `b64`, or `q6` (coarsely
+    /// quantized floats) for characters in `cells`.
     pub enc: &'static str,
     /// Readable values, for small arrays.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,13 +44,17 @@ pub struct Payload {
     /// Base64 of the little-endian bytes (zlib-deflated when `z`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub b64: Option<String>,
+    /// One character per cell (`q6` only); a run of equal characters at the end is written
+    /// once, and the decoder repeats the last character up to the number of cells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cells: Option<String>,
     /// True when `b64` holds zlib data.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub z: bool,
-    /// Value of level 0 (`q8` only).
+    /// Value of level 0 (`q8` and `q6`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lo: Option<f32>,
-    /// Value of level `QUANT_MAX` (`q8` only).
+    /// Value of the top level (`QUANT_MAX` for `q8`, `COARSE_MAX` for `q6`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hi: Option<f32>,
 }
@@ -65,6 +86,7 @@ impl Payload {
             enc: "json",
             values: Some(values),
             b64: None,
+            cells: None,
             z: false,
             lo: None,
             hi: None,
@@ -88,6 +110,7 @@ impl Payload {
             enc,
             values: None,
             b64: Some(b64),
+            cells: None,
             z,
             lo: None,
             hi: None,
@@ -142,6 +165,58 @@ impl Payload {
         p
     }
 
+    /// Floats quantized to six bits over their finite range (61 levels; NaN and infinities
+    /// keep codes of their own), one character per cell: a heatmap preview's colours need
+    /// no more, and hover shows the value to within one level. The range is widened to
+    /// [`COARSE_DIGITS`] significant digits, so `lo` and `hi` print short.
+    pub(crate) fn coarse_f32(values: &[f32]) -> Payload {
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        for &x in values.iter().filter(|x| x.is_finite()) {
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+        if lo > hi {
+            (lo, hi) = (0.0, 0.0);
+        }
+        let (lo, hi) = (
+            round_out(lo as f64, false) as f32,
+            round_out(hi as f64, true) as f32,
+        );
+        let scale = if hi > lo {
+            COARSE_MAX as f32 / (hi - lo)
+        } else {
+            0.0
+        };
+        let mut cells: Vec<u8> = values
+            .iter()
+            .map(|&x| {
+                let code = if x.is_nan() {
+                    COARSE_NAN
+                } else if x == f32::INFINITY {
+                    COARSE_POS_INF
+                } else if x == f32::NEG_INFINITY {
+                    COARSE_NEG_INF
+                } else {
+                    ((x - lo) * scale).round().clamp(0.0, COARSE_MAX as f32) as u8
+                };
+                CELL_ALPHABET[code as usize]
+            })
+            .collect();
+        while cells.len() > 1 && cells[cells.len() - 1] == cells[cells.len() - 2] {
+            cells.pop();
+        }
+        Payload {
+            enc: "q6",
+            values: None,
+            b64: None,
+            // Only alphabet characters were pushed.
+            cells: Some(String::from_utf8(cells).unwrap_or_default()),
+            z: false,
+            lo: Some(lo),
+            hi: Some(hi),
+        }
+    }
+
     /// Integers: JSON when small, else i32 bytes when every value fits, else f64 bytes.
     pub(crate) fn ints(values: &[i64]) -> Payload {
         if values.len() <= JSON_MAX_VALUES {
@@ -169,6 +244,50 @@ impl Payload {
         }
         let bytes: Vec<u8> = values.iter().map(|&b| b as u8).collect();
         Payload::bytes("u8", &bytes)
+    }
+}
+
+/// `x` rounded away from the middle of a range to [`COARSE_DIGITS`] significant digits:
+/// up when `up`, else down, so a rounded range still holds every value.
+///
+/// The page prints bounds and values as `f32`, so `x` is first read as the shortest decimal
+/// of its `f32` (`-0.976`, not `-0.97600001096`): a bound that is already short stays, and the
+/// result, printed as `f32`, is never inside the value it bounds.
+pub(crate) fn round_out(x: f64, up: bool) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let x: f64 = (x as f32).to_string().parse().unwrap_or(x);
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let mag = x.abs().log10().floor() as i32;
+    // Scaling by a power of ten in the direction that keeps the division exact-rounded.
+    let e = COARSE_DIGITS - 1 - mag;
+    let scaled = if e >= 0 {
+        x * 10f64.powi(e)
+    } else {
+        x / 10f64.powi(-e)
+    };
+    // Values that already have few digits stay as they are (1.0 must not become 1.001).
+    let near = scaled.round();
+    let r = if (scaled - near).abs() < 1e-6 {
+        near
+    } else if up {
+        scaled.ceil()
+    } else {
+        scaled.floor()
+    };
+    let rounded = if e >= 0 {
+        r / 10f64.powi(e)
+    } else {
+        r * 10f64.powi(-e)
+    };
+    // Near the ends of the f32 range, rounding out would print as infinity.
+    if (rounded as f32).is_finite() {
+        rounded
+    } else {
+        x
     }
 }
 
@@ -245,6 +364,83 @@ mod tests {
             (p.enc, p.lo, p.hi, p.z),
             ("q8", Some(-1.0), Some(3.0), true)
         );
+    }
+
+    /// What `arrayviz.js` does with a `q6` payload of `n` cells.
+    fn decode_coarse(p: &Payload, n: usize) -> Vec<f32> {
+        let cells = p.cells.as_deref().unwrap().as_bytes();
+        let (lo, hi) = (p.lo.unwrap(), p.hi.unwrap());
+        let step = (hi - lo) / COARSE_MAX as f32;
+        (0..n)
+            .map(|i| {
+                let c = cells[i.min(cells.len() - 1)];
+                let code = CELL_ALPHABET.iter().position(|&a| a == c).unwrap() as u8;
+                match code {
+                    COARSE_NAN => f32::NAN,
+                    COARSE_POS_INF => f32::INFINITY,
+                    COARSE_NEG_INF => f32::NEG_INFINITY,
+                    level => lo + level as f32 * step,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn coarse_cells_round_trip_to_within_half_a_level_with_specials_kept() {
+        let mut v: Vec<f32> = (0..256)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.0123)
+            .collect();
+        v[3] = f32::NAN;
+        v[4] = f32::INFINITY;
+        v[5] = f32::NEG_INFINITY;
+        let p = Payload::coarse_f32(&v);
+        assert_eq!(p.enc, "q6");
+        assert_eq!(p.cells.as_ref().unwrap().len(), 256);
+        let (lo, hi) = (p.lo.unwrap(), p.hi.unwrap());
+        let finite = v.iter().filter(|x| x.is_finite());
+        let min = finite.clone().fold(f32::INFINITY, |a, &b| a.min(b));
+        let max = finite.fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        assert!(lo <= min && hi >= max, "the range holds every value");
+        let half_level = (hi - lo) / COARSE_MAX as f32 / 2.0 + 1e-6;
+        for (x, y) in v.iter().zip(decode_coarse(&p, v.len())) {
+            if x.is_finite() {
+                assert!((x - y).abs() <= half_level, "{x} decoded as {y}");
+            } else {
+                assert!(x.is_nan() && y.is_nan() || *x == y);
+            }
+        }
+    }
+
+    #[test]
+    fn coarse_ranges_print_short_and_constant_arrays_take_one_character() {
+        let p = Payload::coarse_f32(&[0.0123456, 0.0987654]);
+        assert_eq!((p.lo, p.hi), (Some(0.01234), Some(0.09877)));
+        let ones = Payload::coarse_f32(&[1.0; 256]);
+        assert_eq!(
+            (ones.cells.as_deref(), ones.lo, ones.hi),
+            (Some("A"), Some(1.0), Some(1.0))
+        );
+        assert_eq!(decode_coarse(&ones, 256), vec![1.0; 256]);
+        let json = serde_json::to_string(&Payload::coarse_f32(&[-1.0, 0.0, 1.0, 1.0])).unwrap();
+        assert_eq!(json, r#"{"enc":"q6","cells":"Ae8","lo":-1.0,"hi":1.0}"#);
+    }
+
+    #[test]
+    fn rounding_out_widens_to_four_digits_and_keeps_short_numbers() {
+        assert_eq!(round_out(0.05727952, true), 0.05728);
+        assert_eq!(round_out(-0.048451267, false), -0.04846);
+        assert_eq!(round_out(-0.048451267, true), -0.04845);
+        assert_eq!(round_out(1.0, true), 1.0);
+        assert_eq!(round_out(12345.0, true), 12350.0);
+        assert_eq!(round_out(f32::MAX as f64, true) as f32, f32::MAX);
+        // Read as the f32 the page prints: -0.976f32 is -0.97600001096 as f64.
+        assert_eq!(round_out(-0.976f32 as f64, false), -0.976);
+        assert_eq!(round_out(-0.100000024f32 as f64, true), -0.1);
+        for &x in &[0.95500004f32, -0.95500004, 3.3333333e-5, 7.1e12] {
+            assert!(
+                round_out(x as f64, true) as f32 >= x && round_out(x as f64, false) as f32 <= x
+            );
+        }
     }
 
     #[test]

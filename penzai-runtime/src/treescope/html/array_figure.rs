@@ -19,7 +19,7 @@ impl ArrayFigure<'_> {
 
     /// A complete, self-contained HTML page showing the figure.
     pub fn to_html(&self) -> String {
-        page::array_page(&self.page_title(), &self.to_fragment())
+        page::array_page(&self.page_title(), &self.to_fragment(), false)
     }
 
     /// Writes [`to_html`](ArrayFigure::to_html) to `path`.

@@ -3,6 +3,8 @@
 
 mod array_figure;
 mod csp;
+mod island;
+mod minify;
 pub(crate) mod page;
 mod token_figure;
 
@@ -123,29 +125,29 @@ impl HtmlOptions {
             .title
             .clone()
             .unwrap_or_else(|| doc.root.type_name.clone());
-        page::tree_page(&title, &tree_markup(doc, &self.doc.expand, None))
+        let body = tree_markup(doc, &self.doc.expand, None);
+        page::tree_page(&title, &body, shows_tokens(&doc.root))
     }
 
-    /// The notebook fragment for `tree` (no document shell, no CSP meta).
+    /// The notebook fragment for `tree` (no document shell, no CSP meta). It always carries
+    /// every viewer asset, token views included: later outputs in the same notebook page,
+    /// such as a token figure's fragment, may rely on them.
     pub fn to_fragment(&self, tree: &dyn Tree) -> String {
-        page::fragment(&tree_markup(&self.doc(tree), &self.doc.expand, None))
+        page::fragment(&tree_markup(&self.doc(tree), &self.doc.expand, None), true)
     }
 }
 
-/// What the JSON island holds: the viewer's settings and the doc's root.
-#[derive(Serialize)]
-struct Island<'a> {
-    shown: usize,
-    root: &'a DocNode,
+/// True when some node of the subtree shows token chips (the page then needs the token
+/// views' script and style).
+pub(crate) fn shows_tokens(node: &DocNode) -> bool {
+    node.array.as_ref().is_some_and(|a| a.tokens.is_some())
+        || node.children.iter().any(shows_tokens)
 }
 
 /// The viewer markup: toolbar, status line, tree container and the data island.
 /// `legend` is an optional line of static text (used by the diff page).
 pub(crate) fn tree_markup(doc: &Doc, expand: &ExpandOptions, legend: Option<&str>) -> String {
-    let island = json_island(&Island {
-        shown: expand.shown_children,
-        root: &doc.root,
-    });
+    let island = json_island(&island::Island::new(&doc.root, expand.shown_children));
     let mut out = String::with_capacity(island.len() + 1024);
     out.push_str(concat!(
         "<div class=\"pzt\">\n<div class=\"pzt-bar\">",

@@ -18,7 +18,7 @@ impl TokenFigure<'_> {
 
     /// A complete, self-contained HTML page showing the figure.
     pub fn to_html(&self) -> String {
-        page::array_page(&self.page_title(), &self.to_fragment())
+        page::array_page(&self.page_title(), &self.to_fragment(), true)
     }
 
     /// Writes [`to_html`](TokenFigure::to_html) to `path`; an error names the path.

@@ -4,6 +4,8 @@
   'use strict';
   var PZ = (window.PZ = window.PZ || {});
   var QMAX = 250; // one-byte encoding: levels 0..250, then NaN, +inf, -inf
+  var CMAX = 60; // one-character encoding: levels 0..60, then NaN, +inf, -inf
+  var CELLS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -69,8 +71,21 @@
     var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
     return new Response(stream).arrayBuffer().then(function (b) { return new Uint8Array(b); });
   }
-  // Every encoding decodes to a Float64Array holding NaN and infinities natively.
-  function decode(p) {
+  // `q6`: one character per cell, the last one repeated up to `n` cells.
+  function cellsOf(p, n) {
+    var s = p.cells, lo = p.lo, step = (p.hi - p.lo) / CMAX, out = new Float64Array(n);
+    var special = [NaN, Infinity, -Infinity];
+    for (var i = 0; i < n; i++) {
+      var c = CELLS.indexOf(s.charAt(Math.min(i, s.length - 1)));
+      if (c < 0) throw new Error('bad cell code at ' + i);
+      out[i] = c <= CMAX ? lo + c * step : special[c - CMAX - 1];
+    }
+    return out;
+  }
+  // Every encoding decodes to a Float64Array holding NaN and infinities natively; `n` is
+  // the number of cells.
+  function decode(p, n) {
+    if (p.enc === 'q6') return Promise.resolve(cellsOf(p, n));
     if (p.enc === 'json') {
       var out = new Float64Array(p.values.length);
       for (var i = 0; i < out.length; i++) {
@@ -327,7 +342,8 @@
     var text = parts.join(', ');
     if (cell.gap) return text + '\ntruncated';
     var v = this.values[cell.off];
-    var approx = spec.data.enc === 'q8' && Number.isFinite(v) ? '\u2248' : '';
+    var quantized = spec.data.enc === 'q8' || spec.data.enc === 'q6';
+    var approx = quantized && Number.isFinite(v) ? '\u2248' : '';
     text += '\nvalue: ' + approx + fmt(v);
     if (this.mask && !this.mask[cell.off]) text += '  (masked)';
     else if (v > spec.vmax && v !== Infinity && spec.cmap !== 'categorical') text += '  (above vmax ' + fmt(spec.vmax) + ')';
@@ -345,7 +361,17 @@
     mount: function (box, spec) {
       box.setAttribute('data-ready', '0');
       box.textContent = 'drawing\u2026';
-      var jobs = [decode(spec.data), spec.mask ? decode(spec.mask) : Promise.resolve(null)];
+      // Axes travel as [label, size, head, tail].
+      spec.axes = spec.axes.map(function (a) {
+        return Array.isArray(a) ? { label: a[0], size: a[1], head: a[2], tail: a[3] } : a;
+      });
+      var n = spec.axes.reduce(function (k, a) { return k * (a.head + a.tail); }, 1);
+      var jobs;
+      try {
+        jobs = [decode(spec.data, n), spec.mask ? decode(spec.mask, n) : Promise.resolve(null)];
+      } catch (e) {
+        jobs = [Promise.reject(e)];
+      }
       return Promise.all(jobs)
         .then(function (res) { box.pzaFigure = new Figure(box, spec, res[0], res[1]); })
         .catch(function (e) {

@@ -38,6 +38,8 @@
     var island = root.querySelector('script.pzt-data');
     var data = JSON.parse(island.textContent);
     this.shown = data.shown || 20;
+    this.types = data.types || {};
+    this.fieldsets = data.fieldsets || [];
     this.nodes = [];
     this.hits = [];
     this.hitAt = -1;
@@ -75,7 +77,17 @@
     root.setAttribute('data-ready', '1');
   }
 
+  // The island writes shared things once (see `island.rs`): put the defaults back.
+  View.prototype.fill = function (d) {
+    var t = this.types[d.type] || {};
+    if (d.kind == null) d.kind = t.kind || 'struct';
+    if (d.layer == null) d.layer = t.layer === true;
+    if (d.hue === undefined) d.hue = t.hue;
+    if (typeof d.fields === 'number') d.fields = this.fieldsets[d.fields];
+  };
+
   View.prototype.flatten = function (d, parent, parentPath, depth, pos) {
+    this.fill(d);
     var i = this.nodes.length;
     var n = { d: d, parent: parent, path: joinPath(parentPath, d.key), depth: depth, pos: pos,
       kids: [], el: null, box: null, rendered: 0, limit: this.shown, open: d.open === true, heat: null };
