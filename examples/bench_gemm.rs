@@ -115,16 +115,34 @@ fn main() -> anyhow::Result<()> {
             g(mm.1)
         );
     }
-    // Decode: one token through a weight of HF layout [out, in] (contracted axis contiguous),
-    // f32 and bf16; reported as GB/s of weights streamed.
-    for &(k, n) in &[
+    // Decode: one token through a weight of HF layout [out, in] (contracted axis contiguous,
+    // `decode_matvec`) and of GPT-2's `Conv1D` layout [in, out] (output axis contiguous,
+    // `decode_matvec_rows`), f32 and bf16; reported as GB/s of weights streamed.
+    let out_in = [
         (768usize, 2304usize),
         (768, 50257),
         (2048, 8192),
         (8192, 2048),
-    ] {
+    ];
+    let in_out = [(768usize, 2304usize), (768, 3072), (3072, 768)];
+    let cases = out_in
+        .iter()
+        .map(|&s| ("decode_matvec", s, false))
+        .chain(in_out.iter().map(|&s| ("decode_matvec_rows", s, true)));
+    for (case, (k, n), rows_contiguous) in cases {
         let x = NamedArray::normal(0, &[("embedding", k)], 0.0, 1.0)?;
-        let w = NamedArray::normal(1, &[("hidden", n), ("embedding", k)], 0.0, 1.0)?;
+        let (axes, shape) = if rows_contiguous {
+            (
+                [("embedding", k), ("hidden", n)],
+                format!("[{k}] x [{k}x{n}]"),
+            )
+        } else {
+            (
+                [("hidden", n), ("embedding", k)],
+                format!("[{k}] x [{n}x{k}]"),
+            )
+        };
+        let w = NamedArray::normal(1, &axes, 0.0, 1.0)?;
         let w16 = w.cast(DType::BF16)?;
         let f32_s = seconds(|| {
             x.contract(&w, &["embedding"]).expect("contract");
@@ -133,27 +151,7 @@ fn main() -> anyhow::Result<()> {
             x.contract(&w16, &["embedding"]).expect("contract");
         });
         println!(
-            "{{\"case\": \"decode_matvec\", \"threads\": \"{threads}\", \"shape\": \"[{k}] x [{n}x{k}]\", \
-             \"f32_gb_per_s\": {:.1}, \"bf16_gb_per_s\": {:.1}, \"f32_cpu\": {:.1}, \"bf16_cpu\": {:.1}}}",
-            (k * n * 4) as f64 / f32_s.0 / 1e9,
-            (k * n * 2) as f64 / bf16_s.0 / 1e9,
-            (k * n * 4) as f64 / f32_s.1 / 1e9,
-            (k * n * 2) as f64 / bf16_s.1 / 1e9
-        );
-    }
-    // Decode through a weight of GPT-2's `Conv1D` layout [in, out] (output axis contiguous).
-    for &(k, n) in &[(768usize, 2304usize), (768, 3072), (3072, 768)] {
-        let x = NamedArray::normal(0, &[("embedding", k)], 0.0, 1.0)?;
-        let w = NamedArray::normal(1, &[("embedding", k), ("hidden", n)], 0.0, 1.0)?;
-        let w16 = w.cast(DType::BF16)?;
-        let f32_s = seconds(|| {
-            x.contract(&w, &["embedding"]).expect("contract");
-        });
-        let bf16_s = seconds(|| {
-            x.contract(&w16, &["embedding"]).expect("contract");
-        });
-        println!(
-            "{{\"case\": \"decode_matvec_rows\", \"threads\": \"{threads}\", \"shape\": \"[{k}] x [{k}x{n}]\", \
+            "{{\"case\": \"{case}\", \"threads\": \"{threads}\", \"shape\": \"{shape}\", \
              \"f32_gb_per_s\": {:.1}, \"bf16_gb_per_s\": {:.1}, \"f32_cpu\": {:.1}, \"bf16_cpu\": {:.1}}}",
             (k * n * 4) as f64 / f32_s.0 / 1e9,
             (k * n * 2) as f64 / bf16_s.0 / 1e9,
