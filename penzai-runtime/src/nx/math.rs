@@ -33,7 +33,7 @@ impl NamedArray {
     /// `e^x`.
     pub fn exp(&self) -> Result<NamedArray, AxisError> {
         let out = self.scalar_op("exp", libm::expf);
-        tape::record("exp", &[self], out, tape::unary("exp", self, libm::expf))
+        tape::record("exp", &[self], out, tape::unary_of_output("exp", |y| y))
     }
 
     /// The natural logarithm (NaN below 0, -inf at 0).
@@ -49,10 +49,7 @@ impl NamedArray {
             "tanh",
             &[self],
             out,
-            tape::unary("tanh", self, |x| {
-                let t = libm::tanhf(x);
-                1.0 - t * t
-            }),
+            tape::unary_of_output("tanh", |t| 1.0 - t * t),
         )
     }
 
@@ -63,7 +60,7 @@ impl NamedArray {
             "sqrt",
             &[self],
             out,
-            tape::unary("sqrt", self, |x| 0.5 / x.sqrt()),
+            tape::unary_of_output("sqrt", |y| 0.5 / y),
         )
     }
 
@@ -74,7 +71,7 @@ impl NamedArray {
             "rsqrt",
             &[self],
             out,
-            tape::unary("rsqrt", self, |x| -0.5 / (x * x.sqrt())),
+            tape::unary_of_output("rsqrt", |y| -0.5 * y * y * y),
         )
     }
 

@@ -91,6 +91,6 @@ pub use indexer::{AxisIndex, Indexer, IntoAxisIndex, NewAxis, Slice};
 pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
 pub(crate) use shared::ByteRegion;
 pub use shared::{ArrayElement, SharedArray};
-pub use tape::{GradError, Tape};
+pub use tape::{GradError, ReleasedNode, Tape};
 pub(crate) use tape::{Trace, pause, record, recorded_trace, untraced};
 pub use update::IndexedUpdate;

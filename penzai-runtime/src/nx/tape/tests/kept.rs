@@ -1,0 +1,121 @@
+//! What the rules keep alive on the tape, and their gradients when an input is a constant
+//! (the rules decide what to keep from which inputs can receive a gradient).
+
+use super::super::super::dtype::Storage;
+use super::super::super::{AxisError, NamedArray};
+use super::super::Tape;
+use super::{array, check, ranged};
+
+/// An activation whose buffer only the caller holds: the result of an op whose rule keeps
+/// nothing (`x + 1`), so that `is_unique` says whether a later op's rule kept it.
+fn activation(tape: &Tape, shape: &[(&str, usize)], seed: u64) -> NamedArray {
+    (&tape.watch(&array(shape, seed)).unwrap() + 1.0).unwrap()
+}
+
+/// True when another holder (a rule on the tape) shares `x`'s elements.
+fn kept(x: &NamedArray) -> bool {
+    match &x.data {
+        Storage::F32(a) => !a.is_unique(),
+        _ => panic!("the tests use f32 arrays"),
+    }
+}
+
+#[test]
+fn products_with_a_constant_side_keep_only_the_constant() {
+    let tape = Tape::start().unwrap();
+    let h = activation(&tape, &[("a", 3), ("b", 2)], 1);
+    let c = array(&[("b", 2), ("c", 2)], 2);
+    let _prod = (&h * &c).unwrap();
+    let _quot = (&h / &c).unwrap();
+    let _proj = h.contract(&c, &["b"]).unwrap();
+    assert!(!kept(&h), "the traced side is read by no gradient");
+    assert!(
+        kept(&c),
+        "the constant side is read by the traced side's gradient"
+    );
+}
+
+#[test]
+fn shape_only_rules_keep_no_values() {
+    let tape = Tape::start().unwrap();
+    let h = activation(&tape, &[("a", 3), ("b", 2)], 3);
+    let other = activation(&tape, &[("b", 2)], 4);
+    let mask = NamedArray::from_bool(&[("a", 3)], vec![true, false, true]).unwrap();
+    let _sum = (&h + &other).unwrap();
+    let _diff = (&h - &other).unwrap();
+    let _scaled = (&h * 3.0).unwrap();
+    let _shifted = (2.0 - &h).unwrap();
+    let _masked = NamedArray::where_(&mask, &h, &NamedArray::scalar(-1e9)).unwrap();
+    let _mean = h.mean(&["b"]).unwrap();
+    let _total = h.sum(&["a"]).unwrap();
+    let _wide = other.broadcast_to(&[("a", 3), ("b", 2)]).unwrap();
+    assert!(!kept(&h));
+    assert!(!kept(&other));
+}
+
+#[test]
+fn output_rules_keep_the_output_not_the_input() {
+    let tape = Tape::start().unwrap();
+    let h = activation(&tape, &[("a", 3), ("b", 2)], 5);
+    let pos = (&activation(&tape, &[("a", 3)], 6) + 2.0).unwrap();
+    let outs = [
+        h.exp().unwrap(),
+        h.tanh().unwrap(),
+        h.softmax(&["b"]).unwrap(),
+        h.log_softmax(&["b"]).unwrap(),
+        pos.sqrt().unwrap(),
+        pos.rsqrt().unwrap(),
+    ];
+    assert!(!kept(&h));
+    assert!(!kept(&pos));
+    for out in &outs {
+        assert!(kept(out));
+    }
+}
+
+#[test]
+fn a_silu_keeps_its_input() {
+    let tape = Tape::start().unwrap();
+    let h = activation(&tape, &[("a", 3)], 7);
+    let out = h.silu().unwrap();
+    assert!(kept(&h));
+    assert!(!kept(&out));
+}
+
+#[test]
+fn constants_on_either_side_match_finite_differences() {
+    let a = array(&[("a", 3), ("b", 2)], 8);
+    let b = ranged(&[("b", 2), ("c", 2)], 9, 0.5, 1.5);
+    type Op = fn(&NamedArray, &NamedArray) -> Result<NamedArray, AxisError>;
+    let ops: &[Op] = &[
+        |x, y| x * y,
+        |x, y| x / y,
+        |x, y| x + y,
+        |x, y| x - y,
+        |x, y| x.maximum(y),
+        |x, y| x.contract(y, &["b"]),
+    ];
+    for op in ops {
+        check(std::slice::from_ref(&a), |x| op(&x[0], &b));
+        check(std::slice::from_ref(&b), |x| op(&a, &x[0]));
+    }
+    let mask = NamedArray::from_bool(&[("a", 3)], vec![true, false, true]).unwrap();
+    let f = array(&[("b", 2)], 10);
+    check(std::slice::from_ref(&a), |x| {
+        NamedArray::where_(&mask, &x[0], &f)
+    });
+    check(std::slice::from_ref(&f), |x| {
+        NamedArray::where_(&mask, &a, &x[0])
+    });
+}
+
+#[test]
+fn output_based_derivatives_match_finite_differences_at_the_edges() {
+    // Large and small magnitudes, where a derivative from the output could lose precision.
+    let x = NamedArray::from_f32(&[("a", 4)], vec![-3.0, -0.2, 0.3, 3.0]).unwrap();
+    check(std::slice::from_ref(&x), |v| v[0].exp());
+    check(std::slice::from_ref(&x), |v| v[0].tanh());
+    let pos = NamedArray::from_f32(&[("a", 3)], vec![0.3, 1.0, 9.0]).unwrap();
+    check(std::slice::from_ref(&pos), |v| v[0].sqrt());
+    check(std::slice::from_ref(&pos), |v| v[0].rsqrt());
+}
