@@ -236,15 +236,22 @@ impl Tape {
 
     /// Ends the recording and returns the gradients of `wrt` given the gradient `seed` of
     /// the array `out` (a vector-Jacobian product: `seed` has `out`'s axes). What a
-    /// checkpointed layer's rule runs on the local recording of its re-run.
+    /// checkpointed layer's rule runs on the local recording of its re-run. Takes `out` by
+    /// value: only its place on the tape is needed, and its elements are freed before the
+    /// backward runs.
     pub(crate) fn gradients_seeded(
         self,
-        out: &NamedArray,
+        out: NamedArray,
         seed: &NamedArray,
         wrt: &[&NamedArray],
     ) -> Result<Vec<Option<NamedArray>>, GradError> {
         let rec = self.take_recording()?;
-        self.backward_from(rec, out, untraced(seed.clone()), wrt)
+        let root = NamedArray {
+            trace: out.trace,
+            ..NamedArray::scalar(0.0)
+        };
+        drop(out);
+        self.backward_from(rec, &root, untraced(seed.clone()), wrt)
     }
 
     /// A diagnostic of what the recording keeps alive for the backward: ends the recording

@@ -15,13 +15,14 @@
 //! copies, and are dropped as soon as the rule has run. `examples/bench_grad.rs -- --itemize`
 //! lists what one transformer block's recording keeps, node by node.
 
-use ndarray::{ArrayD, Axis, IxDyn, Slice};
+use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
 
 use super::super::array::NamedArray;
 use super::super::axis::AxisName;
 use super::super::dtype::Storage;
 use super::super::error::AxisError;
 use super::super::shape::NamedShape;
+use super::super::shared::SharedArray;
 use super::{Backward, GradError};
 
 /// Wraps an array error of a rule as a [`GradError::Rule`] naming `op`.
@@ -100,6 +101,123 @@ fn expand_to(g: &NamedArray, x: &Like) -> Result<NamedArray, AxisError> {
     ))
 }
 
+/// The f32 elements of `g` and of `x` (an array with `g`'s axes), both in `x`'s axis order,
+/// for a backward computed in one pass over raw elements instead of by composing named ops
+/// (one new array instead of one per step). `None` when `x` is laid out otherwise (it has
+/// positional axes or is a tagged view), for the caller's general path.
+fn aligned(
+    g: &NamedArray,
+    x: &NamedArray,
+) -> Result<Option<(SharedArray<f32>, SharedArray<f32>)>, AxisError> {
+    if !x.positional_shape().is_empty() || x.data_order.is_some() || g.names.len() != x.names.len()
+    {
+        return Ok(None);
+    }
+    let names: Vec<&str> = x.names.iter().map(|n| n.as_str()).collect();
+    let g = g.order_as(&names)?;
+    if g.data.shape() != x.data.shape() || g.data_order.is_some() {
+        return Ok(None);
+    }
+    Ok(Some((g.data.to_f32(), x.data.to_f32())))
+}
+
+/// `a` summed over its data axes `axes`, keeping them with length 1 (for broadcasting
+/// back); `None` for no axes.
+fn summed_keeping_axes(a: ndarray::ArrayViewD<'_, f32>, axes: &[usize]) -> Option<ArrayD<f32>> {
+    let (&last, rest) = axes.split_last()?;
+    let mut s = a.sum_axis(Axis(last)).insert_axis(Axis(last));
+    for &ax in rest.iter().rev() {
+        s = s.sum_axis(Axis(ax)).insert_axis(Axis(ax));
+    }
+    Some(s)
+}
+
+/// The data axes of `x` named in `axes`.
+fn data_axes(x: &NamedArray, axes: &[&str]) -> Vec<usize> {
+    x.names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| axes.contains(&n.as_str()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The backward of `y = softmax(x)` over `axes`, `dx = y (g - sum(g y))`, in two passes
+/// and one new array (as `g y - y sum(g y)`). `None` for the general path.
+fn softmax_backward(
+    g: &NamedArray,
+    y: &NamedArray,
+    axes: &[&str],
+) -> Result<Option<NamedArray>, AxisError> {
+    let Some((gd, yd)) = aligned(g, y)? else {
+        return Ok(None);
+    };
+    let mut out = Zip::from(&gd.view())
+        .and(&yd.view())
+        .map_collect(|&g, &y| g * y);
+    let Some(s) = summed_keeping_axes(out.view(), &data_axes(y, axes)) else {
+        return Ok(None);
+    };
+    let Some(s) = s.broadcast(out.raw_dim()) else {
+        return Ok(None);
+    };
+    Zip::from(&mut out)
+        .and(&yd.view())
+        .and(&s)
+        .for_each(|o, &y, &s| *o -= y * s);
+    Ok(Some(NamedArray::from_parts(
+        Storage::F32(out.into()),
+        y.names.clone(),
+    )))
+}
+
+/// The backward of `y = log_softmax(x)` over `axes`, `dx = g - exp(y) sum(g)`, in one
+/// pass and one new array. `None` for the general path.
+fn log_softmax_backward(
+    g: &NamedArray,
+    y: &NamedArray,
+    axes: &[&str],
+) -> Result<Option<NamedArray>, AxisError> {
+    let Some((gd, yd)) = aligned(g, y)? else {
+        return Ok(None);
+    };
+    let Some(s) = summed_keeping_axes(gd.view(), &data_axes(y, axes)) else {
+        return Ok(None);
+    };
+    let Some(s) = s.broadcast(yd.view().raw_dim()) else {
+        return Ok(None);
+    };
+    let out = Zip::from(&gd.view())
+        .and(&yd.view())
+        .and(&s)
+        .map_collect(|&g, &y, &s| g - libm::expf(y) * s);
+    Ok(Some(NamedArray::from_parts(
+        Storage::F32(out.into()),
+        y.names.clone(),
+    )))
+}
+
+/// `g * d(x)` elementwise, in one pass and one new array when [`aligned`] allows, else by
+/// named ops.
+fn times_derivative(
+    g: &NamedArray,
+    x: &NamedArray,
+    d: impl Fn(f32) -> f32,
+) -> Result<NamedArray, AxisError> {
+    match aligned(g, x)? {
+        Some((gd, xd)) => {
+            let out = Zip::from(&gd.view())
+                .and(&xd.view())
+                .map_collect(|&g, &x| g * d(x));
+            Ok(NamedArray::from_parts(
+                Storage::F32(out.into()),
+                x.names.clone(),
+            ))
+        }
+        None => g * &x.map_f32(d)?,
+    }
+}
+
 /// Elementwise unary op: `dx = g * d(x)`.
 pub(crate) fn unary(
     op: &'static str,
@@ -109,7 +227,7 @@ pub(crate) fn unary(
     let x = x.clone();
     move |_| {
         Box::new(move |g, _| {
-            let dx = (g * &x.map_f32(d).map_err(rule_err(op))?).map_err(rule_err(op))?;
+            let dx = times_derivative(g, &x, d).map_err(rule_err(op))?;
             Ok(vec![Some(dx)])
         })
     }
@@ -125,7 +243,7 @@ pub(crate) fn unary_of_output(
     move |y: &NamedArray| {
         let y = super::untraced(y.clone());
         Box::new(move |g, _| {
-            let dx = (g * &y.map_f32(d).map_err(rule_err(op))?).map_err(rule_err(op))?;
+            let dx = times_derivative(g, &y, d).map_err(rule_err(op))?;
             Ok(vec![Some(dx)])
         })
     }
@@ -183,14 +301,19 @@ pub(crate) fn binary(
                 Binary::Add => (Some(g.clone()), Some(g.clone())),
                 Binary::Sub => (Some(g.clone()), Some((-g).map_err(&e)?)),
                 Binary::Mul => {
+                    // Each factor is dropped as soon as it has been read, before the other
+                    // side's gradient is made: one fewer array live at once.
+                    let (a, mut b) = (a, b);
                     let da = match wants[0] {
                         true => Some((g * saved(op, 1, &b)?).map_err(&e)?),
                         false => None,
                     };
+                    drop(b.take());
                     let db = match wants[1] {
                         true => Some((g * saved(op, 0, &a)?).map_err(&e)?),
                         false => None,
                     };
+                    drop(a);
                     (da, db)
                 }
                 Binary::Div => {
@@ -323,14 +446,20 @@ pub(crate) fn reduction(
                 }
                 Reduction::Softmax => {
                     let y = saved(op, 0, &y)?;
-                    (|| {
-                        let gy = (g * y)?;
-                        y * &(g - &gy.sum(&axes)?)?
+                    (|| match softmax_backward(g, y, &axes)? {
+                        Some(dx) => Ok(dx),
+                        None => {
+                            let gy = (g * y)?;
+                            y * &(g - &gy.sum(&axes)?)?
+                        }
                     })()
                 }
                 Reduction::LogSoftmax => {
                     let y = saved(op, 0, &y)?;
-                    (|| g - &(&y.exp()? * &g.sum(&axes)?)?)()
+                    (|| match log_softmax_backward(g, y, &axes)? {
+                        Some(dx) => Ok(dx),
+                        None => g - &(&y.exp()? * &g.sum(&axes)?)?,
+                    })()
                 }
                 Reduction::LogSumExp => {
                     let (x, y) = (saved(op, 0, &x)?, saved(op, 0, &y)?);
@@ -350,6 +479,7 @@ pub(crate) fn contraction(a: &NamedArray, b: &NamedArray) -> impl FnOnce(&NamedA
     let (a, b) = (a.clone(), b.clone());
     move |_| {
         let (a_names, b_names) = (names_of(&a), names_of(&b));
+        let (a_len, b_len) = (a.len(), b.len());
         let (ta, tb) = (traced(&a), traced(&b));
         let (a, b) = (kept_if(tb, a), kept_if(ta, b));
         Box::new(move |g, wants| {
@@ -358,14 +488,25 @@ pub(crate) fn contraction(a: &NamedArray, b: &NamedArray) -> impl FnOnce(&NamedA
                 let names: Vec<&str> = this.iter().map(String::as_str).collect();
                 g.einsum(other, &names).map_err(&e)
             };
-            let da = match wants[0] {
-                true => Some(side(saved("contract", 1, &b)?, &a_names)?),
-                false => None,
-            };
-            let db = match wants[1] {
-                true => Some(side(saved("contract", 0, &a)?, &b_names)?),
-                false => None,
-            };
+            // Each side is dropped as soon as it has been read (as in `mul`), and the
+            // smaller input's gradient is made first: the larger side is then freed before
+            // the larger gradient is allocated (`x` times a weight: the weight's gradient,
+            // then `x` is dropped, then `x`'s gradient).
+            let (mut a, mut b) = (a, b);
+            let (mut da, mut db) = (None, None);
+            for first_a in [a_len <= b_len, a_len > b_len] {
+                if first_a {
+                    if wants[0] && da.is_none() {
+                        da = Some(side(saved("contract", 1, &b)?, &a_names)?);
+                    }
+                    drop(b.take());
+                } else {
+                    if wants[1] && db.is_none() {
+                        db = Some(side(saved("contract", 0, &a)?, &b_names)?);
+                    }
+                    drop(a.take());
+                }
+            }
             Ok(vec![da, db])
         })
     }

@@ -119,3 +119,33 @@ fn output_based_derivatives_match_finite_differences_at_the_edges() {
     check(std::slice::from_ref(&pos), |v| v[0].sqrt());
     check(std::slice::from_ref(&pos), |v| v[0].rsqrt());
 }
+
+#[test]
+fn one_pass_backwards_and_their_general_paths_match_finite_differences() {
+    // Named axes only, in an order other than the gradient's: the one-pass path.
+    let x = array(&[("a", 3), ("b", 4), ("c", 2)], 11);
+    for axes in [&["b"][..], &["a", "c"][..]] {
+        check(std::slice::from_ref(&x), |v| {
+            v[0].softmax(axes)?.order_as(&["c", "b", "a"])
+        });
+        check(std::slice::from_ref(&x), |v| {
+            v[0].log_softmax(axes)?.order_as(&["b", "a", "c"])
+        });
+    }
+    check(std::slice::from_ref(&x), |v| {
+        v[0].silu()?.order_as(&["c", "a", "b"])
+    });
+    // Positional axes (an untagged view): the general path.
+    check(std::slice::from_ref(&x), |v| {
+        v[0].untag(&["b"])?.softmax(&["a"])?.tag(&["b"])
+    });
+    check(std::slice::from_ref(&x), |v| {
+        v[0].untag(&["c"])?.log_softmax(&["b"])?.tag(&["c"])
+    });
+    check(std::slice::from_ref(&x), |v| {
+        v[0].untag(&["a"])?.exp()?.tag(&["a"])
+    });
+    check(std::slice::from_ref(&x), |v| {
+        v[0].untag(&["a", "c"])?.gelu_tanh()?.tag(&["c", "a"])
+    });
+}
