@@ -91,6 +91,37 @@ struct Node {
     inputs: Vec<Option<usize>>,
     /// `None` for watched arrays (leaves).
     backward: Option<Backward>,
+    /// How to recompute the node's output from a value its own rule keeps, when that is
+    /// cheap: a later rule that reads the output keeps this instead of the output.
+    recompute: Option<Recompute>,
+}
+
+/// An elementwise function of an array that its rule keeps anyway (the input of `silu`,
+/// `gelu_*`): the recipe of that op's output, so that a rule reading the output (the
+/// product of a gated MLP, the contraction after an activation) need not keep it alive.
+#[derive(Clone)]
+pub(crate) struct Recompute {
+    op: &'static str,
+    input: NamedArray,
+    f: fn(f32) -> f32,
+}
+
+impl Recompute {
+    /// The output, computed again exactly as the forward did.
+    pub(crate) fn value(&self) -> Result<NamedArray, AxisError> {
+        self.input.scalar_op(self.op, self.f)
+    }
+}
+
+/// The recipe of `x` when `x` is the output of an op recorded with one on the recording
+/// tape ([`record_recomputable`]).
+pub(crate) fn recomputable(x: &NamedArray) -> Option<Recompute> {
+    ACTIVE.with(|active| {
+        let active = active.borrow();
+        let rec = active.as_ref()?;
+        let t = x.trace.filter(|t| t.tape == rec.id)?;
+        rec.nodes.get(t.node)?.recompute.clone()
+    })
 }
 
 struct Recording {
@@ -366,6 +397,7 @@ fn watch_on(id: Option<u64>, x: &NamedArray) -> Result<NamedArray, GradError> {
             op: "watch",
             inputs: vec![input],
             backward: input.map(|_| -> Backward { Box::new(|g, _| Ok(vec![Some(g.clone())])) }),
+            recompute: None,
         });
         let mut out = x.clone();
         out.trace = Some(Trace { tape: id, node });
@@ -490,6 +522,32 @@ pub(crate) fn record(
     Ok(out)
 }
 
+/// [`record`] for an elementwise op `out = f(x)` whose rule keeps `x`: the node also keeps
+/// the recipe ([`Recompute`]), so that rules reading `out` keep `x` (already kept) instead.
+pub(crate) fn record_recomputable(
+    op: &'static str,
+    x: &NamedArray,
+    out: Result<NamedArray, AxisError>,
+    make_rule: impl FnOnce(&NamedArray) -> Backward,
+    f: fn(f32) -> f32,
+) -> Result<NamedArray, AxisError> {
+    let mut out = out?;
+    let Some((id, nodes)) = traced_inputs(&[x]) else {
+        return Ok(out);
+    };
+    if !out.dtype().is_float() {
+        return Ok(out);
+    }
+    let backward = make_rule(&out);
+    let recompute = Recompute {
+        op,
+        input: untraced(x.clone()),
+        f,
+    };
+    out.trace = push_node(id, op, nodes, Some(backward), Some(recompute));
+    Ok(out)
+}
+
 /// Records an operation without a gradient rule: a gradient that reaches it is a
 /// [`GradError::NoRule`] error.
 pub(crate) fn record_opaque(
@@ -520,6 +578,16 @@ fn push(
     inputs: Vec<Option<usize>>,
     backward: Option<Backward>,
 ) -> Option<Trace> {
+    push_node(id, op, inputs, backward, None)
+}
+
+fn push_node(
+    id: u64,
+    op: &'static str,
+    inputs: Vec<Option<usize>>,
+    backward: Option<Backward>,
+    recompute: Option<Recompute>,
+) -> Option<Trace> {
     ACTIVE.with(|active| {
         let mut active = active.borrow_mut();
         let rec = active.as_mut().filter(|r| r.id == id)?;
@@ -528,6 +596,7 @@ fn push(
             op,
             inputs,
             backward,
+            recompute,
         });
         Some(Trace { tape: id, node })
     })

@@ -23,7 +23,8 @@ use super::super::dtype::Storage;
 use super::super::error::AxisError;
 use super::super::shape::NamedShape;
 use super::super::shared::SharedArray;
-use super::{Backward, GradError};
+use super::{Backward, GradError, Recompute};
+use std::borrow::Cow;
 
 /// Wraps an array error of a rule as a [`GradError::Rule`] naming `op`.
 fn rule_err(op: &'static str) -> impl Fn(AxisError) -> GradError {
@@ -49,6 +50,38 @@ fn saved<'a>(
     x: &'a Option<NamedArray>,
 ) -> Result<&'a NamedArray, GradError> {
     x.as_ref().ok_or(GradError::NotSaved { op, input })
+}
+
+/// A value a product or contraction keeps for a gradient: the array, or, when it is the
+/// output of an elementwise op whose rule keeps that op's input anyway (`silu`, `gelu_*`),
+/// the recipe to compute it again when the backward reads it ([`Recompute`]), so that the
+/// tape does not hold both the activation's input and its output.
+enum Kept {
+    Value(NamedArray),
+    Recomputed(Recompute),
+}
+
+impl Kept {
+    fn of(x: NamedArray) -> Kept {
+        match super::recomputable(&x) {
+            Some(r) => Kept::Recomputed(r),
+            None => Kept::Value(x),
+        }
+    }
+}
+
+/// The value kept for input `input`'s gradient (computed again if it was kept as a
+/// recipe), or [`GradError::NotSaved`] as for [`saved`].
+fn kept_value<'a>(
+    op: &'static str,
+    input: usize,
+    x: &'a Option<Kept>,
+) -> Result<Cow<'a, NamedArray>, GradError> {
+    match x {
+        Some(Kept::Value(x)) => Ok(Cow::Borrowed(x)),
+        Some(Kept::Recomputed(r)) => r.value().map(Cow::Owned).map_err(rule_err(op)),
+        None => Err(GradError::NotSaved { op, input }),
+    }
 }
 
 /// The f32 data of `g` with its axes in the order `[positional.., names..]`.
@@ -291,9 +324,17 @@ pub(crate) fn binary(
         // What each kind's backward reads, beyond the shapes.
         let (a, b, out) = match kind {
             Binary::Add | Binary::Sub => (None, None, None),
-            Binary::Mul => (kept_if(tb, a), kept_if(ta, b), None),
-            Binary::Div => (None, Some(b), kept_if(tb, super::untraced(out.clone()))),
-            Binary::Maximum | Binary::Minimum => (Some(a), Some(b), None),
+            Binary::Mul => (
+                kept_if(tb, a).map(Kept::of),
+                kept_if(ta, b).map(Kept::of),
+                None,
+            ),
+            Binary::Div => (
+                None,
+                Some(Kept::Value(b)),
+                kept_if(tb, super::untraced(out.clone())),
+            ),
+            Binary::Maximum | Binary::Minimum => (Some(Kept::Value(a)), Some(Kept::Value(b)), None),
         };
         Box::new(move |g, wants| {
             let e = rule_err(op);
@@ -305,19 +346,19 @@ pub(crate) fn binary(
                     // side's gradient is made: one fewer array live at once.
                     let (a, mut b) = (a, b);
                     let da = match wants[0] {
-                        true => Some((g * saved(op, 1, &b)?).map_err(&e)?),
+                        true => Some((g * &*kept_value(op, 1, &b)?).map_err(&e)?),
                         false => None,
                     };
                     drop(b.take());
                     let db = match wants[1] {
-                        true => Some((g * saved(op, 0, &a)?).map_err(&e)?),
+                        true => Some((g * &*kept_value(op, 0, &a)?).map_err(&e)?),
                         false => None,
                     };
                     drop(a);
                     (da, db)
                 }
                 Binary::Div => {
-                    let da = (g / saved(op, 1, &b)?).map_err(&e)?;
+                    let da = (g / &*kept_value(op, 1, &b)?).map_err(&e)?;
                     let db = if wants[1] {
                         // d(a/b)/db = -a/b^2 = -(g/b) * (a/b), and a/b is the output.
                         let q = saved(op, 1, &out)?;
@@ -328,11 +369,11 @@ pub(crate) fn binary(
                     (wants[0].then_some(da), db)
                 }
                 Binary::Maximum | Binary::Minimum => {
-                    let (a, b) = (saved(op, 0, &a)?, saved(op, 1, &b)?);
+                    let (a, b) = (kept_value(op, 0, &a)?, kept_value(op, 1, &b)?);
                     // The gradient goes to the chosen side; ties go to the left.
                     let left = match kind {
-                        Binary::Maximum => a.ge(b),
-                        _ => a.le(b),
+                        Binary::Maximum => a.ge(&b),
+                        _ => a.le(&b),
                     }
                     .map_err(&e)?;
                     let zero = NamedArray::scalar(0.0);
@@ -481,7 +522,7 @@ pub(crate) fn contraction(a: &NamedArray, b: &NamedArray) -> impl FnOnce(&NamedA
         let (a_names, b_names) = (names_of(&a), names_of(&b));
         let (a_len, b_len) = (a.len(), b.len());
         let (ta, tb) = (traced(&a), traced(&b));
-        let (a, b) = (kept_if(tb, a), kept_if(ta, b));
+        let (a, b) = (kept_if(tb, a).map(Kept::of), kept_if(ta, b).map(Kept::of));
         Box::new(move |g, wants| {
             let e = rule_err("contract");
             let side = |other: &NamedArray, this: &[String]| {
@@ -497,12 +538,12 @@ pub(crate) fn contraction(a: &NamedArray, b: &NamedArray) -> impl FnOnce(&NamedA
             for first_a in [a_len <= b_len, a_len > b_len] {
                 if first_a {
                     if wants[0] && da.is_none() {
-                        da = Some(side(saved("contract", 1, &b)?, &a_names)?);
+                        da = Some(side(&*kept_value("contract", 1, &b)?, &a_names)?);
                     }
                     drop(b.take());
                 } else {
                     if wants[1] && db.is_none() {
-                        db = Some(side(saved("contract", 0, &a)?, &b_names)?);
+                        db = Some(side(&*kept_value("contract", 0, &a)?, &b_names)?);
                     }
                     drop(a.take());
                 }

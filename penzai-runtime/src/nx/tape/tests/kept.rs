@@ -149,3 +149,43 @@ fn one_pass_backwards_and_their_general_paths_match_finite_differences() {
         v[0].untag(&["a", "c"])?.gelu_tanh()?.tag(&["c", "a"])
     });
 }
+
+#[test]
+fn an_activation_output_read_by_a_product_is_recomputed_not_kept() {
+    let tape = Tape::start().unwrap();
+    let gate = activation(&tape, &[("a", 3), ("n", 4)], 12);
+    let up = activation(&tape, &[("a", 3), ("n", 4)], 13);
+    let w = tape.watch(&array(&[("n", 4), ("e", 2)], 14)).unwrap();
+    let acts = [
+        gate.silu().unwrap(),
+        gate.gelu_tanh().unwrap(),
+        gate.gelu_erf().unwrap(),
+    ];
+    let _products: Vec<NamedArray> = acts
+        .iter()
+        .map(|h| (h * &up).unwrap().contract(&w, &["n"]).unwrap())
+        .collect();
+    let _projections: Vec<NamedArray> = acts
+        .iter()
+        .map(|h| h.contract(&w, &["n"]).unwrap())
+        .collect();
+    for h in &acts {
+        assert!(!kept(h), "the product and the contraction keep the recipe");
+    }
+    assert!(kept(&gate) && kept(&up));
+}
+
+#[test]
+fn recomputed_activations_give_the_same_gradients() {
+    let gate = array(&[("a", 3), ("n", 4)], 15);
+    let up = array(&[("a", 3), ("n", 4)], 16);
+    let w = array(&[("n", 4), ("e", 2)], 17);
+    let inputs = [gate, up, w];
+    check(&inputs, |x| {
+        (&x[0].silu()? * &x[1])?.contract(&x[2], &["n"])
+    });
+    check(&inputs, |x| x[0].gelu_tanh()?.contract(&x[2], &["n"]));
+    check(&inputs, |x| &x[1] / &x[0].gelu_erf()?.exp()?);
+    // A frozen side: only the traced input's gradient reads the recomputed value.
+    check(&inputs[..2], |x| &x[0].silu()? * &x[1].silu()?);
+}
