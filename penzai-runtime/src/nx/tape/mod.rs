@@ -22,6 +22,18 @@
 //! `nx` operations is differentiable with no extra code; a fused kernel should fall back to
 //! its general path while [`Tape::is_recording`].
 //!
+//! **What the tape keeps.** Each rule keeps only what its own backward reads, chosen when
+//! the op is recorded: a shape where a shape is enough (sums, means, adds, `where_`'s
+//! branches, slices, gathers); the other factor of a product or contraction only when the
+//! input it differentiates can receive a gradient (`x` times a frozen weight keeps the
+//! weight, not `x`); the output instead of the input where the derivative is a function of
+//! the output (`exp`, `tanh`, `sqrt`, `rsqrt`, `softmax`, `log_softmax`); and, for the
+//! output of `silu`/`gelu_*` read by a product or contraction, the recipe to compute it
+//! again from the activation's input, which its own rule keeps anyway. A rule's values are
+//! dropped as soon as it has run (a product's or contraction's as soon as each side is
+//! read), and the elementwise and softmax backwards run in one pass over raw elements.
+//! [`Tape::release_nodes`] measures what a recording keeps, node by node.
+//!
 //! **Rematerialization.** A tape keeps every value its rules read until the backward, so a
 //! model's recorded forward holds all its activations at once. A
 //! [`Checkpointed`](crate::nn::Checkpointed) layer trades that memory for time: it runs its

@@ -11,9 +11,11 @@
 //! input it differentiates can receive a gradient (the input carries a trace of the
 //! recording tape: `x` times a frozen weight keeps the weight, not `x`); the output rather
 //! than the input where the derivative is a function of the output (`exp`, `tanh`, `sqrt`,
-//! `rsqrt`, `softmax`, `log_softmax`). The values are the forward's own shared arrays, never
-//! copies, and are dropped as soon as the rule has run. `examples/bench_grad.rs -- --itemize`
-//! lists what one transformer block's recording keeps, node by node.
+//! `rsqrt`, `softmax`, `log_softmax`); and a recipe instead of an activation's output
+//! (`silu`, `gelu_*`) whose input that activation's rule keeps ([`Kept`]). The values are
+//! the forward's own shared arrays, never copies, and are dropped as soon as the rule has
+//! run. `examples/bench_grad.rs -- --itemize` lists what one transformer block's recording
+//! keeps, node by node.
 
 use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
 
@@ -134,14 +136,14 @@ fn expand_to(g: &NamedArray, x: &Like) -> Result<NamedArray, AxisError> {
     ))
 }
 
+/// The f32 elements of a gradient and of an array with its axes, in the array's axis order.
+type Aligned = (SharedArray<f32>, SharedArray<f32>);
+
 /// The f32 elements of `g` and of `x` (an array with `g`'s axes), both in `x`'s axis order,
 /// for a backward computed in one pass over raw elements instead of by composing named ops
 /// (one new array instead of one per step). `None` when `x` is laid out otherwise (it has
 /// positional axes or is a tagged view), for the caller's general path.
-fn aligned(
-    g: &NamedArray,
-    x: &NamedArray,
-) -> Result<Option<(SharedArray<f32>, SharedArray<f32>)>, AxisError> {
+fn aligned(g: &NamedArray, x: &NamedArray) -> Result<Option<Aligned>, AxisError> {
     if !x.positional_shape().is_empty() || x.data_order.is_some() || g.names.len() != x.names.len()
     {
         return Ok(None);
