@@ -455,17 +455,21 @@ fn backward(
     grads[root] = Some(untraced(seed));
     let mut kept: Vec<Option<NamedArray>> = vec![None; nodes.len()];
     for i in (0..=root).rev() {
+        // The node's rule and recipe, with the values they keep, are freed once the walk
+        // has passed it, whether or not a gradient reached it.
+        let node = &mut nodes[i];
+        let rule = node.backward.take();
+        node.recompute = None;
         if !needed[i] {
             continue;
         }
         let Some(g) = grads[i].take() else { continue };
-        let node = &mut nodes[i];
         let wants: Vec<bool> = node
             .inputs
             .iter()
             .map(|j| j.is_some_and(|j| needed[j]))
             .collect();
-        if let Some(rule) = node.backward.take()
+        if let Some(rule) = rule
             && wants.iter().any(|&w| w)
         {
             let op = node.op;
