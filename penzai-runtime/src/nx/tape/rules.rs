@@ -144,7 +144,10 @@ type Aligned = (SharedArray<f32>, SharedArray<f32>);
 /// (one new array instead of one per step). `None` when `x` is laid out otherwise (it has
 /// positional axes or is a tagged view), for the caller's general path.
 fn aligned(g: &NamedArray, x: &NamedArray) -> Result<Option<Aligned>, AxisError> {
-    if !x.positional_shape().is_empty() || x.data_order.is_some() || g.names.len() != x.names.len()
+    if !x.positional_shape().is_empty()
+        || x.data_order.is_some()
+        || g.names.len() != x.names.len()
+        || x.names.iter().any(|n| !g.has_axis(n))
     {
         return Ok(None);
     }

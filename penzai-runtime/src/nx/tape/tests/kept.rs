@@ -189,3 +189,17 @@ fn recomputed_activations_give_the_same_gradients() {
     // A frozen side: only the traced input's gradient reads the recomputed value.
     check(&inputs[..2], |x| &x[0].silu()? * &x[1].silu()?);
 }
+
+#[test]
+fn release_nodes_reports_every_node_in_recording_order() {
+    let tape = Tape::start().unwrap();
+    let x = tape.watch(&array(&[("a", 3)], 18)).unwrap();
+    let _y = x.exp().unwrap().sum_all().unwrap();
+    let mut readings = [300usize, 200, 200, 100, 0, 0].into_iter();
+    let released = tape.release_nodes(|| readings.next().unwrap_or(0)).unwrap();
+    let ops: Vec<&str> = released.iter().map(|n| n.op).collect();
+    assert_eq!(ops, ["watch", "exp", "sum"]);
+    // Dropped last to first: `sum` freed 300 - 200, `exp` 200 - 100, `watch` nothing.
+    let bytes: Vec<usize> = released.iter().map(|n| n.bytes).collect();
+    assert_eq!(bytes, [0, 100, 100]);
+}
