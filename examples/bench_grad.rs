@@ -9,6 +9,8 @@
 //! gradients, so the peak is activation memory).
 //!
 //! Run with `cargo run --release --example bench_grad` (add `-- --quick` for fewer repeats).
+//! `-- --itemize` prints instead what one block's recording keeps for its backward, node by
+//! node (`Tape::release_nodes`), and the peaks of that block's recorded forward and backward.
 //! The targets (issue 12): backward within 3x the forward's time, and the peak activation
 //! memory of a gradient step within 3x the forward's.
 
@@ -77,10 +79,9 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-fn main() -> anyhow::Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let repeats = if quick { 1 } else { 5 };
-    let medium = LlamaConfig {
+/// The medium model's configuration.
+fn medium_config() -> LlamaConfig {
+    LlamaConfig {
         vocab_size: 1024,
         d_model: 256,
         n_layers: 12,
@@ -89,7 +90,96 @@ fn main() -> anyhow::Result<()> {
         head_dim: 32,
         mlp_hidden: 1024,
         ..LlamaConfig::tiny()
+    }
+}
+
+/// What one block of the medium model keeps on the tape (only the block input watched, as
+/// in a checkpointed block's re-run with only the embedding trainable, or every parameter
+/// of the block too): one JSON line per node that keeps any bytes, then the totals and the
+/// peaks of the recorded forward and of the backward, above the bytes live before each.
+fn itemize(every_parameter: bool) -> anyhow::Result<()> {
+    let cfg = medium_config();
+    let mut block = penzai::models::llama::llama_block(0, 0, &cfg)?;
+    let x = NamedArray::normal(
+        1,
+        &[("batch", 4), ("seq", 128), ("embedding", 256)],
+        0.0,
+        1.0,
+    )?;
+    let r = NamedArray::normal(
+        2,
+        &[("batch", 4), ("seq", 128), ("embedding", 256)],
+        0.0,
+        1.0,
+    )?;
+    let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+    let record = |block: &mut penzai::models::TransformerBlock| {
+        let tape = penzai::nx::Tape::start()?;
+        let xw = tape.watch(&x)?;
+        let mut watched = vec![xw.clone()];
+        if every_parameter {
+            let params: Vec<(std::sync::Arc<str>, NamedArray)> = penzai::nn::parameters(&*block)
+                .iter()
+                .map(|(_, p)| (p.label.clone(), p.value.clone()))
+                .collect();
+            for (label, value) in params {
+                let w = tape.watch(&value)?;
+                penzai::nn::set_parameter(block, &label, &w);
+                watched.push(w);
+            }
+        }
+        let y = block.call(xw, &mut Context::new())?;
+        Ok::<_, penzai::Error>((tape, watched, y))
     };
+    let what = if every_parameter {
+        "block_every_parameter"
+    } else {
+        "block_input_only"
+    };
+    let (recorded, _, forward_peak) = measure(|| record(&mut block));
+    let (tape, watched, y) = recorded?;
+    drop(y);
+    drop(watched);
+    let released = tape.release_nodes(|| LIVE.load(Ordering::Relaxed))?;
+    let mut total = 0;
+    for (i, node) in released.iter().enumerate() {
+        total += node.bytes;
+        if node.bytes >= 64 * 1024 || std::env::var_os("ITEMIZE_ALL").is_some() {
+            println!(
+                "{{\"itemize\": \"{what}\", \"node\": {i}, \"op\": \"{}\", \"kept_mib\": {:.2}}}",
+                node.op,
+                mib(node.bytes)
+            );
+        }
+    }
+    let mut block = penzai::models::llama::llama_block(0, 0, &cfg)?;
+    let (tape, watched, y) = record(&mut block)?;
+    let loss = (&y * &r)?.sum_all()?;
+    drop(y);
+    let (grads, _, backward_peak) = measure(|| {
+        let wrt: Vec<&NamedArray> = watched.iter().collect();
+        tape.gradients(&loss, &wrt)
+    });
+    grads?;
+    println!(
+        "{{\"itemize\": \"{what}\", \"nodes\": {}, \"kept_mib\": {:.2}, \
+         \"forward_peak_mib\": {:.2}, \"backward_peak_mib\": {:.2}}}",
+        released.len(),
+        mib(total),
+        mib(forward_peak),
+        mib(backward_peak)
+    );
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    if std::env::args().any(|a| a == "--itemize") {
+        itemize(false)?;
+        return itemize(true);
+    }
+    let quick = std::env::args().any(|a| a == "--quick");
+    let repeats = if quick { 1 } else { 5 };
+    let medium = medium_config();
     let model = TransformerLm::llama(&medium, 0)?;
     let ids: Vec<i64> = (0..4 * 128).map(|i| ((i * 7919) % 1024) as i64).collect();
     let tokens = NamedArray::from_i64(&[("batch", 4), ("seq", 128)], ids)?;

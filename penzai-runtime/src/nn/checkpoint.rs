@@ -180,7 +180,7 @@ impl Saved {
             wrt.push(&x);
         }
         wrt.extend(watched.iter().flatten());
-        let mut local = tape.gradients_seeded(&y, g, &wrt)?.into_iter();
+        let mut local = tape.gradients_seeded(y, g, &wrt)?.into_iter();
         let mut out = Vec::with_capacity(wants.len());
         out.push(if want(0) {
             local.next().flatten()

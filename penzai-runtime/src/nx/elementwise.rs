@@ -390,6 +390,8 @@ impl NamedArray {
 }
 
 /// Implements a binary operator for all owned/borrowed combinations of arrays and `f32`.
+/// The last two expressions are the slopes of `x (op) s` and `s (op) x` in `x`, given `s`
+/// (the scalar forms are linear, so their rules keep nothing).
 macro_rules! binary_operator {
     ($trait:ident, $method:ident, $op:literal, $kind:ident, $float:expr, $int:expr, $scalar:expr, $rscalar:expr, $dscalar:expr, $drscalar:expr) => {
         impl $trait<&NamedArray> for &NamedArray {
@@ -422,14 +424,9 @@ macro_rules! binary_operator {
             type Output = Result<NamedArray, AxisError>;
             fn $method(self, rhs: f32) -> Self::Output {
                 let f = $scalar;
-                let d = $dscalar;
+                let slope = $dscalar;
                 let out = self.scalar_op($op, |x| f(x, rhs));
-                tape::record(
-                    $op,
-                    &[self],
-                    out,
-                    tape::unary($op, self, move |x| d(x, rhs)),
-                )
+                tape::record($op, &[self], out, tape::scaled($op, slope(rhs)))
             }
         }
         impl $trait<f32> for NamedArray {
@@ -442,9 +439,9 @@ macro_rules! binary_operator {
             type Output = Result<NamedArray, AxisError>;
             fn $method(self, rhs: &NamedArray) -> Self::Output {
                 let f = $rscalar;
-                let d = $drscalar;
+                let slope = $drscalar;
                 let out = rhs.scalar_op($op, |x| f(self, x));
-                tape::record($op, &[rhs], out, tape::unary($op, rhs, move |x| d(self, x)))
+                tape::record($op, &[rhs], out, tape::scaled($op, slope(self)))
             }
         }
         impl $trait<NamedArray> for f32 {
@@ -465,8 +462,8 @@ binary_operator!(
     i64::wrapping_add,
     |x: f32, s: f32| x + s,
     |s: f32, x: f32| s + x,
-    |_: f32, _: f32| 1.0,
-    |_: f32, _: f32| 1.0
+    |_: f32| 1.0,
+    |_: f32| 1.0
 );
 binary_operator!(
     Sub,
@@ -477,8 +474,8 @@ binary_operator!(
     i64::wrapping_sub,
     |x: f32, s: f32| x - s,
     |s: f32, x: f32| s - x,
-    |_: f32, _: f32| 1.0,
-    |_: f32, _: f32| -1.0
+    |_: f32| 1.0,
+    |_: f32| -1.0
 );
 binary_operator!(
     Mul,
@@ -489,8 +486,8 @@ binary_operator!(
     i64::wrapping_mul,
     |x: f32, s: f32| x * s,
     |s: f32, x: f32| s * x,
-    |_: f32, s: f32| s,
-    |s: f32, _: f32| s
+    |s: f32| s,
+    |s: f32| s
 );
 
 /// `/` between two `i64` arrays is true division into `f32`, so it has no integer kernel.

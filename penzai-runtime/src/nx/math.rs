@@ -34,7 +34,7 @@ impl NamedArray {
     /// `e^x`.
     pub fn exp(&self) -> Result<NamedArray, AxisError> {
         let out = self.scalar_op("exp", libm::expf);
-        tape::record("exp", &[self], out, tape::unary("exp", self, libm::expf))
+        tape::record("exp", &[self], out, tape::unary_of_output("exp", |y| y))
     }
 
     /// The natural logarithm (NaN below 0, -inf at 0).
@@ -50,10 +50,7 @@ impl NamedArray {
             "tanh",
             &[self],
             out,
-            tape::unary("tanh", self, |x| {
-                let t = kernels::tanh(x);
-                1.0 - t * t
-            }),
+            tape::unary_of_output("tanh", |t| 1.0 - t * t),
         )
     }
 
@@ -64,7 +61,7 @@ impl NamedArray {
             "sqrt",
             &[self],
             out,
-            tape::unary("sqrt", self, |x| 0.5 / x.sqrt()),
+            tape::unary_of_output("sqrt", |y| 0.5 / y),
         )
     }
 
@@ -75,7 +72,7 @@ impl NamedArray {
             "rsqrt",
             &[self],
             out,
-            tape::unary("rsqrt", self, |x| -0.5 / (x * x.sqrt())),
+            tape::unary_of_output("rsqrt", |y| -0.5 * y * y * y),
         )
     }
 
@@ -92,9 +89,8 @@ impl NamedArray {
 
     /// The exact GELU, `0.5 x (1 + erf(x / sqrt 2))` (`jax.nn.gelu(approximate=False)`).
     pub fn gelu_erf(&self) -> Result<NamedArray, AxisError> {
-        let out = self.scalar_op("gelu_erf", |x| {
-            0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
-        });
+        let f = |x: f32| 0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
+        let out = self.scalar_op("gelu_erf", f);
         let d = |x: f32| {
             let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
             let pdf = libm::expf(-0.5 * x * x)
@@ -102,35 +98,34 @@ impl NamedArray {
                 * std::f32::consts::FRAC_1_SQRT_2;
             cdf + x * pdf
         };
-        tape::record("gelu_erf", &[self], out, tape::unary("gelu_erf", self, d))
+        let rule = tape::unary("gelu_erf", self, d);
+        tape::record_recomputable("gelu_erf", self, out, rule, f)
     }
 
     /// The tanh approximation of GELU used by GPT-2,
     /// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     pub fn gelu_tanh(&self) -> Result<NamedArray, AxisError> {
-        let out = self.scalar_op("gelu_tanh", |x| {
-            0.5 * x * (1.0 + kernels::tanh(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)))
-        });
+        let f =
+            |x: f32| 0.5 * x * (1.0 + kernels::tanh(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)));
+        let out = self.scalar_op("gelu_tanh", f);
         let d = |x: f32| {
             let t = kernels::tanh(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x));
             let dt = (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044_715 * x * x);
             0.5 * (1.0 + t) + 0.5 * x * dt
         };
-        tape::record("gelu_tanh", &[self], out, tape::unary("gelu_tanh", self, d))
+        let rule = tape::unary("gelu_tanh", self, d);
+        tape::record_recomputable("gelu_tanh", self, out, rule, f)
     }
 
     /// `x * sigmoid(x)` (also called swish).
     pub fn silu(&self) -> Result<NamedArray, AxisError> {
-        let out = self.scalar_op("silu", |x| x * sigmoid(x));
-        tape::record(
-            "silu",
-            &[self],
-            out,
-            tape::unary("silu", self, |x| {
-                let s = sigmoid(x);
-                s * (1.0 + x * (1.0 - s))
-            }),
-        )
+        let f = |x: f32| x * sigmoid(x);
+        let out = self.scalar_op("silu", f);
+        let rule = tape::unary("silu", self, |x| {
+            let s = sigmoid(x);
+            s * (1.0 + x * (1.0 - s))
+        });
+        tape::record_recomputable("silu", self, out, rule, f)
     }
 
     /// `max(x, 0)`; NaN stays NaN.

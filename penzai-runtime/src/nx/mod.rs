@@ -92,6 +92,6 @@ pub use indexer::{AxisIndex, Indexer, IntoAxisIndex, NewAxis, Slice};
 pub use shape::{ArrayShape, IntoNamedShape, NamedShape};
 pub use shared::{ArrayElement, SharedArray};
 pub(crate) use shared::{ByteRegion, extend_logical};
-pub use tape::{GradError, Tape};
+pub use tape::{GradError, ReleasedNode, Tape};
 pub(crate) use tape::{Trace, pause, record, recorded_trace, untraced};
 pub use update::IndexedUpdate;

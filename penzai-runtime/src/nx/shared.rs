@@ -208,6 +208,16 @@ impl<T: ArrayElement> SharedArray<T> {
         self.view().to_owned()
     }
 
+    /// True when no other clone shares these elements (tests of what a gradient tape keeps
+    /// alive); borrowed elements are never unique.
+    #[cfg(test)]
+    pub(crate) fn is_unique(&self) -> bool {
+        match &self.repr {
+            Repr::Owned(a) => a.is_unique(),
+            Repr::Borrowed(_) => false,
+        }
+    }
+
     /// A mutable view; copies first when the elements are borrowed or shared with a clone.
     pub(crate) fn view_mut(&mut self) -> ArrayViewMutD<'_, T> {
         if let Repr::Borrowed(_) = self.repr {

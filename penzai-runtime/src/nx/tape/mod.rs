@@ -22,6 +22,18 @@
 //! `nx` operations is differentiable with no extra code; a fused kernel should fall back to
 //! its general path while [`Tape::is_recording`].
 //!
+//! **What the tape keeps.** Each rule keeps only what its own backward reads, chosen when
+//! the op is recorded: a shape where a shape is enough (sums, means, adds, `where_`'s
+//! branches, slices, gathers); the other factor of a product or contraction only when the
+//! input it differentiates can receive a gradient (`x` times a frozen weight keeps the
+//! weight, not `x`); the output instead of the input where the derivative is a function of
+//! the output (`exp`, `tanh`, `sqrt`, `rsqrt`, `softmax`, `log_softmax`); and, for the
+//! output of `silu`/`gelu_*` read by a product or contraction, the recipe to compute it
+//! again from the activation's input, which its own rule keeps anyway. A rule's values are
+//! dropped as soon as it has run (a product's or contraction's as soon as each side is
+//! read), and the elementwise and softmax backwards run in one pass over raw elements.
+//! [`Tape::release_nodes`] measures what a recording keeps, node by node.
+//!
 //! **Rematerialization.** A tape keeps every value its rules read until the backward, so a
 //! model's recorded forward holds all its activations at once. A
 //! [`Checkpointed`](crate::nn::Checkpointed) layer trades that memory for time: it runs its
@@ -91,6 +103,37 @@ struct Node {
     inputs: Vec<Option<usize>>,
     /// `None` for watched arrays (leaves).
     backward: Option<Backward>,
+    /// How to recompute the node's output from a value its own rule keeps, when that is
+    /// cheap: a later rule that reads the output keeps this instead of the output.
+    recompute: Option<Recompute>,
+}
+
+/// An elementwise function of an array that its rule keeps anyway (the input of `silu`,
+/// `gelu_*`): the recipe of that op's output, so that a rule reading the output (the
+/// product of a gated MLP, the contraction after an activation) need not keep it alive.
+#[derive(Clone)]
+pub(crate) struct Recompute {
+    op: &'static str,
+    input: NamedArray,
+    f: fn(f32) -> f32,
+}
+
+impl Recompute {
+    /// The output, computed again exactly as the forward did.
+    pub(crate) fn value(&self) -> Result<NamedArray, AxisError> {
+        self.input.scalar_op(self.op, self.f)
+    }
+}
+
+/// The recipe of `x` when `x` is the output of an op recorded with one on the recording
+/// tape ([`record_recomputable`]).
+pub(crate) fn recomputable(x: &NamedArray) -> Option<Recompute> {
+    ACTIVE.with(|active| {
+        let active = active.borrow();
+        let rec = active.as_ref()?;
+        let t = x.trace.filter(|t| t.tape == rec.id)?;
+        rec.nodes.get(t.node)?.recompute.clone()
+    })
 }
 
 struct Recording {
@@ -144,6 +187,16 @@ pub enum GradError {
         path: String,
         /// The re-run's error.
         message: String,
+    },
+    /// A rule was asked for the gradient of an input it kept no values for: it decided when
+    /// the op was recorded that the input could not receive one (a bug in a rule, reported
+    /// rather than hidden).
+    #[error("the gradient rule of `{op}` kept no values for the gradient of its input {input}")]
+    NotSaved {
+        /// The operation.
+        op: &'static str,
+        /// The input whose gradient was asked for (0 for the first).
+        input: usize,
     },
     /// A rule failed on the shapes it was given (a bug in a rule, reported rather than hidden).
     #[error("the gradient rule of `{op}` failed: {source}")]
@@ -226,15 +279,48 @@ impl Tape {
 
     /// Ends the recording and returns the gradients of `wrt` given the gradient `seed` of
     /// the array `out` (a vector-Jacobian product: `seed` has `out`'s axes). What a
-    /// checkpointed layer's rule runs on the local recording of its re-run.
+    /// checkpointed layer's rule runs on the local recording of its re-run. Takes `out` by
+    /// value: only its place on the tape is needed, and its elements are freed before the
+    /// backward runs.
     pub(crate) fn gradients_seeded(
         self,
-        out: &NamedArray,
+        out: NamedArray,
         seed: &NamedArray,
         wrt: &[&NamedArray],
     ) -> Result<Vec<Option<NamedArray>>, GradError> {
         let rec = self.take_recording()?;
-        self.backward_from(rec, out, untraced(seed.clone()), wrt)
+        let root = NamedArray {
+            trace: out.trace,
+            ..NamedArray::scalar(0.0)
+        };
+        drop(out);
+        self.backward_from(rec, &root, untraced(seed.clone()), wrt)
+    }
+
+    /// A diagnostic of what the recording keeps alive for the backward: ends the recording
+    /// and drops its nodes from the last to the first, reporting for each the bytes that
+    /// `live_bytes` (a reading of the process's live heap bytes, such as a counting global
+    /// allocator's) fell by when it was dropped. A buffer that several nodes share is counted
+    /// once, at the first node that saved it; a buffer something outside the tape still holds
+    /// (a parameter, the caller's input) is counted nowhere. `examples/bench_grad.rs`
+    /// prints this for one transformer block (`-- --itemize`).
+    pub fn release_nodes(
+        self,
+        mut live_bytes: impl FnMut() -> usize,
+    ) -> Result<Vec<ReleasedNode>, GradError> {
+        let mut rec = self.take_recording()?;
+        let mut out = Vec::with_capacity(rec.nodes.len());
+        while let Some(node) = rec.nodes.pop() {
+            let op = node.op;
+            let before = live_bytes();
+            drop(node);
+            out.push(ReleasedNode {
+                op,
+                bytes: before.saturating_sub(live_bytes()),
+            });
+        }
+        out.reverse();
+        Ok(out)
     }
 
     fn take_recording(&self) -> Result<Recording, GradError> {
@@ -263,6 +349,16 @@ impl Tape {
         };
         backward(rec.nodes, root, seed, &targets)
     }
+}
+
+/// One node of a recording, as [`Tape::release_nodes`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleasedNode {
+    /// The operation the node recorded (`"contract"`, `"softmax"`, ...).
+    pub op: &'static str,
+    /// The heap bytes freed when the node (its rule and the values the rule saved) was
+    /// dropped.
+    pub bytes: usize,
 }
 
 /// Takes the recording off the thread until dropped: operations run meanwhile record
@@ -313,6 +409,7 @@ fn watch_on(id: Option<u64>, x: &NamedArray) -> Result<NamedArray, GradError> {
             op: "watch",
             inputs: vec![input],
             backward: input.map(|_| -> Backward { Box::new(|g, _| Ok(vec![Some(g.clone())])) }),
+            recompute: None,
         });
         let mut out = x.clone();
         out.trace = Some(Trace { tape: id, node });
@@ -358,17 +455,21 @@ fn backward(
     grads[root] = Some(untraced(seed));
     let mut kept: Vec<Option<NamedArray>> = vec![None; nodes.len()];
     for i in (0..=root).rev() {
+        // The node's rule and recipe, with the values they keep, are freed once the walk
+        // has passed it, whether or not a gradient reached it.
+        let node = &mut nodes[i];
+        let rule = node.backward.take();
+        node.recompute = None;
         if !needed[i] {
             continue;
         }
         let Some(g) = grads[i].take() else { continue };
-        let node = &mut nodes[i];
         let wants: Vec<bool> = node
             .inputs
             .iter()
             .map(|j| j.is_some_and(|j| needed[j]))
             .collect();
-        if let Some(rule) = node.backward.take()
+        if let Some(rule) = rule
             && wants.iter().any(|&w| w)
         {
             let op = node.op;
@@ -437,6 +538,32 @@ pub(crate) fn record(
     Ok(out)
 }
 
+/// [`record`] for an elementwise op `out = f(x)` whose rule keeps `x`: the node also keeps
+/// the recipe ([`Recompute`]), so that rules reading `out` keep `x` (already kept) instead.
+pub(crate) fn record_recomputable(
+    op: &'static str,
+    x: &NamedArray,
+    out: Result<NamedArray, AxisError>,
+    make_rule: impl FnOnce(&NamedArray) -> Backward,
+    f: fn(f32) -> f32,
+) -> Result<NamedArray, AxisError> {
+    let mut out = out?;
+    let Some((id, nodes)) = traced_inputs(&[x]) else {
+        return Ok(out);
+    };
+    if !out.dtype().is_float() {
+        return Ok(out);
+    }
+    let backward = make_rule(&out);
+    let recompute = Recompute {
+        op,
+        input: untraced(x.clone()),
+        f,
+    };
+    out.trace = push_node(id, op, nodes, Some(backward), Some(recompute));
+    Ok(out)
+}
+
 /// Records an operation without a gradient rule: a gradient that reaches it is a
 /// [`GradError::NoRule`] error.
 pub(crate) fn record_opaque(
@@ -467,6 +594,16 @@ fn push(
     inputs: Vec<Option<usize>>,
     backward: Option<Backward>,
 ) -> Option<Trace> {
+    push_node(id, op, inputs, backward, None)
+}
+
+fn push_node(
+    id: u64,
+    op: &'static str,
+    inputs: Vec<Option<usize>>,
+    backward: Option<Backward>,
+    recompute: Option<Recompute>,
+) -> Option<Trace> {
     ACTIVE.with(|active| {
         let mut active = active.borrow_mut();
         let rec = active.as_mut().filter(|r| r.id == id)?;
@@ -475,6 +612,7 @@ fn push(
             op,
             inputs,
             backward,
+            recompute,
         });
         Some(Trace { tape: id, node })
     })

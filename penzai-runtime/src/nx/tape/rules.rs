@@ -3,18 +3,87 @@
 //! A rule receives the gradient of the op's result (same axes as the result) and returns one
 //! gradient per input, with that input's axes. Broadcasting by name is undone by summing the
 //! axes an input lacks ([`reduce_to`]); reductions are undone by broadcasting back.
+//!
+//! **What a rule keeps.** A rule's captured values live on the tape until the backward
+//! reaches it, so each keeps only what its own backward reads, decided when the op is
+//! recorded: shapes ([`Like`]) where a shape is enough (sums, means, adds, `where_`'s
+//! branches, slicing, gathers); the other factor of a product or contraction only when the
+//! input it differentiates can receive a gradient (the input carries a trace of the
+//! recording tape: `x` times a frozen weight keeps the weight, not `x`); the output rather
+//! than the input where the derivative is a function of the output (`exp`, `tanh`, `sqrt`,
+//! `rsqrt`, `softmax`, `log_softmax`); and a recipe instead of an activation's output
+//! (`silu`, `gelu_*`) whose input that activation's rule keeps ([`Kept`]). The values are
+//! the forward's own shared arrays, never copies, and are dropped as soon as the rule has
+//! run. `examples/bench_grad.rs -- --itemize` lists what one transformer block's recording
+//! keeps, node by node.
 
-use ndarray::{ArrayD, Axis, IxDyn, Slice};
+use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
 
 use super::super::array::NamedArray;
 use super::super::axis::AxisName;
 use super::super::dtype::Storage;
 use super::super::error::AxisError;
-use super::{Backward, GradError};
+use super::super::shape::NamedShape;
+use super::super::shared::SharedArray;
+use super::{Backward, GradError, Recompute};
+use std::borrow::Cow;
 
 /// Wraps an array error of a rule as a [`GradError::Rule`] naming `op`.
 fn rule_err(op: &'static str) -> impl Fn(AxisError) -> GradError {
     move |source| GradError::Rule { op, source }
+}
+
+/// True when `x` carries a trace of the recording tape, so that a gradient can be asked for
+/// it: a rule keeps the values only such an input's gradient reads.
+fn traced(x: &NamedArray) -> bool {
+    super::recorded_trace(x).is_some()
+}
+
+/// `x` when `keep`, for a rule that reads it only for a gradient that may be asked for.
+fn kept_if(keep: bool, x: NamedArray) -> Option<NamedArray> {
+    keep.then_some(x)
+}
+
+/// The value a rule kept for input `input`'s gradient, or [`GradError::NotSaved`] when it
+/// decided at record time that no gradient could be asked for (a bug if it happens).
+fn saved<'a>(
+    op: &'static str,
+    input: usize,
+    x: &'a Option<NamedArray>,
+) -> Result<&'a NamedArray, GradError> {
+    x.as_ref().ok_or(GradError::NotSaved { op, input })
+}
+
+/// A value a product or contraction keeps for a gradient: the array, or, when it is the
+/// output of an elementwise op whose rule keeps that op's input anyway (`silu`, `gelu_*`),
+/// the recipe to compute it again when the backward reads it ([`Recompute`]), so that the
+/// tape does not hold both the activation's input and its output.
+enum Kept {
+    Value(NamedArray),
+    Recomputed(Recompute),
+}
+
+impl Kept {
+    fn of(x: NamedArray) -> Kept {
+        match super::recomputable(&x) {
+            Some(r) => Kept::Recomputed(r),
+            None => Kept::Value(x),
+        }
+    }
+}
+
+/// The value kept for input `input`'s gradient (computed again if it was kept as a
+/// recipe), or [`GradError::NotSaved`] as for [`saved`].
+fn kept_value<'a>(
+    op: &'static str,
+    input: usize,
+    x: &'a Option<Kept>,
+) -> Result<Cow<'a, NamedArray>, GradError> {
+    match x {
+        Some(Kept::Value(x)) => Ok(Cow::Borrowed(x)),
+        Some(Kept::Recomputed(r)) => r.value().map(Cow::Owned).map_err(rule_err(op)),
+        None => Err(GradError::NotSaved { op, input }),
+    }
 }
 
 /// The f32 data of `g` with its axes in the order `[positional.., names..]`.
@@ -27,6 +96,11 @@ fn data_in_order(g: &NamedArray, names: &[AxisName]) -> Result<ArrayD<f32>, Axis
 /// axes `like` lacks are summed away; positional axes are summed as numpy broadcasting
 /// stretched them.
 pub(crate) fn reduce_to(g: &NamedArray, like: &NamedArray) -> Result<NamedArray, AxisError> {
+    reduce_to_like(g, &Like::of(like))
+}
+
+/// [`reduce_to`] an input of which the rule kept only the shape.
+fn reduce_to_like(g: &NamedArray, like: &Like) -> Result<NamedArray, AxisError> {
     let extra: Vec<&str> = g
         .names
         .iter()
@@ -38,7 +112,7 @@ pub(crate) fn reduce_to(g: &NamedArray, like: &NamedArray) -> Result<NamedArray,
     } else {
         g.sum(&extra)?
     };
-    let (gp, lp) = (g.positional_shape(), like.positional_shape());
+    let (gp, lp) = (g.positional_shape(), &like.dims[..like.n_pos()]);
     if gp == lp {
         return Ok(g);
     }
@@ -54,9 +128,132 @@ pub(crate) fn reduce_to(g: &NamedArray, like: &NamedArray) -> Result<NamedArray,
     Ok(NamedArray::from_parts(Storage::F32(data.into()), g.names))
 }
 
-/// `g` (a reduction's result gradient) broadcast back over the axes of `x`.
-fn expand_to(g: &NamedArray, x: &NamedArray) -> Result<NamedArray, AxisError> {
-    g.broadcast_to(x.named_shape())
+/// `g` (a reduction's result gradient) broadcast back over the named axes of `x`.
+fn expand_to(g: &NamedArray, x: &Like) -> Result<NamedArray, AxisError> {
+    let n_pos = x.n_pos();
+    g.broadcast_to(NamedShape::new(
+        x.names.iter().cloned().zip(x.dims[n_pos..].iter().copied()),
+    ))
+}
+
+/// The f32 elements of a gradient and of an array with its axes, in the array's axis order.
+type Aligned = (SharedArray<f32>, SharedArray<f32>);
+
+/// The f32 elements of `g` and of `x` (an array with `g`'s axes), both in `x`'s axis order,
+/// for a backward computed in one pass over raw elements instead of by composing named ops
+/// (one new array instead of one per step). `None` when `x` is laid out otherwise (it has
+/// positional axes or is a tagged view), for the caller's general path.
+fn aligned(g: &NamedArray, x: &NamedArray) -> Result<Option<Aligned>, AxisError> {
+    if !x.positional_shape().is_empty()
+        || x.data_order.is_some()
+        || g.names.len() != x.names.len()
+        || x.names.iter().any(|n| !g.has_axis(n))
+    {
+        return Ok(None);
+    }
+    let names: Vec<&str> = x.names.iter().map(|n| n.as_str()).collect();
+    let g = g.order_as(&names)?;
+    if g.data.shape() != x.data.shape() || g.data_order.is_some() {
+        return Ok(None);
+    }
+    Ok(Some((g.data.to_f32(), x.data.to_f32())))
+}
+
+/// `a` summed over its data axes `axes`, keeping them with length 1 (for broadcasting
+/// back); `None` for no axes.
+fn summed_keeping_axes(a: ndarray::ArrayViewD<'_, f32>, axes: &[usize]) -> Option<ArrayD<f32>> {
+    let (&last, rest) = axes.split_last()?;
+    let mut s = a.sum_axis(Axis(last)).insert_axis(Axis(last));
+    for &ax in rest.iter().rev() {
+        s = s.sum_axis(Axis(ax)).insert_axis(Axis(ax));
+    }
+    Some(s)
+}
+
+/// The data axes of `x` named in `axes`.
+fn data_axes(x: &NamedArray, axes: &[&str]) -> Vec<usize> {
+    x.names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| axes.contains(&n.as_str()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The backward of `y = softmax(x)` over `axes`, `dx = y (g - sum(g y))`, in two passes
+/// and one new array (as `g y - y sum(g y)`). `None` for the general path.
+fn softmax_backward(
+    g: &NamedArray,
+    y: &NamedArray,
+    axes: &[&str],
+) -> Result<Option<NamedArray>, AxisError> {
+    let Some((gd, yd)) = aligned(g, y)? else {
+        return Ok(None);
+    };
+    let mut out = Zip::from(&gd.view())
+        .and(&yd.view())
+        .map_collect(|&g, &y| g * y);
+    let Some(s) = summed_keeping_axes(out.view(), &data_axes(y, axes)) else {
+        return Ok(None);
+    };
+    let Some(s) = s.broadcast(out.raw_dim()) else {
+        return Ok(None);
+    };
+    Zip::from(&mut out)
+        .and(&yd.view())
+        .and(&s)
+        .for_each(|o, &y, &s| *o -= y * s);
+    Ok(Some(NamedArray::from_parts(
+        Storage::F32(out.into()),
+        y.names.clone(),
+    )))
+}
+
+/// The backward of `y = log_softmax(x)` over `axes`, `dx = g - exp(y) sum(g)`, in one
+/// pass and one new array. `None` for the general path.
+fn log_softmax_backward(
+    g: &NamedArray,
+    y: &NamedArray,
+    axes: &[&str],
+) -> Result<Option<NamedArray>, AxisError> {
+    let Some((gd, yd)) = aligned(g, y)? else {
+        return Ok(None);
+    };
+    let Some(s) = summed_keeping_axes(gd.view(), &data_axes(y, axes)) else {
+        return Ok(None);
+    };
+    let Some(s) = s.broadcast(yd.view().raw_dim()) else {
+        return Ok(None);
+    };
+    let out = Zip::from(&gd.view())
+        .and(&yd.view())
+        .and(&s)
+        .map_collect(|&g, &y, &s| g - libm::expf(y) * s);
+    Ok(Some(NamedArray::from_parts(
+        Storage::F32(out.into()),
+        y.names.clone(),
+    )))
+}
+
+/// `g * d(x)` elementwise, in one pass and one new array when [`aligned`] allows, else by
+/// named ops.
+fn times_derivative(
+    g: &NamedArray,
+    x: &NamedArray,
+    d: impl Fn(f32) -> f32,
+) -> Result<NamedArray, AxisError> {
+    match aligned(g, x)? {
+        Some((gd, xd)) => {
+            let out = Zip::from(&gd.view())
+                .and(&xd.view())
+                .map_collect(|&g, &x| g * d(x));
+            Ok(NamedArray::from_parts(
+                Storage::F32(out.into()),
+                x.names.clone(),
+            ))
+        }
+        None => g * &x.map_f32(d)?,
+    }
 }
 
 /// Elementwise unary op: `dx = g * d(x)`.
@@ -68,13 +265,30 @@ pub(crate) fn unary(
     let x = x.clone();
     move |_| {
         Box::new(move |g, _| {
-            let dx = (g * &x.map_f32(d).map_err(rule_err(op))?).map_err(rule_err(op))?;
+            let dx = times_derivative(g, &x, d).map_err(rule_err(op))?;
             Ok(vec![Some(dx)])
         })
     }
 }
 
-/// A linear unary op `y = s * x` (scalar forms of `+ - * /`, `neg`, `cast`): `dx = s * g`.
+/// Elementwise unary op whose derivative is a function of its output `y` (`exp`, `tanh`,
+/// `sqrt`, `rsqrt`): `dx = g * d(y)`. Keeps the output, which the next op usually keeps
+/// too, rather than the input.
+pub(crate) fn unary_of_output(
+    op: &'static str,
+    d: impl Fn(f32) -> f32 + 'static,
+) -> impl FnOnce(&NamedArray) -> Backward {
+    move |y: &NamedArray| {
+        let y = super::untraced(y.clone());
+        Box::new(move |g, _| {
+            let dx = times_derivative(g, &y, d).map_err(rule_err(op))?;
+            Ok(vec![Some(dx)])
+        })
+    }
+}
+
+/// A linear unary op `y = s * x + c` (scalar forms of `+ - * /`, `neg`, `cast`):
+/// `dx = s * g`; keeps nothing.
 pub(crate) fn scaled(op: &'static str, s: f32) -> impl FnOnce(&NamedArray) -> Backward {
     move |_| {
         Box::new(move |g, _| {
@@ -99,7 +313,9 @@ pub(crate) enum Binary {
     Minimum,
 }
 
-/// `a (op) b`, broadcasting by name.
+/// `a (op) b`, broadcasting by name. Keeps both shapes; `mul` keeps each factor only when
+/// the other can receive a gradient; `div` keeps `b`, and its output when `b` can receive a
+/// gradient; `maximum`/`minimum` keep both inputs (their comparison).
 pub(crate) fn binary(
     op: &'static str,
     kind: Binary,
@@ -107,28 +323,58 @@ pub(crate) fn binary(
     b: &NamedArray,
 ) -> impl FnOnce(&NamedArray) -> Backward {
     let (a, b) = (a.clone(), b.clone());
-    move |_| {
+    move |out: &NamedArray| {
+        let (a_like, b_like) = (Like::of(&a), Like::of(&b));
+        let (ta, tb) = (traced(&a), traced(&b));
+        // What each kind's backward reads, beyond the shapes.
+        let (a, b, out) = match kind {
+            Binary::Add | Binary::Sub => (None, None, None),
+            Binary::Mul => (
+                kept_if(tb, a).map(Kept::of),
+                kept_if(ta, b).map(Kept::of),
+                None,
+            ),
+            Binary::Div => (
+                None,
+                Some(Kept::Value(b)),
+                kept_if(tb, super::untraced(out.clone())),
+            ),
+            Binary::Maximum | Binary::Minimum => (Some(Kept::Value(a)), Some(Kept::Value(b)), None),
+        };
         Box::new(move |g, wants| {
             let e = rule_err(op);
             let (da, db) = match kind {
                 Binary::Add => (Some(g.clone()), Some(g.clone())),
                 Binary::Sub => (Some(g.clone()), Some((-g).map_err(&e)?)),
-                Binary::Mul => (
-                    wants[0].then(|| g * &b).transpose().map_err(&e)?,
-                    wants[1].then(|| g * &a).transpose().map_err(&e)?,
-                ),
+                Binary::Mul => {
+                    // Each factor is dropped as soon as it has been read, before the other
+                    // side's gradient is made: one fewer array live at once.
+                    let (a, mut b) = (a, b);
+                    let da = match wants[0] {
+                        true => Some((g * &*kept_value(op, 1, &b)?).map_err(&e)?),
+                        false => None,
+                    };
+                    drop(b.take());
+                    let db = match wants[1] {
+                        true => Some((g * &*kept_value(op, 0, &a)?).map_err(&e)?),
+                        false => None,
+                    };
+                    drop(a);
+                    (da, db)
+                }
                 Binary::Div => {
-                    let da = (g / &b).map_err(&e)?;
+                    let da = (g / &*kept_value(op, 1, &b)?).map_err(&e)?;
                     let db = if wants[1] {
-                        // d(a/b)/db = -a/b^2 = -(g/b) * (a/b)
-                        let q = (&a / &b).map_err(&e)?;
-                        Some((-(&da * &q).map_err(&e)?).map_err(&e)?)
+                        // d(a/b)/db = -a/b^2 = -(g/b) * (a/b), and a/b is the output.
+                        let q = saved(op, 1, &out)?;
+                        Some((-(&da * q).map_err(&e)?).map_err(&e)?)
                     } else {
                         None
                     };
-                    (Some(da), db)
+                    (wants[0].then_some(da), db)
                 }
                 Binary::Maximum | Binary::Minimum => {
+                    let (a, b) = (kept_value(op, 0, &a)?, kept_value(op, 1, &b)?);
                     // The gradient goes to the chosen side; ties go to the left.
                     let left = match kind {
                         Binary::Maximum => a.ge(&b),
@@ -142,8 +388,14 @@ pub(crate) fn binary(
                     )
                 }
             };
-            let da = da.map(|d| reduce_to(&d, &a)).transpose().map_err(&e)?;
-            let db = db.map(|d| reduce_to(&d, &b)).transpose().map_err(&e)?;
+            let da = da
+                .map(|d| reduce_to_like(&d, &a_like))
+                .transpose()
+                .map_err(&e)?;
+            let db = db
+                .map(|d| reduce_to_like(&d, &b_like))
+                .transpose()
+                .map_err(&e)?;
             Ok(vec![da, db])
         })
     }
@@ -155,17 +407,18 @@ pub(crate) fn select(
     on_true: &NamedArray,
     on_false: &NamedArray,
 ) -> impl FnOnce(&NamedArray) -> Backward {
-    let (mask, t, f) = (mask.clone(), on_true.clone(), on_false.clone());
+    // The branches' shapes only: the mask says which gradient goes where.
+    let (mask, t, f) = (mask.clone(), Like::of(on_true), Like::of(on_false));
     move |_| {
         Box::new(move |g, wants| {
             let e = rule_err("where_");
             let zero = NamedArray::scalar(0.0);
             let dt = wants[1]
-                .then(|| reduce_to(&NamedArray::where_(&mask, g, &zero)?, &t))
+                .then(|| reduce_to_like(&NamedArray::where_(&mask, g, &zero)?, &t))
                 .transpose()
                 .map_err(&e)?;
             let df = wants[2]
-                .then(|| reduce_to(&NamedArray::where_(&mask, &zero, g)?, &f))
+                .then(|| reduce_to_like(&NamedArray::where_(&mask, &zero, g)?, &f))
                 .transpose()
                 .map_err(&e)?;
             Ok(vec![None, dt, df])
@@ -185,7 +438,8 @@ pub(crate) enum Reduction {
     LogSumExp,
 }
 
-/// A reduction or normalization of `x` over `axes`.
+/// A reduction or normalization of `x` over `axes`. Sums and means keep `x`'s shape,
+/// softmax and log-softmax their output, variance its input, extrema and log-sum-exp both.
 pub(crate) fn reduction(
     op: &'static str,
     kind: Reduction,
@@ -195,39 +449,68 @@ pub(crate) fn reduction(
     let x = x.clone();
     let axes: Vec<String> = axes.iter().map(|a| a.to_string()).collect();
     move |y: &NamedArray| {
-        let y = y.clone();
+        let like = Like::of(&x);
+        let (x, y) = match kind {
+            Reduction::Sum | Reduction::Mean => (None, None),
+            Reduction::Softmax | Reduction::LogSoftmax => (None, Some(super::untraced(y.clone()))),
+            Reduction::Var => (Some(x), None),
+            Reduction::Extremum | Reduction::LogSumExp => {
+                (Some(x), Some(super::untraced(y.clone())))
+            }
+        };
         Box::new(move |g, _| {
             let e = rule_err(op);
             let axes: Vec<&str> = axes.iter().map(String::as_str).collect();
             let count = || -> f32 {
                 axes.iter()
-                    .filter_map(|a| x.axis_size(a))
+                    .filter_map(|a| like.axis_size(a))
                     .product::<usize>() as f32
             };
             let dx = match kind {
-                Reduction::Sum => expand_to(g, &x),
-                Reduction::Mean => (g / count()).and_then(|m| expand_to(&m, &x)),
-                Reduction::Extremum => (|| {
-                    // Ties share the gradient equally, as `jnp.max`'s.
-                    let hit = x.eq_elem(&y)?;
-                    let one = NamedArray::where_(
-                        &hit,
-                        &NamedArray::scalar(1.0),
-                        &NamedArray::scalar(0.0),
-                    )?;
-                    let share = (&one / &one.sum(&axes)?)?;
-                    share * g
-                })(),
-                Reduction::Var => (|| {
-                    let centered = (&x - &x.mean(&axes)?)?;
-                    &centered * &(g * (2.0 / count()))?
-                })(),
-                Reduction::Softmax => (|| {
-                    let gy = (g * &y)?;
-                    &y * &(g - &gy.sum(&axes)?)?
-                })(),
-                Reduction::LogSoftmax => (|| g - &(&y.exp()? * &g.sum(&axes)?)?)(),
-                Reduction::LogSumExp => (|| g * &(&x - &y)?.exp()?)(),
+                Reduction::Sum => expand_to(g, &like),
+                Reduction::Mean => (g / count()).and_then(|m| expand_to(&m, &like)),
+                Reduction::Extremum => {
+                    let (x, y) = (saved(op, 0, &x)?, saved(op, 0, &y)?);
+                    (|| {
+                        // Ties share the gradient equally, as `jnp.max`'s.
+                        let hit = x.eq_elem(y)?;
+                        let one = NamedArray::where_(
+                            &hit,
+                            &NamedArray::scalar(1.0),
+                            &NamedArray::scalar(0.0),
+                        )?;
+                        let share = (&one / &one.sum(&axes)?)?;
+                        share * g
+                    })()
+                }
+                Reduction::Var => {
+                    let x = saved(op, 0, &x)?;
+                    (|| {
+                        let centered = (x - &x.mean(&axes)?)?;
+                        &centered * &(g * (2.0 / count()))?
+                    })()
+                }
+                Reduction::Softmax => {
+                    let y = saved(op, 0, &y)?;
+                    (|| match softmax_backward(g, y, &axes)? {
+                        Some(dx) => Ok(dx),
+                        None => {
+                            let gy = (g * y)?;
+                            y * &(g - &gy.sum(&axes)?)?
+                        }
+                    })()
+                }
+                Reduction::LogSoftmax => {
+                    let y = saved(op, 0, &y)?;
+                    (|| match log_softmax_backward(g, y, &axes)? {
+                        Some(dx) => Ok(dx),
+                        None => g - &(&y.exp()? * &g.sum(&axes)?)?,
+                    })()
+                }
+                Reduction::LogSumExp => {
+                    let (x, y) = (saved(op, 0, &x)?, saved(op, 0, &y)?);
+                    (|| g * &(x - y)?.exp()?)()
+                }
             }
             .map_err(e)?;
             Ok(vec![Some(dx)])
@@ -236,21 +519,48 @@ pub(crate) fn reduction(
 }
 
 /// `a.contract(b, names)`: each side's gradient is an einsum of the result's gradient with
-/// the other side (a GEMM by name), skipped for a side that needs none.
+/// the other side (a GEMM by name), skipped for a side that needs none. Each side is kept
+/// only when the other can receive a gradient (`x` times a frozen weight keeps the weight).
 pub(crate) fn contraction(a: &NamedArray, b: &NamedArray) -> impl FnOnce(&NamedArray) -> Backward {
     let (a, b) = (a.clone(), b.clone());
     move |_| {
+        let (a_names, b_names) = (names_of(&a), names_of(&b));
+        let (a_len, b_len) = (a.len(), b.len());
+        let (ta, tb) = (traced(&a), traced(&b));
+        let (a, b) = (kept_if(tb, a).map(Kept::of), kept_if(ta, b).map(Kept::of));
         Box::new(move |g, wants| {
             let e = rule_err("contract");
-            let side = |other: &NamedArray, this: &NamedArray| {
-                let names: Vec<&str> = this.names.iter().map(|n| n.as_str()).collect();
-                g.einsum(other, &names)
+            let side = |other: &NamedArray, this: &[String]| {
+                let names: Vec<&str> = this.iter().map(String::as_str).collect();
+                g.einsum(other, &names).map_err(&e)
             };
-            let da = wants[0].then(|| side(&b, &a)).transpose().map_err(&e)?;
-            let db = wants[1].then(|| side(&a, &b)).transpose().map_err(&e)?;
+            // Each side is dropped as soon as it has been read (as in `mul`), and the
+            // smaller input's gradient is made first: the larger side is then freed before
+            // the larger gradient is allocated (`x` times a weight: the weight's gradient,
+            // then `x` is dropped, then `x`'s gradient).
+            let (mut a, mut b) = (a, b);
+            let (mut da, mut db) = (None, None);
+            for first_a in [a_len <= b_len, a_len > b_len] {
+                if first_a {
+                    if wants[0] && da.is_none() {
+                        da = Some(side(&*kept_value("contract", 1, &b)?, &a_names)?);
+                    }
+                    drop(b.take());
+                } else {
+                    if wants[1] && db.is_none() {
+                        db = Some(side(&*kept_value("contract", 0, &a)?, &b_names)?);
+                    }
+                    drop(a.take());
+                }
+            }
             Ok(vec![da, db])
         })
     }
+}
+
+/// The axis names of `x`, in its logical order.
+fn names_of(x: &NamedArray) -> Vec<String> {
+    x.names.iter().map(|n| n.as_str().to_string()).collect()
 }
 
 /// An op that only permutes `x`'s data axes by `perm` and renames the named ones (`tag`,
@@ -315,10 +625,10 @@ pub(crate) fn inserted_axis(name: &str) -> impl FnOnce(&NamedArray) -> Backward 
 
 /// `x.broadcast_to(shape)`: the added axes are summed away.
 pub(crate) fn broadcast(x: &NamedArray) -> impl FnOnce(&NamedArray) -> Backward {
-    let x = x.clone();
+    let like = Like::of(x);
     move |_| {
         Box::new(move |g, _| {
-            let dx = reduce_to(g, &x).map_err(rule_err("broadcast_to"))?;
+            let dx = reduce_to_like(g, &like).map_err(rule_err("broadcast_to"))?;
             Ok(vec![Some(dx)])
         })
     }

@@ -344,3 +344,4 @@ proptest! {
 
 mod coverage;
 mod families;
+mod kept;
