@@ -51,6 +51,9 @@ pub struct Context {
     mode: Mode,
     path: Vec<Key>,
     check_finite: bool,
+    /// The last output the non-finite check passed, kept alive so that its address cannot be
+    /// reused: a combinator returning its last child's output unchanged is not scanned again.
+    last_checked: Option<NamedArray>,
     max_memory: Option<usize>,
 }
 
@@ -229,6 +232,7 @@ impl Context {
             mode: self.mode,
             path: self.path.clone(),
             check_finite: self.check_finite,
+            last_checked: None,
             max_memory: self.max_memory,
         }
     }
@@ -312,17 +316,33 @@ impl Context {
     /// The output of a layer, or the non-finite error when the check is on and it has any
     /// NaN or infinite value (reported before the caller's location is added, so it names
     /// the layer that produced them).
-    fn checked_output(&self, result: Result<NamedArray>) -> Result<NamedArray> {
+    ///
+    /// An output that is the array the check passed last (a `Sequential` returns its last
+    /// step's) is not scanned again: nesting made the check scan most activations three to
+    /// five times, 20-39% of the medium forward.
+    fn checked_output(&mut self, result: Result<NamedArray>) -> Result<NamedArray> {
         match result {
-            Ok(y) if self.check_finite => match y.count_non_finite() {
-                0 => Ok(y),
-                count => Err(LayerError::NonFinite {
-                    count,
-                    total: y.len(),
-                    shape: y.named_shape(),
+            Ok(y) if self.check_finite => {
+                if self
+                    .last_checked
+                    .as_ref()
+                    .is_some_and(|c| c.same_elements(&y))
+                {
+                    return Ok(y);
                 }
-                .into()),
-            },
+                match y.count_non_finite() {
+                    0 => {
+                        self.last_checked = Some(y.clone());
+                        Ok(y)
+                    }
+                    count => Err(LayerError::NonFinite {
+                        count,
+                        total: y.len(),
+                        shape: y.named_shape(),
+                    }
+                    .into()),
+                }
+            }
             other => other,
         }
     }

@@ -282,6 +282,40 @@ fn zip2_runs<A: Copy, B: Copy, C>(
     Some(out)
 }
 
+/// `f` over three views of one shape by slice loops when each is contiguous or repeats one
+/// contiguous run over its leading axes (`where_` with a mask broadcast over batch and heads;
+/// the n-dimensional zip showed in the gradient step's profile); `None` otherwise.
+///
+/// The runs are products of trailing sizes, so the shortest divides the others: the result is
+/// made in chunks of that length, each operand's chunk a subslice.
+fn zip3_runs<A: Copy, B: Copy, C: Copy, R>(
+    a: &ArrayViewD<'_, A>,
+    b: &ArrayViewD<'_, B>,
+    c: &ArrayViewD<'_, C>,
+    f: &impl Fn(A, B, C) -> R,
+) -> Option<Vec<R>> {
+    fn run<'a, T>(v: &ArrayViewD<'a, T>) -> Option<&'a [T]> {
+        v.to_slice().or_else(|| repeated_run(v))
+    }
+    let (ra, rb, rc) = (run(a)?, run(b)?, run(c)?);
+    let n = a.len();
+    let chunk = ra.len().min(rb.len()).min(rc.len());
+    if n == 0 || chunk == 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(chunk) {
+        let part = |r: usize| (start % r)..(start % r + chunk);
+        let (xa, xb, xc) = (
+            &ra[part(ra.len())],
+            &rb[part(rb.len())],
+            &rc[part(rc.len())],
+        );
+        out.extend(xa.iter().zip(xb).zip(xc).map(|((&x, &y), &z)| f(x, y, z)));
+    }
+    Some(out)
+}
+
 /// The elements of a view broadcast over its trailing axes (a per-row statistic against its
 /// rows): the contiguous elements before the trailing stride-0 axes, and how many times each
 /// repeats; `None` unless that is the view's layout and it is not empty.
@@ -326,6 +360,10 @@ pub(crate) fn zip3<A: Copy, B: Copy, C: Copy, R>(
         broadcast(b, shape),
         broadcast(c, shape),
     );
+    if let Some(values) = zip3_runs(&a, &b, &c, &f) {
+        return ArrayD::from_shape_vec(shape.clone(), values)
+            .expect("one value per element of the broadcast shape");
+    }
     Zip::from(&a)
         .and(&b)
         .and(&c)
@@ -376,6 +414,39 @@ mod tests {
             f,
         );
         assert_eq!(got.shape(), &[0, 4]);
+    }
+
+    /// The slice path of `zip3` gives what the n-dimensional zip gives, with operands that are
+    /// contiguous, broadcast over leading axes (runs of different lengths) or neither.
+    #[test]
+    fn zip3_fast_path_matches_the_general_zip() {
+        use ndarray::IxDyn;
+        let shape = IxDyn(&[2, 3, 4]);
+        let a = ArrayD::from_shape_fn(shape.clone(), |i| (i[0] * 100 + i[1] * 10 + i[2]) as f32);
+        let row = ArrayD::from_shape_fn(IxDyn(&[1, 1, 4]), |i| i[2] as f32 * 0.5);
+        let plane = ArrayD::from_shape_fn(IxDyn(&[1, 3, 4]), |i| (i[1] * 4 + i[2]) as f32);
+        let mask = ArrayD::from_shape_fn(IxDyn(&[1, 3, 4]), |i| i[1] >= i[2]);
+        let column = ArrayD::from_shape_fn(IxDyn(&[2, 3, 1]), |i| (i[0] * 3 + i[1]) as f32);
+        let f = |m: bool, x: f32, y: f32| if m { x } else { y - 1.0 };
+        let want = |m: &ArrayViewD<'_, bool>, x: &ArrayViewD<'_, f32>, y: &ArrayViewD<'_, f32>| {
+            let (m, x, y) = (
+                broadcast(m, &shape),
+                broadcast(x, &shape),
+                broadcast(y, &shape),
+            );
+            Zip::from(&m)
+                .and(&x)
+                .and(&y)
+                .map_collect(|&m, &x, &y| f(m, x, y))
+        };
+        let full_mask = ArrayD::from_shape_fn(shape.clone(), |i| (i[0] + i[2]) % 2 == 0);
+        for m in [mask.view(), full_mask.view()] {
+            for x in [a.view(), row.view(), plane.view(), column.view()] {
+                for y in [a.view(), row.view(), plane.view()] {
+                    assert_eq!(zip3(&shape, &m, &x, &y, f), want(&m, &x, &y));
+                }
+            }
+        }
     }
 
     #[test]

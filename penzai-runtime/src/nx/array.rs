@@ -82,6 +82,28 @@ impl NamedArray {
         &self.data
     }
 
+    /// True when `other` reads exactly these elements: the same dtype, names, shape, strides
+    /// and first element in memory (a clone, or the same array passed through unchanged).
+    pub(crate) fn same_elements(&self, other: &NamedArray) -> bool {
+        fn layout<T: super::ArrayElement>(a: &super::SharedArray<T>) -> (*const u8, Vec<isize>) {
+            let view = a.view();
+            (view.as_ptr().cast::<u8>(), view.strides().to_vec())
+        }
+        fn of(s: &Storage) -> (*const u8, Vec<isize>) {
+            match s {
+                Storage::F32(a) => layout(a),
+                Storage::F16(a) => layout(a),
+                Storage::BF16(a) => layout(a),
+                Storage::I64(a) => layout(a),
+                Storage::Bool(a) => layout(a),
+            }
+        }
+        self.dtype() == other.dtype()
+            && self.names == other.names
+            && self.data.shape() == other.data.shape()
+            && of(&self.data) == of(&other.data)
+    }
+
     /// Number of positional axes.
     pub(crate) fn n_pos(&self) -> usize {
         self.data.ndim() - self.names.len()
