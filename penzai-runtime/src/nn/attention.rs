@@ -89,11 +89,15 @@ impl Attention {
                 .map(|(n, s)| (n.clone(), s)),
         );
         cx.ensure_fits("attention scores", &score_shape)?;
-        if let Some(standard) = self.fused_scores(cx)
-            && let Some(mixed) =
+        if let Some(standard) = self.fused_scores(cx) {
+            let mixed = if crate::nx::Tape::is_recording() {
+                self.fused_recorded(&q, k, v, standard, cx)?
+            } else {
                 fused::attend(&q, k, v, &self.head_axis, &self.kv_axis, standard, cx)
-        {
-            return cx.call_child(Key::field("output"), self.output.get(), mixed);
+            };
+            if let Some(mixed) = mixed {
+                return cx.call_child(Key::field("output"), self.output.get(), mixed);
+            }
         }
         let scores = attend(&q, k, &self.head_axis, &self.kv_axis)?;
         let weights = cx.call_child(Key::field("scores"), self.scores.get(), scores)?;
@@ -112,9 +116,9 @@ impl Attention {
     /// [`ApplyCausalSlidingWindowMask`](crate::nn::ApplyCausalSlidingWindowMask), then a
     /// [`Softmax`](crate::nn::Softmax) over the kv axis. Anything a user puts in the slot
     /// (a capture, an ablation, another mask) makes every call take the general path, where
-    /// the scores and the weights flow through the slot and can be seen and changed. A
-    /// context that needs the general path for another reason (recording gradients, which
-    /// the general path's steps provide) adds its condition here.
+    /// the scores and the weights flow through the slot and can be seen and changed. While a
+    /// gradient tape records, the fused path records one node whose rule re-runs the
+    /// general path in the backward, so gradients are the general path's.
     ///
     /// ```
     /// use penzai::prelude::*;
@@ -142,11 +146,44 @@ impl Attention {
     /// The standard scores slot the fused path replaces, when [`uses_fused_path`]
     /// (Self::uses_fused_path) holds.
     fn fused_scores(&self, _cx: &Context) -> Option<fused::StandardScores<'_>> {
-        // The fused kernel has no gradient rule: while a tape records, take the general path.
-        if crate::nx::Tape::is_recording() {
-            return None;
-        }
         fused::standard_scores(&self.scores, &self.kv_axis)
+    }
+
+    /// The fused path while a tape records: the kernel runs unrecorded and the tape gets
+    /// one node (inputs: queries, keys, values) whose rule re-runs the general path (scores,
+    /// the `scores` slot, weighted sum) under a local tape in the backward. The recording
+    /// keeps no score-sized array, and a recorded forward costs what an unrecorded one does;
+    /// the backward pays one more scores product per layer. `None` when the kernel declines
+    /// (the general path then runs, recorded step by step).
+    fn fused_recorded(
+        &self,
+        q: &NamedArray,
+        k: &NamedArray,
+        v: &NamedArray,
+        standard: fused::StandardScores<'_>,
+        cx: &Context,
+    ) -> Result<Option<NamedArray>> {
+        let mixed = {
+            let _paused = crate::nx::pause();
+            fused::attend(q, k, v, &self.head_axis, &self.kv_axis, standard, cx)
+        };
+        let Some(mixed) = mixed else {
+            return Ok(None);
+        };
+        let saved = RecordedCore {
+            q: crate::nx::untraced(q.clone()),
+            k: crate::nx::untraced(k.clone()),
+            v: crate::nx::untraced(v.clone()),
+            scores: self.scores.clone(),
+            head_axis: self.head_axis.clone(),
+            kv_axis: self.kv_axis.clone(),
+            cx: cx.replay(),
+            path: cx.path(),
+        };
+        let out = crate::nx::record("fused_attention", &[q, k, v], Ok(mixed), move |_| {
+            Box::new(move |g, wants| saved.gradients(g, wants))
+        })?;
+        Ok(Some(out))
     }
 
     /// Follows the axes through the slots, as they run: a mistake the input causes (it
@@ -195,6 +232,68 @@ impl Layer for Attention {
             Some(x) => self.follow(x, check),
             None => Ok(None),
         }
+    }
+}
+
+/// What the recorded fused attention keeps for its rule: its inputs (without their traces),
+/// the `scores` slot (standard layers, no parameters) and a replay context for its side
+/// inputs (positions, masks).
+struct RecordedCore {
+    q: NamedArray,
+    k: NamedArray,
+    v: NamedArray,
+    scores: AnyLayer,
+    head_axis: AxisName,
+    kv_axis: AxisName,
+    cx: Context,
+    path: crate::tree::KeyPath,
+}
+
+impl RecordedCore {
+    /// The gradients of the wanted inputs (queries, keys, values) given `g`, the gradient of
+    /// the weighted sum: the general path re-run under a local tape, then its backward.
+    fn gradients(
+        mut self,
+        g: &NamedArray,
+        wants: &[bool],
+    ) -> std::result::Result<Vec<Option<NamedArray>>, crate::nx::GradError> {
+        use crate::nx::{GradError, Tape};
+        let fail = |e: &dyn std::fmt::Display| GradError::Rematerialize {
+            path: self.path.to_string(),
+            message: e.to_string(),
+        };
+        let tape = Tape::start()?;
+        let want = |i: usize| wants.get(i).copied().unwrap_or(false);
+        let watch = |x: &NamedArray, i: usize| -> std::result::Result<NamedArray, GradError> {
+            if want(i) {
+                tape.watch(x)
+            } else {
+                Ok(x.clone())
+            }
+        };
+        let (q, k, v) = (watch(&self.q, 0)?, watch(&self.k, 1)?, watch(&self.v, 2)?);
+        let mixed = attend(&q, &k, &self.head_axis, &self.kv_axis)
+            .and_then(|scores| {
+                self.cx
+                    .call_child(Key::field("scores"), self.scores.get(), scores)
+            })
+            .and_then(|weights| Ok(weights.contract(&v, &[self.kv_axis.as_str()])?))
+            .map_err(|e| fail(&e))?;
+        let wrt: Vec<&NamedArray> = [(&q, 0), (&k, 1), (&v, 2)]
+            .into_iter()
+            .filter(|&(_, i)| want(i))
+            .map(|(x, _)| x)
+            .collect();
+        let mut local = tape.gradients_seeded(mixed, g, &wrt)?.into_iter();
+        Ok((0..3)
+            .map(|i| {
+                if want(i) {
+                    local.next().flatten()
+                } else {
+                    None
+                }
+            })
+            .collect())
     }
 }
 

@@ -19,8 +19,10 @@
 //! reproduces torch autograd on the GPT-2 and Llama test checkpoints to 7e-7 relative
 //! (`tests/grad_torch.rs`). The time and memory of the backward against the forward are
 //! measured by `examples/bench_grad.rs` (numbers in `BENCHMARKS.md`). Any layer built from
-//! `nx` operations is differentiable with no extra code; a fused kernel should fall back to
-//! its general path while [`Tape::is_recording`].
+//! `nx` operations is differentiable with no extra code; a fused kernel either falls back to
+//! its general path while [`Tape::is_recording`] or, as the fused attention does, runs
+//! unrecorded and records one node whose rule re-runs the general path under a local tape
+//! (the same rematerialization as a checkpoint, for one layer).
 //!
 //! **What the tape keeps.** Each rule keeps only what its own backward reads, chosen when
 //! the op is recorded: a shape where a shape is enough (sums, means, adds, `where_`'s
@@ -237,8 +239,8 @@ impl Tape {
         })
     }
 
-    /// True while a tape records on this thread (a fused kernel uses this to fall back to
-    /// the general path, whose operations have gradient rules).
+    /// True while a tape records on this thread (the fused attention then records one node
+    /// whose rule re-runs the general path, whose operations have gradient rules).
     pub fn is_recording() -> bool {
         ACTIVE.with(|active| active.borrow().is_some())
     }
