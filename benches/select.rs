@@ -9,16 +9,7 @@ use penzai::nn::{Identity, Linear, Parameter};
 use penzai::prelude::*;
 
 fn big() -> TransformerLm {
-    let cfg = LlamaConfig {
-        vocab_size: 1024,
-        d_model: 256,
-        n_layers: 12,
-        n_heads: 8,
-        n_kv_heads: 8,
-        head_dim: 32,
-        mlp_hidden: 1024,
-        ..LlamaConfig::tiny()
-    };
+    let cfg = LlamaConfig::penzai_medium();
     TransformerLm::llama(&cfg, 0).expect("the benchmark model builds")
 }
 

@@ -79,26 +79,12 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// The medium model's configuration.
-fn medium_config() -> LlamaConfig {
-    LlamaConfig {
-        vocab_size: 1024,
-        d_model: 256,
-        n_layers: 12,
-        n_heads: 8,
-        n_kv_heads: 8,
-        head_dim: 32,
-        mlp_hidden: 1024,
-        ..LlamaConfig::tiny()
-    }
-}
-
 /// What one block of the medium model keeps on the tape (only the block input watched, as
 /// in a checkpointed block's re-run with only the embedding trainable, or every parameter
 /// of the block too): one JSON line per node that keeps any bytes, then the totals and the
 /// peaks of the recorded forward and of the backward, above the bytes live before each.
 fn itemize(every_parameter: bool) -> anyhow::Result<()> {
-    let cfg = medium_config();
+    let cfg = LlamaConfig::penzai_medium();
     let mut block = penzai::models::llama::llama_block(0, 0, &cfg)?;
     let x = NamedArray::normal(
         1,
@@ -179,7 +165,7 @@ fn main() -> anyhow::Result<()> {
     }
     let quick = std::env::args().any(|a| a == "--quick");
     let repeats = if quick { 1 } else { 5 };
-    let medium = medium_config();
+    let medium = LlamaConfig::penzai_medium();
     let model = TransformerLm::llama(&medium, 0)?;
     let ids: Vec<i64> = (0..4 * 128).map(|i| ((i * 7919) % 1024) as i64).collect();
     let tokens = NamedArray::from_i64(&[("batch", 4), ("seq", 128)], ids)?;

@@ -28,19 +28,7 @@ fn main() -> anyhow::Result<()> {
     }
     let model = support::transformer(12, 256, 1024);
     // Penzai's medium baseline model, as `penzai bench` builds it (`e_treescope_model_html`).
-    let medium = TransformerLm::llama(
-        &LlamaConfig {
-            vocab_size: 1024,
-            d_model: 256,
-            n_layers: 12,
-            n_heads: 8,
-            n_kv_heads: 8,
-            head_dim: 32,
-            mlp_hidden: 1024,
-            ..LlamaConfig::tiny()
-        },
-        0,
-    )?;
+    let medium = TransformerLm::llama(&LlamaConfig::penzai_medium(), 0)?;
     let medium_page = treescope::to_html(&medium);
     let mut medium_ms = f64::INFINITY;
     for _ in 0..5 {

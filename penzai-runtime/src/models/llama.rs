@@ -122,6 +122,29 @@ impl LlamaConfig {
         }
     }
 
+    /// The medium model of Penzai's benchmarks, which `penzai bench`, `bench_grad` and the
+    /// Treescope and selector benchmarks time: 12 blocks, d 256, 8 heads of 32, MLP 1024,
+    /// vocabulary 1024 (the rest as [`tiny`](LlamaConfig::tiny)).
+    ///
+    /// ```
+    /// use penzai::models::LlamaConfig;
+    ///
+    /// let cfg = LlamaConfig::penzai_medium();
+    /// assert_eq!((cfg.n_layers, cfg.d_model, cfg.n_heads * cfg.head_dim), (12, 256, 256));
+    /// ```
+    pub fn penzai_medium() -> LlamaConfig {
+        LlamaConfig {
+            vocab_size: 1024,
+            d_model: 256,
+            n_layers: 12,
+            n_heads: 8,
+            n_kv_heads: 8,
+            head_dim: 32,
+            mlp_hidden: 1024,
+            ..LlamaConfig::tiny()
+        }
+    }
+
     /// The sliding window of layer `index`, if any.
     pub fn window(&self, index: usize) -> Option<usize> {
         match &self.variant.layer_windows {

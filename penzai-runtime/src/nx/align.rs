@@ -250,8 +250,12 @@ fn zip2_runs<A: Copy, B: Copy, C>(
     b: &ArrayViewD<'_, B>,
     f: &impl Fn(A, B) -> C,
 ) -> Option<Vec<C>> {
+    let (xs, ys) = (a.as_slice(), b.as_slice());
+    if xs.is_none() && ys.is_none() {
+        return None;
+    }
     let mut out = Vec::with_capacity(a.len());
-    match (a.as_slice(), b.as_slice()) {
+    match (xs, ys) {
         (Some(x), Some(y)) => out.extend(x.iter().zip(y).map(|(&x, &y)| f(x, y))),
         (Some(x), None) => {
             if let Some(y) = repeated_run(b) {

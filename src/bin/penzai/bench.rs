@@ -134,16 +134,7 @@ pub fn baseline_cases(quick: bool, print: &mut dyn FnMut(String) -> Result<()>) 
         ..LlamaConfig::tiny()
     };
     // The "big" one: L=12, D=256, H=8, hd=32, M=1024, V=1024; batch 4, seq 128.
-    let big = LlamaConfig {
-        vocab_size: 1024,
-        d_model: 256,
-        n_layers: 12,
-        n_heads: 8,
-        n_kv_heads: 8,
-        head_dim: 32,
-        mlp_hidden: 1024,
-        ..LlamaConfig::tiny()
-    };
+    let big = LlamaConfig::penzai_medium();
 
     let (s, small_model) = time(1, || TransformerLm::llama(&small, 0));
     report("a_build_small_first", s, "")?;
