@@ -296,11 +296,10 @@ fn attend_blocks(
     q: &[f32],
     k: &[f32],
     v: &[f32],
-    (n_head, n_kv, n_features): (usize, usize, usize),
+    (n_rows, n_head, n_kv, n_features): (usize, usize, usize, usize),
     mask: Option<&RowMask>,
     out: &mut [f32],
 ) {
-    let n_rows = q.len() / n_head.max(1);
     // The packed operands hold exactly these many elements (the split's sizes).
     let km = ArrayView2::from_shape((n_kv, n_head), k).expect("n_kv x n_head keys");
     let vm = ArrayView2::from_shape((n_kv, n_features), v).expect("n_kv x n_features values");
@@ -393,7 +392,7 @@ pub(crate) fn attend(
                         &qb,
                         &kb,
                         &vb,
-                        (n_head, n_kv, n_features),
+                        (n_rows, n_head, n_kv, n_features),
                         mask.as_ref(),
                         out,
                     );

@@ -80,6 +80,16 @@ impl Serialize for JsonValue {
     }
 }
 
+/// The least and greatest finite values, `(0, 0)` when there are none.
+fn finite_range(values: &[f32]) -> (f32, f32) {
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for &x in values.iter().filter(|x| x.is_finite()) {
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    if lo > hi { (0.0, 0.0) } else { (lo, hi) }
+}
+
 impl Payload {
     fn json(values: Vec<JsonValue>) -> Payload {
         Payload {
@@ -132,14 +142,7 @@ impl Payload {
     /// Floats quantized to one byte over their finite range; NaN and infinities keep
     /// codes of their own so they are still drawn distinctly.
     pub(crate) fn quantized_f32(values: &[f32]) -> Payload {
-        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-        for &x in values.iter().filter(|x| x.is_finite()) {
-            lo = lo.min(x);
-            hi = hi.max(x);
-        }
-        if lo > hi {
-            (lo, hi) = (0.0, 0.0);
-        }
+        let (lo, hi) = finite_range(values);
         let scale = if hi > lo {
             QUANT_MAX as f32 / (hi - lo)
         } else {
@@ -170,14 +173,7 @@ impl Payload {
     /// no more, and hover shows the value to within one level. The range is widened to
     /// [`COARSE_DIGITS`] significant digits, so `lo` and `hi` print short.
     pub(crate) fn coarse_f32(values: &[f32]) -> Payload {
-        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-        for &x in values.iter().filter(|x| x.is_finite()) {
-            lo = lo.min(x);
-            hi = hi.max(x);
-        }
-        if lo > hi {
-            (lo, hi) = (0.0, 0.0);
-        }
+        let (lo, hi) = finite_range(values);
         let (lo, hi) = (
             round_out(lo as f64, false) as f32,
             round_out(hi as f64, true) as f32,
