@@ -173,3 +173,68 @@ fn fused_equals_general_over_several_query_blocks() {
     let ids: Vec<i64> = (0..150).map(|i| (i * 7 + 3) % 64).collect();
     assert_paths_agree(&model, &tokens(2, &ids));
 }
+
+/// The gradients of every trainable parameter, through the fused path's backward
+/// (probabilities recomputed block by block) and through the general path's recorded ops,
+/// agree to float rounding: for every parameter, and for steps where only the value, key or
+/// query projections are trainable (the backward then makes only some of the three input
+/// gradients).
+fn assert_gradients_agree(model: &TransformerLm, x: &NamedArray) {
+    use penzai::grad::{Trainable, next_token_loss, value_and_grad};
+    let slow = general(model);
+    let labels = Trainable::all().labels_in(model);
+    let only = |part: &str| {
+        Trainable::labels(
+            labels
+                .iter()
+                .filter(|l| l.contains(&format!(".{part}.")))
+                .map(|l| l.to_string()),
+        )
+    };
+    let largest = |g: &NamedArray| g.to_f32_vec().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    // The largest gradient of the first step, where every parameter is trainable.
+    let mut global: Option<f32> = None;
+    for trainable in [Trainable::all(), only("value"), only("key"), only("query")] {
+        let (fast_loss, fast) =
+            value_and_grad(model, &trainable, |m| next_token_loss(m, x)).unwrap();
+        let (slow_loss, slow) =
+            value_and_grad(&slow, &trainable, |m| next_token_loss(m, x)).unwrap();
+        assert!((fast_loss - slow_loss).abs() <= 1e-5 * slow_loss.abs());
+        assert!(!fast.is_empty());
+        assert_eq!(fast.len(), slow.len());
+        // A key bias's gradient is zero up to rounding (softmax ignores a shift shared by a
+        // row's scores), so each parameter is compared at its own scale plus an absolute
+        // allowance of a ten-millionth of the largest gradient of the model.
+        let floor = 1e-7
+            * *global
+                .get_or_insert_with(|| slow.iter().map(|(_, g)| largest(g)).fold(0.0, f32::max));
+        assert!(floor > 0.0);
+        for (label, g) in fast.iter() {
+            let want = slow.get(label).unwrap();
+            let scale = largest(want);
+            let d = max_abs_diff(g, want);
+            assert!(
+                d <= 1e-4 * scale + floor,
+                "{label}: fused and general gradients differ by {d} (scale {scale})"
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_backward_equals_general_backward() {
+    // Grouped-query attention over several query blocks.
+    let model = TransformerLm::llama(&LlamaConfig::tiny(), 0).unwrap();
+    let ids: Vec<i64> = (0..150).map(|i| (i * 7 + 3) % 64).collect();
+    assert_gradients_agree(&model, &tokens(2, &ids));
+    // GPT-2 (no grouped heads), and a sliding window.
+    let gpt2 = TransformerLm::gpt2(&Gpt2Config::tiny(), 1).unwrap();
+    assert_gradients_agree(&gpt2, &tokens(1, &[5, 1, 30, 2, 8, 13, 21]));
+    let window = LlamaConfig {
+        sliding_window: Some(3),
+        n_kv_heads: 4,
+        ..LlamaConfig::tiny()
+    };
+    let model = TransformerLm::llama(&window, 2).unwrap();
+    assert_gradients_agree(&model, &tokens(1, &[5, 1, 30, 2, 8, 13, 21, 4, 4]));
+}

@@ -117,8 +117,10 @@ impl Attention {
     /// [`Softmax`](crate::nn::Softmax) over the kv axis. Anything a user puts in the slot
     /// (a capture, an ablation, another mask) makes every call take the general path, where
     /// the scores and the weights flow through the slot and can be seen and changed. While a
-    /// gradient tape records, the fused path records one node whose rule re-runs the
-    /// general path in the backward, so gradients are the general path's.
+    /// gradient tape records, the fused path records one node whose backward is fused too:
+    /// it recomputes the probabilities block by block from the queries and keys, so neither
+    /// pass keeps an array of the scores' size (tested against the general path's
+    /// gradients).
     ///
     /// ```
     /// use penzai::prelude::*;
@@ -150,11 +152,11 @@ impl Attention {
     }
 
     /// The fused path while a tape records: the kernel runs unrecorded and the tape gets
-    /// one node (inputs: queries, keys, values) whose rule re-runs the general path (scores,
-    /// the `scores` slot, weighted sum) under a local tape in the backward. The recording
-    /// keeps no score-sized array, and a recorded forward costs what an unrecorded one does;
-    /// the backward pays one more scores product per layer. `None` when the kernel declines
-    /// (the general path then runs, recorded step by step).
+    /// one node (inputs: queries, keys, values) whose rule is the fused backward
+    /// ([`RecordedCore::gradients`]). The recording keeps no score-sized array, and a
+    /// recorded forward costs what an unrecorded one does; the backward pays one more
+    /// scores product per layer. `None` when the kernel declines (the general path then
+    /// runs, recorded step by step).
     fn fused_recorded(
         &self,
         q: &NamedArray,
@@ -251,19 +253,41 @@ struct RecordedCore {
 
 impl RecordedCore {
     /// The gradients of the wanted inputs (queries, keys, values) given `g`, the gradient of
-    /// the weighted sum: the general path re-run under a local tape, then its backward.
+    /// the weighted sum: the fused backward (probabilities recomputed block by block), or,
+    /// when it declines, the general path re-run under a local tape, then its backward.
     fn gradients(
         mut self,
         g: &NamedArray,
         wants: &[bool],
     ) -> std::result::Result<Vec<Option<NamedArray>>, crate::nx::GradError> {
         use crate::nx::{GradError, Tape};
+        let want = |i: usize| wants.get(i).copied().unwrap_or(false);
+        if let Some(standard) = fused::standard_scores(&self.scores, &self.kv_axis) {
+            let wanted = fused::Wanted {
+                q: want(0),
+                k: want(1),
+                v: want(2),
+            };
+            let fused = fused::attend_backward(
+                &self.q,
+                &self.k,
+                &self.v,
+                g,
+                &self.head_axis,
+                &self.kv_axis,
+                standard,
+                &self.cx,
+                wanted,
+            );
+            if let Some(grads) = fused {
+                return Ok(grads.into());
+            }
+        }
         let fail = |e: &dyn std::fmt::Display| GradError::Rematerialize {
             path: self.path.to_string(),
             message: e.to_string(),
         };
         let tape = Tape::start()?;
-        let want = |i: usize| wants.get(i).copied().unwrap_or(false);
         let watch = |x: &NamedArray, i: usize| -> std::result::Result<NamedArray, GradError> {
             if want(i) {
                 tape.watch(x)
