@@ -42,6 +42,7 @@ extern crate self as penzai;
 
 pub mod error;
 pub mod grad;
+pub mod heap;
 pub mod interpret;
 pub mod io;
 pub mod models;

@@ -190,28 +190,9 @@ fn parse_dtype(name: &str) -> std::result::Result<DType, String> {
     }
 }
 
-/// Keeps large allocations in the heap. glibc serves blocks of 128 KiB and up (its threshold
-/// then adapts) as fresh memory maps and unmaps them on free, so every activation of a forward
-/// pass arrives as new pages the kernel zero-fills one fault at a time: 1.0 of 8.3 CPU-seconds
-/// of `penzai bench --quick` were system time, 0.3 with this. Freed blocks stay with the
-/// process for reuse instead of going back to the system at once.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-fn keep_large_allocations() {
-    const LIMIT: libc::c_int = 1 << 30;
-    // SAFETY: `mallopt` only sets allocator parameters; it is called before any thread
-    // exists and takes plain integers.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, LIMIT);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, LIMIT);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn keep_large_allocations() {}
-
 fn main() -> ExitCode {
-    keep_large_allocations();
+    // Before any thread exists (the library would do it at the first model call).
+    penzai::heap::keep_large_allocations();
     // A bug must still end as one line on stderr, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("penzai: internal error: {info}");

@@ -41,7 +41,7 @@ pub enum Mode {
 /// assert_ne!(a, cx.next_seed());
 /// # Ok::<(), penzai::Error>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Context {
     side_inputs: BTreeMap<String, NamedArray>,
     captures: BTreeMap<KeyPath, NamedArray>,
@@ -74,8 +74,32 @@ impl<T: Any + Send + std::fmt::Debug> AnyState for T {
     }
 }
 
+impl Default for Context {
+    /// An empty context, as [`Context::new`].
+    fn default() -> Context {
+        // The first context of a process tunes the allocator for large arrays.
+        crate::heap::keep_large_allocations();
+        Context {
+            side_inputs: BTreeMap::new(),
+            captures: BTreeMap::new(),
+            state: BTreeMap::new(),
+            seed: 0,
+            draws: 0,
+            mode: Mode::default(),
+            path: Vec::new(),
+            check_finite: false,
+            last_checked: None,
+            max_memory: None,
+        }
+    }
+}
+
 impl Context {
     /// A deterministic context with seed 0 and nothing in it.
+    ///
+    /// The first context a process makes also keeps large allocations in the heap
+    /// ([`heap::keep_large_allocations`](crate::heap::keep_large_allocations): on glibc,
+    /// activations would otherwise arrive as freshly mapped pages each pass).
     pub fn new() -> Context {
         Context::default()
     }
