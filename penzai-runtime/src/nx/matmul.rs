@@ -197,7 +197,9 @@ pub(crate) fn batched_matmul(
         })
         .collect();
     let outs: Vec<ArrayViewMut2<'_, f32>> = out.outer_iter_mut().collect();
-    if nb > 1 && m * n * k < SMALL_PRODUCT {
+    // Many small products: one per task, when together they are worth the pool's
+    // hand-off (waking a worker costs tens of microseconds).
+    if nb > 1 && m * n * k < SMALL_PRODUCT && nb * m * n * k >= SMALL_PRODUCT {
         outs.into_par_iter()
             .zip(pairs.into_par_iter())
             .for_each(|(c, (a, b))| matmul(&a, &b, c, false));
