@@ -448,6 +448,10 @@ pub(crate) fn attend(
     NamedArray::from_f32(shape, out).ok()
 }
 
+/// One batch entry's slices of the query, key and value gradients, as the chunk iterators
+/// zip them.
+type GradientChunks<'a> = ((&'a mut [f32], &'a mut [f32]), &'a mut [f32]);
+
 /// Which of the three gradients (queries, keys, values) a backward makes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Wanted {
@@ -587,7 +591,7 @@ pub(crate) fn attend_backward(
     // Chunks of at least one element, so the three zip to one entry per batch index even
     // when an axis is empty (there is then nothing to add up).
     let chunk = |n: usize| n.max(1);
-    let entry = |(b, ((dq, dk), dv)): (usize, ((&mut [f32], &mut [f32]), &mut [f32]))| {
+    let entry = |(b, ((dq, dk), dv)): (usize, GradientChunks<'_>)| {
         let (mut qb, mut kb, mut vb, mut gb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         pack(at_batch(qv.clone(), &split.batch, b), &mut qb);
         pack(at_batch(kv.clone(), &split.batch, b), &mut kb);
