@@ -176,13 +176,59 @@ struct RowMask {
     query: Vec<i64>,
     key: Vec<i64>,
     window: Option<usize>,
+    /// Key positions strictly increase (as without a cache, or in a cache filled in order):
+    /// each row then keeps one contiguous run of keys.
+    keys_increase: bool,
 }
 
 impl RowMask {
+    fn new(query: Vec<i64>, key: Vec<i64>, window: Option<usize>) -> RowMask {
+        let keys_increase = key.windows(2).all(|w| w[0] < w[1]);
+        RowMask {
+            query,
+            key,
+            window,
+            keys_increase,
+        }
+    }
+
     fn keeps(&self, row: usize, key: usize) -> bool {
         let behind = self.query[row] - self.key[key];
         behind >= 0 && self.window.is_none_or(|w| (behind as u64) < w as u64)
     }
+
+    /// The keys `[lo, hi)` outside of which every score of `rows` is masked, so their
+    /// weights are exactly 0 and the block's products can skip them: under a causal mask
+    /// a block of queries sees no later key, which halves attention's work. The whole
+    /// range when keys are not in increasing order, or when a row keeps no key at all
+    /// (its softmax then spreads over every key, as the general path's does).
+    fn span(&self, rows: std::ops::Range<usize>) -> (usize, usize) {
+        let all = (0, self.key.len());
+        if !self.keys_increase {
+            return all;
+        }
+        let (mut lo, mut hi) = (self.key.len(), 0);
+        for q in rows.map(|r| self.query[r]) {
+            // Kept: q - window < key <= q.
+            let end = self.key.partition_point(|&k| k <= q);
+            let start = match self.window {
+                Some(w) => self
+                    .key
+                    .partition_point(|&k| k <= q.saturating_sub(w.try_into().unwrap_or(i64::MAX))),
+                None => 0,
+            };
+            if start >= end {
+                return all;
+            }
+            (lo, hi) = (lo.min(start), hi.max(end));
+        }
+        if lo >= hi { all } else { (lo, hi) }
+    }
+}
+
+/// The keys a block of `rows` must look at: [`RowMask::span`], or all of them unmasked.
+fn block_span(mask: Option<&RowMask>, rows: std::ops::Range<usize>, n_kv: usize) -> (usize, usize) {
+    mask.map_or((0, n_kv), |m| m.span(rows))
 }
 
 /// The mask's positions for every row of `split`, as the general path's mask layer finds
@@ -206,11 +252,7 @@ fn row_mask(cx: &Context, mask: CausalMask<'_>, split: &Split) -> Option<RowMask
     let inner: usize = split.rows[at + 1..].iter().map(|(_, s)| s).product();
     let n_rows: usize = split.rows.iter().map(|(_, s)| s).product();
     let query = (0..n_rows).map(|r| query[(r / inner) % seq_size]).collect();
-    Some(RowMask {
-        query,
-        key,
-        window: mask.window,
-    })
+    Some(RowMask::new(query, key, mask.window))
 }
 
 /// `sum(a[i] * b[i])` in eight independent lanes (so it vectorizes).
@@ -303,6 +345,29 @@ fn attend_rows(
     }
 }
 
+/// Masks the scores of a block (rows from `start`, keys from `lo`) and replaces each row by
+/// its softmax.
+fn mask_and_softmax(
+    block: &mut ArrayViewMut2<'_, f32>,
+    mask: Option<&RowMask>,
+    start: usize,
+    lo: usize,
+) {
+    for (i, mut row) in block.rows_mut().into_iter().enumerate() {
+        let Some(row) = row.as_slice_mut() else {
+            unreachable!("rows of a row-major block are contiguous")
+        };
+        if let Some(m) = mask {
+            for (j, w) in (lo..).zip(row.iter_mut()) {
+                if !m.keeps(start + i, j) {
+                    *w = MASKED_SCORE;
+                }
+            }
+        }
+        kernels::softmax_inplace(row);
+    }
+}
+
 /// One batch entry's attention, [`QUERY_BLOCK`] query rows at a time: the block's scores as
 /// one matrix product, masked and softmaxed row by row in place, then the weighted sum as a
 /// second product. Row-by-row dot products took 12% of Penzai's medium forward.
@@ -323,27 +388,18 @@ fn attend_blocks(
         let qm =
             ArrayView2::from_shape((rows, n_head), &q[start * n_head..(start + rows) * n_head])
                 .expect("rows x n_head queries");
-        let mut block = scores.slice_mut(ndarray::s![..rows, ..]);
-        general_mat_mul(1.0, &qm, &km.t(), 0.0, &mut block);
-        for (i, mut row) in block.rows_mut().into_iter().enumerate() {
-            let Some(row) = row.as_slice_mut() else {
-                unreachable!("rows of a row-major block are contiguous")
-            };
-            if let Some(m) = mask {
-                for (j, w) in row.iter_mut().enumerate() {
-                    if !m.keeps(start + i, j) {
-                        *w = MASKED_SCORE;
-                    }
-                }
-            }
-            kernels::softmax_inplace(row);
-        }
+        let (lo, hi) = block_span(mask, start..start + rows, n_kv);
+        let mut block = scores.slice_mut(ndarray::s![..rows, ..hi - lo]);
+        let keys = km.slice(ndarray::s![lo..hi, ..]);
+        general_mat_mul(1.0, &qm, &keys.t(), 0.0, &mut block);
+        mask_and_softmax(&mut block, mask, start, lo);
         let mut om = ArrayViewMut2::from_shape(
             (rows, n_features),
             &mut out[start * n_features..(start + rows) * n_features],
         )
         .expect("rows x n_features outputs");
-        general_mat_mul(1.0, &block.view(), &vm, 0.0, &mut om);
+        let values = vm.slice(ndarray::s![lo..hi, ..]);
+        general_mat_mul(1.0, &block.view(), &values, 0.0, &mut om);
     }
 }
 
@@ -493,35 +549,31 @@ fn backward_blocks(
             &g[start * n_features..(start + rows) * n_features],
         )
         .expect("rows x n_features gradients");
-        let mut p = probs.slice_mut(ndarray::s![..rows, ..]);
-        general_mat_mul(1.0, &qm, &km.t(), 0.0, &mut p);
-        for (i, mut row) in p.rows_mut().into_iter().enumerate() {
-            let Some(row) = row.as_slice_mut() else {
-                unreachable!("rows of a row-major block are contiguous")
-            };
-            if let Some(m) = mask {
-                for (j, w) in row.iter_mut().enumerate() {
-                    if !m.keeps(start + i, j) {
-                        *w = MASKED_SCORE;
-                    }
-                }
-            }
-            kernels::softmax_inplace(row);
-        }
+        // Keys outside the block's span have weight exactly 0, so they get no gradient
+        // from it either.
+        let (lo, hi) = block_span(mask, start..start + rows, n_kv);
+        let (keys, values) = (
+            km.slice(ndarray::s![lo..hi, ..]),
+            vm.slice(ndarray::s![lo..hi, ..]),
+        );
+        let mut p = probs.slice_mut(ndarray::s![..rows, ..hi - lo]);
+        general_mat_mul(1.0, &qm, &keys.t(), 0.0, &mut p);
+        mask_and_softmax(&mut p, mask, start, lo);
         if wanted.v {
-            general_mat_mul(1.0, &p.t(), &gm, 1.0, &mut dvm);
+            let mut dv_span = dvm.slice_mut(ndarray::s![lo..hi, ..]);
+            general_mat_mul(1.0, &p.t(), &gm, 1.0, &mut dv_span);
         }
         if !(wanted.q || wanted.k) {
             continue;
         }
-        let mut ds = dprobs.slice_mut(ndarray::s![..rows, ..]);
-        general_mat_mul(1.0, &gm, &vm.t(), 0.0, &mut ds);
+        let mut ds = dprobs.slice_mut(ndarray::s![..rows, ..hi - lo]);
+        general_mat_mul(1.0, &gm, &values.t(), 0.0, &mut ds);
         for (i, (p_row, mut ds_row)) in p.rows().into_iter().zip(ds.rows_mut()).enumerate() {
             let (Some(p_row), Some(ds_row)) = (p_row.as_slice(), ds_row.as_slice_mut()) else {
                 unreachable!("rows of a row-major block are contiguous")
             };
             let delta = dot(p_row, ds_row);
-            for ((d, &pj), j) in ds_row.iter_mut().zip(p_row).zip(0..) {
+            for ((d, &pj), j) in ds_row.iter_mut().zip(p_row).zip(lo..) {
                 *d = match mask {
                     Some(m) if !m.keeps(start + i, j) => 0.0,
                     _ => pj * (*d - delta),
@@ -534,10 +586,11 @@ fn backward_blocks(
                 &mut dq[start * n_head..(start + rows) * n_head],
             )
             .expect("rows x n_head query gradients");
-            general_mat_mul(1.0, &ds, &km, 0.0, &mut dqm);
+            general_mat_mul(1.0, &ds, &keys, 0.0, &mut dqm);
         }
         if wanted.k {
-            general_mat_mul(1.0, &ds.t(), &qm, 1.0, &mut dkm);
+            let mut dk_span = dkm.slice_mut(ndarray::s![lo..hi, ..]);
+            general_mat_mul(1.0, &ds.t(), &qm, 1.0, &mut dk_span);
         }
     }
 }
@@ -656,4 +709,44 @@ pub(crate) fn attend_backward(
             dv,
         )?,
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key outside a block's span is masked for every row of the block, and the span
+    /// is tight (its first and last keys are kept by some row).
+    fn check_span(mask: &RowMask, rows: std::ops::Range<usize>) {
+        let (lo, hi) = mask.span(rows.clone());
+        let kept = |j: usize| rows.clone().any(|r| mask.keeps(r, j));
+        assert!((0..lo).chain(hi..mask.key.len()).all(|j| !kept(j)));
+        assert!(kept(lo) && kept(hi - 1), "{lo}..{hi} for rows {rows:?}");
+    }
+
+    #[test]
+    fn a_block_span_covers_exactly_the_keys_its_rows_keep() {
+        let causal = RowMask::new((0..150).collect(), (0..150).collect(), None);
+        for start in (0..150).step_by(64) {
+            check_span(&causal, start..(start + 64).min(150));
+        }
+        assert_eq!(causal.span(64..128), (0, 128));
+        let window = RowMask::new((0..150).collect(), (0..150).collect(), Some(5));
+        assert_eq!(window.span(64..128), (60, 128));
+        check_span(&window, 64..128);
+        // Queries after a cache's prefix (decode of several rows at once).
+        let cached = RowMask::new((20..30).collect(), (0..30).collect(), Some(8));
+        check_span(&cached, 0..10);
+        assert_eq!(cached.span(0..10), (13, 30));
+    }
+
+    #[test]
+    fn a_block_span_is_everything_when_keys_are_unordered_or_a_row_keeps_none() {
+        let unordered = RowMask::new(vec![5, 6], vec![3, 1, 2, 9], None);
+        assert_eq!(unordered.span(0..2), (0, 4));
+        // Row 0 (query 0) keeps no key at 1..: its softmax spreads over every key.
+        let none = RowMask::new(vec![0, 3], vec![1, 2, 3, 4], None);
+        assert_eq!(none.span(0..2), (0, 4));
+        assert_eq!(none.span(1..2), (0, 3));
+    }
 }
