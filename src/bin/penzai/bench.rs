@@ -339,7 +339,35 @@ pub fn baseline_cases(quick: bool, print: &mut dyn FnMut(String) -> Result<()>) 
             grads.len(),
             (s_grad - s_loss) / s_loss
         ),
-    )
+    )?;
+    // The same step with every block checkpointed (its activations recomputed in the
+    // backward instead of kept, which is what holds the peak near the forward's): every
+    // parameter trainable, then only the input embedding (the backward still crosses every
+    // block, as attribution's does, but makes no weight gradients).
+    let checkpointed =
+        penzai::interpret::checkpoint(select(big_model.clone()).at_path("blocks")?.at_children())?;
+    let embedding_only = Trainable::prefixes(["embed."]);
+    for (case, trainable) in [
+        ("i_value_and_grad_checkpointed_big", Trainable::all()),
+        (
+            "i_value_and_grad_checkpointed_embedding_only_big",
+            embedding_only,
+        ),
+    ] {
+        let (s, out) = time(reps(5), || {
+            value_and_grad(&checkpointed, &trainable, |m| next_token_loss(m, &x))
+        });
+        out?;
+        report(
+            case,
+            s,
+            &format!(
+                "\"backward_over_forward_time\": {:.2}",
+                (s - s_loss) / s_loss
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 /// The process's peak resident memory so far (`VmHWM`), 0 where /proc is not available.
