@@ -117,6 +117,18 @@ fn unary(c: &mut Criterion) {
     group.bench_function("where_, same shape", |b| {
         b.iter(|| NamedArray::where_(black_box(&mask), black_box(&x), black_box(&y)).unwrap())
     });
+    // Forward and backward of `sum(silu(x) * y)`: the backward's `g * silu'(x)` rule.
+    group.bench_function("silu with its gradient, same shape", |b| {
+        b.iter(|| {
+            let tape = penzai::nx::Tape::start().unwrap();
+            let xw = tape.watch(black_box(&x)).unwrap();
+            let loss = (&xw.silu().unwrap() * black_box(&y))
+                .unwrap()
+                .sum_all()
+                .unwrap();
+            tape.gradients(&loss, &[&xw]).unwrap()
+        })
+    });
     group.finish();
 }
 

@@ -48,6 +48,21 @@ pub(crate) fn map1_serial<A: Copy, R>(xs: &[A], f: impl Fn(A) -> R) -> Vec<R> {
     out
 }
 
+/// `f(x, y)` for every pair of elements of `xs` and `ys`, in order, over their common length.
+pub(crate) fn map2<A, B, R, F>(xs: &[A], ys: &[B], f: F) -> Vec<R>
+where
+    A: Copy + Sync,
+    B: Copy + Sync,
+    R: Send,
+    F: Fn(A, B) -> R + Sync,
+{
+    let n = xs.len().min(ys.len());
+    collect(n, |start, out| {
+        let range = start..start + out.len();
+        loops::map2(&xs[range.clone()], &ys[range], out, &f)
+    })
+}
+
 /// A new vector of `n` elements, made by `fill(start, out)` on consecutive pieces `out` of it
 /// (starting at element `start`), over rayon's pool when `n` is at least [`PARALLEL_MIN`].
 ///
@@ -89,6 +104,35 @@ pub(crate) mod loops {
         }
     }
 
+    /// Writes `f(x, y)` into `out` (all three the same length).
+    #[inline(always)]
+    pub(crate) fn map2_portable<A: Copy, B: Copy, R>(
+        xs: &[A],
+        ys: &[B],
+        out: &mut [MaybeUninit<R>],
+        f: &impl Fn(A, B) -> R,
+    ) {
+        for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
+            o.write(f(x, y));
+        }
+    }
+
+    /// [`map2_portable`] in the widest instruction set this CPU has.
+    pub(crate) fn map2<A: Copy, B: Copy, R>(
+        xs: &[A],
+        ys: &[B],
+        out: &mut [MaybeUninit<R>],
+        f: &impl Fn(A, B) -> R,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        match x86::level() {
+            x86::Level::Avx512 => return x86::map2_avx512(xs, ys, out, f),
+            x86::Level::Avx2 => return x86::map2_avx2(xs, ys, out, f),
+            x86::Level::Baseline => {}
+        }
+        map2_portable(xs, ys, out, f)
+    }
+
     /// [`map1_portable`] in the widest instruction set this CPU has.
     pub(crate) fn map1<A: Copy, R>(xs: &[A], out: &mut [MaybeUninit<R>], f: &impl Fn(A) -> R) {
         #[cfg(target_arch = "x86_64")]
@@ -105,7 +149,7 @@ pub(crate) mod loops {
     pub(crate) mod x86 {
         use std::mem::MaybeUninit;
 
-        use super::map1_portable;
+        use super::{map1_portable, map2_portable};
 
         /// The instruction sets the loops are compiled for.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,7 +177,7 @@ pub(crate) mod loops {
         /// Defines a safe entry point calling `$loop` compiled with `$features` (the caller
         /// checked them with [`level`]).
         macro_rules! compiled_for {
-            ($map1:ident, $features:literal) => {
+            ($map1:ident, $map2:ident, $features:literal) => {
                 /// [`map1_portable`] compiled for these features (checked by the caller).
                 pub(crate) fn $map1<A: Copy, R>(
                     xs: &[A],
@@ -151,11 +195,31 @@ pub(crate) mod loops {
                     // SAFETY: the caller checked with `level` that the CPU has these features.
                     unsafe { inner(xs, out, f) }
                 }
+
+                /// [`map2_portable`] compiled for these features (checked by the caller).
+                pub(crate) fn $map2<A: Copy, B: Copy, R>(
+                    xs: &[A],
+                    ys: &[B],
+                    out: &mut [MaybeUninit<R>],
+                    f: &impl Fn(A, B) -> R,
+                ) {
+                    #[target_feature(enable = $features)]
+                    fn inner<A: Copy, B: Copy, R>(
+                        xs: &[A],
+                        ys: &[B],
+                        out: &mut [MaybeUninit<R>],
+                        f: &impl Fn(A, B) -> R,
+                    ) {
+                        map2_portable(xs, ys, out, f)
+                    }
+                    // SAFETY: the caller checked with `level` that the CPU has these features.
+                    unsafe { inner(xs, ys, out, f) }
+                }
             };
         }
 
-        compiled_for!(map1_avx2, "avx2,fma");
-        compiled_for!(map1_avx512, "avx512f,avx2,fma");
+        compiled_for!(map1_avx2, map2_avx2, "avx2,fma");
+        compiled_for!(map1_avx512, map2_avx512, "avx512f,avx2,fma");
     }
 }
 
@@ -244,8 +308,14 @@ mod tests {
         let xs = awkward_inputs();
         let level = x86::level();
         let copies = [(Level::Avx2, "avx2"), (Level::Avx512, "avx512")];
+        let ys: Vec<f32> = xs.iter().rev().copied().collect();
         for (name, f) in activations() {
             let want = portable1(&xs, f);
+            let want2: Vec<u32> = xs
+                .iter()
+                .zip(&ys)
+                .map(|(&x, &y)| (y * f(x)).to_bits())
+                .collect();
             for (needed, copy) in copies {
                 let supported = match needed {
                     Level::Avx512 => level == Level::Avx512,
@@ -254,12 +324,21 @@ mod tests {
                 if !supported {
                     continue;
                 }
+                // The binary copies too, as a gradient rule `g * d(x)` uses them.
+                let g = |x: f32, y: f32| y * f(x);
                 let mut out = vec![MaybeUninit::uninit(); xs.len()];
+                let mut out2 = vec![MaybeUninit::uninit(); xs.len()];
                 if needed == Level::Avx2 {
                     x86::map1_avx2(&xs, &mut out, &f);
+                    x86::map2_avx2(&xs, &ys, &mut out2, &g);
                 } else {
                     x86::map1_avx512(&xs, &mut out, &f);
+                    x86::map2_avx512(&xs, &ys, &mut out2, &g);
                 }
+                assert!(
+                    assumed_bits(&out2) == want2,
+                    "{name} binary in {copy} differs"
+                );
                 let got = assumed_bits(&out);
                 let diff = got.iter().zip(&want).position(|(a, b)| a != b);
                 assert_eq!(diff, None, "{name} in {copy} differs at {diff:?}");
@@ -283,6 +362,14 @@ mod tests {
                 bits(&map1(small, f)) == want[..1000],
                 "{name} serial differs"
             );
+            let ys: Vec<f32> = big.iter().rev().copied().collect();
+            let want2: Vec<u32> = big
+                .iter()
+                .zip(&ys)
+                .map(|(&x, &y)| (y * f(x)).to_bits())
+                .collect();
+            let got2 = map2(&big, &ys, |x, y| y * f(x));
+            assert!(bits(&got2) == want2, "{name} binary in parallel differs");
         }
     }
 
