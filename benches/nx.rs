@@ -92,5 +92,45 @@ fn broadcast_add(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, contraction, softmax, broadcast_add);
+/// The activations and products of a transformer MLP, on `{batch: 4, seq: 128, neurons: 1024}`
+/// (the shape whose `silu` showed in a 12-block forward's profile).
+fn unary(c: &mut Criterion) {
+    let shape = [("batch", 4), ("seq", 128), ("neurons", 1024)];
+    let x = NamedArray::normal(5, &shape, 0.0, 2.0).unwrap();
+    let y = NamedArray::normal(6, &shape, 0.0, 1.0).unwrap();
+    let mask = x.gt(&NamedArray::scalar(0.0)).unwrap();
+    let mut group = c.benchmark_group("nx_unary");
+    group.throughput(Throughput::Elements(4 * 128 * 1024));
+    group.sample_size(30);
+    group.bench_function("silu {batch: 4, seq: 128, neurons: 1024}", |b| {
+        b.iter(|| black_box(&x).silu().unwrap())
+    });
+    group.bench_function("gelu_tanh, same shape", |b| {
+        b.iter(|| black_box(&x).gelu_tanh().unwrap())
+    });
+    group.bench_function("exp, same shape", |b| {
+        b.iter(|| black_box(&x).exp().unwrap())
+    });
+    group.bench_function("product of two, same shape", |b| {
+        b.iter(|| (black_box(&x) * black_box(&y)).unwrap())
+    });
+    group.bench_function("where_, same shape", |b| {
+        b.iter(|| NamedArray::where_(black_box(&mask), black_box(&x), black_box(&y)).unwrap())
+    });
+    // Forward and backward of `sum(silu(x) * y)`: the backward's `g * silu'(x)` rule.
+    group.bench_function("silu with its gradient, same shape", |b| {
+        b.iter(|| {
+            let tape = penzai::nx::Tape::start().unwrap();
+            let xw = tape.watch(black_box(&x)).unwrap();
+            let loss = (&xw.silu().unwrap() * black_box(&y))
+                .unwrap()
+                .sum_all()
+                .unwrap();
+            tape.gradients(&loss, &[&xw]).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, contraction, softmax, broadcast_add, unary);
 criterion_main!(benches);

@@ -28,6 +28,7 @@ use super::align::{Alignment, zip2, zip3};
 use super::array::NamedArray;
 use super::dtype::{DType, Element, Storage};
 use super::error::AxisError;
+use super::slice_map;
 use super::tape::{self, Binary};
 
 /// A binary kernel on two arrays of one element type, producing `R`.
@@ -152,14 +153,35 @@ impl NamedArray {
     pub(crate) fn scalar_op(
         &self,
         op: &'static str,
+        f: impl Fn(f32) -> f32 + Sync,
+    ) -> Result<NamedArray, AxisError> {
+        self.map_elements(op, &f, |xs| slice_map::map1(xs, &f))
+    }
+
+    /// [`NamedArray::scalar_op`] for a function that cannot be shared between threads (a
+    /// user's `map_f32` closure): on the calling thread only.
+    pub(crate) fn scalar_op_serial(
+        &self,
+        op: &'static str,
         f: impl Fn(f32) -> f32,
+    ) -> Result<NamedArray, AxisError> {
+        self.map_elements(op, &f, |xs| slice_map::map1_serial(xs, &f))
+    }
+
+    /// `f` on every element, `contiguous` (which computes `f`) on a standard-layout `f32` slice.
+    fn map_elements(
+        &self,
+        op: &'static str,
+        f: &impl Fn(f32) -> f32,
+        contiguous: impl FnOnce(&[f32]) -> Vec<f32>,
     ) -> Result<NamedArray, AxisError> {
         let out = match &self.data {
             // Contiguous: one loop over the slice, which the compiler vectorizes when `f`
-            // allows (ndarray's `mapv` goes through its element iterator).
+            // allows (ndarray's `mapv` goes through its element iterator), in the CPU's
+            // widest SIMD and on both cores when large.
             Storage::F32(a) => match a.as_slice() {
                 Some(xs) => {
-                    let values: Vec<f32> = xs.iter().map(|&x| f(x)).collect();
+                    let values = contiguous(xs);
                     ndarray::ArrayD::from_shape_vec(a.shape(), values)
                         .expect("one value per element of a standard-layout array")
                 }

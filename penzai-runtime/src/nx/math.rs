@@ -28,7 +28,7 @@ impl NamedArray {
     /// # Ok::<(), penzai::nx::AxisError>(())
     /// ```
     pub fn map_f32(&self, f: impl Fn(f32) -> f32) -> Result<NamedArray, AxisError> {
-        tape::record_opaque("map_f32", &[self], self.scalar_op("map_f32", f))
+        tape::record_opaque("map_f32", &[self], self.scalar_op_serial("map_f32", f))
     }
 
     /// `e^x`.

@@ -75,6 +75,7 @@ mod reduce;
 mod scan;
 mod shape;
 mod shared;
+mod slice_map;
 pub mod tape;
 mod update;
 
