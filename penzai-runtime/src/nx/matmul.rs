@@ -486,7 +486,7 @@ fn widen_transposed<T: Widen>(panel: ArrayView2<'_, T>, buf: &mut [f32]) {
     for j0 in (0..width).step_by(TILE) {
         let jn = TILE.min(width - j0);
         let columns: Vec<ndarray::ArrayView1<'_, T>> = (j0..j0 + jn)
-            .map(|j| panel.clone().index_axis_move(Axis(1), j))
+            .map(|j| panel.index_axis_move(Axis(1), j))
             .collect();
         for i0 in (0..k).step_by(TILE) {
             let i_n = TILE.min(k - i0);
