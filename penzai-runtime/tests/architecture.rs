@@ -23,6 +23,8 @@ use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 /// `Error`/`Result` that `Layer::call` returns) may be named from here, by `nn` and above.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("quote", &[]),
+    // The allocator setting every model call applies (see `heap`): uses nothing.
+    ("heap", &[]),
     ("nx", &[]),
     ("tree", &["nx"]),
     ("nn", &["nx", "tree", "error"]),
@@ -52,7 +54,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Modules below every layer, which any module may use (they use nothing of the crate).
-const BASE: &[&str] = &["quote"];
+const BASE: &[&str] = &["quote", "heap"];
 
 /// Root modules that glue the layers together (see the module documentation).
 const GLUE: &[&str] = &["error", "prelude", "__private"];
