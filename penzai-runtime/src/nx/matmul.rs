@@ -488,15 +488,18 @@ fn widen_transposed<T: Widen>(panel: ArrayView2<'_, T>, buf: &mut [f32]) {
         let columns: Vec<ndarray::ArrayView1<'_, T>> = (j0..j0 + jn)
             .map(|j| panel.index_axis_move(Axis(1), j))
             .collect();
+        // Each column as one slice, taken once per column rather than once per tile (the
+        // caller passes panels whose columns are contiguous; others go element by element).
+        let slices: Vec<Option<&[T]>> = columns.iter().map(|c| c.to_slice()).collect();
         for i0 in (0..k).step_by(TILE) {
             let i_n = TILE.min(k - i0);
-            for (column, row) in columns.iter().zip(tile.iter_mut()) {
-                let src = column.slice(ndarray::s![i0..i0 + i_n]);
-                match src.to_slice() {
-                    Some(src) => T::widen_into(src, &mut row[..i_n]),
-                    None => row[..i_n]
+            for ((column, slice), row) in columns.iter().zip(&slices).zip(tile.iter_mut()) {
+                let dst = &mut row[..i_n];
+                match slice {
+                    Some(src) => T::widen_into(&src[i0..i0 + i_n], dst),
+                    None => dst
                         .iter_mut()
-                        .zip(src)
+                        .zip(column.slice(ndarray::s![i0..i0 + i_n]))
                         .for_each(|(d, s)| *d = s.widen()),
                 }
             }
