@@ -450,3 +450,44 @@ fn a_refused_value_after_a_move_is_an_error_naming_the_path() {
         "cannot put a Identity at list[1]: the slot expects Counted"
     );
 }
+
+#[test]
+fn copies_share_layers_until_an_edit_reaches_them() {
+    let tree = slots();
+    // Copying copies only what is not behind an `AnyLayer` (the typed `list` and `typed`).
+    let (clones, copy) = clones_during(|| tree.clone());
+    assert_eq!(clones, 3);
+    assert!(copy.any.shares_layer_with(&tree.any));
+    // Editing the copy's `any` copies that one layer (the original still holds it) and
+    // leaves the original unchanged; the steps the edit did not reach stay shared.
+    let (clones, edited) = clones_during(|| {
+        select(copy)
+            .at_path("any")
+            .unwrap()
+            .apply(|c: Counted| Counted { id: c.id * 10 })
+            .unwrap()
+    });
+    assert_eq!(clones, 1);
+    assert!(!edited.any.shares_layer_with(&tree.any));
+    assert_eq!(edited.any.downcast_ref::<Counted>().map(|c| c.id), Some(10));
+    assert_eq!(tree.any.downcast_ref::<Counted>().map(|c| c.id), Some(1));
+    let step = |t: &Slots, i: usize| t.steps.steps.iter().nth(i).unwrap().layer.clone();
+    assert!(step(&edited, 0).shares_layer_with(&step(&tree, 0)));
+    // Mutable access through a copy copies the node it reaches, and nothing else.
+    let mut other = tree.clone();
+    let (clones, _) = clones_during(|| {
+        select(other.as_dyn())
+            .at_path("steps.named")
+            .unwrap()
+            .get()
+            .map(|n| n.type_name())
+    });
+    assert_eq!(clones, 0);
+    let (clones, _) = clones_during(|| {
+        for step in other.steps.steps.as_mut_slice() {
+            step.layer.get_mut();
+        }
+    });
+    assert_eq!(clones, 2);
+    assert!(!step(&other, 0).shares_layer_with(&step(&tree, 0)));
+}

@@ -2,6 +2,7 @@
 //! recognized as one ([`LayerCapability`], [`AsLayer`]).
 
 use std::any::TypeId;
+use std::sync::Arc;
 
 use crate::Result;
 use crate::nn::flow::{AxisSet, FlowCheck, FlowResult};
@@ -45,6 +46,11 @@ pub trait Layer: Tree + LayerObject {
 pub trait LayerObject {
     /// A copy of this layer as a trait object.
     fn clone_layer(&self) -> Box<dyn Layer>;
+    /// A copy of this layer behind a fresh `Arc` (one allocation: what `AnyLayer` makes
+    /// when an edit reaches a layer that copies of the model share).
+    fn clone_shared(&self) -> Arc<dyn Layer>;
+    /// The layer out of its `Arc`: moved when this is the only owner, else copied.
+    fn unshare(self: Arc<Self>) -> Box<dyn Layer>;
     /// This layer as a tree trait object.
     fn as_tree_node(&self) -> &dyn Tree;
 }
@@ -52,6 +58,12 @@ pub trait LayerObject {
 impl<L: Layer + Clone> LayerObject for L {
     fn clone_layer(&self) -> Box<dyn Layer> {
         Box::new(self.clone())
+    }
+    fn clone_shared(&self) -> Arc<dyn Layer> {
+        Arc::new(self.clone())
+    }
+    fn unshare(self: Arc<Self>) -> Box<dyn Layer> {
+        Box::new(Arc::try_unwrap(self).unwrap_or_else(|shared| (*shared).clone()))
     }
     fn as_tree_node(&self) -> &dyn Tree {
         self

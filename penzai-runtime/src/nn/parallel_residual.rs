@@ -59,7 +59,7 @@ impl crate::nn::Layer for ParallelResidual {
         let mut sum = x.clone();
         for (i, step) in self.steps.iter().enumerate() {
             let key = match &step.name {
-                Some(name) => Key::Field(name.clone().into()),
+                Some(name) => crate::tree::KeyRef::Field(name).to_owned_key(),
                 None => Key::Index(i),
             };
             let y = cx.call_child(key, step.layer.get(), x.clone())?;
@@ -67,7 +67,7 @@ impl crate::nn::Layer for ParallelResidual {
             if after.len() != before.len() || before.iter().any(|(n, s)| after.get(n) != Some(s)) {
                 return Err(LayerError::Check(format!(
                     "each branch of a ParallelResidual must end with the axes it started with: branch {} got {before} and returned {after}",
-                    step.name.clone().unwrap_or_else(|| i.to_string()),
+                    step.name.as_deref().map_or_else(|| i.to_string(), str::to_owned),
                 ))
                 .into());
             }
@@ -80,7 +80,7 @@ impl crate::nn::Layer for ParallelResidual {
     fn flow<'a>(&'a self, x: Option<AxisSet<'a>>, check: &mut FlowCheck) -> FlowResult<'a> {
         for (i, step) in self.steps.iter().enumerate() {
             let key = match &step.name {
-                Some(name) => Key::Field(name.clone().into()),
+                Some(name) => crate::tree::KeyRef::Field(name).to_owned_key(),
                 None => Key::Index(i),
             };
             let end = check.child(key, step.layer.get(), x)?;

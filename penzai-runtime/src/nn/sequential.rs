@@ -1,5 +1,7 @@
 //! `Sequential` and `NamedGroup`: layers run one after another, with optional step names.
 
+use std::sync::Arc;
+
 use crate::Result;
 use crate::nn::{AnyLayer, Context, Layer};
 use crate::nx::NamedArray;
@@ -10,8 +12,8 @@ use crate::tree::{ChildError, Key, KeyRef, Tree, TreeError, is_field_name};
 /// Named steps read as fields in paths (`mlp.up`), unnamed ones as positions (`mlp[1]`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
-    /// The key under which the step appears, if named.
-    pub name: Option<String>,
+    /// The key under which the step appears, if named (shared by copies of the model).
+    pub name: Option<Arc<str>>,
     /// The layer.
     pub layer: AnyLayer,
 }
@@ -34,8 +36,18 @@ impl Step {
 }
 
 /// The steps shared by [`Sequential`] and [`NamedGroup`], with their tree behaviour.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Steps(Vec<Step>);
+
+impl Clone for Steps {
+    fn clone(&self) -> Steps {
+        // Copies of a model share its layers (`AnyLayer`), so a sequence is mostly copied
+        // because an edit reached it, often to insert a step: leave room for one.
+        let mut steps = Vec::with_capacity(self.0.len() + 1);
+        steps.extend_from_slice(&self.0);
+        Steps(steps)
+    }
+}
 
 impl Steps {
     /// No steps.
@@ -79,7 +91,7 @@ impl Steps {
             return Err(TreeError::InvalidName { name });
         }
         self.0.push(Step {
-            name: Some(name),
+            name: Some(name.into()),
             layer,
         });
         Ok(())
@@ -128,7 +140,7 @@ impl Steps {
     pub fn run(&self, mut x: NamedArray, cx: &mut Context) -> Result<NamedArray> {
         for (i, step) in self.0.iter().enumerate() {
             let key = match &step.name {
-                Some(name) => Key::Field(name.clone().into()),
+                Some(name) => crate::tree::KeyRef::Field(name).to_owned_key(),
                 None => Key::Index(i),
             };
             x = cx.call_child(key, step.layer.get(), x)?;

@@ -44,7 +44,7 @@ impl<M: Tree> Selection<M> {
     /// # Ok::<(), penzai::select::SelectError>(())
     /// ```
     pub fn insert_before<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
-        self.insert(Side::Before, Siblings::InAnySequence, &mut |_, _| {
+        self.insert(Side::Before, Siblings::InAnySequence, false, &mut |_, _| {
             value.clone().into_node()
         })
         .map(Selection::deselect)
@@ -80,7 +80,7 @@ impl<M: Tree> Selection<M> {
     /// # Ok::<(), penzai::Error>(())
     /// ```
     pub fn insert_after<V: IntoNode + Clone>(self, value: V) -> Result<M, SelectError> {
-        self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| {
+        self.insert(Side::After, Siblings::InAnySequence, false, &mut |_, _| {
             value.clone().into_node()
         })
         .map(Selection::deselect)
@@ -91,7 +91,7 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
     ) -> Result<M, SelectError> {
-        self.insert(Side::Before, Siblings::InAnySequence, &mut |p, n| {
+        self.insert(Side::Before, Siblings::InAnySequence, false, &mut |p, n| {
             f(p, n).into_node()
         })
         .map(Selection::deselect)
@@ -103,7 +103,7 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
     ) -> Result<M, SelectError> {
-        self.insert(Side::After, Siblings::InAnySequence, &mut |p, n| {
+        self.insert(Side::After, Siblings::InAnySequence, false, &mut |p, n| {
             f(p, n).into_node()
         })
         .map(Selection::deselect)
@@ -115,7 +115,7 @@ impl<M: Tree> Selection<M> {
         self,
         value: V,
     ) -> Result<Selection<M>, SelectError> {
-        self.insert(Side::Before, Siblings::InAnySequence, &mut |_, _| {
+        self.insert(Side::Before, Siblings::InAnySequence, true, &mut |_, _| {
             value.clone().into_node()
         })
     }
@@ -126,7 +126,7 @@ impl<M: Tree> Selection<M> {
         self,
         value: V,
     ) -> Result<Selection<M>, SelectError> {
-        self.insert(Side::After, Siblings::InAnySequence, &mut |_, _| {
+        self.insert(Side::After, Siblings::InAnySequence, true, &mut |_, _| {
             value.clone().into_node()
         })
     }
@@ -190,7 +190,7 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
     ) -> Result<M, SelectError> {
-        self.insert(Side::After, Siblings::InPipelines, &mut |p, n| {
+        self.insert(Side::After, Siblings::InPipelines, false, &mut |p, n| {
             f(p, n).into_node()
         })
         .map(Selection::deselect)
@@ -214,22 +214,26 @@ impl<M: Tree> Selection<M> {
         self,
         mut f: impl FnMut(&KeyPath, &dyn Tree) -> V,
     ) -> Result<M, SelectError> {
-        self.insert(Side::Before, Siblings::InPipelines, &mut |p, n| {
+        self.insert(Side::Before, Siblings::InPipelines, false, &mut |p, n| {
             f(p, n).into_node()
         })
         .map(Selection::deselect)
     }
 
+    /// Inserts next to each selected node; the selection returned holds the inserted
+    /// values' paths when `want_paths` (callers that only keep the tree skip building them).
     fn insert(
         self,
         side: Side,
         siblings: Siblings,
+        want_paths: bool,
         make: &mut dyn FnMut(&KeyPath, &dyn Tree) -> Box<dyn Tree>,
     ) -> Result<Selection<M>, SelectError> {
         let Selection {
             mut root, paths, ..
         } = self;
-        let mut inserted: Vec<KeyPath> = Vec::with_capacity(paths.len());
+        let mut inserted: Vec<KeyPath> =
+            Vec::with_capacity(if want_paths { paths.len() } else { 0 });
         if let [only] = paths.as_slice()
             && only.is_empty()
         {
@@ -249,8 +253,8 @@ impl<M: Tree> Selection<M> {
                     }));
                 };
                 let value = make(site.path, node);
-                let (path, shift) = insert_one(site, value, side, siblings)?;
-                inserted.push(path);
+                let (path, shift) = insert_one(site, value, side, siblings, want_paths)?;
+                inserted.extend(path);
                 Ok(shift)
             })?;
         }
@@ -262,14 +266,15 @@ impl<M: Tree> Selection<M> {
     }
 }
 
-/// Inserts `value` next to the selected node of `site`; returns the value's path and how
-/// many elements the parent's sequence gained.
+/// Inserts `value` next to the selected node of `site`; returns the value's path (when
+/// `want_path`) and how many elements the parent's sequence gained.
 fn insert_one(
     site: Site<'_>,
     value: Box<dyn Tree>,
     side: Side,
     siblings: Siblings,
-) -> Result<(KeyPath, Shift), SelectError> {
+    want_path: bool,
+) -> Result<(Option<KeyPath>, Shift), SelectError> {
     let Site {
         parent,
         parent_path,
@@ -281,7 +286,14 @@ fn insert_one(
         _ => parent.sequence_position(key.as_ref()),
     };
     let Some(position) = position else {
-        let new_path = wrap_in_slot(parent, parent_path, path, &key, value, side)?;
+        wrap_in_slot(parent, parent_path, path, &key, value, side)?;
+        let new_path = want_path.then(|| {
+            // The wrapper's path in the tree as edited so far (`path` is the one before).
+            parent_path
+                .clone()
+                .child(key.clone())
+                .index(inserted_index(side))
+        });
         return Ok((new_path, 0));
     };
     let at = match side {
@@ -295,8 +307,11 @@ fn insert_one(
         };
         SelectError::from_edit(e)
     })?;
-    let new_key = key_at(parent, at, &Key::Index(at));
-    Ok((parent_path.clone().child(new_key), 1))
+    let new_path = want_path.then(|| {
+        let new_key = key_at(parent, at, &Key::Index(at));
+        parent_path.clone().child(new_key)
+    });
+    Ok((new_path, 1))
 }
 
 /// Wraps the node at `path` (a child of `parent`, not in a sequence) in a `Sequential`
@@ -308,7 +323,7 @@ fn wrap_in_slot(
     key: &Key,
     value: Box<dyn Tree>,
     side: Side,
-) -> Result<KeyPath, SelectError> {
+) -> Result<(), SelectError> {
     let parent_type = parent.type_name();
     let (node, hole) = take(parent, parent_path, key.as_ref())?;
     let wrapped =
@@ -324,11 +339,7 @@ fn wrap_in_slot(
         Box::new(wrapped),
         path,
     ) {
-        // The wrapper's path in the tree as edited so far (`path` is the one before).
-        Ok(()) => Ok(parent_path
-            .clone()
-            .child(key.clone())
-            .index(inserted_index(side))),
+        Ok(()) => Ok(()),
         Err(SelectError::SlotType { expected, .. }) => Err(SelectError::Insert {
             path: path.clone(),
             problem: InsertProblem::TypedSlot {

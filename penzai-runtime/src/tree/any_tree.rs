@@ -86,78 +86,78 @@ impl PartialEq for AnyTree {
 }
 
 /// Implements the part of `Tree` that a dynamic slot (`AnyTree`, the layer library's
-/// `AnyLayer`) forwards to the boxed node in its field `.0`: everything but transparency,
+/// `AnyLayer`) forwards to the node it holds (through the slot's `get` and `get_mut`): everything but transparency,
 /// capabilities and what the slot accepts. `$slot` is the slot type itself, so that
 /// comparing two slots compares the nodes they hold.
 macro_rules! forward_slot_tree_methods {
     ($slot:ty) => {
         fn type_name(&self) -> &'static str {
-            self.0.type_name()
+            $crate::tree::Tree::type_name(self.get())
         }
         fn visit_children<'a>(
             &'a self,
             visit: &mut dyn FnMut($crate::tree::KeyRef<'a>, &'a dyn $crate::tree::Tree),
         ) {
-            self.0.visit_children(visit)
+            $crate::tree::Tree::visit_children(self.get(), visit)
         }
         fn visit_children_mut(
             &mut self,
             visit: &mut dyn FnMut($crate::tree::KeyRef<'_>, &mut dyn $crate::tree::Tree),
         ) {
-            self.0.visit_children_mut(visit)
+            $crate::tree::Tree::visit_children_mut(self.get_mut(), visit)
         }
         fn child(&self, key: $crate::tree::KeyRef<'_>) -> Option<&dyn $crate::tree::Tree> {
-            self.0.child(key)
+            $crate::tree::Tree::child(self.get(), key)
         }
         fn child_mut(
             &mut self,
             key: $crate::tree::KeyRef<'_>,
         ) -> Option<&mut dyn $crate::tree::Tree> {
-            self.0.child_mut(key)
+            $crate::tree::Tree::child_mut(self.get_mut(), key)
         }
         fn replace_child(
             &mut self,
             key: $crate::tree::KeyRef<'_>,
             value: Box<dyn $crate::tree::Tree>,
         ) -> Result<Box<dyn $crate::tree::Tree>, $crate::tree::ChildError> {
-            self.0.replace_child(key, value)
+            $crate::tree::Tree::replace_child(self.get_mut(), key, value)
         }
         fn tree_eq(&self, other: &dyn $crate::tree::Tree) -> bool {
             match other.downcast_ref::<$slot>() {
-                Some(o) => self.0.tree_eq(&*o.0),
-                None => self.0.tree_eq(other),
+                Some(o) => $crate::tree::Tree::tree_eq(self.get(), o.get()),
+                None => $crate::tree::Tree::tree_eq(self.get(), other),
             }
         }
         fn sequence_len(&self) -> Option<usize> {
-            self.0.sequence_len()
+            $crate::tree::Tree::sequence_len(self.get())
         }
         fn sequence_position(&self, key: $crate::tree::KeyRef<'_>) -> Option<usize> {
-            self.0.sequence_position(key)
+            $crate::tree::Tree::sequence_position(self.get(), key)
         }
         fn insert_child(
             &mut self,
             index: usize,
             value: Box<dyn $crate::tree::Tree>,
         ) -> Result<(), $crate::tree::ChildError> {
-            self.0.insert_child(index, value)
+            $crate::tree::Tree::insert_child(self.get_mut(), index, value)
         }
         fn remove_child(
             &mut self,
             index: usize,
         ) -> Result<Box<dyn $crate::tree::Tree>, $crate::tree::ChildError> {
-            self.0.remove_child(index)
+            $crate::tree::Tree::remove_child(self.get_mut(), index)
         }
         fn visit_static_fields(&self, visit: &mut dyn FnMut(&'static str, &dyn ::std::fmt::Debug)) {
-            self.0.visit_static_fields(visit)
+            $crate::tree::Tree::visit_static_fields(self.get(), visit)
         }
         fn validate(&self) -> Result<(), $crate::tree::Invalid> {
-            self.0.validate()
+            $crate::tree::Tree::validate(self.get())
         }
         fn leaf(&self) -> Option<$crate::tree::Leaf<'_>> {
-            self.0.leaf()
+            $crate::tree::Tree::leaf(self.get())
         }
         fn array_mut(&mut self) -> Option<&mut $crate::nx::NamedArray> {
-            self.0.array_mut()
+            $crate::tree::Tree::array_mut(self.get_mut())
         }
     };
 }

@@ -18,7 +18,7 @@ pub enum KeyRef<'a> {
 }
 
 /// An owned key: one step of a [`KeyPath`](crate::tree::KeyPath).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Eq, PartialOrd, Ord)]
 pub enum Key {
     /// A struct field or a named sequence entry, printed `.name`.
     Field(Cow<'static, str>),
@@ -51,6 +51,32 @@ impl KeyRef<'_> {
             KeyRef::Field(f) => Key::Field(super::field_names::field_name(f)),
             KeyRef::Index(i) => Key::Index(i),
             KeyRef::Name(n) => Key::Name(n.to_owned()),
+        }
+    }
+}
+
+/// Equal names are equal keys; field names are interned, so two keys built from one
+/// name usually share its text, and comparing them is a pointer check (selections compare
+/// keys along every path).
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        match (self, other) {
+            (Key::Field(a), Key::Field(b)) => std::ptr::eq(&**a, &**b) || a == b,
+            (Key::Index(a), Key::Index(b)) => a == b,
+            (Key::Name(a), Key::Name(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Hashes what [`PartialEq`] compares: the kind of key and its name or position.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Key::Field(name) => name.hash(state),
+            Key::Index(i) => i.hash(state),
+            Key::Name(name) => name.hash(state),
         }
     }
 }

@@ -164,7 +164,8 @@ pub trait Tree: TreeObject + Send + Sync {
 /// Object-safe helpers every `Tree + Clone` gets for free: cloning as a trait object and
 /// downcasting.
 pub trait TreeObject: Any {
-    /// A deep copy of this node as a trait object (array storage stays shared).
+    /// A copy of this node as a trait object (array storage, and the layers in `AnyLayer`
+    /// slots until one of the copies edits them, stay shared).
     fn clone_tree(&self) -> Box<dyn Tree>;
     /// This node as `Any`, for downcasting.
     fn as_any(&self) -> &dyn Any;

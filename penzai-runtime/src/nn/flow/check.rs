@@ -162,7 +162,7 @@ impl FlowCheck {
                 };
             }
             self.path.push(match &step.name {
-                Some(name) => Key::Field(name.clone().into()),
+                Some(name) => crate::tree::KeyRef::Field(name).to_owned_key(),
                 None => Key::Index(i),
             });
             let out = step.layer.get().flow(x, self);
